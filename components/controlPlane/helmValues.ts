@@ -1,0 +1,81 @@
+import type { MeshConfig } from "../../config/types";
+import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../meta";
+
+/**
+ * Helm values for Istio's charts. Every key here is a key of that chart's values.yaml
+ * at 1.30 (tests/chartValues.test.ts checks them against a snapshot of those keys).
+ */
+
+export type HelmValues = { readonly [key: string]: unknown };
+
+export interface IstioRelease {
+  /** Helm release name; also the Pulumi resource name. */
+  readonly name: string;
+  readonly chart: "base" | "istiod" | "gateway";
+  readonly namespace: string;
+  readonly version: string;
+  readonly repo: string;
+  readonly values: HelmValues;
+}
+
+/** The demo profile's small requests, so the mesh fits on a laptop. */
+const DEMO_PROXY_REQUESTS = { cpu: "10m", memory: "40Mi" };
+
+export function baseValues(): HelmValues {
+  return {
+    defaultRevision: "default",
+    global: { istioNamespace: ISTIO_NAMESPACE },
+  };
+}
+
+export function istiodValues(cfg: MeshConfig): HelmValues {
+  return {
+    // Pin images: the chart's own fallback tag is "latest".
+    global: {
+      hub: cfg.istio.hub,
+      tag: cfg.istio.version,
+      istioNamespace: ISTIO_NAMESPACE,
+      proxy: { resources: { requests: DEMO_PROXY_REQUESTS } },
+    },
+    autoscaleEnabled: false,
+    replicaCount: 1,
+    resources: { requests: { cpu: "10m", memory: "100Mi" } },
+    meshConfig: { accessLogFile: "/dev/stdout" },
+  };
+}
+
+/** The gateway Service's ports. Helm replaces lists, so the full list is restated. */
+export function gatewayServicePorts(cfg: MeshConfig) {
+  return [
+    { name: "status-port", port: 15021, protocol: "TCP", targetPort: 15021 },
+    { name: "http2", port: 80, protocol: "TCP", targetPort: 80, nodePort: cfg.ingress.httpNodePort },
+    { name: "https", port: 443, protocol: "TCP", targetPort: 443, nodePort: cfg.ingress.httpsNodePort },
+  ];
+}
+
+export function gatewayValues(cfg: MeshConfig): HelmValues {
+  return {
+    labels: { istio: "ingressgateway" },
+    service: { type: "NodePort", ports: gatewayServicePorts(cfg) },
+    autoscaling: { enabled: false },
+    replicaCount: 1,
+    resources: { requests: DEMO_PROXY_REQUESTS, limits: { cpu: "2000m", memory: "1024Mi" } },
+  };
+}
+
+/** In install order: CRDs, then the control plane, then the ingress gateway. */
+export function istioReleases(cfg: MeshConfig): readonly [IstioRelease, IstioRelease, IstioRelease] {
+  const common = { version: cfg.istio.version, repo: cfg.istio.chartRepo };
+  return [
+    { name: "istio-base", chart: "base", namespace: ISTIO_NAMESPACE, values: baseValues(), ...common },
+    { name: "istiod", chart: "istiod", namespace: ISTIO_NAMESPACE, values: istiodValues(cfg), ...common },
+    // The chart derives the `istio: ingressgateway` selector label from this release name.
+    {
+      name: "istio-ingressgateway",
+      chart: "gateway",
+      namespace: INGRESS_NAMESPACE,
+      values: gatewayValues(cfg),
+      ...common,
+    },
+  ];
+}

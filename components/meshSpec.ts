@@ -1,0 +1,56 @@
+import type { MeshConfig } from "../config/types";
+import { type BackendSpecs, backendSpecs } from "./backends/workloads";
+import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
+import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
+import type { NamedObject } from "./meta";
+import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
+import { type DestinationRuleSpec, destinationRules } from "./traffic/destinationRules";
+import { appGateway, type GatewaySpec } from "./traffic/gateway";
+import { type VirtualServiceSpec, virtualServices } from "./traffic/routes";
+
+/** Everything the mesh consists of, as plain objects: what `pulumi up` creates and `npm run render` writes. */
+export interface MeshSpec {
+  readonly kindCluster?: KindClusterSpec;
+  readonly namespaces: {
+    readonly istio: NamespaceSpec;
+    readonly ingress: NamespaceSpec;
+    readonly backend: NamespaceSpec;
+  };
+  readonly releases: readonly [IstioRelease, IstioRelease, IstioRelease];
+  readonly backends: BackendSpecs;
+  readonly traffic: {
+    readonly gateway: GatewaySpec;
+    readonly destinationRules: readonly DestinationRuleSpec[];
+    readonly virtualServices: readonly VirtualServiceSpec[];
+  };
+}
+
+export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
+  return {
+    ...(cfg.cluster.mode === "kind" && { kindCluster: kindClusterSpec(cfg.cluster, cfg.ingress) }),
+    namespaces: { istio: istioNamespace(), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
+    releases: istioReleases(cfg),
+    backends: backendSpecs(cfg),
+    traffic: {
+      gateway: appGateway(cfg),
+      destinationRules: destinationRules(cfg),
+      virtualServices: virtualServices(cfg),
+    },
+  };
+}
+
+/** The objects this program owns (Helm charts aside), in an order `kubectl apply` accepts. */
+export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
+  const { namespaces, backends, traffic } = spec;
+  return [
+    namespaces.istio,
+    namespaces.ingress,
+    namespaces.backend,
+    ...backends.serviceAccounts,
+    ...backends.services,
+    ...backends.deployments,
+    traffic.gateway,
+    ...traffic.destinationRules,
+    ...traffic.virtualServices,
+  ];
+}

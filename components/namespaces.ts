@@ -1,0 +1,16 @@
+import type { Namespace } from "kubernetes-types/core/v1";
+import type { MeshConfig } from "../config/types";
+import { INGRESS_NAMESPACE, ISTIO_NAMESPACE, type NamedObject, objectMeta } from "./meta";
+
+export type NamespaceSpec = Namespace & NamedObject;
+
+function namespace(name: string, labels: Record<string, string> = {}): NamespaceSpec {
+  return { apiVersion: "v1", kind: "Namespace", metadata: objectMeta(name, undefined, labels) };
+}
+
+export const istioNamespace = (): NamespaceSpec => namespace(ISTIO_NAMESPACE);
+export const ingressNamespace = (): NamespaceSpec => namespace(INGRESS_NAMESPACE);
+
+/** Sidecar injection is on for every pod the backend namespace gets. */
+export const backendNamespace = (cfg: MeshConfig): NamespaceSpec =>
+  namespace(cfg.backend.namespace, { "istio-injection": "enabled" });

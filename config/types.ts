@@ -1,0 +1,94 @@
+/** The one typed view of stack config that every spec builder reads. */
+
+export type ClusterConfig = KindClusterConfig | ExistingClusterConfig;
+
+export interface KindClusterConfig {
+  readonly mode: "kind";
+  readonly name: string;
+  readonly nodeImage: string;
+  readonly hostHttpPort: number;
+  readonly hostHttpsPort: number;
+}
+
+export interface ExistingClusterConfig {
+  readonly mode: "existing";
+  /** Path to a kubeconfig file; the provider falls back to $KUBECONFIG / ~/.kube/config when absent. */
+  readonly kubeconfig?: string;
+  readonly context?: string;
+}
+
+export interface ServiceVersion {
+  readonly version: string;
+  readonly replicas: number;
+  /** What http-echo answers; it names the service and the version. */
+  readonly responseText: string;
+}
+
+export interface BackendService {
+  readonly name: BackendServiceName;
+  /** Ingress path prefix that routes to this service. */
+  readonly pathPrefix: string;
+  readonly versions: readonly ServiceVersion[];
+}
+
+export type BackendServiceName = "user-service" | "product-service" | "order-service";
+
+export interface ConnectionPool {
+  readonly maxConnections?: number;
+  readonly http1MaxPendingRequests?: number;
+  readonly maxRequestsPerConnection?: number;
+}
+
+export interface OutlierDetection {
+  readonly consecutive5xxErrors?: number;
+  readonly interval?: string;
+  readonly baseEjectionTime?: string;
+  readonly maxEjectionPercent?: number;
+}
+
+export interface CircuitBreaker {
+  readonly connectionPool?: ConnectionPool;
+  readonly outlierDetection?: OutlierDetection;
+}
+
+/** One fault experiment on a service's routes: at least one of delay and status is set. */
+export interface Fault {
+  readonly percent: number;
+  readonly delay?: string;
+  readonly status?: number;
+}
+
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly perTryTimeout: string;
+  readonly retryOn: string;
+  /** Overall budget for the request, retries included. */
+  readonly timeout: string;
+}
+
+export interface MeshConfig {
+  readonly cluster: ClusterConfig;
+  readonly ingress: {
+    /** Host name users put in URLs (kind maps it to localhost). */
+    readonly host: string;
+    readonly httpNodePort: number;
+    readonly httpsNodePort: number;
+  };
+  readonly istio: {
+    readonly version: string;
+    readonly chartRepo: string;
+    readonly hub: string;
+  };
+  readonly backend: {
+    readonly namespace: string;
+    readonly image: string;
+    readonly services: readonly BackendService[];
+  };
+  /** user-service version → percent; every deployed version is present, summing to 100. */
+  readonly canaryWeights: Readonly<Record<string, number>>;
+  /** The user-service version that `x-user-type: beta` requests always reach. */
+  readonly betaVersion: string;
+  readonly faults: Readonly<Partial<Record<BackendServiceName, Fault>>>;
+  readonly circuitBreakers: Readonly<Partial<Record<BackendServiceName, CircuitBreaker>>>;
+  readonly userServiceRetries: RetryPolicy;
+}

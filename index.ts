@@ -1,0 +1,17 @@
+/**
+ * istio-mesh: a kind cluster, Istio from Helm, the lab's backends and their traffic rules.
+ *
+ *   config/               stack config → one validated MeshConfig (a bad value stops here)
+ *   components/<area>/    pure spec builders: MeshConfig → plain Kubernetes and Istio objects
+ *   components/mesh.ts    ComponentResources that turn those specs into resources, in order
+ */
+import { deployMesh } from "./components/mesh";
+import { loadMeshConfig } from "./config/load";
+
+const config = loadMeshConfig();
+const mesh = deployMesh(config);
+
+export const clusterName = mesh.clusterName;
+export const kubeconfig = mesh.kubeconfig;
+export const gatewayUrls = mesh.gatewayUrls;
+export const canaryWeights = mesh.canaryWeights;

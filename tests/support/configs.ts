@@ -1,0 +1,26 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { projectConfig } from "../../config/load";
+import { parseMeshConfig, type RawConfig } from "../../config/parse";
+import type { MeshConfig } from "../../config/types";
+
+export const PROJECT_ROOT = join(__dirname, "..", "..");
+
+/** The dev stack's config map as the Pulumi.dev.yaml in this repo declares it. */
+export function devStackConfig(): Record<string, unknown> {
+  const file = parse(readFileSync(join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  return file.config;
+}
+
+export const devConfig = (): MeshConfig => parseMeshConfig(projectConfig(devStackConfig()));
+
+/** A MeshConfig from raw keys (without the `istio-mesh:` prefix). */
+export const meshConfig = (raw: RawConfig = {}): MeshConfig => parseMeshConfig(raw);
+
+/** Flat `istio-mesh:key` → string map, the way the Pulumi CLI hands config to a program. */
+export function asPulumiConfig(stack: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(stack).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
