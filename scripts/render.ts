@@ -28,7 +28,7 @@ export class RenderError extends Error {
 }
 
 // kubectl and Helm read YAML 1.1, where bare `yes`/`on`/`0755` are not strings: 1.1 output quotes them.
-const toYaml = (value: unknown) => YAML.stringify(value, { version: "1.1" });
+const toYaml = (value: unknown) => YAML.stringify(value, { version: "1.1", aliasDuplicateObjects: false });
 
 /** Pulumi's encrypted values are `{secure: ...}`; only `pulumi` itself can decrypt them. */
 const holdsSecret = (value: unknown): boolean =>
