@@ -2,8 +2,9 @@
  * istio-mesh: a kind cluster, Istio from Helm, the lab's backends and their traffic rules.
  *
  *   config/               stack config → one validated MeshConfig (a bad value stops here)
- *   components/<area>/    pure spec builders: MeshConfig → plain Kubernetes and Istio objects
- *   components/mesh.ts    ComponentResources that turn those specs into resources, in order
+ *   components/<area>/    pure spec builders (MeshConfig → plain objects) beside the
+ *                         ComponentResource that registers them
+ *   components/mesh.ts    the components, wired in dependency order
  */
 import { deployMesh } from "./components/mesh";
 import { loadMeshConfig } from "./config/load";
