@@ -105,7 +105,7 @@ export function parseMeshConfig(raw: RawConfig): MeshConfig {
     betaVersion: BETA_VERSION,
     faults: faults ?? {},
     circuitBreakers: mergeCircuitBreakers(circuitBreakers ?? {}),
-    userServiceRetries: { ...DEFAULT_USER_SERVICE_RETRIES, ...retries },
+    userServiceRetries: retries ?? DEFAULT_USER_SERVICE_RETRIES,
   };
 }
 
@@ -281,7 +281,8 @@ function mergeCircuitBreakers(overrides: Partial<Record<BackendServiceName, Circ
   return merged;
 }
 
-function parseRetries(read: Readers, k: string, value: unknown): Partial<RetryPolicy> | undefined {
+/** The policy with the set fields applied over the lab defaults. */
+function parseRetries(read: Readers, k: string, value: unknown): RetryPolicy | undefined {
   const fields = read.object(k, value, ["attempts", "perTryTimeout", "retryOn", "timeout"]);
   if (!fields) return undefined;
   const attempts = fields.attempts === undefined ? undefined : read.int(`${k}.attempts`, fields.attempts, 0, 10);

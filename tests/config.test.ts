@@ -176,6 +176,7 @@ describe("invalid values are rejected, naming the key", () => {
     ["a cluster name kind would reject", { clusterName: "Lab_Cluster" }, "istio-mesh:clusterName"],
     ["a kind key in existing mode", { clusterMode: "existing", clusterName: "x" }, "istio-mesh:clusterName"],
     ["a kubeconfig in kind mode", { kubeconfig: "/tmp/kc" }, "istio-mesh:kubeconfig"],
+    ["an ingressHost in kind mode (kind listens on 127.0.0.1)", { ingressHost: "10.0.0.5" }, "istio-mesh:ingressHost"],
     ["a misspelt key", { canaryWeight: { v1: 100 } }, "istio-mesh:canaryWeight"],
   ];
   for (const [what, raw, key] of cases) {

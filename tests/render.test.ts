@@ -91,6 +91,13 @@ describe("renderMesh", () => {
     assert.match(content ?? "", /^name: "yes"$/m);
   });
 
+  test("objects the builders share are written out in full, with no YAML anchors", () => {
+    const routes = files.find((f) => f.path.endsWith("-virtualservice-backend-app-routes.yaml"))?.content ?? "";
+    // Both /users rules share one match object in memory; aliases would hide that in review.
+    assert.equal(routes.match(/prefix: \/users$/gm)?.length, 2);
+    assert.doesNotMatch(routes, /[&*]a\d/);
+  });
+
   test("secure values are refused, naming the key", () => {
     assert.throws(
       () => renderMesh({ ...STACK_CONFIG, "istio-mesh:kubeContext": { secure: "v1:abc" } }),
