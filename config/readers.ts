@@ -1,4 +1,20 @@
+import { PROJECT } from "./defaults";
 import type { ConfigIssue } from "./issues";
+
+/** Raw stack config of this project: key without the `istio-mesh:` prefix → value. */
+export type RawConfig = Readonly<Record<string, unknown>>;
+
+/** The full key users type and see in messages: `istio-mesh:<name>`. */
+export const configKey = (name: string) => `${PROJECT}:${name}`;
+
+/** Runs `parse` on a key's value only when the key is set. */
+export function optional<T>(
+  raw: RawConfig,
+  name: string,
+  parse: (value: unknown, fullKey: string) => T | undefined,
+): T | undefined {
+  return raw[name] === undefined ? undefined : parse(raw[name], configKey(name));
+}
 
 /**
  * Typed readers over raw config values. Pulumi hands every value over as a string (objects as JSON);
@@ -28,6 +44,38 @@ export class Readers {
   string(key: string, value: unknown, pattern: RegExp, allowed: string): string | undefined {
     if (typeof value === "string" && pattern.test(value)) return value;
     return this.fail(key, value, allowed);
+  }
+
+  bool(key: string, value: unknown): boolean | undefined {
+    if (value === true || value === "true") return true;
+    if (value === false || value === "false") return false;
+    return this.fail(key, value, "true or false");
+  }
+
+  oneOf<T extends string>(key: string, value: unknown, options: readonly T[]): T | undefined {
+    const match = options.find((o) => o === value);
+    if (match !== undefined) return match;
+    return this.fail(key, value, `one of ${options.map((o) => JSON.stringify(o)).join(", ")}`);
+  }
+
+  /** A non-empty list of strings matching `pattern`; a JSON string is decoded. */
+  stringList(key: string, value: unknown, pattern: RegExp, allowed: string): string[] | undefined {
+    let decoded = value;
+    if (typeof value === "string") {
+      try {
+        decoded = JSON.parse(value);
+      } catch {
+        decoded = value;
+      }
+    }
+    if (
+      Array.isArray(decoded) &&
+      decoded.length > 0 &&
+      decoded.every((v) => typeof v === "string" && pattern.test(v))
+    ) {
+      return decoded as string[];
+    }
+    return this.fail(key, value, `a non-empty list of ${allowed}`);
   }
 
   duration(key: string, value: unknown): string | undefined {

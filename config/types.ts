@@ -91,4 +91,51 @@ export interface MeshConfig {
   readonly faults: Readonly<Partial<Record<BackendServiceName, Fault>>>;
   readonly circuitBreakers: Readonly<Partial<Record<BackendServiceName, CircuitBreaker>>>;
   readonly userServiceRetries: RetryPolicy;
+  readonly security: SecurityConfig;
+  readonly egress: EgressConfig;
+  readonly observability: ObservabilityConfig;
+}
+
+/** The lab's `x-user-role` header, as a claim of the signed token (a client can set any header). */
+export interface JwtConfig {
+  /** false: a token is validated when sent, but none is required. */
+  readonly required: boolean;
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly roleClaim: string;
+  /** Values of `roleClaim` that user-service admits. */
+  readonly roles: readonly string[];
+  /** Lifetime of the demo token the stack outputs. */
+  readonly demoTokenTtl: string;
+}
+
+/** A local token bucket per user-service pod: `requests` every `per`. */
+export interface RateLimit {
+  readonly requests: number;
+  readonly per: string;
+}
+
+export interface SecurityConfig {
+  readonly mtlsMode: "STRICT" | "PERMISSIVE";
+  readonly jwt: JwtConfig;
+  readonly rateLimit: RateLimit | false;
+  /** Host the HTTPS server of the ingress Gateway answers for; its certificate names it. */
+  readonly httpsHost: string;
+  /** The in-mesh `mesh-client` and sidecar-less `outside-client` curl pods the checks run in. */
+  readonly probeClients: boolean;
+}
+
+export interface EgressConfig {
+  /** The egress gateway and the routing of mesh traffic to httpbin.org through it. */
+  readonly gateway: boolean;
+  readonly outboundTrafficPolicy: "ALLOW_ANY" | "REGISTRY_ONLY";
+}
+
+export interface ObservabilityConfig {
+  /** Prometheus, Grafana, Kiali, Jaeger, the tracing provider and the Telemetry. */
+  readonly enabled: boolean;
+  /** Percent of requests traced, 0–100. */
+  readonly traceSampling: number;
+  /** Extra metric tag name → Istio attribute expression, added to every standard metric. */
+  readonly metricTags: Readonly<Record<string, string>>;
 }

@@ -1,0 +1,77 @@
+import { optional, type RawConfig, type Readers } from "./readers";
+import type { JwtConfig, RateLimit, SecurityConfig } from "./types";
+
+/** mTLS, JWT, the rate limit, HTTPS ingress and the probe clients (lab Steps 2-3, 3-1, 4-2, 6). */
+
+export const SECURITY_KEYS = ["mtlsMode", "jwt", "rateLimit", "httpsHost", "probeClients"] as const;
+
+export const DEFAULT_JWT: JwtConfig = {
+  required: true,
+  issuer: "https://auth.istio-mesh.local",
+  audiences: ["istio-mesh"],
+  roleClaim: "role",
+  roles: ["admin", "user"],
+  demoTokenTtl: "24h",
+};
+/** Lab Step 4-2: 100 requests a minute. */
+export const DEFAULT_RATE_LIMIT: RateLimit = { requests: 100, per: "60s" };
+export const DEFAULT_HTTPS_HOST = "api.example.com";
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)+$/;
+const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+const TOKEN_TEXT = /^[^\s"\\]{1,256}$/;
+
+export function parseSecurityArea(raw: RawConfig, read: Readers): SecurityConfig {
+  const mtlsMode = optional(raw, "mtlsMode", (v, k) => read.oneOf(k, v, ["STRICT", "PERMISSIVE"] as const));
+  const jwt = optional(raw, "jwt", (v, k) => parseJwt(read, k, v));
+  const rateLimit = optional(raw, "rateLimit", (v, k) => parseRateLimit(read, k, v));
+  const httpsHost = optional(raw, "httpsHost", (v, k) =>
+    read.string(k, v, HOST_NAME, "a lowercase DNS name with at least one dot, e.g. api.example.com"),
+  );
+  const probeClients = optional(raw, "probeClients", (v, k) => read.bool(k, v));
+  return {
+    mtlsMode: mtlsMode ?? "STRICT",
+    jwt: jwt ?? DEFAULT_JWT,
+    rateLimit: rateLimit ?? DEFAULT_RATE_LIMIT,
+    httpsHost: httpsHost ?? DEFAULT_HTTPS_HOST,
+    probeClients: probeClients ?? true,
+  };
+}
+
+/** Fields you set override the defaults one by one. */
+function parseJwt(read: Readers, k: string, value: unknown): JwtConfig | undefined {
+  const fields = read.object(k, value, Object.keys(DEFAULT_JWT));
+  if (!fields) return undefined;
+  const field = <T>(name: keyof JwtConfig, parse: (v: unknown, at: string) => T | undefined): T | undefined =>
+    fields[name] === undefined ? undefined : parse(fields[name], `${k}.${name}`);
+  const required = field("required", (v, at) => read.bool(at, v));
+  const issuer = field("issuer", (v, at) => read.string(at, v, TOKEN_TEXT, "a non-empty issuer without spaces"));
+  const audiences = field("audiences", (v, at) => read.stringList(at, v, TOKEN_TEXT, "audiences without spaces"));
+  const roleClaim = field("roleClaim", (v, at) => read.string(at, v, CLAIM_NAME, "a claim name such as role"));
+  const roles = field("roles", (v, at) => read.stringList(at, v, TOKEN_TEXT, "role values without spaces"));
+  const demoTokenTtl = field("demoTokenTtl", (v, at) => read.duration(at, v));
+  return {
+    ...DEFAULT_JWT,
+    ...(required !== undefined && { required }),
+    ...(issuer !== undefined && { issuer }),
+    ...(audiences !== undefined && { audiences }),
+    ...(roleClaim !== undefined && { roleClaim }),
+    ...(roles !== undefined && { roles }),
+    ...(demoTokenTtl !== undefined && { demoTokenTtl }),
+  };
+}
+
+function parseRateLimit(read: Readers, k: string, value: unknown): RateLimit | false | undefined {
+  if (value === false || value === "false") return false;
+  const fields = read.object(k, value, ["requests", "per"]);
+  if (!fields) return undefined;
+  const requests =
+    fields.requests === undefined
+      ? read.fail(`${k}.requests`, undefined, "an integer from 1 to 1000000")
+      : read.int(`${k}.requests`, fields.requests, 1, 1_000_000);
+  const per =
+    fields.per === undefined
+      ? read.fail(`${k}.per`, undefined, 'a duration such as "60s"')
+      : read.duration(`${k}.per`, fields.per);
+  return requests !== undefined && per !== undefined ? { requests, per } : undefined;
+}
