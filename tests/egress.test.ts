@@ -93,79 +93,151 @@ describe("egress: Istio schemas", () => {
   });
 });
 
+/**
+ * Cross-checks over a whole mesh spec; each returns its problems, so a test can show it catches one.
+ * Gateway pods: the gateway chart labels its pods (and selects them in its Service) with `app` and
+ * `istio` from values.labels, else from the release name. chart-render of our values prints, for the
+ * egress release, pod labels app=istio-egressgateway, istio=egressgateway (beside Helm's own).
+ */
+function selectorProblems(spec: MeshSpec, objects = istioObjectsOf(spec)): string[] {
+  const pods = helmReleases(spec)
+    .filter((r) => r.chart === "gateway")
+    .map((r) => [r.name, gatewayChartSelectorLabels(r) as Record<string, string>] as const);
+  return objects
+    .filter((o) => o.kind === "Gateway")
+    .flatMap((gw) => {
+      const selector: Record<string, string> = specOf(gw).selector;
+      const hits = pods.filter(([, labels]) => Object.entries(selector).every(([k, v]) => labels[k] === v));
+      return hits.length === 1
+        ? []
+        : [`Gateway ${gw.metadata.name} selects ${hits.map(([n]) => n).join(", ") || "no pods"}`];
+    });
+}
+
+const routesOf = (vs: NamedObject): Spec[] => [
+  ...(specOf(vs).http ?? []),
+  ...(specOf(vs).tls ?? []),
+  ...(specOf(vs).tcp ?? []),
+];
+
+function gatewayRefProblems(objects: readonly NamedObject[]): string[] {
+  const gateways = new Set(
+    objects.filter((o) => o.kind === "Gateway").map((g) => `${g.metadata.namespace}/${g.metadata.name}`),
+  );
+  return objects
+    .filter((o) => o.kind === "VirtualService")
+    .flatMap((vs) => {
+      // Istio reads a bare name as a Gateway in the VirtualService's own namespace.
+      const qualify = (g: string) => (g === "mesh" || g.includes("/") ? g : `${vs.metadata.namespace}/${g}`);
+      const bound: string[] = (specOf(vs).gateways ?? ["mesh"]).map(qualify);
+      const missing = bound.filter((g) => g !== "mesh" && !gateways.has(g)).map((g) => `no Gateway ${g}`);
+      const unbound = routesOf(vs)
+        .flatMap((r) => (r.match ?? []).flatMap((m: Spec) => m.gateways ?? []))
+        .filter((g: string) => !bound.includes(qualify(g)))
+        .map((g: string) => `a match names unbound gateway ${g}`);
+      return [...missing, ...unbound].map((p) => `${vs.metadata.name}: ${p}`);
+    });
+}
+
+function destinationProblems(spec: MeshSpec, objects = istioObjectsOf(spec)): string[] {
+  const exposed = servicePorts(spec);
+  for (const se of objects.filter((o) => o.kind === "ServiceEntry")) {
+    for (const host of specOf(se).hosts) {
+      exposed.set(
+        host,
+        specOf(se).ports.map((p: Spec) => p.number),
+      );
+    }
+  }
+  const rules = objects.filter((o) => o.kind === "DestinationRule");
+  const problems: string[] = [];
+  for (const vs of objects.filter((o) => o.kind === "VirtualService")) {
+    for (const { destination } of routesOf(vs).flatMap((r) => r.route ?? [])) {
+      const where = `${vs.metadata.name} → ${destination.host}`;
+      const ports = exposed.get(destination.host);
+      const port: number | undefined = destination.port?.number;
+      if (!ports) problems.push(`${where}: neither a ServiceEntry host nor a Service`);
+      else if (port === undefined && ports.length !== 1) problems.push(`${where}: several ports, none named`);
+      else if (port !== undefined && !ports.includes(port)) problems.push(`${where}: no port ${port}`);
+      if (destination.subset === undefined) continue;
+      const subsets = rules.filter((r) => specOf(r).host === destination.host).flatMap((r) => specOf(r).subsets ?? []);
+      if (!subsets.some((s: Spec) => s.name === destination.subset))
+        problems.push(`${where}: no subset ${destination.subset}`);
+    }
+  }
+  return problems;
+}
+
+/** The mesh's objects with one of them swapped for a broken copy. */
+function withBroken(spec: MeshSpec, name: string, breakIt: (spec: Spec) => void): NamedObject[] {
+  return istioObjectsOf(spec).map((o) => {
+    if (o.metadata.name !== name) return o;
+    const copy = structuredClone(o) as NamedObject & { spec: Spec };
+    breakIt(copy.spec);
+    return copy;
+  });
+}
+
 describe("egress: cross-references", () => {
   for (const [name, cfg] of configs) {
-    test(`every Gateway's selector matches exactly one gateway release's pods (${name})`, () => {
+    test(`Gateway selectors, gateway references and route destinations all line up (${name})`, () => {
       const spec = buildMeshSpec(cfg);
-      // The gateway chart labels its pods (and selects them in its Service) with `app` and `istio`
-      // from values.labels, else from the release name. chart-render of our values prints for the
-      // egress release: pod labels app=istio-egressgateway, istio=egressgateway (plus Helm's own).
-      const podLabels = helmReleases(spec)
-        .filter((r) => r.chart === "gateway")
-        .map((r) => [r.name, gatewayChartSelectorLabels(r)] as const);
-      for (const gw of istioObjectsOf(spec).filter((o) => o.kind === "Gateway")) {
-        const selector: Record<string, string> = specOf(gw).selector;
-        const matches = podLabels.filter(([, labels]) =>
-          Object.entries(selector).every(([k, v]) => (labels as Record<string, string>)[k] === v),
-        );
-        assert.equal(matches.length, 1, `${gw.metadata.name} selects ${matches.map(([n]) => n).join(", ") || "none"}`);
-        if (gw.metadata.namespace === EGRESS_NAMESPACE) assert.equal(matches[0]?.[0], EGRESS_GATEWAY_RELEASE);
-      }
-    });
-
-    test(`every gateway a VirtualService names exists, and route matches name only those (${name})`, () => {
-      const objects = istioObjectsOf(buildMeshSpec(cfg));
-      const gateways = new Set(
-        objects.filter((o) => o.kind === "Gateway").map((g) => `${g.metadata.namespace}/${g.metadata.name}`),
-      );
-      for (const vs of objects.filter((o) => o.kind === "VirtualService")) {
-        const qualify = (g: string) => (g === "mesh" || g.includes("/") ? g : `${vs.metadata.namespace}/${g}`);
-        const bound: string[] = (specOf(vs).gateways ?? ["mesh"]).map(qualify);
-        for (const g of bound) assert.ok(g === "mesh" || gateways.has(g), `${vs.metadata.name}: no Gateway ${g}`);
-        const routes = [...(specOf(vs).http ?? []), ...(specOf(vs).tls ?? []), ...(specOf(vs).tcp ?? [])];
-        for (const route of routes) {
-          for (const m of route.match ?? []) {
-            for (const g of m.gateways ?? []) {
-              assert.ok(bound.includes(qualify(g)), `${vs.metadata.name}: match names unbound gateway ${g}`);
-            }
-          }
-        }
-      }
-    });
-
-    test(`every route goes to a ServiceEntry host or a Service on a port it exposes (${name})`, () => {
-      const spec = buildMeshSpec(cfg);
-      const objects = istioObjectsOf(spec);
-      const services = servicePorts(spec);
-      const entries = new Map<string, number[]>();
-      for (const se of objects.filter((o) => o.kind === "ServiceEntry")) {
-        for (const host of specOf(se).hosts)
-          entries.set(
-            host,
-            specOf(se).ports.map((p: { number: number }) => p.number),
-          );
-      }
-      const rules = objects.filter((o) => o.kind === "DestinationRule");
-      for (const vs of objects.filter((o) => o.kind === "VirtualService")) {
-        const routes = [...(specOf(vs).http ?? []), ...(specOf(vs).tls ?? []), ...(specOf(vs).tcp ?? [])];
-        for (const route of routes) {
-          for (const { destination } of route.route ?? []) {
-            const exposed = entries.get(destination.host) ?? services.get(destination.host);
-            assert.ok(exposed, `${vs.metadata.name}: ${destination.host} is neither a ServiceEntry host nor a Service`);
-            const port: number | undefined = destination.port?.number;
-            if (port === undefined) assert.equal(exposed.length, 1, `${destination.host} has several ports; name one`);
-            else assert.ok(exposed.includes(port), `${vs.metadata.name}: ${destination.host} does not expose ${port}`);
-            if (destination.subset === undefined) continue;
-            const rule = rules.find((r) => specOf(r).host === destination.host);
-            assert.ok(
-              specOf(rule ?? ({} as NamedObject)).subsets?.some((s: { name: string }) => s.name === destination.subset),
-              `${vs.metadata.name}: no subset ${destination.subset} for ${destination.host}`,
-            );
-          }
-        }
-      }
+      assert.deepEqual(selectorProblems(spec), []);
+      assert.deepEqual(gatewayRefProblems(istioObjectsOf(spec)), []);
+      assert.deepEqual(destinationProblems(spec), []);
     });
   }
+
+  test("the egress Gateway selects the egress release's pods and not the ingress gateway's", () => {
+    const spec = buildMeshSpec(meshConfig());
+    const release = spec.egress.gateway?.release;
+    assert.ok(release);
+    assert.deepEqual(gatewayChartSelectorLabels(release), { app: "istio-egressgateway", istio: "egressgateway" });
+    assert.deepEqual(spec.egress.gateway?.gateway.spec?.selector, { istio: "egressgateway" });
+    assert.equal(EGRESS_GATEWAY_RELEASE, release.name);
+  });
+
+  test("the checks catch what they look for", () => {
+    const spec = buildMeshSpec(meshConfig());
+    const vs = "direct-httpbin-through-egress-gateway";
+    assert.deepEqual(
+      selectorProblems(
+        spec,
+        withBroken(spec, "istio-egressgateway", (s) => {
+          s.selector = { istio: "egress-gateway" };
+        }),
+      ),
+      ["Gateway istio-egressgateway selects no pods"],
+    );
+    assert.deepEqual(
+      gatewayRefProblems(
+        withBroken(spec, vs, (s) => {
+          s.gateways = ["mesh", "backend/istio-egressgateway"];
+        }),
+      ),
+      [
+        `${vs}: no Gateway backend/istio-egressgateway`,
+        `${vs}: a match names unbound gateway istio-egress/istio-egressgateway`,
+        `${vs}: a match names unbound gateway istio-egress/istio-egressgateway`,
+      ],
+    );
+    // The lab's first leg names istio-system, where this install has no egress gateway.
+    const labHost = "istio-egressgateway.istio-system.svc.cluster.local";
+    assert.deepEqual(
+      destinationProblems(
+        spec,
+        withBroken(spec, vs, (s) => {
+          s.http[0].route[0].destination.host = labHost;
+          s.tls[0].route[0].destination.port.number = 8443;
+        }),
+      ),
+      [
+        `${vs} → ${labHost}: neither a ServiceEntry host nor a Service`,
+        `${vs} → ${labHost}: no subset httpbin`,
+        `${vs} → ${egressGatewayHost()}: no port 8443`,
+      ],
+    );
+  });
 
   test("whoever connects to httpbin.org sees its ServiceEntry and DestinationRule; routing reaches the callers", () => {
     const spec = buildMeshSpec(meshConfig());
