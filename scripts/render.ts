@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import * as YAML from "yaml";
-import { buildMeshSpec, ownedObjects } from "../components/meshSpec";
+import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
 import { PROJECT } from "../config/defaults";
 import { ConfigError } from "../config/issues";
 import { projectConfig } from "../config/load";
@@ -51,7 +51,7 @@ export function renderMesh(stackConfig: Record<string, unknown>): RenderedFile[]
     path: `${String(i).padStart(width, "0")}-${o.kind.toLowerCase()}-${o.metadata.namespace ?? "cluster"}-${o.metadata.name}.yaml`,
     content: toYaml(o),
   }));
-  for (const r of spec.releases) {
+  for (const r of helmReleases(spec)) {
     const header = `# chart: ${r.chart}, version: ${r.version}, repo: ${r.repo}, namespace: ${r.namespace}\n`;
     files.push({ path: `helm/${r.name}.values.yaml`, content: header + toYaml(r.values) });
   }
