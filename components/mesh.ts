@@ -4,6 +4,7 @@ import { Backends } from "./backends/backends";
 import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
 import { buildMeshSpec } from "./meshSpec";
+import { Observability } from "./observability/observability";
 import { TrafficManagement } from "./traffic/traffic";
 
 /** Stands the mesh up from parsed config; the return value becomes the stack outputs. */
@@ -34,11 +35,20 @@ export function deployMesh(cfg: MeshConfig) {
     onCluster,
   );
 
+  if (spec.observability) {
+    new Observability(
+      "observability",
+      { spec: spec.observability, namespace: controlPlane.istioNamespace, crds: controlPlane.base },
+      onCluster,
+    );
+  }
+
   return {
     clusterName: cluster.clusterName,
     kubeconfig: cluster.kubeconfig,
     gatewayUrls: gatewayUrls(cfg),
     canaryWeights: pulumi.output(cfg.canaryWeights),
+    dashboards: spec.observability?.dashboards ?? {},
   };
 }
 

@@ -4,6 +4,7 @@ import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
+import { type ObservabilitySpec, observabilityObjects, observabilitySpec } from "./observability/spec";
 import { type DestinationRuleSpec, destinationRules } from "./traffic/destinationRules";
 import { appGateway, type GatewaySpec } from "./traffic/gateway";
 import { type VirtualServiceSpec, virtualServices } from "./traffic/routes";
@@ -23,6 +24,8 @@ export interface MeshSpec {
     readonly destinationRules: readonly DestinationRuleSpec[];
     readonly virtualServices: readonly VirtualServiceSpec[];
   };
+  /** Absent when `observability.enabled` is false. */
+  readonly observability?: ObservabilitySpec;
 }
 
 export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
@@ -36,6 +39,7 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
       destinationRules: destinationRules(cfg),
       virtualServices: virtualServices(cfg),
     },
+    ...(cfg.observability.enabled && { observability: observabilitySpec(cfg) }),
   };
 }
 
@@ -52,5 +56,6 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     traffic.gateway,
     ...traffic.destinationRules,
     ...traffic.virtualServices,
+    ...observabilityObjects(spec.observability),
   ];
 }

@@ -1,5 +1,6 @@
 import type { MeshConfig } from "../../config/types";
 import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../meta";
+import { tracingMeshConfig } from "../observability/telemetry";
 
 /**
  * Helm values for Istio's charts. Every key here is a key of that chart's values.yaml
@@ -40,7 +41,10 @@ export function istiodValues(cfg: MeshConfig): HelmValues {
     autoscaleEnabled: false,
     replicaCount: 1,
     resources: { requests: { cpu: "10m", memory: "100Mi" } },
-    meshConfig: { accessLogFile: "/dev/stdout" },
+    meshConfig: {
+      accessLogFile: "/dev/stdout",
+      ...tracingMeshConfig(cfg.observability),
+    },
   };
 }
 
