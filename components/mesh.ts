@@ -4,6 +4,7 @@ import { Backends } from "./backends/backends";
 import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
 import { buildMeshSpec } from "./meshSpec";
+import type { ToolAccess, ToolName } from "./observability/access";
 import { Observability } from "./observability/observability";
 import { TrafficManagement } from "./traffic/traffic";
 
@@ -48,7 +49,7 @@ export function deployMesh(cfg: MeshConfig) {
     kubeconfig: cluster.kubeconfig,
     gatewayUrls: gatewayUrls(cfg),
     canaryWeights: pulumi.output(cfg.canaryWeights),
-    dashboards: spec.observability?.dashboards ?? {},
+    dashboards: (spec.observability?.dashboards ?? {}) as Partial<Record<ToolName, ToolAccess>>,
   };
 }
 

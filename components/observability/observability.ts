@@ -20,6 +20,8 @@ export interface ObservabilityArgs {
  */
 export class Observability extends pulumi.ComponentResource {
   readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** The Grafana admin and Kiali signing-key Secrets. */
+  readonly secrets: readonly k8s.core.v1.Secret[];
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:observability:Observability", name, {}, opts);
@@ -36,7 +38,7 @@ export class Observability extends pulumi.ComponentResource {
       { length: KIALI_SIGNING_SECRET.length, special: false },
       { parent: this },
     );
-    this.grafanaAdminPassword = password.result;
+    this.grafanaAdminPassword = pulumi.secret(password.result);
 
     const secret = (shell: SecretShell, data: Record<string, pulumi.Input<string>>) =>
       new k8s.core.v1.Secret(
@@ -46,9 +48,12 @@ export class Observability extends pulumi.ComponentResource {
       );
     const grafanaAdmin = secret(spec.secrets.grafanaAdmin, {
       [GRAFANA_ADMIN_SECRET.userKey]: GRAFANA_ADMIN_USER,
-      [GRAFANA_ADMIN_SECRET.passwordKey]: password.result,
+      [GRAFANA_ADMIN_SECRET.passwordKey]: this.grafanaAdminPassword,
     });
-    const kialiSigningKey = secret(spec.secrets.kialiSigningKey, { [KIALI_SIGNING_SECRET.key]: signingKey.result });
+    const kialiSigningKey = secret(spec.secrets.kialiSigningKey, {
+      [KIALI_SIGNING_SECRET.key]: pulumi.secret(signingKey.result),
+    });
+    this.secrets = [grafanaAdmin, kialiSigningKey];
 
     const { jaeger } = spec;
     new k8s.core.v1.ConfigMap(jaeger.configMap.metadata.name, asArgs(jaeger.configMap), inNamespace);
