@@ -226,6 +226,12 @@ describe("credentials and exposure", () => {
 
 describe("in the program", () => {
   const deployDev = () => deployMesh(devConfig());
+  /** One mock run of the dev stack, shared by the tests that only read it. */
+  let devRun: ReturnType<typeof runWithMocks<ReturnType<typeof deployDev>>> | undefined;
+  const devStack = () => {
+    devRun ??= runWithMocks(deployDev);
+    return devRun;
+  };
   const toolResources = (run: { resources: readonly Registered[] }) =>
     run.resources.filter(
       (r) =>
@@ -237,7 +243,7 @@ describe("in the program", () => {
     );
 
   test("registers the three charts at the pinned versions, Jaeger's objects, the Secrets and the Telemetry", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devStack();
     const releases = ["prometheus", "grafana", "kiali"].map((n) => run.get(T.release, n));
     assert.deepEqual(
       releases.map((r) => [r.inputs.chart, r.inputs.version, r.inputs.namespace]),
@@ -257,7 +263,7 @@ describe("in the program", () => {
   });
 
   test("the tools wait for istio-system (and the Telemetry for the CRDs), never for istiod or the gateway", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devStack();
     const istioNs = run.get(T.namespace, "istio-system");
     const istiod = run.get(T.release, "istiod");
     const gateway = run.get(T.release, "istio-ingressgateway");
@@ -275,7 +281,7 @@ describe("in the program", () => {
   });
 
   test("the dashboards output names all four tools with a port-forward command and a local URL", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devStack();
     const { dashboards } = run.result as ReturnType<typeof deployDev>;
     assert.deepEqual(
       Object.entries(dashboards).map(([name, t]) => [name, t.command, t.url]),
