@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ADDON_CHARTS, ADDON_IMAGES, type AddonRelease } from "../components/observability/charts";
 import { JAEGER_IMAGE } from "../components/observability/jaeger";
+import { ADDON_CHARTS, ADDON_IMAGES, type AddonRelease } from "../components/observability/pins";
 import { observabilitySpec } from "../components/observability/spec";
 import snapshot from "./fixtures/observability-chart-keys.json";
 import { devConfig } from "./support/configs";

@@ -1,5 +1,5 @@
 import type { ClusterConfig } from "../../config/types";
-import { GRAFANA_ADMIN_SECRET, GRAFANA_ADMIN_USER } from "./charts";
+import { GRAFANA_ADMIN_SECRET, GRAFANA_ADMIN_USER } from "./grafana";
 import { GRAFANA, JAEGER_BASE_PATH, JAEGER_QUERY, KIALI, OBSERVABILITY_NAMESPACE, PROMETHEUS } from "./services";
 
 /** How a user reaches each tool: every tool is ClusterIP-only, so through `kubectl port-forward`. */

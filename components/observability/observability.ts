@@ -2,7 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { asArgs } from "../meta";
-import { GRAFANA_ADMIN_SECRET, GRAFANA_ADMIN_USER, KIALI_SIGNING_SECRET, type SecretShell } from "./charts";
+import type { SecretShell } from "./charts";
+import { GRAFANA_ADMIN_SECRET, GRAFANA_ADMIN_USER } from "./grafana";
+import { KIALI_SIGNING_SECRET } from "./kiali";
 import type { ObservabilitySpec } from "./spec";
 
 export interface ObservabilityArgs {

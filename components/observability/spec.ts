@@ -1,8 +1,9 @@
 import type { MeshConfig } from "../../config/types";
 import type { NamedObject } from "../meta";
 import { dashboards, kialiLinks, type ToolAccess, type ToolName } from "./access";
-import { type AddonRelease, addonReleases, addonSecrets, type SecretShell } from "./charts";
+import { addonReleases, addonSecrets, type SecretShell } from "./charts";
 import { type JaegerSpecs, jaegerSpecs } from "./jaeger";
+import type { AddonRelease } from "./pins";
 import { meshTelemetry, type TelemetrySpec } from "./telemetry";
 
 /** Observability as plain data (buildMeshSpec leaves it out when `observability.enabled` is false). */

@@ -15,7 +15,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
-import { ADDON_CHARTS } from "../../components/observability/charts";
+import { ADDON_CHARTS } from "../../components/observability/pins";
 
 /** Leaf key paths; an empty map `{}` is recorded as `path.*` since any key may go in it. */
 function keyPaths(value: unknown, prefix: string, out: string[]): string[] {
