@@ -16,3 +16,4 @@ export const clusterName = mesh.clusterName;
 export const kubeconfig = mesh.kubeconfig;
 export const gatewayUrls = mesh.gatewayUrls;
 export const canaryWeights = mesh.canaryWeights;
+export const dashboards = mesh.dashboards;

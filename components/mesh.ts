@@ -5,6 +5,8 @@ import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
 import { Egress } from "./egress/egress";
 import { buildMeshSpec } from "./meshSpec";
+import type { ToolAccess, ToolName } from "./observability/access";
+import { Observability } from "./observability/observability";
 import { TrafficManagement } from "./traffic/traffic";
 
 /** Stands the mesh up from parsed config; the return value becomes the stack outputs. */
@@ -40,12 +42,20 @@ export function deployMesh(cfg: MeshConfig) {
     { ...spec.egress, crds: controlPlane.base, istiod: controlPlane.istiod, backendNamespace: backends.namespace },
     onCluster,
   );
+  if (spec.observability) {
+    new Observability(
+      "observability",
+      { spec: spec.observability, namespace: controlPlane.istioNamespace, crds: controlPlane.base },
+      onCluster,
+    );
+  }
 
   return {
     clusterName: cluster.clusterName,
     kubeconfig: cluster.kubeconfig,
     gatewayUrls: gatewayUrls(cfg),
     canaryWeights: pulumi.output(cfg.canaryWeights),
+    dashboards: (spec.observability?.dashboards ?? {}) as Partial<Record<ToolName, ToolAccess>>,
   };
 }
 

@@ -5,6 +5,7 @@ import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
 import { type EgressSpec, egressIstioObjects, egressSpec } from "./egress/egressSpec";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
+import { type ObservabilitySpec, observabilityObjects, observabilitySpec } from "./observability/spec";
 import { type DestinationRuleSpec, destinationRules } from "./traffic/destinationRules";
 import { appGateway, type GatewaySpec } from "./traffic/gateway";
 import { type VirtualServiceSpec, virtualServices } from "./traffic/routes";
@@ -25,6 +26,8 @@ export interface MeshSpec {
     readonly virtualServices: readonly VirtualServiceSpec[];
   };
   readonly egress: EgressSpec;
+  /** Absent when `observability.enabled` is false. */
+  readonly observability?: ObservabilitySpec;
 }
 
 export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
@@ -39,6 +42,7 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
       virtualServices: virtualServices(cfg),
     },
     egress: egressSpec(cfg),
+    ...(cfg.observability.enabled && { observability: observabilitySpec(cfg) }),
   };
 }
 
@@ -62,5 +66,6 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...traffic.destinationRules,
     ...traffic.virtualServices,
     ...egressIstioObjects(egress),
+    ...observabilityObjects(spec.observability),
   ];
 }

@@ -24,8 +24,9 @@ describe("index.ts under mocks", () => {
     const provider = run.get(T.provider, "kind");
     assert.ok(run.dependsOn(provider, run.get(T.command, "kind-cluster")));
     // Every object still registers against that provider, so preview lists the whole mesh.
-    assert.equal(run.ofType(T.release).length, 4);
-    assert.equal(run.ofType(T.deployment).length, 4);
+    // Istio's charts and the egress gateway; Prometheus, Grafana, Kiali; the backends' four Deployments and Jaeger.
+    assert.equal(run.ofType(T.release).length, 7);
+    assert.equal(run.ofType(T.deployment).length, 5);
     assert.equal(run.ofType(T.virtualService).length, 3);
     // helm.v4.Chart would need to render against the unknown provider; Release previews without it.
     assert.equal(run.resources.filter((r) => r.type.startsWith("kubernetes:helm.sh/v4")).length, 0);

@@ -72,6 +72,8 @@ monitor.registerResource = function (this: unknown, req: RegisterRequest, callba
   });
 };
 
+export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
+
 export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, from tests\n";
 
 function mocks(options: MockOptions): pulumi.runtime.Mocks {
@@ -82,6 +84,8 @@ function mocks(options: MockOptions): pulumi.runtime.Mocks {
         state.stdout = options.unknownCommandOutputs ? unknownValue : FAKE_KUBECONFIG;
         state.stderr = "";
       }
+      // The provider generates it; the engine would hand it back as a secret.
+      if (args.type === RANDOM_PASSWORD) state.result = `mock-${args.name}`;
       return { id: `${args.name}-id`, state };
     },
     call: (args) => args.inputs,

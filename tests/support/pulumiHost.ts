@@ -56,6 +56,7 @@ export async function runLikePulumiHost(
       resources.push({ type: args.type, name: args.name, inputs: args.inputs });
       const state: Record<string, unknown> = { ...args.inputs };
       if (args.type === "command:local:Command") state.stdout = "apiVersion: v1\nkind: Config\n";
+      if (args.type === "random:index/randomPassword:RandomPassword") state.result = `mock-${args.name}`;
       return { id: `${args.name}-id`, state };
     },
     call: (args) => args.inputs,
