@@ -17,7 +17,8 @@ export function deployMesh(cfg: MeshConfig) {
     cluster: cfg.cluster,
     ...(spec.kindCluster && { kindSpec: spec.kindCluster }),
   });
-  const onCluster = { provider: cluster.provider };
+  // Every component in the cluster takes these options: the provider and, in kind mode, deletedWith.
+  const onCluster = cluster.inClusterOptions;
 
   const controlPlane = new IstioControlPlane(
     "istio",

@@ -27,7 +27,8 @@ describe("index.ts under mocks", () => {
     // Istio's charts and the egress gateway; Prometheus, Grafana, Kiali; the backends' four Deployments and Jaeger.
     assert.equal(run.ofType(T.release).length, 7);
     assert.equal(run.ofType(T.deployment).length, 5);
-    assert.equal(run.ofType(T.virtualService).length, 3);
+    // app-routes, a mesh VirtualService per backend, and the egress route.
+    assert.equal(run.ofType(T.virtualService).length, 5);
     // helm.v4.Chart would need to render against the unknown provider; Release previews without it.
     assert.equal(run.resources.filter((r) => r.type.startsWith("kubernetes:helm.sh/v4")).length, 0);
     const outputs = run.result as { kubeconfig: pulumi.Output<string> };

@@ -1,6 +1,6 @@
 /**
  * Runs a Pulumi program against Pulumi's own mock monitor and records what the engine would see
- * for every resource: type, name, inputs, parent, provider and the URNs it depends on.
+ * for every resource: type, name, inputs, parent, provider, the URNs it depends on and deletedWith.
  * The stock mocks do not expose dependencies, so registerResource is wrapped to read them off
  * the RegisterResourceRequest the SDK sends.
  */
@@ -19,6 +19,8 @@ export interface Registered {
   readonly parent: string;
   readonly provider: string;
   readonly dependencies: readonly string[];
+  /** URN of the resource this one is deleted with, or "" (the deletedWith option). */
+  readonly deletedWith: string;
 }
 
 export interface MockRun {
@@ -44,6 +46,7 @@ type RegisterRequest = {
   getParent(): string;
   getProvider(): string;
   getDependenciesList(): string[];
+  getDeletedwith(): string;
   getObject(): Parameters<typeof deserializeProperties>[0];
 };
 type RegisterResponse = { getUrn(): string };
@@ -66,6 +69,7 @@ monitor.registerResource = function (this: unknown, req: RegisterRequest, callba
         parent: req.getParent(),
         provider: req.getProvider(),
         dependencies: req.getDependenciesList(),
+        deletedWith: req.getDeletedwith(),
       });
     }
     callback(err, resp);
