@@ -4,6 +4,8 @@ import { Backends } from "./backends/backends";
 import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
 import { buildMeshSpec } from "./meshSpec";
+import { requestAuthentication } from "./security/jwt";
+import { MeshSecurity } from "./security/security";
 import { TrafficManagement } from "./traffic/traffic";
 
 /** Stands the mesh up from parsed config; the return value becomes the stack outputs. */
@@ -34,11 +36,32 @@ export function deployMesh(cfg: MeshConfig) {
     onCluster,
   );
 
+  const security = new MeshSecurity(
+    "security",
+    {
+      spec: spec.security,
+      jwt: cfg.security.jwt,
+      requestAuthentication: (jwks) => requestAuthentication(cfg, jwks),
+      now: Date.now(),
+      crds: controlPlane.base,
+      istiod: controlPlane.istiod,
+      backendNamespace: backends.namespace,
+      ingressNamespace: controlPlane.ingressNamespace,
+    },
+    onCluster,
+  );
+
   return {
     clusterName: cluster.clusterName,
     kubeconfig: cluster.kubeconfig,
     gatewayUrls: gatewayUrls(cfg),
     canaryWeights: pulumi.output(cfg.canaryWeights),
+    httpsHost: cfg.security.httpsHost,
+    caCert: security.caCert,
+    demoToken: security.demoToken,
+    demoTokenExpiresAt: security.demoTokenExpiresAt,
+    /** PKCS#8 PEM of the JWT signing key, for `npm run token` (secret). */
+    jwtSigningKey: security.jwtSigningKey,
   };
 }
 

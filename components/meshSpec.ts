@@ -4,6 +4,7 @@ import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
+import { type SecuritySpec, securitySpec } from "./security/spec";
 import { type DestinationRuleSpec, destinationRules } from "./traffic/destinationRules";
 import { appGateway, type GatewaySpec } from "./traffic/gateway";
 import { type VirtualServiceSpec, virtualServices } from "./traffic/routes";
@@ -23,34 +24,44 @@ export interface MeshSpec {
     readonly destinationRules: readonly DestinationRuleSpec[];
     readonly virtualServices: readonly VirtualServiceSpec[];
   };
+  readonly security: SecuritySpec;
 }
 
 export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
+  const security = securitySpec(cfg);
   return {
     ...(cfg.cluster.mode === "kind" && { kindCluster: kindClusterSpec(cfg.cluster, cfg.ingress) }),
     namespaces: { istio: istioNamespace(), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
     releases: istioReleases(cfg),
     backends: backendSpecs(cfg),
     traffic: {
-      gateway: appGateway(cfg),
+      gateway: appGateway(cfg, [security.httpsServer]),
       destinationRules: destinationRules(cfg),
       virtualServices: virtualServices(cfg),
     },
+    security,
   };
 }
 
 /** The objects this program owns (Helm charts aside), in an order `kubectl apply` accepts. */
 export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
-  const { namespaces, backends, traffic } = spec;
+  const { namespaces, backends, traffic, security } = spec;
+  const clients = security.probeClients;
   return [
     namespaces.istio,
     namespaces.ingress,
     namespaces.backend,
+    ...(clients ? [clients.namespace] : []),
     ...backends.serviceAccounts,
     ...backends.services,
     ...backends.deployments,
     traffic.gateway,
     ...traffic.destinationRules,
     ...traffic.virtualServices,
+    // The RequestAuthentication and the TLS Secret hold key material that only `pulumi up` generates.
+    security.peerAuthentication,
+    ...security.authorizationPolicies,
+    ...(security.rateLimit ? [security.rateLimit] : []),
+    ...(clients ? [...clients.serviceAccounts, ...clients.deployments] : []),
   ];
 }

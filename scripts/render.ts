@@ -75,7 +75,7 @@ function clearOutDir(dir: string): void {
   mkdirSync(dir, { recursive: true });
 }
 
-function readStackConfig(file: string): Record<string, unknown> {
+export function readStackConfig(file: string): Record<string, unknown> {
   if (!existsSync(file)) throw new RenderError(`stack file not found: ${file}`);
   const doc: unknown = YAML.parse(readFileSync(file, "utf8"));
   const config = typeof doc === "object" && doc !== null && "config" in doc ? doc.config : undefined;

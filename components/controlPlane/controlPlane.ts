@@ -21,12 +21,15 @@ export class IstioControlPlane extends pulumi.ComponentResource {
   /** The control plane and its injection webhook: injected workloads depend on this. */
   readonly istiod: k8s.helm.v3.Release;
   readonly ingressGateway: k8s.helm.v3.Release;
+  /** Where the gateway runs and reads its credentialName Secrets. */
+  readonly ingressNamespace: k8s.core.v1.Namespace;
 
   constructor(name: string, args: IstioControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:controlPlane:IstioControlPlane", name, {}, opts);
     const namespace = (spec: NamespaceSpec) => new k8s.core.v1.Namespace(spec.metadata.name, spec, { parent: this });
     const istioNs = namespace(args.istioNamespace);
     const ingressNs = namespace(args.ingressNamespace);
+    this.ingressNamespace = ingressNs;
 
     const release = (r: IstioRelease, dependsOn: pulumi.Resource[]) =>
       new k8s.helm.v3.Release(

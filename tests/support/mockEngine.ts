@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { deserializeProperties, unknownValue } from "@pulumi/pulumi/runtime/rpc";
+import { tlsOutputs } from "./tlsMocks";
 
 // Marked @internal, so not in the .d.ts: the SDK's own "every RPC has drained" signal.
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
@@ -77,7 +78,7 @@ export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fa
 function mocks(options: MockOptions): pulumi.runtime.Mocks {
   return {
     newResource(args) {
-      const state: Record<string, unknown> = { ...args.inputs };
+      const state: Record<string, unknown> = { ...args.inputs, ...tlsOutputs(args.type, args.name) };
       if (args.type === "command:local:Command") {
         state.stdout = options.unknownCommandOutputs ? unknownValue : FAKE_KUBECONFIG;
         state.stderr = "";
