@@ -99,20 +99,18 @@ export function accessMatrix(cfg: MeshConfig): AccessCase[] {
 
 const cell = (status: number) => (status === 0 ? "refused" : String(status));
 
-/** The matrix as the Markdown table README.md shows between its access-matrix markers. */
+/** The matrix as the Markdown table README.md shows between its access-matrix markers (Biome's layout). */
 export function accessMatrixMarkdown(cfg: MeshConfig): string {
   const cases = accessMatrix(cfg);
   const targets = cfg.backend.services.map((s) => s.name);
-  const header = `| caller ↓ target → (no token · valid · invalid) | ${targets.join(" | ")} |`;
-  const rule = `| --- | ${targets.map(() => "---").join(" | ")} |`;
-  const rows = callers(cfg).map((caller) => {
-    const cells = targets.map((target) =>
-      TOKEN_STATES.map((token) => {
-        const found = cases.find((c) => c.caller === caller.name && c.target === target && c.token === token);
-        return cell(found?.status ?? Number.NaN);
-      }).join(" · "),
-    );
-    return `| ${caller.name} | ${cells.join(" | ")} |`;
-  });
-  return [header, rule, ...rows].join("\n");
+  const statuses = (caller: string, target: string) =>
+    TOKEN_STATES.map((token) => {
+      const found = cases.find((c) => c.caller === caller && c.target === target && c.token === token);
+      return cell(found?.status ?? Number.NaN);
+    }).join(" · ");
+  const header = ["caller ↓ target → (no token · valid · invalid)", ...targets];
+  const rows = callers(cfg).map((caller) => [caller.name, ...targets.map((t) => statuses(caller.name, t))]);
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
