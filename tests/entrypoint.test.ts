@@ -29,8 +29,12 @@ describe("index.ts under mocks", () => {
     assert.equal(run.ofType(T.virtualService).length, 2);
     // helm.v4.Chart would need to render against the unknown provider; Release previews without it.
     assert.equal(run.resources.filter((r) => r.type.startsWith("kubernetes:helm.sh/v4")).length, 0);
-    const outputs = run.result as { kubeconfig: pulumi.Output<string> };
+    // Security objects register too, the JWKS-bearing RequestAuthentication with its spec still unknown.
+    assert.equal(run.ofType(T.requestAuthentication).length, 1);
+    assert.equal(run.ofType(T.authorizationPolicy).length, 4);
+    const outputs = run.result as { kubeconfig: pulumi.Output<string>; demoToken: pulumi.Output<string> };
     assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
+    assert.equal(await pulumi.isSecret(outputs.demoToken), true);
   });
 
   const invalid: [string, Record<string, string>, RegExp][] = [

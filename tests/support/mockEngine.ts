@@ -78,7 +78,9 @@ export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fa
 function mocks(options: MockOptions): pulumi.runtime.Mocks {
   return {
     newResource(args) {
-      const state: Record<string, unknown> = { ...args.inputs, ...tlsOutputs(args.type, args.name) };
+      // A fresh stack's first preview knows neither the kubeconfig nor generated keys: missing outputs stay unknown.
+      const generated = options.unknownCommandOutputs ? {} : tlsOutputs(args.type, args.name);
+      const state: Record<string, unknown> = { ...args.inputs, ...generated };
       if (args.type === "command:local:Command") {
         state.stdout = options.unknownCommandOutputs ? unknownValue : FAKE_KUBECONFIG;
         state.stderr = "";
