@@ -73,6 +73,11 @@ describe("loaded the way `pulumi preview` loads it", () => {
       assert.ok(types.has(type), `${type} was not registered`);
     }
     assert.ok(types.has("pulumi:pulumi:Stack"));
+    // jose is ESM-only; the JWKS proves the program's import() of it works under this CommonJS host.
+    const auth = run.resources.find((r) => r.type === T.requestAuthentication);
+    assert.ok(auth, "no RequestAuthentication registered");
+    const jwks = JSON.parse((auth.inputs.spec as { jwtRules: { jwks: string }[] }).jwtRules[0]?.jwks ?? "{}");
+    assert.equal(jwks.keys?.[0]?.kty, "RSA");
   });
 
   test("the same loader type-checks: a program with a type error is refused", async () => {

@@ -60,7 +60,6 @@ function client(name: string, namespace: string): DeploymentSpec {
               securityContext: {
                 runAsNonRoot: true,
                 runAsUser: CURL_UID,
-                runAsGroup: CURL_UID,
                 readOnlyRootFilesystem: true,
                 allowPrivilegeEscalation: false,
                 capabilities: { drop: ["ALL"] },
