@@ -31,13 +31,19 @@ const configs: [string, MeshConfig][] = [
   ["no probe clients, no rate limit", meshConfig({ probeClients: false, rateLimit: false })],
 ];
 
-function keyPair() {
+function newKeyPair() {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   return {
     publicPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
     privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
   };
 }
+/** The stack's key stand-in, generated once (RSA key generation is the slow part of these tests). */
+let stackKey: ReturnType<typeof newKeyPair> | undefined;
+const keyPair = () => {
+  stackKey ??= newKeyPair();
+  return stackKey;
+};
 
 /** Every security object of a config, the RequestAuthentication with a real JWKS. */
 async function securityObjects(cfg: MeshConfig) {
@@ -277,7 +283,7 @@ describe("JWT", () => {
       },
     );
     await assert.rejects(verify(wrongIssuer, jwks), /unexpected "iss" claim value/);
-    const foreign = await mintToken(keyPair().privatePem, jwt, { subject: "a", issuedAt: now, expiresAt: now + 60 });
+    const foreign = await mintToken(newKeyPair().privatePem, jwt, { subject: "a", issuedAt: now, expiresAt: now + 60 });
     await assert.rejects(verify(foreign, jwks), /no applicable key found|signature verification failed/);
   });
 

@@ -58,6 +58,7 @@ export class MeshSecurity extends pulumi.ComponentResource {
     // JWT: the stack's own signing key; the JWKS and the demo token are derived from it.
     const signingKey = new tls.PrivateKey("jwt-signing-key", signingKeyArgs(), { parent: this });
     const jwks = signingKey.publicKeyPem.apply(jwksFromPublicKey);
+    // Name and labels are known now; the spec waits for the key (unknown in a new stack's first preview).
     const shell = args.requestAuthentication("");
     istioObject(shell, { spec: jwks.apply((j) => args.requestAuthentication(j).spec) });
     const window = demoTokenWindow(args.jwt.demoTokenTtl, args.now);
