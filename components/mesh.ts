@@ -7,6 +7,8 @@ import { Egress } from "./egress/egress";
 import { buildMeshSpec } from "./meshSpec";
 import type { ToolAccess, ToolName } from "./observability/access";
 import { Observability } from "./observability/observability";
+import { requestAuthentication } from "./security/jwt";
+import { MeshSecurity } from "./security/security";
 import { TrafficManagement } from "./traffic/traffic";
 
 /** Stands the mesh up from parsed config; the return value becomes the stack outputs. */
@@ -50,6 +52,20 @@ export function deployMesh(cfg: MeshConfig) {
       onCluster,
     );
   }
+  const security = new MeshSecurity(
+    "security",
+    {
+      spec: spec.security,
+      jwt: cfg.security.jwt,
+      requestAuthentication: (jwks) => requestAuthentication(cfg, jwks),
+      now: Date.now(),
+      crds: controlPlane.base,
+      istiod: controlPlane.istiod,
+      backendNamespace: backends.namespace,
+      ingressNamespace: controlPlane.ingressNamespace,
+    },
+    onCluster,
+  );
 
   return {
     clusterName: cluster.clusterName,
@@ -57,6 +73,12 @@ export function deployMesh(cfg: MeshConfig) {
     gatewayUrls: gatewayUrls(cfg),
     canaryWeights: pulumi.output(cfg.canaryWeights),
     dashboards: (spec.observability?.dashboards ?? {}) as Partial<Record<ToolName, ToolAccess>>,
+    httpsHost: cfg.security.httpsHost,
+    caCert: security.caCert,
+    demoToken: security.demoToken,
+    demoTokenExpiresAt: security.demoTokenExpiresAt,
+    /** PKCS#8 PEM of the JWT signing key, for `npm run token` (secret). */
+    jwtSigningKey: security.jwtSigningKey,
   };
 }
 

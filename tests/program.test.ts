@@ -8,7 +8,7 @@ import { KIND_CLUSTER_SCRIPT } from "../components/cluster/kindConfig";
 import { deployMesh } from "../components/mesh";
 import { buildMeshSpec } from "../components/meshSpec";
 import { devConfig, meshConfig } from "./support/configs";
-import { FAKE_KUBECONFIG, type Registered, resolved, runWithMocks } from "./support/mockEngine";
+import { FAKE_KUBECONFIG, type MockRun, type Registered, resolved, runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
 
 const deployDev = () => deployMesh(devConfig());
@@ -196,6 +196,10 @@ describe("Istio control plane", () => {
   });
 });
 
+/** The lab's services (the probe clients are covered in security.test.ts). */
+const backendDeployments = (run: MockRun) =>
+  run.ofType(T.deployment).filter((d) => (d.inputs.spec as any).template.metadata.labels.version !== undefined);
+
 describe("backend services", () => {
   test("the backend namespace has sidecar injection on", async () => {
     const run = await runWithMocks(deployDev);
@@ -205,13 +209,10 @@ describe("backend services", () => {
 
   test("deploys user-service v1×3 and v2×1, product-service×2 and order-service×2", async () => {
     const run = await runWithMocks(deployDev);
-    const deployments = run
-      .ofType(T.deployment)
-      .filter(inBackend)
-      .map((d) => {
-        const spec = d.inputs.spec as any;
-        return [d.name, spec.replicas, spec.template.metadata.labels.app, spec.template.metadata.labels.version];
-      });
+    const deployments = backendDeployments(run).map((d) => {
+      const spec = d.inputs.spec as any;
+      return [d.name, spec.replicas, spec.template.metadata.labels.app, spec.template.metadata.labels.version];
+    });
     assert.deepEqual(deployments.sort(), [
       ["order-service-v1", 2, "order-service", "v1"],
       ["product-service-v1", 2, "product-service", "v1"],
@@ -224,7 +225,7 @@ describe("backend services", () => {
     const run = await runWithMocks(deployDev);
     const istiod = run.get(T.release, "istiod");
     const backendNs = run.get(T.namespace, "backend");
-    for (const d of run.ofType(T.deployment).filter(inBackend)) {
+    for (const d of backendDeployments(run)) {
       assert.ok(run.dependsOn(d, istiod), `${d.name} must depend on istiod`);
       assert.ok(run.dependsOn(d, backendNs), `${d.name} must depend on its namespace`);
     }

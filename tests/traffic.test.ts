@@ -139,11 +139,18 @@ const byName = (routes: readonly HttpRoute[], name: string) => {
 };
 
 describe("routes", () => {
-  test("the gateway serves HTTP on 80 for every host, selecting the ingress gateway pods", () => {
+  test("the gateway serves HTTP on 80 for every host and HTTPS on 443 for httpsHost, on the ingress gateway pods", () => {
     const gateway = buildMeshSpec(devConfig()).traffic.gateway;
     assert.deepEqual(gateway.spec, {
       selector: { istio: "ingressgateway" },
-      servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
+      servers: [
+        { port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] },
+        {
+          port: { number: 443, name: "https", protocol: "HTTPS" },
+          hosts: ["api.example.com"],
+          tls: { mode: "SIMPLE", credentialName: "api-cert" },
+        },
+      ],
     });
   });
 

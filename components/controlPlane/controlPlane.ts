@@ -43,6 +43,8 @@ export class IstioControlPlane extends pulumi.ComponentResource {
   readonly ingressGateway: k8s.helm.v3.Release;
   /** istio-system: what else lives there (the observability tools) waits for it. */
   readonly istioNamespace: k8s.core.v1.Namespace;
+  /** Where the gateway runs and reads its credentialName Secrets. */
+  readonly ingressNamespace: k8s.core.v1.Namespace;
 
   constructor(name: string, args: IstioControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:controlPlane:IstioControlPlane", name, {}, opts);
@@ -50,6 +52,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     const istioNs = namespace(args.istioNamespace);
     this.istioNamespace = istioNs;
     const ingressNs = namespace(args.ingressNamespace);
+    this.ingressNamespace = ingressNs;
 
     const release = (r: IstioRelease, dependsOn: pulumi.Resource[]) => helmRelease(r, { parent: this, dependsOn });
 

@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { deserializeProperties, unknownValue } from "@pulumi/pulumi/runtime/rpc";
+import { tlsOutputs } from "./tlsMocks";
 
 // Marked @internal, so not in the .d.ts: the SDK's own "every RPC has drained" signal.
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
@@ -83,7 +84,9 @@ export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fa
 function mocks(options: MockOptions): pulumi.runtime.Mocks {
   return {
     newResource(args) {
-      const state: Record<string, unknown> = { ...args.inputs };
+      // A fresh stack's first preview knows neither the kubeconfig nor generated keys: missing outputs stay unknown.
+      const generated = options.unknownCommandOutputs ? {} : tlsOutputs(args.type, args.name);
+      const state: Record<string, unknown> = { ...args.inputs, ...generated };
       if (args.type === "command:local:Command") {
         state.stdout = options.unknownCommandOutputs ? unknownValue : FAKE_KUBECONFIG;
         state.stderr = "";
