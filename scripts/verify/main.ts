@@ -8,15 +8,12 @@ import { ConfigError } from "../../config/issues";
 import type { MeshConfig } from "../../config/types";
 import { HttpClient, probeTcp } from "./http";
 import { kubeTransport } from "./kube";
-import { BETA_SAMPLE, delaySample, planChecks } from "./plan";
+import { BETA_SAMPLE, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, delaySample, planChecks } from "./plan";
 import { buildReport, formatTable } from "./report";
 import { runChecks } from "./run";
 import { DEFAULT_ALPHA, detectableRange, TARGET_POWER } from "./stats";
 import { resolveTarget, TargetError } from "./target";
 import { type AccessCase, CHECK_NAMES, type CheckName, type ClusterTransport } from "./types";
-
-export const DEFAULT_REQUESTS = 1000;
-export const DEFAULT_CONCURRENCY = 10;
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -35,7 +32,7 @@ export function powerStatement(requests = DEFAULT_REQUESTS, alpha = DEFAULT_ALPH
   ].join("\n");
 }
 
-const HELP = `npm run verify -- [options]
+const help = (requests: number) => `npm run verify -- [options]
 
 Checks the running mesh against the stack's own parsed config: canary split, beta routing, faults,
 JWT, rate limit, HTTPS, circuit breaker through the ingress gateway; access matrix, mTLS, egress,
@@ -64,7 +61,7 @@ Pacing: with a rate limit, the canary split is paced so the busiest user-service
 its token refill (dev: ~4 min at the default N); lower --requests for a quicker, less sensitive run.
 
 Statistics:
-${powerStatement()}
+${powerStatement(requests)}
 A full dev run has 3 statistical checks (split, delay rate, abort rate): a false alarm in any of them
 has probability ≤ 0.3% (Bonferroni).
 `;
@@ -123,13 +120,15 @@ export function seededRandom(seed: number): () => number {
  * The expected access matrix from components/security/accessMatrix.ts when that module is present
  * (the security area owns it); loaded by a computed specifier so this tool builds without it.
  */
-async function loadAccessCases(cfg: MeshConfig): Promise<readonly AccessCase[] | undefined> {
+export async function loadAccessCases(cfg: MeshConfig): Promise<readonly AccessCase[] | undefined> {
   const specifier = ["..", "..", "components", "security", "accessMatrix"].join("/");
   try {
     const mod = (await import(specifier)) as { accessMatrix?: (cfg: MeshConfig) => AccessCase[] };
     return mod.accessMatrix?.(cfg);
-  } catch {
-    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") return undefined;
+    throw e;
   }
 }
 
@@ -161,7 +160,7 @@ function progressLine(): {
 export async function main(argv: readonly string[]): Promise<number> {
   const args = parseCli(argv);
   if (args.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(help(args.requests));
     return 0;
   }
   const target = await resolveTarget({

@@ -11,6 +11,10 @@ import { CHECK_NAMES, type CheckName } from "./types";
  * per-pod rate limit; the rate-limit check, which empties the beta pod's bucket on purpose, runs last.
  */
 
+/** Canary-split and abort sample at default; 1000 detects 85/15 against 90/10 (see README "Verify"). */
+export const DEFAULT_REQUESTS = 1000;
+export const DEFAULT_CONCURRENCY = 10;
+
 export interface PlannedCheck {
   readonly name: CheckName;
   /** Why it is skipped; undefined when it runs. */
