@@ -9,6 +9,7 @@ import {
   httpsCheck,
   jwtCheck,
   rateLimit,
+  versionOf,
 } from "../scripts/verify/checks/gateway";
 import { HttpClient } from "../scripts/verify/http";
 import { seededRandom } from "../scripts/verify/main";
@@ -71,6 +72,12 @@ const allPass = (rows: CheckRow[]) => {
 };
 
 describe("verify through a stand-in gateway", () => {
+  it("classifies a body by its first v<digits> token", () => {
+    assert.equal(versionOf("User Service v2 - canary (NEW)"), "v2");
+    assert.equal(versionOf("v10 first, then v2"), "v10");
+    assert.equal(versionOf("nov3x dev4 v"), undefined);
+  });
+
   it("canary split: passes 90/10, fails 85/15 at N = 1000", async () => {
     const good = await run(canarySplit);
     allPass(good);
