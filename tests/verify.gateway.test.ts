@@ -21,7 +21,7 @@ import { GOOD, makeTestKeys, type StandinBehaviour, startStandin, type TestKeys 
 const cfg: MeshConfig = meshConfig({
   canaryWeights: { v1: 90, v2: 10 },
   faults: {
-    "product-service": { percent: 50, delay: "100ms" },
+    "product-service": { percent: 50, delay: "150ms" },
     "order-service": { percent: 30, status: 500 },
   },
   rateLimit: { requests: 400, per: "1s" },
@@ -88,7 +88,7 @@ describe("verify through a stand-in gateway", () => {
   });
 
   it("canary split: a rate limit that bites is censored, not counted as a version", async () => {
-    const rows = await run(canarySplit, { rateLimit: { perPod: 30, header: true } });
+    const rows = await run(canarySplit, { rateLimit: { perPod: 10, header: true } });
     assert.ok((rows[0]?.stats?.censored ?? 0) > 0, rows[0]?.observed);
     // With most v1 answers throttled the observed share is biased; the censoring-aware test must not cry wolf.
     assert.equal(rows[0]?.verdict, "pass", rows[0]?.observed);
@@ -107,9 +107,9 @@ describe("verify through a stand-in gateway", () => {
       "product-service delay size",
     ]);
     allPass(good);
-    const rare = verdicts(await run(faults, { productDelay: { fraction: 0.2, ms: 100 } }));
+    const rare = verdicts(await run(faults, { productDelay: { fraction: 0.2, ms: 150 } }));
     assert.equal(rare["product-service delay rate"], "fail");
-    const long = verdicts(await run(faults, { productDelay: { fraction: 0.5, ms: 200 } }));
+    const long = verdicts(await run(faults, { productDelay: { fraction: 0.5, ms: 300 } }));
     assert.equal(long["product-service delay rate"], "pass");
     assert.equal(long["product-service delay size"], "fail");
     const aborts = verdicts(await run(faults, { orderAbort: { fraction: 0.1, status: 500 } }));
@@ -144,7 +144,7 @@ describe("verify through a stand-in gateway", () => {
     const bare = await run(rateLimit, { rateLimit: { perPod: 400, header: false } });
     assert.equal(bare[0]?.verdict, "fail");
     assert.match(bare[0]?.observed ?? "", /0\/\d+ with the header/);
-    const loose = await run(rateLimit, { rateLimit: { perPod: 1000, header: true } });
+    const loose = await run(rateLimit, { rateLimit: { perPod: 2000, header: true } });
     assert.equal(loose[0]?.verdict, "fail", "a bucket far above the configured one is not the configured limit");
   });
 

@@ -28,7 +28,7 @@ export interface StandinBehaviour {
 export const GOOD: Omit<StandinBehaviour, "seed"> = {
   v2Share: 0.1,
   betaToV2: true,
-  productDelay: { fraction: 0.5, ms: 100 },
+  productDelay: { fraction: 0.5, ms: 150 },
   orderAbort: { fraction: 0.3, status: 500 },
   jwt: { verify: true, required: true },
   rateLimit: { perPod: 400, header: true },
@@ -169,7 +169,7 @@ export async function startStandin(
         : reply(res, 503, "Service Unavailable");
     }
     productInFlight++;
-    await sleep(5);
+    await sleep(15);
     productInFlight--;
     return reply(res, 200, "Product Service v1");
   }
