@@ -22,7 +22,7 @@ export async function kubeTransport(kubeconfig: string): Promise<ClusterTranspor
       const options: https.RequestOptions = { method: "GET", timeout: 15_000 };
       await kc.applyToHTTPSOptions(options);
       return new Promise((resolve, reject) => {
-        const request = https.request(new URL(path, server), options, (response) => {
+        const request = https.request(new URL(`${server.replace(/\/+$/, "")}${path}`), options, (response) => {
           const chunks: Buffer[] = [];
           response.on("data", (c: Buffer) => chunks.push(c));
           response.on("end", () =>
