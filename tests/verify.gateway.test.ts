@@ -82,6 +82,8 @@ describe("verify through a stand-in gateway", () => {
     const good = await run(canarySplit);
     allPass(good);
     assert.match(good[0]?.observed ?? "", /v1 \d+\.\d% \[.*\], v2/);
+    const [lo, hi] = good[0]?.stats?.interval ?? [1, 0];
+    assert.ok(lo < 0.1 && 0.1 < hi, "the reported interval is v2's and covers 10%");
     const skewed = await run(canarySplit, { v2Share: 0.15 }, { requests: 1000 });
     assert.equal(skewed[0]?.verdict, "fail", skewed[0]?.observed);
     assert.ok((skewed[0]?.stats?.pValue ?? 1) <= 0.001);

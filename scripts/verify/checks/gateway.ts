@@ -68,7 +68,10 @@ export async function canarySplit(ctx: VerifyContext): Promise<CheckRow[]> {
     counts[label] = (counts[label] ?? 0) + 1;
   }
   const result = splitTest(counts, cfg.canaryWeights, { alpha: options.alpha, censored: censoredReplies.length });
-  const v2 = Object.entries(result.shares).find(([, s]) => s.expected < 1 && s.expected > 0);
+  // The interval reported in stats is the canary's: the live version with the smallest weight.
+  const canary = Object.values(result.shares)
+    .filter((s) => s.expected > 0 && s.expected < 1)
+    .sort((a, b) => a.expected - b.expected)[0];
   const notes = [
     `n=${result.n}`,
     ...(result.censored > 0 ? [`${result.censored} censored (429/abort)`] : []),
@@ -88,7 +91,7 @@ export async function canarySplit(ctx: VerifyContext): Promise<CheckRow[]> {
         n: result.n,
         censored: result.censored,
         pValue: result.pValue,
-        ...(v2 && { interval: v2[1].interval }),
+        ...(canary && { interval: canary.interval }),
       },
     },
   ];
