@@ -19,6 +19,16 @@ export interface Registered {
   readonly parent: string;
   readonly provider: string;
   readonly dependencies: readonly string[];
+  /** Resource options the engine (and so a policy pack) sees. */
+  readonly options: RegisteredOptions;
+}
+
+export interface RegisteredOptions {
+  readonly protect: boolean;
+  readonly ignoreChanges: readonly string[];
+  readonly additionalSecretOutputs: readonly string[];
+  readonly deleteBeforeReplace?: boolean;
+  readonly aliases: readonly string[];
 }
 
 export interface MockRun {
@@ -45,6 +55,12 @@ type RegisterRequest = {
   getProvider(): string;
   getDependenciesList(): string[];
   getObject(): Parameters<typeof deserializeProperties>[0];
+  getProtect(): boolean | undefined;
+  getIgnorechangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
+  getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
+  getAliasurnsList(): string[];
 };
 type RegisterResponse = { getUrn(): string };
 type Callback = (err: unknown, resp?: RegisterResponse) => void;
@@ -66,6 +82,13 @@ monitor.registerResource = function (this: unknown, req: RegisterRequest, callba
         parent: req.getParent(),
         provider: req.getProvider(),
         dependencies: req.getDependenciesList(),
+        options: {
+          protect: req.getProtect() ?? false,
+          ignoreChanges: req.getIgnorechangesList(),
+          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          ...(req.getDeletebeforereplacedefined() && { deleteBeforeReplace: req.getDeletebeforereplace() }),
+          aliases: req.getAliasurnsList(),
+        },
       });
     }
     callback(err, resp);
