@@ -44,16 +44,23 @@ function renderCommit(projectRoot: string, commit: string, stack: string): Rende
     if (untar.status !== 0) throw new DiffError(`extracting ${commit} failed: ${untar.stderr || untar.error?.message}`);
     const dir = path.join(tree, prefix);
     // The base's code runs against this checkout's installed packages.
-    if (!existsSync(path.join(dir, "node_modules"))) symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
-    const child = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "meshDiff", "renderTree.ts"), dir, stack], {
-      cwd: dir,
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, NODE_OPTIONS: "" },
-    });
+    if (!existsSync(path.join(dir, "node_modules")))
+      symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
+    const child = spawnSync(
+      process.execPath,
+      ["--import", "tsx", path.join(__dirname, "meshDiff", "renderTree.ts"), dir, stack],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, NODE_OPTIONS: "" },
+      },
+    );
     if (child.status === 3) return undefined;
     if (child.status !== 0) {
-      throw new DiffError(`cannot render the base (${commit.slice(0, 12)}):\n${(child.stderr || child.error?.message || "").trim()}`);
+      throw new DiffError(
+        `cannot render the base (${commit.slice(0, 12)}):\n${(child.stderr || child.error?.message || "").trim()}`,
+      );
     }
     return JSON.parse(child.stdout) as RenderedFile[];
   } finally {
@@ -68,9 +75,15 @@ export interface MeshDiff {
 
 /** The diff between `baseRef` and the working tree at `projectRoot`, for one stack. */
 export function meshDiff(projectRoot: string, baseRef: string, stack: string): MeshDiff {
-  const baseCommit = git(projectRoot, ["rev-parse", "--verify", "--quiet", `${baseRef}^{commit}`]);
+  let baseCommit: string;
+  try {
+    baseCommit = git(projectRoot, ["rev-parse", "--verify", "--quiet", `${baseRef}^{commit}`]);
+  } catch {
+    throw new DiffError(`--base ${baseRef} is not a commit in ${projectRoot}`);
+  }
   const head = renderCheckout(projectRoot, stack);
-  if (head === undefined) throw new DiffError(`stack file not found: ${path.join(projectRoot, `Pulumi.${stack}.yaml`)}`);
+  if (head === undefined)
+    throw new DiffError(`stack file not found: ${path.join(projectRoot, `Pulumi.${stack}.yaml`)}`);
   const base = renderCommit(projectRoot, baseCommit, stack);
   const header: DiffHeader = {
     stack,

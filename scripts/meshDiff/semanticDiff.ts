@@ -13,7 +13,8 @@ export interface MeshChange {
 }
 
 type Json = unknown;
-type Segment = string | number;
+/** A field name, a list index, or the key of a list element matched by identity (a route's name). */
+type Segment = string | number | { readonly key: string };
 interface FieldChange {
   readonly path: readonly Segment[];
   /** `undefined`: absent on that side. */
@@ -27,11 +28,15 @@ const canonical = (v: Json): Json =>
   Array.isArray(v)
     ? v.map(canonical)
     : isObject(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canonical(v[k])]),
+        )
       : v;
 const same = (a: Json, b: Json) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
-/** What identifies a list element across versions: its name, its destination, or its port. */
+/** What identifies a list element across versions: its name, its destination, or its port (a Gateway server). */
 function elementKey(el: Json): string | undefined {
   if (!isObject(el)) return undefined;
   if (typeof el.name === "string") return el.name;
@@ -40,6 +45,7 @@ function elementKey(el: Json): string | undefined {
     return typeof destination.subset === "string" ? destination.subset : destination.host;
   }
   const port = el.port;
+  if (isObject(port) && typeof port.name === "string") return port.name;
   if (isObject(port) && typeof port.number === "number") return `port ${port.number}`;
   return undefined;
 }
@@ -61,19 +67,18 @@ function fieldChanges(before: Json, after: Json, path: Segment[] = []): FieldCha
     const b = keyed(after);
     if (a && b) {
       const keys = [...new Set([...a.keys(), ...b.keys()])];
-      return keys.flatMap((k) => fieldChanges(a.get(k), b.get(k), [...path, k]));
+      return keys.flatMap((k) => fieldChanges(a.get(k), b.get(k), [...path, { key: k }]));
     }
     if (before.length === after.length) return before.flatMap((el, i) => fieldChanges(el, after[i], [...path, i]));
   }
   return [{ path, before, after }];
 }
 
+const segmentText = (s: Segment) => (typeof s === "object" ? s.key : String(s));
+
 export function showPath(path: readonly Segment[]): string {
-  return path.reduce<string>((out, s, i) => {
-    if (typeof s === "number") return `${out}[${s}]`;
-    // Keyed list elements (a route's name, a subset) read best in brackets.
-    const inList = i > 0 && /^(http|tcp|tls|route|subsets|servers|ports|containers|match|mirrors)$/.test(String(path[i - 1]));
-    if (inList) return `${out}[${s}]`;
+  return path.reduce<string>((out, s) => {
+    if (typeof s === "number" || typeof s === "object") return `${out}[${segmentText(s)}]`;
     return out === "" ? s : `${out}.${s}`;
   }, "");
 }
@@ -153,13 +158,18 @@ function virtualServiceSummary(before: Json, after: Json): { lines: string[]; co
     }
   }
   const covered = (c: FieldChange) =>
-    c.path[0] === "spec" && c.path[1] === "http" && summarized.has(`${String(c.path[2])}/${String(c.path[3])}`);
+    c.path[0] === "spec" &&
+    c.path[1] === "http" &&
+    c.path[2] !== undefined &&
+    c.path[3] !== undefined &&
+    summarized.has(`${segmentText(c.path[2])}/${segmentText(c.path[3])}`);
   return { lines, covered };
 }
 
 function details(kind: string, before: Json, after: Json): string[] {
   const changes = fieldChanges(before, after);
-  const summary = kind === "VirtualService" ? virtualServiceSummary(before, after) : { lines: [], covered: () => false };
+  const summary =
+    kind === "VirtualService" ? virtualServiceSummary(before, after) : { lines: [], covered: () => false };
   const generic = changes
     .filter((c) => !summary.covered(c))
     .map((c) => `${showPath(c.path)}: ${showValue(c.before)} → ${showValue(c.after)}`);

@@ -41,7 +41,11 @@ export function snapshotOf(files: readonly RenderedFile[]): MeshSnapshot {
     const helm = /^helm\/(.+)\.values\.yaml$/.exec(file.path);
     if (helm) {
       const { chart, version, repo, namespace } = helmHeader(file.content);
-      add({ kind: "HelmRelease", id: `${namespace ?? "?"}/${helm[1]}`, body: { chart, version, repo, values: body ?? {} } });
+      add({
+        kind: "HelmRelease",
+        id: `${namespace ?? "?"}/${helm[1]}`,
+        body: { chart, version, repo, values: body ?? {} },
+      });
       continue;
     }
     if (file.path.startsWith("kind/")) {
