@@ -3,6 +3,7 @@
 #
 # Selects (creating if needed) the stack named by $STACK (default: dev), checks prerequisites for
 # the stack's clusterMode before up/preview, then runs the pulumi verb from the project root.
+# up and preview run the policy pack in policies/ (with policies/config/<stack>.json when it exists).
 set -euo pipefail
 
 usage() {
@@ -58,8 +59,14 @@ if [[ "$verb" == up || "$verb" == preview ]]; then
   fi
 fi
 
+# The pack resolves @pulumi/policy from the project's node_modules: `npm ci` here is all it needs.
+policy_args=(--policy-pack policies)
+if [[ -f "policies/config/$STACK.json" ]]; then
+  policy_args+=(--policy-pack-config "policies/config/$STACK.json")
+fi
+
 case "$verb" in
-  up) exec pulumi up --stack "$STACK" "$@" ;;
-  preview) exec pulumi preview --stack "$STACK" "$@" ;;
+  up) exec pulumi up --stack "$STACK" "${policy_args[@]}" "$@" ;;
+  preview) exec pulumi preview --stack "$STACK" "${policy_args[@]}" "$@" ;;
   destroy) exec pulumi destroy --stack "$STACK" "$@" ;;
 esac

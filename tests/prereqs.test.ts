@@ -212,7 +212,7 @@ describe("pulumi.sh", () => {
     assert.deepEqual(commands(r), [
       "stack select --create dev",
       "config get clusterMode --stack dev",
-      "up --stack dev --yes",
+      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json --yes",
     ]);
     assert.ok(r.pulumiCalls.includes("version"), "prerequisites were checked");
     assert.ok(
@@ -227,14 +227,18 @@ describe("pulumi.sh", () => {
     assert.deepEqual(commands(r), [
       "stack select --create ci",
       "config get clusterMode --stack ci",
-      "preview --stack ci",
+      // No policies/config/ci.json: the pack runs with its defaults (the strictest).
+      "preview --stack ci --policy-pack policies",
     ]);
   });
 
   test("clusterMode existing: proceeds without docker or kind", () => {
     const r = run(WRAPPER, ["up"], ["kubectl", "pulumi"], { STUB_CLUSTER_MODE: "existing" });
     assert.equal(r.status, 0, r.out);
-    assert.equal(commands(r).at(-1), "up --stack dev");
+    assert.equal(
+      commands(r).at(-1),
+      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+    );
   });
 
   test("clusterMode kind (explicit): missing kind aborts before pulumi up", () => {
