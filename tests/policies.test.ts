@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { unknown } from "@pulumi/pulumi/output";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { backendSpecs } from "../components/backends/workloads";
@@ -68,6 +70,27 @@ describe("the pack", () => {
       assert.ok(p.description.length > 20, p.name);
       assert.ok(p.enforcementLevel === "mandatory" || p.enforcementLevel === "advisory", p.name);
     }
+  });
+});
+
+describe("the harness runs policies the way the analyzer does", () => {
+  test("a value still unknown during preview turns that check into an advisory note, not a failure", async () => {
+    const vs = { ...ingressRoutes(dev), spec: unknown };
+    const run = await runPolicies([virtualServiceWeights], [kubernetesResource(vs as never)]);
+    assert.deepEqual(run.mandatory, []);
+    assert.match(run.advisory[0]?.message ?? "", /can't run policy 'virtualservice-weights-sum-to-100' during preview/);
+  });
+
+  test("secrets reach policies as plain values, and a disabled policy does not run", async () => {
+    const secretImage = { [specialSigKey]: specialSecretSig, value: "hashicorp/http-echo:latest" };
+    const d = clone(backendSpecs(dev).deployments[0]);
+    d.spec.template.spec.containers[0].image = secretImage;
+    const input = kubernetesResource(d as never);
+    assert.equal((await runPolicies([imagesPinned], [input])).diagnostics.length, 1);
+    assert.equal(
+      (await runPolicies([imagesPinned], [input], { config: { "images-pinned": "disabled" } })).diagnostics.length,
+      0,
+    );
   });
 });
 
