@@ -16,6 +16,7 @@
 #     same, but up and preview then stop and say how to proceed (delete that cluster or set
 #     clusterName); destroy's delete step leaves a foreign cluster alone
 # Nothing is assumed when kind or Docker can't answer.
+# up and preview run the policy pack in policies/ (with policies/config/<stack>.json when it exists).
 set -euo pipefail
 
 usage() {
@@ -151,8 +152,14 @@ if [[ "$cluster_status" == foreign && "$verb" != destroy ]]; then
   exit 1
 fi
 
+# The pack resolves @pulumi/policy from the project's node_modules: `npm ci` here is all it needs.
+policy_args=(--policy-pack policies)
+if [[ -f "policies/config/$STACK.json" ]]; then
+  policy_args+=(--policy-pack-config "policies/config/$STACK.json")
+fi
+
 case "$verb" in
-  up) exec pulumi up --stack "$STACK" "$@" ;;
-  preview) exec pulumi preview --stack "$STACK" "$@" ;;
+  up) exec pulumi up --stack "$STACK" "${policy_args[@]}" "$@" ;;
+  preview) exec pulumi preview --stack "$STACK" "${policy_args[@]}" "$@" ;;
   destroy) exec pulumi destroy --stack "$STACK" "$@" ;;
 esac

@@ -12,6 +12,7 @@ const node = (name: string, type: string, dependencies: string[] = [], provider 
   provider,
   dependencies,
   deletedWith: "",
+  options: { protect: false, ignoreChanges: [], additionalSecretOutputs: [], aliases: [] },
 });
 
 test("the critical path follows the slowest chain of waits, providers included", () => {

@@ -252,7 +252,7 @@ describe("pulumi.sh", () => {
     assert.deepEqual(commands(r), [
       "stack select --create dev",
       "config get clusterMode --stack dev",
-      "up --stack dev --yes",
+      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json --yes",
     ]);
     assert.ok(r.pulumiCalls.includes("version"), "prerequisites were checked");
     assert.ok(
@@ -267,14 +267,18 @@ describe("pulumi.sh", () => {
     assert.deepEqual(commands(r), [
       "stack select --create ci",
       "config get clusterMode --stack ci",
-      "preview --stack ci",
+      // No policies/config/ci.json: the pack runs with its defaults (the strictest).
+      "preview --stack ci --policy-pack policies",
     ]);
   });
 
   test("clusterMode existing: proceeds without docker or kind", () => {
     const r = run(WRAPPER, ["up"], ["kubectl", "pulumi"], { STUB_CLUSTER_MODE: "existing" });
     assert.equal(r.status, 0, r.out);
-    assert.equal(commands(r).at(-1), "up --stack dev");
+    assert.equal(
+      commands(r).at(-1),
+      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+    );
   });
 
   test("clusterMode kind (explicit): missing kind aborts before pulumi up", () => {
@@ -353,7 +357,7 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
       "stack select --create dev",
       "config get clusterMode --stack dev",
       `state delete --stack dev --target-dependents --yes ${KIND_URN}`,
-      "up --stack dev --yes",
+      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json --yes",
     ]);
     assert.match(
       r.out,
@@ -368,7 +372,9 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
   test("deleted by hand, preview: says what up will do, changes nothing", () => {
     const r = run(WRAPPER, ["preview"], ALL, STATE);
     assert.equal(r.status, 0, r.out);
-    assert.deepEqual(commands(r).slice(2), ["preview --stack dev"]);
+    assert.deepEqual(commands(r).slice(2), [
+      "preview --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+    ]);
     assert.match(r.out, /npm run up will forget it and everything that ran in it/);
   });
 
@@ -387,7 +393,9 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
   test("present and ours: up runs as usual", () => {
     const r = run(WRAPPER, ["up"], ALL, STATE, withOurCluster);
     assert.equal(r.status, 0, r.out);
-    assert.deepEqual(commands(r).slice(2), ["up --stack dev"]);
+    assert.deepEqual(commands(r).slice(2), [
+      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+    ]);
     assert.doesNotMatch(r.out, /outside Pulumi/);
   });
 
@@ -426,18 +434,22 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
     const old = { STUB_STATE_EXPORT: exported(), STUB_OUTPUT_CLUSTER: "lab-cluster" };
     const present = run(WRAPPER, ["up"], ALL, old, withLabCluster);
     assert.equal(present.status, 0, present.out);
-    assert.deepEqual(commands(present).slice(2), ["up --stack dev"]);
+    assert.deepEqual(commands(present).slice(2), [
+      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+    ]);
     const gone = run(WRAPPER, ["up"], ALL, old);
     assert.deepEqual(commands(gone).slice(2), [
       `state delete --stack dev --target-dependents --yes ${KIND_URN}`,
-      "up --stack dev",
+      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
     ]);
   });
 
   test("no kind cluster in state (a new stack, or existing mode): no check", () => {
     const r = run(WRAPPER, ["up"], ALL, { STUB_OUTPUT_CLUSTER: "lab-cluster" });
     assert.equal(r.status, 0, r.out);
-    assert.deepEqual(commands(r).slice(2), ["up --stack dev"]);
+    assert.deepEqual(commands(r).slice(2), [
+      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+    ]);
     assert.ok(!r.world.calls().some((c) => c.startsWith("kind get clusters")), "kind isn't asked");
   });
 });

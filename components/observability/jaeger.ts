@@ -116,7 +116,7 @@ export function jaegerSpecs(): JaegerSpecs {
               ],
               livenessProbe: probe,
               readinessProbe: probe,
-              resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "1Gi" } },
+              resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1", memory: "1Gi" } },
               volumeMounts: [
                 { name: "data", mountPath: "/badger" },
                 { name: "config", mountPath: CONFIG_DIR },

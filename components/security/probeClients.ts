@@ -18,6 +18,8 @@ export interface ProbeClientSpecs {
   readonly deployments: readonly [DeploymentSpec, DeploymentSpec];
 }
 
+const curlRuns = { exec: { command: ["curl", "--version"] }, periodSeconds: 10, timeoutSeconds: 5 };
+
 export function outsideNamespace(): NamespaceSpec {
   return {
     apiVersion: "v1",
@@ -57,6 +59,9 @@ function client(name: string, namespace: string): DeploymentSpec {
               image: CURL_IMAGE,
               command: ["/bin/sleep", "infinity"],
               resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+              // The pod exists to run curl: it is ready, and alive, while curl itself runs.
+              readinessProbe: curlRuns,
+              livenessProbe: { ...curlRuns, periodSeconds: 60 },
               securityContext: {
                 runAsNonRoot: true,
                 runAsUser: CURL_UID,

@@ -58,9 +58,11 @@ export class MeshSecurity extends pulumi.ComponentResource {
     // JWT: the stack's own signing key; the JWKS and the demo token are derived from it.
     const signingKey = new tls.PrivateKey("jwt-signing-key", signingKeyArgs(), { parent: this });
     const jwks = signingKey.publicKeyPem.apply(jwksFromPublicKey);
-    // Name and labels are known now; the spec waits for the key (unknown in a new stack's first preview).
+    // Only the JWKS waits for the key (unknown in a new stack's first preview): the rest of the spec
+    // stays known, so preview diffs and policies see the selector, issuer and audiences.
     const shell = args.requestAuthentication("");
-    istioObject(shell, { spec: jwks.apply((j) => args.requestAuthentication(j).spec) });
+    const jwtRules = (shell.spec?.jwtRules ?? []).map((rule) => ({ ...rule, jwks }));
+    istioObject(shell, { spec: { ...shell.spec, jwtRules } });
     const window = demoTokenWindow(args.jwt.demoTokenTtl, args.now);
     this.demoTokenExpiresAt = new Date(window.expiresAt * 1000).toISOString();
     this.demoToken = pulumi.secret(

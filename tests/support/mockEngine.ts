@@ -22,6 +22,16 @@ export interface Registered {
   readonly dependencies: readonly string[];
   /** URN of the resource this one is deleted with, or "" (the deletedWith option). */
   readonly deletedWith: string;
+  /** Resource options the engine (and so a policy pack) sees. */
+  readonly options: RegisteredOptions;
+}
+
+export interface RegisteredOptions {
+  readonly protect: boolean;
+  readonly ignoreChanges: readonly string[];
+  readonly additionalSecretOutputs: readonly string[];
+  readonly deleteBeforeReplace?: boolean;
+  readonly aliases: readonly string[];
 }
 
 export interface MockRun {
@@ -49,6 +59,12 @@ type RegisterRequest = {
   getDependenciesList(): string[];
   getDeletedwith(): string;
   getObject(): Parameters<typeof deserializeProperties>[0];
+  getProtect(): boolean | undefined;
+  getIgnorechangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
+  getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
+  getAliasurnsList(): string[];
 };
 type RegisterResponse = { getUrn(): string };
 type Callback = (err: unknown, resp?: RegisterResponse) => void;
@@ -71,6 +87,13 @@ monitor.registerResource = function (this: unknown, req: RegisterRequest, callba
         provider: req.getProvider(),
         dependencies: req.getDependenciesList(),
         deletedWith: req.getDeletedwith(),
+        options: {
+          protect: req.getProtect() ?? false,
+          ignoreChanges: req.getIgnorechangesList(),
+          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          ...(req.getDeletebeforereplacedefined() && { deleteBeforeReplace: req.getDeletebeforereplace() }),
+          aliases: req.getAliasurnsList(),
+        },
       });
     }
     callback(err, resp);

@@ -1,0 +1,132 @@
+/**
+ * What a change does to the mesh, object by object, with no cluster and no Pulumi state:
+ *
+ *   npm run diff -- --base <git-ref> [--stack dev] [--markdown]
+ *
+ * The base commit is exported (`git archive`) to a temp dir and rendered there by its own code in a
+ * child process (node_modules linked from here); the working tree is rendered by this code. Both
+ * use the program's spec builders, via scripts/render.ts, so the diff is exactly what `pulumi up`
+ * would be asked to change. Exit 0 with or without changes; 1 when a side cannot be rendered.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { type DiffHeader, formatMarkdown, formatText } from "./meshDiff/format";
+import { RenderCheckoutError, renderCheckout } from "./meshDiff/renderTree";
+import { diffSnapshots, type MeshChange } from "./meshDiff/semanticDiff";
+import { type RenderedFile, snapshotOf } from "./meshDiff/snapshot";
+
+export class DiffError extends Error {
+  override name = "DiffError";
+}
+
+const USAGE = "usage: npm run diff -- --base <git-ref> [--stack dev] [--markdown]";
+
+function git(cwd: string, args: string[]): string {
+  const run = spawnSync("git", args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (run.error) throw new DiffError(`git is needed for the diff: ${run.error.message}`);
+  if (run.status !== 0) throw new DiffError(`git ${args.join(" ")} failed: ${run.stderr.trim()}`);
+  return run.stdout.trim();
+}
+
+/** Exports `commit` into a temp dir and renders the project there, with that commit's code. */
+function renderCommit(projectRoot: string, commit: string, stack: string): RenderedFile[] | undefined {
+  const prefix = git(projectRoot, ["rev-parse", "--show-prefix"]);
+  const tmp = mkdtempSync(path.join(tmpdir(), "mesh-diff-"));
+  try {
+    const tar = path.join(tmp, "base.tar");
+    git(projectRoot, ["archive", "--format=tar", `--output=${tar}`, commit]);
+    const tree = path.join(tmp, "tree");
+    mkdirSync(tree);
+    const untar = spawnSync("tar", ["-xf", tar, "-C", tree], { encoding: "utf8" });
+    if (untar.status !== 0) throw new DiffError(`extracting ${commit} failed: ${untar.stderr || untar.error?.message}`);
+    const dir = path.join(tree, prefix);
+    // The base's code runs against this checkout's installed packages.
+    if (!existsSync(path.join(dir, "node_modules")))
+      symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
+    const child = spawnSync(
+      process.execPath,
+      ["--import", "tsx", path.join(__dirname, "meshDiff", "renderTree.ts"), dir, stack],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, NODE_OPTIONS: "" },
+      },
+    );
+    if (child.status === 3) return undefined;
+    if (child.status !== 0) {
+      throw new DiffError(
+        `cannot render the base (${commit.slice(0, 12)}):\n${(child.stderr || child.error?.message || "").trim()}`,
+      );
+    }
+    return JSON.parse(child.stdout) as RenderedFile[];
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export interface MeshDiff {
+  readonly changes: readonly MeshChange[];
+  readonly header: DiffHeader;
+}
+
+/** The diff between `baseRef` and the working tree at `projectRoot`, for one stack. */
+export function meshDiff(projectRoot: string, baseRef: string, stack: string): MeshDiff {
+  let baseCommit: string;
+  try {
+    baseCommit = git(projectRoot, ["rev-parse", "--verify", "--quiet", `${baseRef}^{commit}`]);
+  } catch {
+    throw new DiffError(`--base ${baseRef} is not a commit in ${projectRoot}`);
+  }
+  const head = renderCheckout(projectRoot, stack);
+  if (head === undefined)
+    throw new DiffError(`stack file not found: ${path.join(projectRoot, `Pulumi.${stack}.yaml`)}`);
+  const base = renderCommit(projectRoot, baseCommit, stack);
+  const header: DiffHeader = {
+    stack,
+    baseRef,
+    baseCommit,
+    ...(base === undefined && { note: `Pulumi.${stack}.yaml is new since ${baseRef}: every object is added` }),
+  };
+  return { changes: diffSnapshots(snapshotOf(base ?? []), snapshotOf(head)), header };
+}
+
+export interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const consoleIo: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+
+export function main(argv: string[], projectRoot: string, io: Io = consoleIo): number {
+  let values: { base?: string | undefined; stack?: string | undefined; markdown?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { base: { type: "string" }, stack: { type: "string" }, markdown: { type: "boolean" } },
+    }));
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (!values.base) {
+    io.stderr(`--base is required\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const { changes, header } = meshDiff(projectRoot, values.base, values.stack ?? "dev");
+    io.stdout(values.markdown ? formatMarkdown(changes, header) : formatText(changes, header));
+    return 0;
+  } catch (error) {
+    if (error instanceof DiffError || error instanceof RenderCheckoutError) {
+      io.stderr(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2), path.resolve(__dirname, ".."));

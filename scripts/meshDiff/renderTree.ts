@@ -1,0 +1,53 @@
+/**
+ * Renders one checkout of the project with that checkout's own code (its scripts/render.ts and the
+ * builders behind it). `npm run diff` calls it in-process for the working tree and as a child
+ * process for the base commit, whose code may differ:
+ *
+ *   node --import tsx scripts/meshDiff/renderTree.ts <project dir> <stack>   → JSON on stdout
+ *
+ * Exit 3: the stack file does not exist there (a stack the change adds). Exit 1: render failed.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import type { RenderedFile } from "./snapshot";
+
+type RenderMesh = (stackConfig: Record<string, unknown>) => RenderedFile[];
+
+export class RenderCheckoutError extends Error {
+  override name = "RenderCheckoutError";
+}
+
+/** The rendered files, or undefined when that checkout has no Pulumi.<stack>.yaml. */
+export function renderCheckout(dir: string, stack: string): RenderedFile[] | undefined {
+  const stackFile = path.join(dir, `Pulumi.${stack}.yaml`);
+  if (!existsSync(stackFile)) return undefined;
+  const doc = YAML.parse(readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> } | null;
+  const renderModule = path.join(dir, "scripts", "render.ts");
+  const { renderMesh } = (existsSync(renderModule) ? require(renderModule) : {}) as { renderMesh?: RenderMesh };
+  if (typeof renderMesh !== "function") {
+    throw new RenderCheckoutError(`${renderModule} exports no renderMesh(stackConfig); cannot render that commit`);
+  }
+  try {
+    return renderMesh(doc?.config ?? {});
+  } catch (error) {
+    throw new RenderCheckoutError(`rendering stack ${stack} failed:\n${(error as Error).message}`);
+  }
+}
+
+if (require.main === module) {
+  const [dir, stack] = process.argv.slice(2);
+  if (!dir || !stack) {
+    console.error("usage: renderTree.ts <project dir> <stack>");
+    process.exitCode = 2;
+  } else {
+    try {
+      const files = renderCheckout(dir, stack);
+      if (files === undefined) process.exitCode = 3;
+      else process.stdout.write(JSON.stringify(files));
+    } catch (error) {
+      console.error((error as Error).message);
+      process.exitCode = 1;
+    }
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The whole pack against what the program registers: the dev stack passes, a corrupted one fails,
+ * and the pack, started the way the Pulumi CLI starts it, agrees with the in-process harness.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { unknown } from "@pulumi/pulumi/output";
+import { deployMesh } from "../components/mesh";
+import { PACK_NAME, policies } from "../policies/policies";
+import { FAULT_INJECTION } from "../policies/traffic";
+import { asPulumiConfig, devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
+import { type MockOptions, runWithMocks } from "./support/mockEngine";
+import {
+  type Diagnostic,
+  fromRegistered,
+  type PackConfigFile,
+  type PolicyInput,
+  reconcileConfig,
+  runPolicies,
+  stackResource,
+} from "./support/policyHarness";
+import { type PolicyPackHost, startPolicyPack } from "./support/policyPackHost";
+import { labAuthorizationPolicy, labRateLimit, strictPeerAuthentication } from "./support/securityFixtures";
+import { T } from "./support/types";
+
+const PACK_DIR = join(PROJECT_ROOT, "policies");
+const configFile = (stack: string): PackConfigFile =>
+  JSON.parse(readFileSync(join(PACK_DIR, "config", `${stack}.json`), "utf8"));
+const DEV_POLICY_CONFIG = configFile("dev");
+/** Outputs named for a credential (`demoToken`, `jwtSigningKey`), not for a fact about one (`demoTokenExpiresAt`). */
+const CREDENTIAL_OUTPUT = /(?:kubeconfig|key|token|password|secret|credential)$/i;
+
+// Starting the pack type-checks it with ts-node (seconds): begin now, beside the in-process tests.
+const hostStarting = startPolicyPack(PACK_DIR);
+hostStarting.catch(() => undefined);
+
+const entry = require.resolve("../index");
+/** index.ts runs on import, so each run needs a fresh copy. */
+function loadIndex(): Record<string, unknown> {
+  delete require.cache[entry];
+  return require(entry);
+}
+
+/** A stack output as the engine records it; `apply` never runs on an unknown value during preview. */
+async function outputValue(value: unknown): Promise<unknown> {
+  // The SDK's own (internal) accessors: whether the value is known, and the value itself.
+  const output = pulumi.output(value) as unknown as { isKnown: Promise<boolean>; promise(): Promise<unknown> };
+  return (await output.isKnown) ? output.promise() : unknown;
+}
+
+/** index.ts under mocks with the dev stack's config: its resources plus the root stack resource and its outputs. */
+async function devStack(options: MockOptions = {}) {
+  const run = await runWithMocks(loadIndex, { config: asPulumiConfig(devStackConfig()), ...options });
+  assert.equal(run.error, undefined);
+  const exports = run.result ?? {};
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(exports)) outputs[k] = await outputValue(v);
+  return { run, exports, inputs: [...fromRegistered(run.resources), stackResource(outputs)] };
+}
+
+/** The dev stack with the lab's mistakes registered the way components register Istio objects. */
+async function corruptedStack(): Promise<PolicyInput[]> {
+  const permissive = { ...strictPeerAuthentication(), spec: { mtls: { mode: "PERMISSIVE" } } };
+  const run = await runWithMocks(() => {
+    const mesh = deployMesh(devConfig());
+    for (const object of [permissive, labAuthorizationPolicy(), labRateLimit()]) {
+      new k8s.apiextensions.CustomResource(object.metadata.name, object);
+    }
+    return mesh;
+  });
+  const edits: Record<string, (props: Record<string, any>) => void> = {
+    [`${T.virtualService}::app-routes`]: (p) => {
+      p.spec.http[1].route[1].weight = 20;
+    },
+    [`${T.destinationRule}::user-service`]: (p) => {
+      p.spec.subsets = p.spec.subsets.filter((s: { name: string }) => s.name !== "v2");
+      p.spec.trafficPolicy.outlierDetection.consecutiveErrors = 3;
+    },
+    [`${T.deployment}::user-service-v1`]: (p) => {
+      const [container] = p.spec.template.spec.containers;
+      container.image = "hashicorp/http-echo:latest";
+      delete container.livenessProbe;
+    },
+    [`${T.namespace}::backend`]: (p) => {
+      delete p.metadata.labels["istio-injection"];
+    },
+  };
+  return fromRegistered(run.resources).map((r) => {
+    // The kubeconfig command without its additionalSecretOutputs.
+    if (r.type === T.command) return { ...r, options: { ...r.options, additionalSecretOutputs: [] } };
+    const edit = edits[`${r.type}::${r.name}`];
+    if (!edit) return r;
+    const props = structuredClone(r.props);
+    edit(props);
+    return { ...r, props };
+  });
+}
+
+const summary = (ds: readonly Diagnostic[]) =>
+  ds.map((d) => `${d.enforcementLevel} ${d.policyName}: ${d.message}`).sort();
+
+describe("the pack over the program's own resources", () => {
+  // One mock run of the dev stack serves every test that only reads it.
+  const dev = devStack();
+
+  test("the dev stack passes; its fault experiments are advisory warnings naming route and percentage", async () => {
+    const { inputs } = await dev;
+    const run = await runPolicies(policies, inputs, { config: DEV_POLICY_CONFIG, packEnforcementLevel: "mandatory" });
+    assert.deepEqual(summary(run.mandatory), []);
+    assert.deepEqual(summary(run.advisory), [
+      `advisory ${FAULT_INJECTION}: VirtualService backend/app-routes route "order-service" injects HTTP 500 aborts into 30% of requests`,
+      `advisory ${FAULT_INJECTION}: VirtualService backend/app-routes route "product-service" injects a 5s delay into 50% of requests`,
+      // The same faults on the mesh routes, so calls from inside the mesh see them too.
+      `advisory ${FAULT_INJECTION}: VirtualService backend/order-service route "order-service" injects HTTP 500 aborts into 30% of requests`,
+      `advisory ${FAULT_INJECTION}: VirtualService backend/product-service route "product-service" injects a 5s delay into 50% of requests`,
+    ]);
+  });
+
+  test("a fresh stack's first preview (kubeconfig unknown) passes too, without a policy tripping on an unknown", async () => {
+    const { inputs } = await devStack({ preview: true, unknownCommandOutputs: true });
+    const run = await runPolicies(policies, inputs, { config: DEV_POLICY_CONFIG, packEnforcementLevel: "mandatory" });
+    assert.deepEqual(summary(run.mandatory), []);
+    assert.deepEqual(
+      run.advisory.filter((d) => d.policyName !== FAULT_INJECTION),
+      [],
+    );
+  });
+
+  test("on a stack without a policy config (the default), the same faults are mandatory violations", async () => {
+    const { inputs } = await dev;
+    const run = await runPolicies(policies, inputs, { packEnforcementLevel: "mandatory" });
+    assert.deepEqual([...new Set(run.mandatory.map((d) => d.policyName))], [FAULT_INJECTION]);
+  });
+
+  test("a corrupted stack fails every policy", async () => {
+    const run = await runPolicies(policies, await corruptedStack(), { packEnforcementLevel: "mandatory" });
+    assert.deepEqual([...new Set(run.mandatory.map((d) => d.policyName))].sort(), policies.map((p) => p.name).sort());
+  });
+
+  test("credential-named stack outputs are secrets (the half of this that no policy can see)", async () => {
+    const { exports } = await dev;
+    const credentials = Object.keys(exports).filter((k) => CREDENTIAL_OUTPUT.test(k));
+    assert.ok(credentials.includes("kubeconfig"));
+    for (const name of credentials) assert.equal(await pulumi.isSecret(pulumi.output(exports[name])), true, name);
+  });
+});
+
+describe("pack files", () => {
+  test("every per-stack policy config is valid for the pack and names an existing stack", () => {
+    const files = readdirSync(join(PACK_DIR, "config")).filter((f) => f.endsWith(".json"));
+    assert.ok(files.includes("dev.json"));
+    for (const file of files) {
+      const stack = file.replace(/\.json$/, "");
+      assert.doesNotThrow(() => readFileSync(join(PROJECT_ROOT, `Pulumi.${stack}.yaml`)), `no stack ${stack}`);
+      assert.doesNotThrow(() => reconcileConfig(policies, configFile(stack)), file);
+    }
+  });
+
+  test("config mistakes are caught here, before the CLI would silently ignore some of them", () => {
+    assert.throws(
+      () =>
+        reconcileConfig(policies, {
+          "fault-injections": "advisory",
+          "sidecar-injection": { namespace: ["backend"] },
+          "authorization-rules-name-a-caller": { publicPolicies: "backend/x" },
+          "images-pinned": "warn",
+        }),
+      (e: Error) =>
+        /fault-injections: no such policy/.test(e.message) &&
+        /sidecar-injection: must NOT have additional properties/.test(e.message) &&
+        /authorization-rules-name-a-caller\/publicPolicies: must be array/.test(e.message) &&
+        /images-pinned: "warn" is not an enforcement level/.test(e.message),
+    );
+  });
+
+  test("the pack declares the same dependency versions the project installs (it resolves them from there)", () => {
+    const root = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8"));
+    const pack = JSON.parse(readFileSync(join(PACK_DIR, "package.json"), "utf8"));
+    for (const [name, version] of Object.entries(pack.dependencies))
+      assert.equal(root.dependencies[name], version, name);
+    assert.equal(pack.main, "index.ts");
+    assert.match(readFileSync(join(PACK_DIR, "PulumiPolicy.yaml"), "utf8"), /runtime:\s*\n\s*name: nodejs/);
+  });
+
+  test("importing the policies module starts no server (the process exits and prints no port)", () => {
+    const script = `console.log("policies:" + require(${JSON.stringify(join(PACK_DIR, "policies.ts"))}).policies.length)`;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout, `policies:${policies.length}\n`);
+  });
+});
+
+describe("the pack as the Pulumi CLI runs it (run-policy-pack, gRPC on 127.0.0.1)", () => {
+  let host: PolicyPackHost;
+  before(async () => {
+    host = await hostStarting;
+  });
+  after(() => host?.close());
+
+  test("serves every policy with its enforcement level and config schema", () => {
+    assert.equal(host.info.name, PACK_NAME);
+    assert.equal(host.info.version, "0.1.0");
+    assert.deepEqual(
+      host.info.policies.map((p) => [p.name, p.enforcementLevel]),
+      policies.map((p) => [p.name, p.enforcementLevel]),
+    );
+    const injection = host.info.policies.find((p) => p.name === "sidecar-injection");
+    assert.deepEqual((injection?.configSchema as Record<string, any>)?.namespaces?.default, ["backend"]);
+  });
+
+  test("the real analyzer and the harness report the same violations, with and without the dev config", async () => {
+    const stack = await corruptedStack();
+    for (const config of [DEV_POLICY_CONFIG, {}]) {
+      await host.configure(reconcileConfig(policies, config));
+      const real = await host.preview(stack);
+      const harness = await runPolicies(policies, stack, { config, packEnforcementLevel: "mandatory" });
+      assert.ok(real.length > 10);
+      assert.deepEqual(summary(real), summary(harness.diagnostics));
+    }
+  });
+});
