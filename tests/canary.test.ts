@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import { evaluateGates, percentile, type SplitSample, type SplitTest, sampledHealth } from "../scripts/canary/gates";
 import { type CanaryPlan, planCanary, type Weights } from "../scripts/canary/plan";
+import { probeUsers, safeRate, versionOf } from "../scripts/canary/probe";
 import { type CanaryDeps, type CanaryState, interruptionAdvice, runCanary } from "../scripts/canary/run";
+import { meshConfig } from "./support/configs";
 
 const gates = { maxErrorRate: 0.01, maxP99Ms: 500, requests: 200 };
 const plan = (current: Weights, to: number, step: number) =>
@@ -176,5 +180,52 @@ describe("runCanary", () => {
     assert.match(advice, /config holds canaryWeights v1 50% \/ v2 50%; an `up` was in progress/);
     assert.match(advice, /passed their gates: v1 75% \/ v2 25%/);
     assert.match(advice, /Resume with: npm run canary -- --to 100 --step 25/);
+  });
+});
+
+describe("probe", () => {
+  test("classifies by the first v<digits> token, not the v of Service", () => {
+    assert.equal(versionOf("User Service v2 - canary (NEW)"), "v2");
+    assert.equal(versionOf("User Service v1 - stable"), "v1");
+    assert.equal(versionOf("Service unavailable"), undefined);
+  });
+
+  test("paces below every pod's rate-limit budget at the step's weights", () => {
+    const cfg = meshConfig({ rateLimit: { requests: 60, per: "60s" } });
+    // v2 has one pod: at 100% it alone takes everything, 1 request/s, with 20% headroom.
+    assert.equal(safeRate(cfg, { v1: 0, v2: 100 }), 0.8);
+    // At 90/10, v1's three pods get 0.9 of the traffic: 3/0.9 = 3.33/s; v2: 1/0.1 = 10/s.
+    assert.ok(Math.abs((safeRate(cfg, { v1: 90, v2: 10 }) ?? 0) - 0.8 * (3 / 0.9)) < 1e-9);
+    assert.equal(safeRate(meshConfig({ rateLimit: false }), { v1: 50, v2: 50 }), undefined);
+  });
+
+  test("samples /users through a gateway stand-in, with the token, counting versions and 5xx", async () => {
+    const bodies = ["User Service v1 - stable", "User Service v2 - canary (NEW)", "", "User Service v1 - stable"];
+    let i = 0;
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      const body = bodies[i++ % bodies.length] ?? "";
+      res.writeHead(body === "" ? 503 : 200).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const sample = await probeUsers({
+        url: `http://127.0.0.1:${port}`,
+        token: "t0k",
+        requests: 8,
+        canary: "v2",
+        timeoutMs: 2000,
+        sleep: async () => {},
+      });
+      assert.deepEqual(sample.counts, { v1: 4, v2: 2 });
+      assert.equal(sample.serverErrors, 2);
+      assert.equal(sample.total, 8);
+      assert.equal(sample.canaryLatenciesMs.length, 2);
+      assert.ok(seen.every((h) => h === "Bearer t0k"));
+    } finally {
+      server.close();
+    }
   });
 });
