@@ -3,6 +3,7 @@ import type { MeshConfig } from "../config/types";
 import { Backends } from "./backends/backends";
 import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
+import { Egress } from "./egress/egress";
 import { buildMeshSpec } from "./meshSpec";
 import { TrafficManagement } from "./traffic/traffic";
 
@@ -31,6 +32,12 @@ export function deployMesh(cfg: MeshConfig) {
   new TrafficManagement(
     "traffic",
     { ...spec.traffic, dependsOn: [controlPlane.base, controlPlane.istiod, backends.namespace] },
+    onCluster,
+  );
+
+  new Egress(
+    "egress",
+    { ...spec.egress, crds: controlPlane.base, istiod: controlPlane.istiod, backendNamespace: backends.namespace },
     onCluster,
   );
 

@@ -2,6 +2,7 @@ import type { MeshConfig } from "../config/types";
 import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
+import { type EgressSpec, egressIstioObjects, egressSpec } from "./egress/egressSpec";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
 import { type DestinationRuleSpec, destinationRules } from "./traffic/destinationRules";
@@ -23,6 +24,7 @@ export interface MeshSpec {
     readonly destinationRules: readonly DestinationRuleSpec[];
     readonly virtualServices: readonly VirtualServiceSpec[];
   };
+  readonly egress: EgressSpec;
 }
 
 export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
@@ -36,21 +38,29 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
       destinationRules: destinationRules(cfg),
       virtualServices: virtualServices(cfg),
     },
+    egress: egressSpec(cfg),
   };
+}
+
+/** Every Helm release, in install order (the egress gateway beside the ingress gateway). */
+export function helmReleases(spec: MeshSpec): readonly IstioRelease[] {
+  return [...spec.releases, ...(spec.egress.gateway ? [spec.egress.gateway.release] : [])];
 }
 
 /** The objects this program owns (Helm charts aside), in an order `kubectl apply` accepts. */
 export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
-  const { namespaces, backends, traffic } = spec;
+  const { namespaces, backends, traffic, egress } = spec;
   return [
     namespaces.istio,
     namespaces.ingress,
     namespaces.backend,
+    ...(egress.gateway ? [egress.gateway.namespace] : []),
     ...backends.serviceAccounts,
     ...backends.services,
     ...backends.deployments,
     traffic.gateway,
     ...traffic.destinationRules,
     ...traffic.virtualServices,
+    ...egressIstioObjects(egress),
   ];
 }

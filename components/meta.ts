@@ -8,6 +8,7 @@ export const OWNED_LABELS = {
 
 export const ISTIO_NAMESPACE = "istio-system";
 export const INGRESS_NAMESPACE = "istio-ingress";
+export const EGRESS_NAMESPACE = "istio-egress";
 
 /** A plain Kubernetes object with the name and namespace every spec builder sets. */
 export interface NamedObject {

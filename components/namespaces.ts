@@ -1,6 +1,6 @@
 import type { Namespace } from "kubernetes-types/core/v1";
 import type { MeshConfig } from "../config/types";
-import { INGRESS_NAMESPACE, ISTIO_NAMESPACE, type NamedObject, objectMeta } from "./meta";
+import { EGRESS_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE, type NamedObject, objectMeta } from "./meta";
 
 export type NamespaceSpec = Namespace & NamedObject;
 
@@ -10,6 +10,7 @@ function namespace(name: string, labels: Record<string, string> = {}): Namespace
 
 export const istioNamespace = (): NamespaceSpec => namespace(ISTIO_NAMESPACE);
 export const ingressNamespace = (): NamespaceSpec => namespace(INGRESS_NAMESPACE);
+export const egressNamespace = (): NamespaceSpec => namespace(EGRESS_NAMESPACE);
 
 /** Sidecar injection is on for every pod the backend namespace gets. */
 export const backendNamespace = (cfg: MeshConfig): NamespaceSpec =>

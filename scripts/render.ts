@@ -6,15 +6,15 @@
  * Top-level files are the owned objects, numbered so `kubectl apply -f <out>/` takes namespaces
  * first. helm/ and kind/ hold inputs for other tools; kubectl -f without -R does not descend there.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import * as YAML from "yaml";
-import { buildMeshSpec, ownedObjects } from "../components/meshSpec";
-import { PROJECT } from "../config/defaults";
+import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
 import { ConfigError } from "../config/issues";
 import { projectConfig } from "../config/load";
 import { parseMeshConfig } from "../config/parse";
+import { readStackFile, StackFileError, secretProjectKeys } from "../config/stackFile";
 
 export interface RenderedFile {
   /** Relative to the output dir, `/`-separated. */
@@ -30,15 +30,9 @@ export class RenderError extends Error {
 // kubectl and Helm read YAML 1.1, where bare `yes`/`on`/`0755` are not strings: 1.1 output quotes them.
 const toYaml = (value: unknown) => YAML.stringify(value, { version: "1.1", aliasDuplicateObjects: false });
 
-/** Pulumi's encrypted values are `{secure: ...}`; only `pulumi` itself can decrypt them. */
-const holdsSecret = (value: unknown): boolean =>
-  typeof value === "object" &&
-  value !== null &&
-  (("secure" in value && Object.keys(value).length === 1) || Object.values(value).some(holdsSecret));
-
 /** The files for a stack's `config:` map (full `namespace:key` keys). Pure: tests call it directly. */
 export function renderMesh(stackConfig: Record<string, unknown>): RenderedFile[] {
-  const secret = Object.keys(stackConfig).filter((k) => k.startsWith(`${PROJECT}:`) && holdsSecret(stackConfig[k]));
+  const secret = secretProjectKeys(stackConfig);
   if (secret.length > 0) {
     throw new RenderError(
       `render cannot decrypt secrets; use \`pulumi preview\` for a stack that sets ${secret.join(", ")}`,
@@ -51,7 +45,7 @@ export function renderMesh(stackConfig: Record<string, unknown>): RenderedFile[]
     path: `${String(i).padStart(width, "0")}-${o.kind.toLowerCase()}-${o.metadata.namespace ?? "cluster"}-${o.metadata.name}.yaml`,
     content: toYaml(o),
   }));
-  for (const r of spec.releases) {
+  for (const r of helmReleases(spec)) {
     const header = `# chart: ${r.chart}, version: ${r.version}, repo: ${r.repo}, namespace: ${r.namespace}\n`;
     files.push({ path: `helm/${r.name}.values.yaml`, content: header + toYaml(r.values) });
   }
@@ -75,15 +69,6 @@ function clearOutDir(dir: string): void {
   mkdirSync(dir, { recursive: true });
 }
 
-function readStackConfig(file: string): Record<string, unknown> {
-  if (!existsSync(file)) throw new RenderError(`stack file not found: ${file}`);
-  const doc: unknown = YAML.parse(readFileSync(file, "utf8"));
-  const config = typeof doc === "object" && doc !== null && "config" in doc ? doc.config : undefined;
-  if (config === undefined || config === null) return {};
-  if (typeof config !== "object" || Array.isArray(config)) throw new RenderError(`${file}: \`config:\` is not a map`);
-  return config as Record<string, unknown>;
-}
-
 export interface Io {
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
@@ -103,7 +88,7 @@ export function main(argv: string[], projectRoot: string, io: Io = consoleIo): n
       );
     }
     const stack = values.stack ?? "dev";
-    const files = renderMesh(readStackConfig(path.join(projectRoot, `Pulumi.${stack}.yaml`)));
+    const files = renderMesh(readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`)));
     // Render before clearing, so a bad config leaves the previous output in place.
     const outDir = values.out === undefined ? path.join(projectRoot, "rendered", stack) : path.resolve(values.out);
     clearOutDir(outDir);
@@ -115,7 +100,7 @@ export function main(argv: string[], projectRoot: string, io: Io = consoleIo): n
     io.stdout(`render: wrote ${files.length} files for stack ${stack} to ${outDir}`);
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof RenderError || error instanceof YAML.YAMLError) {
+    if (error instanceof ConfigError || error instanceof RenderError || error instanceof StackFileError) {
       io.stderr(error.message);
       return 1;
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { istioReleases } from "../components/controlPlane/helmValues";
+import { buildMeshSpec, helmReleases } from "../components/meshSpec";
 import snapshot from "./fixtures/istio-1.30.3-chart-keys.json";
 import { meshConfig } from "./support/configs";
 
@@ -29,7 +29,12 @@ test("the snapshot is of the Istio release we install", () => {
 });
 
 test("every Helm value we pass is a key of that chart's values.yaml", () => {
-  for (const release of istioReleases(meshConfig())) {
+  const releases = helmReleases(buildMeshSpec(meshConfig()));
+  assert.deepEqual(
+    releases.map((r) => r.name),
+    ["istio-base", "istiod", "istio-ingressgateway", "istio-egressgateway"],
+  );
+  for (const release of releases) {
     const unknown = leafPaths(release.values).filter((p) => !isChartKey(release.chart, p));
     assert.deepEqual(unknown, [], `${release.name} (${release.chart}) sets keys the chart does not define`);
   }

@@ -24,9 +24,9 @@ describe("index.ts under mocks", () => {
     const provider = run.get(T.provider, "kind");
     assert.ok(run.dependsOn(provider, run.get(T.command, "kind-cluster")));
     // Every object still registers against that provider, so preview lists the whole mesh.
-    assert.equal(run.ofType(T.release).length, 3);
+    assert.equal(run.ofType(T.release).length, 4);
     assert.equal(run.ofType(T.deployment).length, 4);
-    assert.equal(run.ofType(T.virtualService).length, 2);
+    assert.equal(run.ofType(T.virtualService).length, 3);
     // helm.v4.Chart would need to render against the unknown provider; Release previews without it.
     assert.equal(run.resources.filter((r) => r.type.startsWith("kubernetes:helm.sh/v4")).length, 0);
     const outputs = run.result as { kubeconfig: pulumi.Output<string> };

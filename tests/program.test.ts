@@ -72,13 +72,14 @@ describe("existing cluster", () => {
 });
 
 describe("Istio control plane", () => {
-  test("installs base, istiod and the gateway at the pinned version with stable release names", async () => {
+  test("installs base, istiod and the two gateways at the pinned version with stable release names", async () => {
     const run = await runWithMocks(deployDev);
     const releases = run.ofType(T.release);
     assert.deepEqual(
       releases.map((r) => [r.name, r.inputs.name, r.inputs.chart, r.inputs.version, r.inputs.namespace]).sort(),
       [
         ["istio-base", "istio-base", "base", "1.30.3", "istio-system"],
+        ["istio-egressgateway", "istio-egressgateway", "gateway", "1.30.3", "istio-egress"],
         ["istio-ingressgateway", "istio-ingressgateway", "gateway", "1.30.3", "istio-ingress"],
         ["istiod", "istiod", "istiod", "1.30.3", "istio-system"],
       ],
@@ -179,7 +180,9 @@ describe("backend services", () => {
   test("Istio objects wait for the CRDs, istiod's webhook and the backend namespace", async () => {
     const run = await runWithMocks(deployDev);
     const needs = [run.get(T.release, "istio-base"), run.get(T.release, "istiod"), run.get(T.namespace, "backend")];
-    const istio = [...run.ofType(T.gateway), ...run.ofType(T.virtualService), ...run.ofType(T.destinationRule)];
+    const istio = [...run.ofType(T.gateway), ...run.ofType(T.virtualService), ...run.ofType(T.destinationRule)].filter(
+      (r) => r.parent.endsWith("TrafficManagement::traffic"),
+    );
     assert.equal(istio.length, 1 + 2 + 3);
     for (const r of istio) for (const n of needs) assert.ok(run.dependsOn(r, n), `${r.urn} → ${n.name}`);
   });

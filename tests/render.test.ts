@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import * as YAML from "yaml";
-import { buildMeshSpec, ownedObjects } from "../components/meshSpec";
+import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
 import { projectConfig } from "../config/load";
 import { parseMeshConfig } from "../config/parse";
 import { type Io, main, RenderError, renderMesh } from "../scripts/render";
@@ -43,17 +43,19 @@ describe("renderMesh", () => {
   test("file names sort namespaces first, in ownedObjects order (kubectl applies a dir sorted by name)", () => {
     const names = objectFiles.map((f) => f.path);
     assert.deepEqual([...names].sort(), names);
-    assert.deepEqual(names.slice(0, 3), [
+    assert.deepEqual(names.slice(0, 4), [
       "00-namespace-cluster-istio-system.yaml",
       "01-namespace-cluster-istio-ingress.yaml",
       "02-namespace-cluster-backend.yaml",
+      "03-namespace-cluster-istio-egress.yaml",
     ]);
-    assert.ok(names.slice(3).every((n) => !n.includes("-namespace-")));
+    assert.ok(names.slice(4).every((n) => !n.includes("-namespace-")));
   });
 
   test("helm values round-trip, with a header naming chart, version, repo and namespace", () => {
-    assert.equal(spec.releases.length, 3);
-    for (const r of spec.releases) {
+    const releases = helmReleases(spec);
+    assert.equal(releases.length, 4);
+    for (const r of releases) {
       const file = files.find((f) => f.path === `helm/${r.name}.values.yaml`);
       assert.ok(file, r.name);
       const header = file.content.split("\n")[0] ?? "";

@@ -3,6 +3,26 @@ import * as pulumi from "@pulumi/pulumi";
 import type { NamespaceSpec } from "../namespaces";
 import type { IstioRelease } from "./helmValues";
 
+/** One Istio chart as a Helm release; also used for the egress gateway. */
+export function helmRelease(r: IstioRelease, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
+  return new k8s.helm.v3.Release(
+    r.name,
+    {
+      name: r.name,
+      chart: r.chart,
+      version: r.version,
+      namespace: r.namespace,
+      repositoryOpts: { repo: r.repo },
+      values: r.values,
+      createNamespace: false,
+      cleanupOnFail: true,
+      timeout: 600,
+      maxHistory: 5,
+    },
+    opts,
+  );
+}
+
 export interface IstioControlPlaneArgs {
   readonly istioNamespace: NamespaceSpec;
   readonly ingressNamespace: NamespaceSpec;
@@ -28,23 +48,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     const istioNs = namespace(args.istioNamespace);
     const ingressNs = namespace(args.ingressNamespace);
 
-    const release = (r: IstioRelease, dependsOn: pulumi.Resource[]) =>
-      new k8s.helm.v3.Release(
-        r.name,
-        {
-          name: r.name,
-          chart: r.chart,
-          version: r.version,
-          namespace: r.namespace,
-          repositoryOpts: { repo: r.repo },
-          values: r.values,
-          createNamespace: false,
-          cleanupOnFail: true,
-          timeout: 600,
-          maxHistory: 5,
-        },
-        { parent: this, dependsOn },
-      );
+    const release = (r: IstioRelease, dependsOn: pulumi.Resource[]) => helmRelease(r, { parent: this, dependsOn });
 
     const [base, istiod, gateway] = args.releases;
     this.base = release(base, [istioNs]);

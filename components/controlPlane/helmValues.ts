@@ -1,4 +1,5 @@
 import type { MeshConfig } from "../../config/types";
+import { egressMeshConfig } from "../egress/meshConfig";
 import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../meta";
 
 /**
@@ -19,7 +20,7 @@ export interface IstioRelease {
 }
 
 /** The demo profile's small requests, so the mesh fits on a laptop. */
-const DEMO_PROXY_REQUESTS = { cpu: "10m", memory: "40Mi" };
+export const DEMO_PROXY_REQUESTS = { cpu: "10m", memory: "40Mi" };
 
 export function baseValues(): HelmValues {
   return {
@@ -40,7 +41,10 @@ export function istiodValues(cfg: MeshConfig): HelmValues {
     autoscaleEnabled: false,
     replicaCount: 1,
     resources: { requests: { cpu: "10m", memory: "100Mi" } },
-    meshConfig: { accessLogFile: "/dev/stdout" },
+    meshConfig: {
+      accessLogFile: "/dev/stdout",
+      ...egressMeshConfig(cfg),
+    },
   };
 }
 

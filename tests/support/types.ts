@@ -10,4 +10,5 @@ export const T = {
   gateway: "kubernetes:networking.istio.io/v1:Gateway",
   virtualService: "kubernetes:networking.istio.io/v1:VirtualService",
   destinationRule: "kubernetes:networking.istio.io/v1:DestinationRule",
+  serviceEntry: "kubernetes:networking.istio.io/v1:ServiceEntry",
 } as const;

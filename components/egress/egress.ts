@@ -1,0 +1,45 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { helmRelease } from "../controlPlane/controlPlane";
+import type { NamedObject } from "../meta";
+import type { EgressSpec } from "./egressSpec";
+
+export interface EgressArgs extends EgressSpec {
+  /** The Istio CRDs (istio-base). */
+  readonly crds: pulumi.Resource;
+  /** istiod: its validation webhook checks the Istio objects, its injector fills in the gateway's image. */
+  readonly istiod: pulumi.Resource;
+  /** Where the ServiceEntries and the httpbin.org DestinationRule live. */
+  readonly backendNamespace: pulumi.Resource;
+}
+
+/** External services, and the egress gateway with the routing through it: one Pulumi resource per object. */
+export class Egress extends pulumi.ComponentResource {
+  readonly gatewayRelease?: k8s.helm.v3.Release;
+  readonly serviceEntries: readonly k8s.apiextensions.CustomResource[];
+
+  constructor(name: string, args: EgressArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("istio-mesh:egress:Egress", name, {}, opts);
+    // Custom resources need the CRDs, istiod's webhook and their namespace, nothing else: not the
+    // gateway pods, which pick the config up whenever they start.
+    const istioObject = (spec: NamedObject, namespace: pulumi.Resource) =>
+      new k8s.apiextensions.CustomResource(
+        spec.metadata.name,
+        { ...spec },
+        { parent: this, dependsOn: [args.crds, args.istiod, namespace] },
+      );
+
+    this.serviceEntries = args.serviceEntries.map((spec) => istioObject(spec, args.backendNamespace));
+    for (const spec of args.destinationRules) istioObject(spec, args.backendNamespace);
+
+    if (args.gateway) {
+      const { namespace, release, gateway, destinationRule, virtualService } = args.gateway;
+      const egressNs = new k8s.core.v1.Namespace(namespace.metadata.name, namespace, { parent: this });
+      // Waits for istiod only, so it installs side by side with the ingress gateway.
+      this.gatewayRelease = helmRelease(release, { parent: this, dependsOn: [egressNs, args.istiod] });
+      for (const spec of [gateway, destinationRule, virtualService]) istioObject(spec, egressNs);
+    }
+
+    this.registerOutputs({ ...(this.gatewayRelease && { gatewayRelease: this.gatewayRelease.status }) });
+  }
+}

@@ -1,0 +1,52 @@
+import type { MeshConfig } from "../../config/types";
+import type { IstioRelease } from "../controlPlane/helmValues";
+import type { NamedObject } from "../meta";
+import { egressNamespace, type NamespaceSpec } from "../namespaces";
+import type { DestinationRuleSpec } from "../traffic/destinationRules";
+import type { GatewaySpec } from "../traffic/gateway";
+import type { VirtualServiceSpec } from "../traffic/routes";
+import { egressGatewayRelease } from "./egressGateway";
+import { httpbinDestinationRule, type ServiceEntrySpec, serviceEntries } from "./externalServices";
+import { egressGateway, egressGatewayRule, egressRoutes } from "./routing";
+
+/** What `egressGateway: false` removes: the namespace, the release and the routing through it. */
+export interface EgressGatewaySpec {
+  readonly namespace: NamespaceSpec;
+  readonly release: IstioRelease;
+  readonly gateway: GatewaySpec;
+  readonly destinationRule: DestinationRuleSpec;
+  readonly virtualService: VirtualServiceSpec;
+}
+
+export interface EgressSpec {
+  readonly gateway?: EgressGatewaySpec;
+  /** Always present: the external hosts stay registered with or without the gateway. */
+  readonly serviceEntries: readonly ServiceEntrySpec[];
+  readonly destinationRules: readonly DestinationRuleSpec[];
+}
+
+export function egressSpec(cfg: MeshConfig): EgressSpec {
+  return {
+    ...(cfg.egress.gateway && {
+      gateway: {
+        namespace: egressNamespace(),
+        release: egressGatewayRelease(cfg),
+        gateway: egressGateway(),
+        destinationRule: egressGatewayRule(cfg),
+        virtualService: egressRoutes(cfg),
+      },
+    }),
+    serviceEntries: serviceEntries(cfg),
+    destinationRules: [httpbinDestinationRule(cfg)],
+  };
+}
+
+/** The Istio objects, in the order `kubectl apply` takes them: hosts before the routes that name them. */
+export function egressIstioObjects(spec: EgressSpec): readonly NamedObject[] {
+  const { gateway } = spec;
+  return [
+    ...spec.serviceEntries,
+    ...spec.destinationRules,
+    ...(gateway ? [gateway.gateway, gateway.destinationRule, gateway.virtualService] : []),
+  ];
+}

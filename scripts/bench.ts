@@ -1,0 +1,85 @@
+/**
+ * `npm run bench`: a load run through the ingress gateway, per route, with latency percentiles and
+ * errors by status; `--direct` adds the same load straight to each backend. Flags: `--help`.
+ */
+import * as path from "node:path";
+import { ArgsError, parseBenchArgs, USAGE } from "./bench/args";
+import { type ProgressStream, progressDisplay } from "./bench/progress";
+import { formatReport } from "./bench/report";
+import { BenchError, runBench } from "./bench/run";
+import { kubectlPortForwarder, PortForwardError, type PortForwarder } from "./lib/portForward";
+import { type PulumiCli, resolveTarget, TargetError } from "./lib/target";
+
+export interface BenchIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Where the progress display goes; it draws only when this is a terminal. */
+  readonly progress: ProgressStream;
+}
+
+export interface MainDeps {
+  readonly projectRoot: string;
+  readonly io: BenchIo;
+  readonly pulumi?: PulumiCli;
+  readonly forwarder?: PortForwarder;
+  readonly signal?: AbortSignal;
+}
+
+/** Exit codes: 0 measured (HTTP errors are figures, not failures), 1 could not measure, 130 interrupted. */
+export async function main(argv: readonly string[], deps: MainDeps): Promise<number> {
+  const { io } = deps;
+  try {
+    const plan = parseBenchArgs(argv);
+    if (plan.help) {
+      io.stdout(USAGE);
+      return 0;
+    }
+    const target = await resolveTarget(plan.target, {
+      projectRoot: deps.projectRoot,
+      ...(deps.pulumi && { pulumi: deps.pulumi }),
+    });
+    const report = await runBench(
+      { paths: plan.paths, shape: plan.shape, direct: plan.direct },
+      {
+        target,
+        forwarder: deps.forwarder ?? kubectlPortForwarder(),
+        progress: progressDisplay(deps.io.progress),
+        ...(deps.signal && { signal: deps.signal }),
+      },
+    );
+    io.stdout(plan.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return report.interrupted ? 130 : 0;
+  } catch (error) {
+    if (
+      error instanceof ArgsError ||
+      error instanceof TargetError ||
+      error instanceof BenchError ||
+      error instanceof PortForwardError
+    ) {
+      io.stderr(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  const controller = new AbortController();
+  // First Ctrl-C: stop the load and print what was measured. A second one exits at once (exit
+  // handlers still stop port-forwards and remove the kubeconfig copy).
+  process.on("SIGINT", () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  });
+  main(process.argv.slice(2), {
+    projectRoot: path.resolve(__dirname, ".."),
+    io: {
+      stdout: (text) => process.stdout.write(`${text}\n`),
+      stderr: (text) => process.stderr.write(`${text}\n`),
+      progress: process.stderr,
+    },
+    signal: controller.signal,
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * Port-forwards from 127.0.0.1 to a Service's pod, by running `kubectl port-forward`.
+ *
+ * kubectl rather than @kubernetes/client-node's PortForward: kubectl is already a prerequisite, picks a
+ * running pod behind the Service for us, carries every local connection over one multiplexed stream,
+ * and reads kubeconfigs (contexts, exec credential plugins) exactly as the user's own kubectl does.
+ * client-node would need our own pod lookup, a local TCP server, and one WebSocket per connection.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import type { ClusterAccess } from "./target";
+
+export interface ForwardRequest {
+  readonly namespace: string;
+  readonly service: string;
+  /** The Service port; kubectl maps it to the pod's targetPort. */
+  readonly port: number;
+  readonly cluster: ClusterAccess;
+}
+
+export interface PortForward {
+  /** `http://127.0.0.1:<local port>` */
+  readonly url: string;
+  /** Stops the forward and removes any kubeconfig file written for it. */
+  close(): Promise<void>;
+}
+
+/** Opens a forward; injected so tests run without a cluster. */
+export type PortForwarder = (request: ForwardRequest) => Promise<PortForward>;
+
+export class PortForwardError extends Error {
+  override name = "PortForwardError";
+}
+
+const FORWARDING = /Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/;
+
+export interface KubectlOptions {
+  /** The kubectl binary (default: `kubectl` on PATH). */
+  readonly kubectl?: string;
+  readonly readyTimeoutMs?: number;
+}
+
+/** Kubeconfig copies and kubectl processes still open; removed and stopped even on process.exit. */
+const openDirs = new Set<string>();
+const openChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function onExitCleanUp(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const child of openChildren) child.kill("SIGTERM");
+    for (const dir of openDirs) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+export function kubectlPortForwarder(options: KubectlOptions = {}): PortForwarder {
+  const kubectl = options.kubectl ?? "kubectl";
+  const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
+  return async (request) => {
+    const { args, cleanup } = kubectlArgs(request);
+    const child = spawn(kubectl, args, { stdio: ["ignore", "pipe", "pipe"] });
+    openChildren.add(child);
+    onExitCleanUp();
+    const stop = () =>
+      stopChild(child).finally(() => {
+        openChildren.delete(child);
+        cleanup();
+      });
+    try {
+      const localPort = await waitForForwarding(child, readyTimeoutMs, `${request.namespace}/svc/${request.service}`);
+      return { url: `http://127.0.0.1:${localPort}`, close: stop };
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+  };
+}
+
+/** kubectl's arguments; a kubeconfig given as content goes to a private temp file. */
+export function kubectlArgs(request: ForwardRequest): { args: string[]; cleanup: () => void } {
+  const { cluster } = request;
+  let kubeconfigPath = cluster.kubeconfigPath;
+  let cleanup = () => {};
+  if (cluster.kubeconfig !== undefined) {
+    const dir = mkdtempSync(path.join(tmpdir(), "istio-mesh-kube-"));
+    kubeconfigPath = path.join(dir, "kubeconfig");
+    writeFileSync(kubeconfigPath, cluster.kubeconfig, { mode: 0o600 });
+    openDirs.add(dir);
+    onExitCleanUp();
+    cleanup = () => {
+      rmSync(dir, { recursive: true, force: true });
+      openDirs.delete(dir);
+    };
+  }
+  const args = [
+    ...(kubeconfigPath !== undefined ? ["--kubeconfig", kubeconfigPath] : []),
+    ...(cluster.context !== undefined ? ["--context", cluster.context] : []),
+    "port-forward",
+    "--namespace",
+    request.namespace,
+    "--address",
+    "127.0.0.1",
+    `service/${request.service}`,
+    `:${request.port}`,
+  ];
+  return { args, cleanup };
+}
+
+function waitForForwarding(child: ChildProcess, timeoutMs: number, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new PortForwardError(`kubectl port-forward ${what}: ${why}${stderr ? `\n${stderr.trim()}` : ""}`));
+    };
+    const timer = setTimeout(() => fail(`not forwarding after ${timeoutMs / 1000}s`), timeoutMs);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      const match = FORWARDING.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.on("error", (error: NodeJS.ErrnoException) =>
+      fail(error.code === "ENOENT" ? "kubectl is not installed (see `npm run prereqs`)" : error.message),
+    );
+    child.on("exit", (code) => fail(`kubectl exited (${code}) before forwarding`));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  // No pid: the spawn itself failed, so no exit event will come.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}

@@ -1,0 +1,242 @@
+/**
+ * Where a tool that talks to the live mesh (bench, verify) sends its traffic, and what it knows about
+ * the stack behind it. Three sources, the same for every tool:
+ *
+ *   (default)                    the selected stack, through the Pulumi CLI: its config and outputs
+ *   --config Pulumi.<stack>.yaml the stack file, parsed by the program's own parser; no Pulumi CLI
+ *   --url URL                    any gateway; nothing is known about its config
+ *
+ * `--url` also overrides the URL of the other two; `--token` and `--ca-cert` override the outputs.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { ConfigError } from "../../config/issues";
+import { projectConfig } from "../../config/load";
+import { parseMeshConfig } from "../../config/parse";
+import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
+import type { MeshConfig } from "../../config/types";
+
+/** Stack outputs read here (components/mesh.ts returns them; index.ts exports them). */
+export const OUTPUTS = {
+  gatewayUrls: "gatewayUrls",
+  kubeconfig: "kubeconfig",
+  token: "demoToken",
+  caCert: "caCert",
+} as const;
+
+export interface TargetFlags {
+  readonly url?: string | undefined;
+  /** Path to a `Pulumi.<stack>.yaml`. */
+  readonly config?: string | undefined;
+  /** Stack for the Pulumi CLI (default: the selected one). */
+  readonly stack?: string | undefined;
+  readonly token?: string | undefined;
+  /** Path to a PEM file with the CA that signed the gateway's certificate. */
+  readonly caCert?: string | undefined;
+}
+
+/** How to reach the cluster's API server, for port-forwards and in-cluster checks. */
+export interface ClusterAccess {
+  /** Kubeconfig content (the stack's secret output): write it to a private file, never print it. */
+  readonly kubeconfig?: string;
+  /** A kubeconfig file; absent with `kubeconfig` absent means kubectl's own default ($KUBECONFIG, ~/.kube/config). */
+  readonly kubeconfigPath?: string;
+  readonly context?: string;
+}
+
+export interface Target {
+  /** Where this came from, for humans: "stack dev (Pulumi CLI)", "Pulumi.dev.yaml", "--url". */
+  readonly source: string;
+  /** Base URL requests go to (no trailing slash). */
+  readonly url: string;
+  readonly gatewayUrls?: { readonly http: string; readonly https: string };
+  /** A JWT for `Authorization: Bearer`. Secret. */
+  readonly token?: string;
+  /** PEM of the CA that signed the gateway's certificate. */
+  readonly caCert?: string;
+  /** The stack's parsed config; absent with `--url` alone. */
+  readonly config?: MeshConfig;
+  readonly cluster: ClusterAccess;
+}
+
+/** A problem the user fixes (flags, files, the Pulumi CLI); reported without a stack trace. */
+export class TargetError extends Error {
+  override name = "TargetError";
+}
+
+/** Runs `pulumi <args>` in the project and resolves to its stdout. */
+export type PulumiCli = (args: readonly string[]) => Promise<string>;
+
+export interface TargetDeps {
+  readonly projectRoot: string;
+  readonly pulumi?: PulumiCli;
+}
+
+export async function resolveTarget(flags: TargetFlags, deps: TargetDeps): Promise<Target> {
+  if (flags.config !== undefined && flags.stack !== undefined) {
+    throw new TargetError("--stack picks a stack for the Pulumi CLI and --config reads a stack file: use one of them");
+  }
+  const base =
+    flags.config !== undefined
+      ? await fromStackFile(path.resolve(flags.config))
+      : flags.url !== undefined
+        ? { source: "--url", cluster: {} }
+        : await fromPulumiCli(deps.pulumi ?? spawnPulumi(deps.projectRoot), flags.stack);
+
+  const url = flags.url ?? base.gatewayUrls?.http;
+  if (url === undefined) throw new TargetError(`${base.source} has no ${OUTPUTS.gatewayUrls} output; pass --url`);
+  const token = flags.token ?? base.token;
+  const caCert = flags.caCert === undefined ? base.caCert : readPem(flags.caCert);
+  return {
+    ...base,
+    source: flags.url !== undefined && flags.config !== undefined ? `--url (config: ${base.source})` : base.source,
+    url: checkedUrl(url),
+    ...(token !== undefined && { token }),
+    ...(caCert !== undefined && { caCert }),
+  };
+}
+
+type Resolved = Omit<Target, "url">;
+
+async function fromStackFile(file: string): Promise<Resolved> {
+  let stackConfig: Record<string, unknown>;
+  try {
+    stackConfig = readStackFile(file);
+  } catch (error) {
+    if (error instanceof StackFileError) throw new TargetError(error.message);
+    throw error;
+  }
+  const secret = secretProjectKeys(stackConfig);
+  if (secret.length > 0) {
+    throw new TargetError(
+      `${path.basename(file)} holds encrypted values (${secret.join(", ")}) that only the Pulumi CLI can read; drop --config to use it`,
+    );
+  }
+  const config = parseConfig(projectConfig(stackConfig), path.basename(file));
+  // The program's own derivation; its module loads @pulumi/pulumi (a second), so only when needed.
+  const { gatewayUrls } = await import("../../components/mesh.js");
+  return {
+    source: path.basename(file),
+    gatewayUrls: gatewayUrls(config),
+    config,
+    cluster: clusterAccess(config),
+  };
+}
+
+async function fromPulumiCli(pulumi: PulumiCli, stack: string | undefined): Promise<Resolved> {
+  const stackArgs = stack === undefined ? [] : ["--stack", stack];
+  const outputs = parseJson(
+    await pulumi(["stack", "output", "--json", "--show-secrets", ...stackArgs]),
+    "stack output",
+  );
+  const rawConfig = parseJson(await pulumi(["config", "--json", "--show-secrets", ...stackArgs]), "config");
+  // `pulumi config --json` gives {key: {value, secret}}, values as the program receives them.
+  const flat = Object.fromEntries(
+    Object.entries(rawConfig).map(([k, v]) => [k, typeof v === "object" && v !== null && "value" in v ? v.value : v]),
+  );
+  const source = `stack ${stack ?? "(selected)"} (Pulumi CLI)`;
+  const config = parseConfig(projectConfig(flat), source);
+  const urls = outputs[OUTPUTS.gatewayUrls];
+  const kubeconfig = outputs[OUTPUTS.kubeconfig];
+  const token = outputs[OUTPUTS.token];
+  const caCert = outputs[OUTPUTS.caCert];
+  return {
+    source,
+    ...(isGatewayUrls(urls) && { gatewayUrls: { http: urls.http, https: urls.https } }),
+    ...(typeof token === "string" && { token }),
+    ...(typeof caCert === "string" && { caCert }),
+    config,
+    // The stack's kubeconfig output reaches its cluster whatever the local kubeconfig says.
+    cluster: typeof kubeconfig === "string" ? { kubeconfig } : clusterAccess(config),
+  };
+}
+
+/** Without the stack's kubeconfig output: kind merges `kind-<name>` into the default kubeconfig. */
+function clusterAccess(config: MeshConfig): ClusterAccess {
+  if (config.cluster.mode === "kind") return { context: `kind-${config.cluster.name}` };
+  return {
+    ...(config.cluster.kubeconfig !== undefined && { kubeconfigPath: config.cluster.kubeconfig }),
+    ...(config.cluster.context !== undefined && { context: config.cluster.context }),
+  };
+}
+
+function parseConfig(raw: Record<string, unknown>, source: string): MeshConfig {
+  try {
+    return parseMeshConfig(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new TargetError(`${source}: ${error.message}`);
+    throw error;
+  }
+}
+
+const isGatewayUrls = (v: unknown): v is { http: string; https: string } =>
+  typeof v === "object" &&
+  v !== null &&
+  "http" in v &&
+  typeof v.http === "string" &&
+  "https" in v &&
+  typeof v.https === "string";
+
+function parseJson(text: string, what: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new TargetError(`\`pulumi ${what} --json\` did not print a JSON object`);
+}
+
+function checkedUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TargetError(`not a URL: ${url}`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new TargetError(`an http:// or https:// URL, not ${url}`);
+  }
+  if (parsed.search !== "" || parsed.hash !== "")
+    throw new TargetError(`a base URL without ?query or #fragment: ${url}`);
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`;
+}
+
+function readPem(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new TargetError(`cannot read --ca-cert ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----"))
+    throw new TargetError(`--ca-cert ${file} holds no PEM certificate`);
+  return text;
+}
+
+/** The real CLI, run in the project (Pulumi.yaml names the state backend). stdin stays open for a passphrase prompt. */
+export function spawnPulumi(projectRoot: string, binary = "pulumi"): PulumiCli {
+  return (args) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(binary, args, { cwd: projectRoot, stdio: ["inherit", "pipe", "pipe"] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+      child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+      child.on("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === "ENOENT"
+            ? new TargetError("the Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml or --url instead")
+            : error,
+        ),
+      );
+      child.on("close", (code) => {
+        if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
+        else {
+          const detail = Buffer.concat(err).toString("utf8").trim();
+          reject(new TargetError(`\`pulumi ${args.slice(0, 2).join(" ")}\` failed (exit ${code})\n${detail}`));
+        }
+      });
+    });
+}
