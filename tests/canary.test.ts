@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { evaluateGates, percentile, type SplitSample, type SplitTest, sampledHealth } from "../scripts/canary/gates";
 import { type CanaryPlan, planCanary, type Weights } from "../scripts/canary/plan";
 import { probeUsers, safeRate, versionOf } from "../scripts/canary/probe";
+import { prometheusHealth } from "../scripts/canary/prometheus";
 import { type CanaryDeps, type CanaryState, interruptionAdvice, runCanary } from "../scripts/canary/run";
 import { meshConfig } from "./support/configs";
 
@@ -227,5 +228,28 @@ describe("probe", () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("canary health from Prometheus", () => {
+  test("queries the canary's own server-side series over the step's window", async () => {
+    const asked: string[] = [];
+    const answers: Record<string, number> = { increase: 400, "5..": 2, histogram_quantile: 123.4 };
+    const query = async (promql: string) => {
+      asked.push(promql);
+      if (promql.includes("5..")) return answers["5.."];
+      return promql.startsWith("histogram_quantile") ? answers.histogram_quantile : answers.increase;
+    };
+    const health = await prometheusHealth(query, "user-service", "v2", 60_000);
+    assert.deepEqual(health, { source: "prometheus", requests: 400, errorRate: 2 / 400, p99Ms: 123.4 });
+    for (const q of asked) {
+      assert.match(q, /reporter="destination",destination_service_name="user-service",destination_version="v2"/);
+      assert.match(q, /\[60s\]/);
+    }
+  });
+
+  test("no series means no canary traffic, which the gates refuse", async () => {
+    const health = await prometheusHealth(async () => undefined, "user-service", "v2", 30_000);
+    assert.deepEqual(health, { source: "prometheus", requests: 0, errorRate: 0, p99Ms: undefined });
   });
 });
