@@ -5,6 +5,10 @@ import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
 import { Egress } from "./egress/egress";
 import { buildMeshSpec } from "./meshSpec";
+import type { ToolAccess, ToolName } from "./observability/access";
+import { Observability } from "./observability/observability";
+import { requestAuthentication } from "./security/jwt";
+import { MeshSecurity } from "./security/security";
 import { TrafficManagement } from "./traffic/traffic";
 
 /** Stands the mesh up from parsed config; the return value becomes the stack outputs. */
@@ -15,7 +19,8 @@ export function deployMesh(cfg: MeshConfig) {
     cluster: cfg.cluster,
     ...(spec.kindCluster && { kindSpec: spec.kindCluster }),
   });
-  const onCluster = { provider: cluster.provider };
+  // Every component in the cluster takes these options: the provider and, in kind mode, deletedWith.
+  const onCluster = cluster.inClusterOptions;
 
   const controlPlane = new IstioControlPlane(
     "istio",
@@ -40,12 +45,40 @@ export function deployMesh(cfg: MeshConfig) {
     { ...spec.egress, crds: controlPlane.base, istiod: controlPlane.istiod, backendNamespace: backends.namespace },
     onCluster,
   );
+  if (spec.observability) {
+    new Observability(
+      "observability",
+      { spec: spec.observability, namespace: controlPlane.istioNamespace, crds: controlPlane.base },
+      onCluster,
+    );
+  }
+  const security = new MeshSecurity(
+    "security",
+    {
+      spec: spec.security,
+      jwt: cfg.security.jwt,
+      requestAuthentication: (jwks) => requestAuthentication(cfg, jwks),
+      now: Date.now(),
+      crds: controlPlane.base,
+      istiod: controlPlane.istiod,
+      backendNamespace: backends.namespace,
+      ingressNamespace: controlPlane.ingressNamespace,
+    },
+    onCluster,
+  );
 
   return {
     clusterName: cluster.clusterName,
     kubeconfig: cluster.kubeconfig,
     gatewayUrls: gatewayUrls(cfg),
     canaryWeights: pulumi.output(cfg.canaryWeights),
+    dashboards: (spec.observability?.dashboards ?? {}) as Partial<Record<ToolName, ToolAccess>>,
+    httpsHost: cfg.security.httpsHost,
+    caCert: security.caCert,
+    demoToken: security.demoToken,
+    demoTokenExpiresAt: security.demoTokenExpiresAt,
+    /** PKCS#8 PEM of the JWT signing key, for `npm run token` (secret). */
+    jwtSigningKey: security.jwtSigningKey,
   };
 }
 

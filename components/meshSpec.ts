@@ -5,6 +5,8 @@ import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
 import { type EgressSpec, egressIstioObjects, egressSpec } from "./egress/egressSpec";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
+import { type ObservabilitySpec, observabilityObjects, observabilitySpec } from "./observability/spec";
+import { type SecuritySpec, securitySpec } from "./security/spec";
 import { type DestinationRuleSpec, destinationRules } from "./traffic/destinationRules";
 import { appGateway, type GatewaySpec } from "./traffic/gateway";
 import { type VirtualServiceSpec, virtualServices } from "./traffic/routes";
@@ -25,20 +27,26 @@ export interface MeshSpec {
     readonly virtualServices: readonly VirtualServiceSpec[];
   };
   readonly egress: EgressSpec;
+  /** Absent when `observability.enabled` is false. */
+  readonly observability?: ObservabilitySpec;
+  readonly security: SecuritySpec;
 }
 
 export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
+  const security = securitySpec(cfg);
   return {
     ...(cfg.cluster.mode === "kind" && { kindCluster: kindClusterSpec(cfg.cluster, cfg.ingress) }),
     namespaces: { istio: istioNamespace(), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
     releases: istioReleases(cfg),
     backends: backendSpecs(cfg),
     traffic: {
-      gateway: appGateway(cfg),
+      gateway: appGateway(cfg, [security.httpsServer]),
       destinationRules: destinationRules(cfg),
       virtualServices: virtualServices(cfg),
     },
     egress: egressSpec(cfg),
+    ...(cfg.observability.enabled && { observability: observabilitySpec(cfg) }),
+    security,
   };
 }
 
@@ -49,12 +57,14 @@ export function helmReleases(spec: MeshSpec): readonly IstioRelease[] {
 
 /** The objects this program owns (Helm charts aside), in an order `kubectl apply` accepts. */
 export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
-  const { namespaces, backends, traffic, egress } = spec;
+  const { namespaces, backends, traffic, egress, security } = spec;
+  const clients = security.probeClients;
   return [
     namespaces.istio,
     namespaces.ingress,
     namespaces.backend,
     ...(egress.gateway ? [egress.gateway.namespace] : []),
+    ...(clients ? [clients.namespace] : []),
     ...backends.serviceAccounts,
     ...backends.services,
     ...backends.deployments,
@@ -62,5 +72,11 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...traffic.destinationRules,
     ...traffic.virtualServices,
     ...egressIstioObjects(egress),
+    ...observabilityObjects(spec.observability),
+    // The RequestAuthentication and the TLS Secret hold key material that only `pulumi up` generates.
+    security.peerAuthentication,
+    ...security.authorizationPolicies,
+    ...(security.rateLimit ? [security.rateLimit] : []),
+    ...(clients ? [...clients.serviceAccounts, ...clients.deployments] : []),
   ];
 }

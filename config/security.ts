@@ -1,7 +1,16 @@
-import { optional, type RawConfig, type Readers } from "./readers";
+import { durationMillis, optional, type RawConfig, type Readers } from "./readers";
 import type { JwtConfig, RateLimit, SecurityConfig } from "./types";
 
-/** mTLS, JWT, the rate limit, HTTPS ingress and the probe clients (lab Steps 2-3, 3-1, 4-2, 6). */
+/**
+ * mTLS, JWT, the rate limit, HTTPS ingress and the probe clients (lab Steps 2-3, 3-1, 4-2, 6).
+ *
+ *   mtlsMode      "STRICT" (default) | "PERMISSIVE"
+ *   jwt           {required, issuer, audiences, roleClaim, roles, demoTokenTtl}; fields you set
+ *                 override the defaults one by one; demoTokenTtl is 1m to 720h
+ *   rateLimit     {requests: 1..1000000, per: duration ≥ 50ms (Envoy's shortest fill interval)} | false
+ *   httpsHost     a lowercase DNS name with a dot
+ *   probeClients  true (default) | false
+ */
 
 export const SECURITY_KEYS = ["mtlsMode", "jwt", "rateLimit", "httpsHost", "probeClients"] as const;
 
@@ -49,7 +58,9 @@ function parseJwt(read: Readers, k: string, value: unknown): JwtConfig | undefin
   const audiences = field("audiences", (v, at) => read.stringList(at, v, TOKEN_TEXT, "audiences without spaces"));
   const roleClaim = field("roleClaim", (v, at) => read.string(at, v, CLAIM_NAME, "a claim name such as role"));
   const roles = field("roles", (v, at) => read.stringList(at, v, TOKEN_TEXT, "role values without spaces"));
-  const demoTokenTtl = field("demoTokenTtl", (v, at) => read.duration(at, v));
+  const demoTokenTtl = field("demoTokenTtl", (v, at) =>
+    within(read, at, read.duration(at, v), MINUTE_MS, 720 * HOUR_MS, "a duration from 1m to 720h"),
+  );
   return {
     ...DEFAULT_JWT,
     ...(required !== undefined && { required }),
@@ -72,6 +83,30 @@ function parseRateLimit(read: Readers, k: string, value: unknown): RateLimit | f
   const per =
     fields.per === undefined
       ? read.fail(`${k}.per`, undefined, 'a duration such as "60s"')
-      : read.duration(`${k}.per`, fields.per);
+      : within(
+          read,
+          `${k}.per`,
+          read.duration(`${k}.per`, fields.per),
+          50,
+          Number.POSITIVE_INFINITY,
+          'a duration of at least 50ms, e.g. "60s"',
+        );
   return requests !== undefined && per !== undefined ? { requests, per } : undefined;
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+/** A parsed duration inside [minMs, maxMs]; outside, an issue naming the key. */
+function within(
+  read: Readers,
+  key: string,
+  duration: string | undefined,
+  minMs: number,
+  maxMs: number,
+  allowed: string,
+) {
+  if (duration === undefined) return undefined;
+  const ms = durationMillis(duration) ?? 0;
+  return ms >= minMs && ms <= maxMs ? duration : read.fail(key, duration, allowed);
 }

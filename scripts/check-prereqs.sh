@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Checks the command-line tools this project needs and prints, for each, OK with its version
-# or MISSING with where to install it from.
+# or what is wrong with where to get it.
 #
 #   scripts/check-prereqs.sh                     # kind mode: docker, kind, kubectl, pulumi
 #   scripts/check-prereqs.sh --existing-cluster  # existing cluster: kubectl, pulumi
 #
-# Exits 0 when everything required is present, 1 otherwise (2 on bad usage).
+# In kind mode it also needs kind >= KIND_MIN (the pinned node image is built for it) and Docker on
+# cgroup v2: Kubernetes 1.35, the pinned node, refuses cgroup v1 by default, and kind would fail
+# with a kubelet error. Exits 0 when everything is in order, 1 otherwise (2 on bad usage).
 # Uses only bash builtins plus the tools it probes, so it runs on a bare PATH.
 set -euo pipefail
+
+KIND_MIN=0.33.0
+# Where the host's cgroup hierarchy is mounted; consulted only when Docker doesn't say (tests move it).
+CGROUP_ROOT="${ISTIO_MESH_CGROUP_ROOT:-/sys/fs/cgroup}"
 
 usage() {
   printf 'usage: %s [--existing-cluster]\n' "${0##*/}"
@@ -26,7 +32,7 @@ done
 hint_for() {
   case "$1" in
     docker) printf 'install Docker: https://docs.docker.com/get-docker/' ;;
-    kind) printf 'install kind v0.33.0 or newer (needed for the pinned node image): https://kind.sigs.k8s.io/docs/user/quick-start/#installation' ;;
+    kind) printf 'install kind v%s or newer (needed for the pinned node image): https://kind.sigs.k8s.io/docs/user/quick-start/#installation' "$KIND_MIN" ;;
     kubectl) printf 'install kubectl: https://kubernetes.io/docs/tasks/tools/' ;;
     pulumi) printf 'install the Pulumi CLI: https://www.pulumi.com/docs/iac/download-install/' ;;
   esac
@@ -54,34 +60,74 @@ version_line() {
   printf 'version unknown'
 }
 
-missing=0
+problems=0
+
+report() { # STATUS TOOL TEXT
+  printf '%-8s %-8s %s\n' "$1" "$2" "$3"
+  if [[ "$1" != OK ]]; then problems=$((problems + 1)); fi
+}
 
 check_tool() {
   local tool="$1"
   shift
   if command -v "$tool" >/dev/null 2>&1; then
-    printf 'OK       %-8s %s\n' "$tool" "$(version_line "$@")"
+    report OK "$tool" "$(version_line "$@")"
     return 0
   fi
-  printf 'MISSING  %-8s %s\n' "$tool" "$(hint_for "$tool")"
-  missing=$((missing + 1))
+  report MISSING "$tool" "$(hint_for "$tool")"
   return 1
 }
 
-if ((existing_cluster == 0)); then
-  if check_tool docker docker --version; then
-    if ! probe docker info >/dev/null 2>&1; then
-      printf 'MISSING  %-8s the Docker daemon isn'"'"'t running (`docker info` failed); start Docker, kind needs it\n' "dockerd"
-      missing=$((missing + 1))
-    fi
+# kind prints "kind v0.33.0 go1.24.0 linux/amd64" (a pre-release: v0.33.0-alpha+1234abcd); only
+# major.minor.patch is compared.
+check_kind() {
+  if ! command -v kind >/dev/null 2>&1; then
+    report MISSING kind "$(hint_for kind)"
+    return
   fi
-  check_tool kind kind version || true
+  local line have need
+  line="$(version_line kind version)"
+  if [[ ! "$line" =~ v([0-9]+)\.([0-9]+)\.([0-9]+) ]]; then
+    report UNKNOWN kind "$line: can't tell the version; $(hint_for kind)"
+    return
+  fi
+  have=$((BASH_REMATCH[1] * 1000000 + BASH_REMATCH[2] * 1000 + BASH_REMATCH[3]))
+  [[ "$KIND_MIN" =~ ([0-9]+)\.([0-9]+)\.([0-9]+) ]]
+  need=$((BASH_REMATCH[1] * 1000000 + BASH_REMATCH[2] * 1000 + BASH_REMATCH[3]))
+  if ((have >= need)); then
+    report OK kind "$line"
+  else
+    report TOO-OLD kind "$line: $(hint_for kind)"
+  fi
+}
+
+# Docker reports the cgroup version its containers (and so kind's node) get. Docker before 20.10
+# doesn't; then a Linux host's own hierarchy tells: cgroup.controllers exists only at a v2 root.
+check_docker() {
+  check_tool docker docker --version || return 0
+  if ! probe docker info >/dev/null 2>&1; then
+    report MISSING dockerd "the Docker daemon isn't running (\`docker info\` failed); start Docker, kind needs it"
+    return 0
+  fi
+  local cgroup
+  cgroup="$(probe docker info --format '{{.CgroupVersion}}' 2>/dev/null)" || cgroup=""
+  if [[ -z "$cgroup" && -d "$CGROUP_ROOT" ]]; then
+    if [[ -f "$CGROUP_ROOT/cgroup.controllers" ]]; then cgroup=2; else cgroup=1; fi
+  fi
+  if [[ "$cgroup" == 1 ]]; then
+    report CGROUP-1 docker "containers run on cgroup v1, which Kubernetes 1.35 (the pinned kind node) refuses by default. Switch the host to cgroup v2 (the default on current distributions): systemd.unified_cgroup_hierarchy=1 on the kernel command line; on WSL2, kernelCommandLine = cgroup_no_v1=all under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown"
+  fi
+}
+
+if ((existing_cluster == 0)); then
+  check_docker
+  check_kind
 fi
 check_tool kubectl kubectl version --client || true
 check_tool pulumi pulumi version || true
 
-if ((missing > 0)); then
-  printf 'prerequisites: %d missing\n' "$missing"
+if ((problems > 0)); then
+  printf 'prerequisites: %d to fix\n' "$problems"
   exit 1
 fi
 printf 'prerequisites: all present\n'

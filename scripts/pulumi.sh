@@ -3,6 +3,19 @@
 #
 # Selects (creating if needed) the stack named by $STACK (default: dev), checks prerequisites for
 # the stack's clusterMode before up/preview, then runs the pulumi verb from the project root.
+#
+# The stack's kind cluster is checked first, because a local.Command has no read and a refresh
+# can't notice what happened to it outside Pulumi:
+#   deleted (kind doesn't list it):
+#     up       forgets it and everything in it (pulumi state delete --target-dependents), so the
+#              up creates them again
+#     preview  says so; changes nothing
+#     destroy  refreshes with PULUMI_K8S_DELETE_UNREACHABLE=true, dropping the objects that went
+#              with the cluster from state (their deletes would fail), then destroys the rest
+#   replaced by a same-named cluster this stack didn't create (no node has its owner label): the
+#     same, but up and preview then stop and say how to proceed (delete that cluster or set
+#     clusterName); destroy's delete step leaves a foreign cluster alone
+# Nothing is assumed when kind or Docker can't answer.
 set -euo pipefail
 
 usage() {
@@ -20,6 +33,9 @@ fi
 script_dir="$(cd "$script_dir" && pwd)"
 project_root="$(cd "$script_dir/.." && pwd)"
 prereqs="$script_dir/check-prereqs.sh"
+# kind_cluster_owned_nodes: the same ownership check the cluster's create and delete steps make.
+# shellcheck source=SCRIPTDIR/../components/cluster/kind-cluster.sh
+. "$project_root/components/cluster/kind-cluster.sh"
 
 verb="${1:-}"
 case "$verb" in
@@ -53,9 +69,86 @@ if [[ "$verb" == up || "$verb" == preview ]]; then
   fi
   # ${a[@]+...}: an empty array under `set -u` is an error in bash 3.2 (macOS).
   if ! bash "$prereqs" ${prereq_args[@]+"${prereq_args[@]}"}; then
-    printf 'aborting %s: prerequisites missing for clusterMode %s (see above)\n' "$verb" "$mode" >&2
+    printf 'aborting %s: prerequisites not met for clusterMode %s (see above)\n' "$verb" "$mode" >&2
     exit 1
   fi
+fi
+
+# What the stack's state says about its kind cluster: sets state_urn, state_name and state_owner
+# (the owner label selector; empty in state written before there was one). 1 when there is none.
+read_state_cluster() {
+  state_urn="" state_name="" state_owner=""
+  local state
+  local urn_re='(urn:pulumi:[^"]*command:local:Command::kind-cluster)'
+  local name_re='"KIND_CLUSTER_NAME": *"([^"]*)"'
+  local owner_re='"KIND_CLUSTER_OWNER": *"([^"]*)"'
+  state="$(pulumi stack export --stack "$STACK" 2>/dev/null)" || return 1
+  [[ "$state" =~ $urn_re ]] || return 1
+  state_urn="${BASH_REMATCH[1]}"
+  if [[ "$state" =~ $name_re ]]; then
+    state_name="${BASH_REMATCH[1]}"
+  else
+    state_name="$(pulumi stack output clusterName --stack "$STACK" 2>/dev/null)" || state_name=""
+  fi
+  if [[ "$state" =~ $owner_re ]]; then state_owner="${BASH_REMATCH[1]}"; fi
+  [[ -n "$state_name" ]]
+}
+
+# Prints gone, foreign or present for the cluster read_state_cluster found; nothing when kind or
+# Docker can't tell.
+kind_cluster_status() {
+  local clusters cluster nodes
+  clusters="$(kind get clusters 2>/dev/null)" || return 0
+  while IFS= read -r cluster; do
+    if [[ "$cluster" == "$state_name" ]]; then
+      if [[ -n "$state_owner" ]]; then
+        nodes="$(KIND_CLUSTER_NAME="$state_name" KIND_CLUSTER_OWNER="$state_owner" kind_cluster_owned_nodes 2>/dev/null)" ||
+          return 0
+        if [[ -z "$nodes" ]]; then
+          printf 'foreign'
+          return 0
+        fi
+      fi
+      printf 'present'
+      return 0
+    fi
+  done <<<"$clusters"
+  printf 'gone'
+}
+
+cluster_status=""
+if command -v kind >/dev/null 2>&1 && read_state_cluster; then cluster_status="$(kind_cluster_status)"; fi
+case "$cluster_status" in
+  gone)
+    printf 'kind cluster "%s" of stack %s is gone: kind does not list it (deleted outside Pulumi).\n' \
+      "$state_name" "$STACK" >&2
+    ;;
+  foreign)
+    printf 'kind cluster "%s" is not the one stack %s created (no node has the label %s):\n' \
+      "$state_name" "$STACK" "$state_owner" >&2
+    printf 'the stack'"'"'s own was deleted outside Pulumi, and another cluster took its name.\n' >&2
+    ;;
+esac
+case "$cluster_status:$verb" in
+  gone:up | foreign:up)
+    printf 'Forgetting it and everything that ran in it, so that up creates them again.\n' >&2
+    pulumi state delete --stack "$STACK" --target-dependents --yes "$state_urn"
+    ;;
+  gone:preview | foreign:preview)
+    printf 'npm run up will forget it and everything that ran in it; this preview still shows them.\n' >&2
+    ;;
+  gone:destroy | foreign:destroy)
+    printf 'Dropping what ran in it from state, then destroying the rest.\n' >&2
+    PULUMI_K8S_DELETE_UNREACHABLE=true pulumi refresh --stack "$STACK" --yes
+    ;;
+esac
+if [[ "$cluster_status" == foreign && "$verb" != destroy ]]; then
+  # The create step would refuse the foreign cluster anyway; say how to proceed now.
+  printf 'To proceed, either\n' >&2
+  printf '  - delete that cluster, if nothing else needs it (kind delete cluster --name %s), and run npm run up\n' \
+    "$state_name" >&2
+  printf '  - or leave it, and give this stack a cluster of its own: pulumi config set clusterName <another-name>\n' >&2
+  exit 1
 fi
 
 case "$verb" in

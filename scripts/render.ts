@@ -49,6 +49,11 @@ export function renderMesh(stackConfig: Record<string, unknown>): RenderedFile[]
     const header = `# chart: ${r.chart}, version: ${r.version}, repo: ${r.repo}, namespace: ${r.namespace}\n`;
     files.push({ path: `helm/${r.name}.values.yaml`, content: header + toYaml(r.values) });
   }
+  // A folder of its own: chart-render reads helm/*.values.yaml for Istio's charts only.
+  for (const r of spec.observability?.releases ?? []) {
+    const header = `# chart: ${r.chart}, version: ${r.version}, repo: ${r.repo}, namespace: ${r.namespace}\n`;
+    files.push({ path: `helm/addons/${r.name}.values.yaml`, content: header + toYaml(r.values) });
+  }
   if (spec.kindCluster) files.push({ path: "kind/cluster.yaml", content: toYaml(spec.kindCluster) });
   return files;
 }

@@ -11,6 +11,7 @@ const node = (name: string, type: string, dependencies: string[] = [], provider 
   parent: "",
   provider,
   dependencies,
+  deletedWith: "",
 });
 
 test("the critical path follows the slowest chain of waits, providers included", () => {

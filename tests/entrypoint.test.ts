@@ -24,13 +24,19 @@ describe("index.ts under mocks", () => {
     const provider = run.get(T.provider, "kind");
     assert.ok(run.dependsOn(provider, run.get(T.command, "kind-cluster")));
     // Every object still registers against that provider, so preview lists the whole mesh.
-    assert.equal(run.ofType(T.release).length, 4);
-    assert.equal(run.ofType(T.deployment).length, 4);
-    assert.equal(run.ofType(T.virtualService).length, 3);
+    // Istio's charts and the egress gateway; Prometheus, Grafana, Kiali.
+    assert.equal(run.ofType(T.release).length, 7);
+    assert.equal(run.ofType(T.deployment).length, 4 + 2 + 1, "backends, the two probe clients and Jaeger");
+    // app-routes, a mesh VirtualService per backend, and the egress route.
+    assert.equal(run.ofType(T.virtualService).length, 5);
     // helm.v4.Chart would need to render against the unknown provider; Release previews without it.
     assert.equal(run.resources.filter((r) => r.type.startsWith("kubernetes:helm.sh/v4")).length, 0);
-    const outputs = run.result as { kubeconfig: pulumi.Output<string> };
+    // Security objects register too, the JWKS-bearing RequestAuthentication with its spec still unknown.
+    assert.equal(run.ofType(T.requestAuthentication).length, 1);
+    assert.equal(run.ofType(T.authorizationPolicy).length, 4);
+    const outputs = run.result as { kubeconfig: pulumi.Output<string>; demoToken: pulumi.Output<string> };
     assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
+    assert.equal(await pulumi.isSecret(outputs.demoToken), true);
   });
 
   const invalid: [string, Record<string, string>, RegExp][] = [
@@ -69,6 +75,11 @@ describe("loaded the way `pulumi preview` loads it", () => {
       assert.ok(types.has(type), `${type} was not registered`);
     }
     assert.ok(types.has("pulumi:pulumi:Stack"));
+    // jose is ESM-only; the JWKS proves the program's import() of it works under this CommonJS host.
+    const auth = run.resources.find((r) => r.type === T.requestAuthentication);
+    assert.ok(auth, "no RequestAuthentication registered");
+    const jwks = JSON.parse((auth.inputs.spec as { jwtRules: { jwks: string }[] }).jwtRules[0]?.jwks ?? "{}");
+    assert.equal(jwks.keys?.[0]?.kty, "RSA");
   });
 
   test("the same loader type-checks: a program with a type error is refused", async () => {

@@ -1,35 +1,59 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import { MeshCluster } from "../components/cluster/cluster";
+import { KIND_CLUSTER_SCRIPT } from "../components/cluster/kindConfig";
 import { deployMesh } from "../components/mesh";
+import { buildMeshSpec } from "../components/meshSpec";
 import { devConfig, meshConfig } from "./support/configs";
-import { FAKE_KUBECONFIG, resolved, runWithMocks } from "./support/mockEngine";
+import { FAKE_KUBECONFIG, type MockRun, type Registered, resolved, runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
 
 const deployDev = () => deployMesh(devConfig());
+/** The backends' objects, apart from what else (observability) lives in other namespaces. */
+const inBackend = (r: Registered) => (r.inputs.metadata as { namespace?: string } | undefined)?.namespace === "backend";
+const ISTIO_CHARTS = ["base", "istiod", "gateway"];
 
 describe("kind cluster", () => {
-  test("one idempotent create command that deletes the cluster on destroy", async () => {
-    const run = await runWithMocks(deployDev);
+  let shared: Promise<Awaited<ReturnType<typeof runWithMocks<ReturnType<typeof deployDev>>>>> | undefined;
+  /** One mock run of the dev stack, shared by the tests that only read it. */
+  const devRun = () => {
+    shared ??= runWithMocks(deployDev);
+    return shared;
+  };
+
+  test("one create step that makes or reuses this stack's cluster, and a delete step, fed through the environment", async () => {
+    const run = await devRun();
     const kind = run.get(T.command, "kind-cluster");
-    const create = String(kind.inputs.create);
-    assert.match(create, /if ! kind get clusters .*grep -qx 'lab-cluster'; then/);
-    assert.match(create, /kind create cluster --name 'lab-cluster' --config=-/);
-    assert.match(create, /kind get kubeconfig --name 'lab-cluster'$/);
-    assert.equal(kind.inputs.delete, "kind delete cluster --name 'lab-cluster'");
+    // The steps are kind-cluster.sh plus one call (tests/kindCluster.test.ts runs them against stub tools).
+    assert.equal(kind.inputs.create, `${KIND_CLUSTER_SCRIPT}\nkind_cluster_create\n`);
+    assert.equal(kind.inputs.delete, `${KIND_CLUSTER_SCRIPT}\nkind_cluster_delete\n`);
+    // Mocks run as project istio-mesh, stack test.
+    assert.deepEqual(kind.inputs.environment, {
+      KIND_CLUSTER_NAME: "lab-cluster",
+      KIND_CLUSTER_OWNER: "istio-mesh/stack=istio-mesh.test",
+    });
     assert.equal(kind.inputs.logging, "stderr", "stdout is the kubeconfig and must stay out of the log");
     const config = JSON.parse(String(kind.inputs.stdin));
     assert.deepEqual(config.nodes[0].extraPortMappings, [
       { containerPort: 30080, hostPort: 8080, listenAddress: "127.0.0.1", protocol: "TCP" },
       { containerPort: 30443, hostPort: 8443, listenAddress: "127.0.0.1", protocol: "TCP" },
     ]);
+    assert.deepEqual(config.nodes[0].labels, { "istio-mesh/stack": "istio-mesh.test" });
     assert.match(config.nodes[0].image, /^kindest\/node:v[\d.]+@sha256:/);
+    assert.deepEqual(kind.inputs.triggers, [kind.inputs.stdin], "a changed cluster spec replaces the cluster");
   });
 
-  test("the kubeconfig feeds the provider and leaves the stack only as a secret", async () => {
-    const run = await runWithMocks(deployDev);
+  test("the provider: the kubeconfig from the create step, and no deleteUnreachable", async () => {
+    const run = await devRun();
     const provider = run.get(T.provider, "kind");
     assert.ok(run.dependsOn(provider, run.get(T.command, "kind-cluster")));
+    assert.deepEqual(provider.inputs.kubeconfig, { [specialSigKey]: specialSecretSig, value: FAKE_KUBECONFIG });
+    // Unset, so PULUMI_K8S_DELETE_UNREACHABLE decides: scripts/pulumi.sh sets it for one refresh once
+    // kind confirms the cluster is gone. An explicit false would override that.
+    assert.ok(!("deleteUnreachable" in provider.inputs), JSON.stringify(Object.keys(provider.inputs)));
     const outputs = run.result as ReturnType<typeof deployDev>;
     assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
     assert.equal(await resolved(outputs.kubeconfig), FAKE_KUBECONFIG);
@@ -37,11 +61,45 @@ describe("kind cluster", () => {
     assert.deepEqual(outputs.gatewayUrls, { http: "http://localhost:8080", https: "https://localhost:8443" });
   });
 
-  test("every Kubernetes object goes through the kind provider", async () => {
-    const run = await runWithMocks(deployDev);
+  test("every Kubernetes object goes through the kind provider and is deleted with the cluster", async () => {
+    const run = await devRun();
+    const kind = run.get(T.command, "kind-cluster");
     const k8sObjects = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
     assert.ok(k8sObjects.length > 15);
-    for (const r of k8sObjects) assert.match(r.provider, /pulumi:providers:kubernetes::kind::/, r.urn);
+    for (const r of k8sObjects) {
+      assert.match(r.provider, /pulumi:providers:kubernetes::kind::/, r.urn);
+      assert.equal(r.deletedWith, kind.urn, `${r.urn} must be deleted with the cluster`);
+    }
+    const releases = run.ofType(T.release);
+    assert.ok(releases.length >= 3);
+    assert.deepEqual(
+      releases.map((r) => r.deletedWith),
+      releases.map(() => kind.urn),
+      "Helm releases included: no uninstalls on destroy",
+    );
+    for (const r of run.resources.filter((x) => !x.type.startsWith("kubernetes:"))) {
+      assert.equal(r.deletedWith, "", `${r.urn} does not live in the cluster`);
+    }
+  });
+
+  test("a component given the cluster's options inherits deletedWith without code of its own", async () => {
+    class FutureArea extends pulumi.ComponentResource {
+      constructor(opts: pulumi.ComponentResourceOptions) {
+        super("istio-mesh:future:FutureArea", "future", {}, opts);
+        const nested = new pulumi.ComponentResource("istio-mesh:future:Nested", "nested", {}, { parent: this });
+        new k8s.core.v1.ConfigMap("future-settings", { metadata: { name: "future-settings" } }, { parent: nested });
+      }
+    }
+    const run = await runWithMocks(() => {
+      const cluster = new MeshCluster("cluster", {
+        cluster: devConfig().cluster,
+        ...(buildMeshSpec(devConfig()).kindCluster && { kindSpec: buildMeshSpec(devConfig()).kindCluster }),
+      });
+      new FutureArea(cluster.inClusterOptions);
+    });
+    const configMap = run.get("kubernetes:core/v1:ConfigMap", "future-settings");
+    assert.equal(configMap.deletedWith, run.get(T.command, "kind-cluster").urn);
+    assert.match(configMap.provider, /::kind::/);
   });
 });
 
@@ -55,12 +113,20 @@ describe("existing cluster", () => {
     const provider = run.get(T.provider, "existing");
     assert.equal(provider.inputs.kubeconfig, "/etc/mesh/kubeconfig");
     assert.equal(provider.inputs.context, "prod-east");
+    assert.ok(!("deleteUnreachable" in provider.inputs));
     for (const r of run.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
       assert.match(r.provider, /::existing::/);
     }
     const outputs = run.result as ReturnType<typeof existing>;
     assert.equal(await resolved(outputs.clusterName), "prod-east");
     assert.deepEqual(outputs.gatewayUrls, { http: "http://localhost:30080", https: "https://localhost:30443" });
+  });
+
+  test("destroy deletes what the stack created: nothing is deletedWith anything", async () => {
+    const run = await runWithMocks(existing);
+    const k8sObjects = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    assert.ok(k8sObjects.length > 15);
+    for (const r of run.resources) assert.equal(r.deletedWith, "", r.urn);
   });
 
   test("without a context or path the provider uses the ambient kubeconfig", async () => {
@@ -74,7 +140,7 @@ describe("existing cluster", () => {
 describe("Istio control plane", () => {
   test("installs base, istiod and the two gateways at the pinned version with stable release names", async () => {
     const run = await runWithMocks(deployDev);
-    const releases = run.ofType(T.release);
+    const releases = run.ofType(T.release).filter((r) => ISTIO_CHARTS.includes(String(r.inputs.chart)));
     assert.deepEqual(
       releases.map((r) => [r.name, r.inputs.name, r.inputs.chart, r.inputs.version, r.inputs.namespace]).sort(),
       [
@@ -130,6 +196,10 @@ describe("Istio control plane", () => {
   });
 });
 
+/** The lab's services (the probe clients are covered in security.test.ts). */
+const backendDeployments = (run: MockRun) =>
+  run.ofType(T.deployment).filter((d) => (d.inputs.spec as any).template.metadata.labels.version !== undefined);
+
 describe("backend services", () => {
   test("the backend namespace has sidecar injection on", async () => {
     const run = await runWithMocks(deployDev);
@@ -139,7 +209,7 @@ describe("backend services", () => {
 
   test("deploys user-service v1×3 and v2×1, product-service×2 and order-service×2", async () => {
     const run = await runWithMocks(deployDev);
-    const deployments = run.ofType(T.deployment).map((d) => {
+    const deployments = backendDeployments(run).map((d) => {
       const spec = d.inputs.spec as any;
       return [d.name, spec.replicas, spec.template.metadata.labels.app, spec.template.metadata.labels.version];
     });
@@ -155,21 +225,24 @@ describe("backend services", () => {
     const run = await runWithMocks(deployDev);
     const istiod = run.get(T.release, "istiod");
     const backendNs = run.get(T.namespace, "backend");
-    for (const d of run.ofType(T.deployment)) {
+    for (const d of backendDeployments(run)) {
       assert.ok(run.dependsOn(d, istiod), `${d.name} must depend on istiod`);
       assert.ok(run.dependsOn(d, backendNs), `${d.name} must depend on its namespace`);
     }
-    for (const r of [...run.ofType(T.service), ...run.ofType(T.serviceAccount)]) {
+    for (const r of [...run.ofType(T.service), ...run.ofType(T.serviceAccount)].filter(inBackend)) {
       assert.ok(run.dependsOn(r, backendNs), `${r.name} must depend on its namespace`);
     }
   });
 
   test("Services listen on 80 and select every version of their app", async () => {
     const run = await runWithMocks(deployDev);
-    const services = run.ofType(T.service).map((s) => {
-      const spec = s.inputs.spec as any;
-      return [s.name, spec.selector, spec.ports[0].port, spec.ports[0].targetPort];
-    });
+    const services = run
+      .ofType(T.service)
+      .filter(inBackend)
+      .map((s) => {
+        const spec = s.inputs.spec as any;
+        return [s.name, spec.selector, spec.ports[0].port, spec.ports[0].targetPort];
+      });
     assert.deepEqual(services.sort(), [
       ["order-service", { app: "order-service" }, 80, 8080],
       ["product-service", { app: "product-service" }, 80, 8080],
@@ -177,14 +250,16 @@ describe("backend services", () => {
     ]);
   });
 
-  test("Istio objects wait for the CRDs, istiod's webhook and the backend namespace", async () => {
+  test("Istio objects wait for the CRDs, istiod's webhook and the backend namespace, and nothing else", async () => {
     const run = await runWithMocks(deployDev);
     const needs = [run.get(T.release, "istio-base"), run.get(T.release, "istiod"), run.get(T.namespace, "backend")];
     const istio = [...run.ofType(T.gateway), ...run.ofType(T.virtualService), ...run.ofType(T.destinationRule)].filter(
       (r) => r.parent.endsWith("TrafficManagement::traffic"),
     );
-    assert.equal(istio.length, 1 + 2 + 3);
-    for (const r of istio) for (const n of needs) assert.ok(run.dependsOn(r, n), `${r.urn} → ${n.name}`);
+    assert.equal(istio.length, 1 + 4 + 3);
+    for (const r of istio) {
+      assert.deepEqual([...r.dependencies].sort(), needs.map((n) => n.urn).sort(), `${r.urn} waits for exactly these`);
+    }
   });
 });
 

@@ -43,13 +43,14 @@ describe("renderMesh", () => {
   test("file names sort namespaces first, in ownedObjects order (kubectl applies a dir sorted by name)", () => {
     const names = objectFiles.map((f) => f.path);
     assert.deepEqual([...names].sort(), names);
-    assert.deepEqual(names.slice(0, 4), [
+    assert.deepEqual(names.slice(0, 5), [
       "00-namespace-cluster-istio-system.yaml",
       "01-namespace-cluster-istio-ingress.yaml",
       "02-namespace-cluster-backend.yaml",
       "03-namespace-cluster-istio-egress.yaml",
+      "04-namespace-cluster-outside.yaml",
     ]);
-    assert.ok(names.slice(4).every((n) => !n.includes("-namespace-")));
+    assert.ok(names.slice(5).every((n) => !n.includes("-namespace-")));
   });
 
   test("helm values round-trip, with a header naming chart, version, repo and namespace", () => {

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { buildMeshSpec, type MeshSpec } from "../components/meshSpec";
 import { serviceHost } from "../components/meta";
-import { BETA_HEADER, type HttpRoute, ingressRoutes, userServiceMeshRoutes } from "../components/traffic/routes";
+import {
+  BETA_HEADER,
+  type HttpRoute,
+  ingressRoutes,
+  meshRoutes,
+  userServiceMeshRoutes,
+} from "../components/traffic/routes";
 import type { MeshConfig } from "../config/types";
 import { devConfig, meshConfig } from "./support/configs";
 
@@ -105,7 +111,12 @@ describe("cross-references", () => {
       (vs.spec?.gateways ?? ["mesh"]).flatMap((g) => (vs.spec?.hosts ?? []).map((h) => `${g}|${h}`)),
     );
     assert.equal(new Set(owners).size, owners.length);
-    assert.deepEqual(owners.sort(), ["app-gateway|*", `mesh|${serviceHost("user-service", "backend")}`]);
+    assert.deepEqual(owners.sort(), [
+      "app-gateway|*",
+      `mesh|${serviceHost("order-service", "backend")}`,
+      `mesh|${serviceHost("product-service", "backend")}`,
+      `mesh|${serviceHost("user-service", "backend")}`,
+    ]);
   });
 
   test("every service has exactly one DestinationRule with a subset per deployed version", () => {
@@ -128,11 +139,18 @@ const byName = (routes: readonly HttpRoute[], name: string) => {
 };
 
 describe("routes", () => {
-  test("the gateway serves HTTP on 80 for every host, selecting the ingress gateway pods", () => {
+  test("the gateway serves HTTP on 80 for every host and HTTPS on 443 for httpsHost, on the ingress gateway pods", () => {
     const gateway = buildMeshSpec(devConfig()).traffic.gateway;
     assert.deepEqual(gateway.spec, {
       selector: { istio: "ingressgateway" },
-      servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
+      servers: [
+        { port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] },
+        {
+          port: { number: 443, name: "https", protocol: "HTTPS" },
+          hosts: ["api.example.com"],
+          tls: { mode: "SIMPLE", credentialName: "api-cert" },
+        },
+      ],
     });
   });
 
@@ -206,6 +224,31 @@ describe("faults", () => {
     for (const vs of spec.traffic.virtualServices) {
       for (const route of vs.spec?.http ?? []) assert.equal(route.fault, undefined, route.name);
     }
+  });
+
+  test("a faulted service gets its fault on both of its routes: at the ingress and inside the mesh", () => {
+    const cfg = devConfig();
+    const ingress = ingressRoutes(cfg).spec?.http ?? [];
+    const expected = {
+      "product-service": { delay: { fixedDelay: "5s", percentage: { value: 50 } } },
+      "order-service": { abort: { httpStatus: 500, percentage: { value: 30 } } },
+    } as const;
+    for (const [name, fault] of Object.entries(expected) as [keyof typeof expected, unknown][]) {
+      assert.deepEqual(byName(ingress, name).fault, fault, `${name} at the ingress`);
+      const mesh = meshRoutes(cfg, name);
+      assert.deepEqual(mesh.spec?.hosts, [serviceHost(name, "backend")]);
+      assert.deepEqual(mesh.spec?.gateways, ["mesh"]);
+      assert.deepEqual(mesh.spec?.http, [
+        { name, route: [{ destination: { host: serviceHost(name, "backend") } }], fault },
+      ]);
+    }
+  });
+
+  test("every service has its mesh VirtualService with or without a fault, so a fault toggles a field", () => {
+    const names = (cfg: MeshConfig) => buildMeshSpec(cfg).traffic.virtualServices.map((vs) => vs.metadata.name);
+    assert.deepEqual(names(meshConfig()), names(devConfig()));
+    assert.deepEqual(names(devConfig()), ["app-routes", "user-service", "product-service", "order-service"]);
+    assert.deepEqual(meshRoutes(meshConfig(), "order-service").spec?.http?.[0]?.fault, undefined);
   });
 
   test("a fault on user-service applies at the ingress and inside the mesh, always with a percentage", () => {

@@ -2,12 +2,23 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../config/types";
-import { type KindClusterSpec, kindCommands } from "./kindConfig";
+import { type KindClusterSpec, kindCommands, ownerLabelValue } from "./kindConfig";
 
 export interface MeshClusterArgs {
   readonly cluster: ClusterConfig;
   /** Present in kind mode. */
   readonly kindSpec?: KindClusterSpec;
+}
+
+/**
+ * Marks every Kubernetes object (and Helm release) as deleted with `cluster`: when a destroy or a
+ * replacement deletes the cluster, the engine skips their own Delete calls (uninstalls, namespace
+ * finalization, waits) instead of running them against a cluster that is about to vanish. Deleting
+ * one object alone still deletes it.
+ */
+export function deleteWithCluster(cluster: pulumi.Resource): pulumi.ResourceTransformation {
+  return ({ type, props, opts }) =>
+    type.startsWith("kubernetes:") ? { props, opts: { ...opts, deletedWith: cluster } } : undefined;
 }
 
 /**
@@ -19,19 +30,28 @@ export class MeshCluster extends pulumi.ComponentResource {
   /** kind: the kubeconfig contents; existing: the kubeconfig path, if one was given. */
   readonly kubeconfig: pulumi.Output<string>;
   readonly clusterName: pulumi.Output<string>;
+  /**
+   * Options for every component whose resources live in the cluster. Besides the provider, in kind
+   * mode they carry the `deletedWith` transformation; a transformation on a component applies to
+   * everything constructed under it, so a component that takes these options needs no code of its own.
+   * (Not to the children of remote components such as helm.v4.Chart or yaml.v2: give those
+   * `deletedWith` directly.)
+   */
+  readonly inClusterOptions: pulumi.ComponentResourceOptions;
 
   constructor(name: string, args: MeshClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:cluster:MeshCluster", name, {}, opts);
 
     if (args.cluster.mode === "kind") {
       if (!args.kindSpec) throw new Error("kind mode needs a kind cluster spec");
-      const commands = kindCommands(args.kindSpec);
+      const commands = kindCommands(args.kindSpec, ownerLabelValue(pulumi.getProject(), pulumi.getStack()));
       const kind = new command.local.Command(
         "kind-cluster",
         {
           create: commands.create,
           delete: commands.delete,
           stdin: commands.stdin,
+          environment: commands.environment,
           // A changed cluster spec means a new cluster, never an in-place edit.
           triggers: [commands.stdin],
           // stdout is the kubeconfig: keep it out of the update log.
@@ -42,12 +62,11 @@ export class MeshCluster extends pulumi.ComponentResource {
       );
       this.kubeconfig = pulumi.secret(kind.stdout);
       this.clusterName = pulumi.output(args.kindSpec.name);
-      this.provider = new k8s.Provider(
-        "kind",
-        // If the cluster was deleted by hand, `pulumi destroy` can still drop its objects from state.
-        { kubeconfig: this.kubeconfig, deleteUnreachable: true },
-        { parent: this },
-      );
+      // No deleteUnreachable here: it would let any refresh while Docker is stopped drop every object
+      // from state. scripts/pulumi.sh turns it on (PULUMI_K8S_DELETE_UNREACHABLE) for one refresh, and
+      // only when kind confirms the cluster is gone.
+      this.provider = new k8s.Provider("kind", { kubeconfig: this.kubeconfig }, { parent: this });
+      this.inClusterOptions = { provider: this.provider, transformations: [deleteWithCluster(kind)] };
     } else {
       const { kubeconfig, context } = args.cluster;
       this.kubeconfig = pulumi.secret(kubeconfig ?? "");
@@ -57,6 +76,8 @@ export class MeshCluster extends pulumi.ComponentResource {
         { ...(kubeconfig !== undefined && { kubeconfig }), ...(context !== undefined && { context }) },
         { parent: this },
       );
+      // The cluster outlives the stack: destroy deletes every object it created, one by one.
+      this.inClusterOptions = { provider: this.provider };
     }
 
     this.registerOutputs({ kubeconfig: this.kubeconfig, clusterName: this.clusterName });

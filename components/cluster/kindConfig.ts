@@ -1,3 +1,6 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { KindClusterConfig, MeshConfig } from "../../config/types";
 
 /** kind's cluster config (kind.x-k8s.io/v1alpha4); kind reads it as YAML, and JSON is YAML. */
@@ -8,6 +11,8 @@ export interface KindClusterSpec {
   readonly nodes: readonly {
     readonly role: "control-plane";
     readonly image: string;
+    /** Node labels; kind hands them to the kubelet at creation. */
+    readonly labels?: Readonly<Record<string, string>>;
     readonly extraPortMappings: readonly {
       readonly containerPort: number;
       readonly hostPort: number;
@@ -39,26 +44,46 @@ export function kindClusterSpec(cluster: KindClusterConfig, ingress: MeshConfig[
   };
 }
 
+/** The node label that marks a kind cluster as made by one stack: create reuses only such a cluster. */
+export const OWNER_LABEL_KEY = "istio-mesh/stack";
+
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** `<project>.<stack>`, or a digest of it where that is no valid label value (> 63 chars, odd ends). */
+export function ownerLabelValue(project: string, stack: string): string {
+  const id = `${project}.${stack}`;
+  if (id.length <= 63 && LABEL_VALUE.test(id)) return id;
+  return `stack-${createHash("sha256").update(id).digest("hex").slice(0, 32)}`;
+}
+
+/** The spec with every node labelled as this stack's; render leaves it out, so a hand-made cluster is foreign. */
+export function ownedBy(spec: KindClusterSpec, owner: string): KindClusterSpec {
+  return {
+    ...spec,
+    nodes: spec.nodes.map((node) => ({ ...node, labels: { ...node.labels, [OWNER_LABEL_KEY]: owner } })),
+  };
+}
+
 export interface KindCommands {
-  /** Creates the cluster unless it exists, then prints its kubeconfig (the only stdout). */
+  /** Creates the cluster, or reuses it if this stack made it, then prints its kubeconfig (the only stdout). */
   readonly create: string;
+  /** Deletes the cluster if this stack made it. */
   readonly delete: string;
   /** Fed to `create` on stdin. */
   readonly stdin: string;
+  /** What the steps read: the cluster's name and the owner label as a `key=value` selector. */
+  readonly environment: { readonly KIND_CLUSTER_NAME: string; readonly KIND_CLUSTER_OWNER: string };
 }
 
-/** Shell for @pulumi/command; the name is a validated DNS label, safe to interpolate. */
-export function kindCommands(spec: KindClusterSpec): KindCommands {
-  const name = spec.name;
+/** kind-cluster.sh defines the steps; each command is the whole script plus the one call it makes. */
+export const KIND_CLUSTER_SCRIPT = readFileSync(join(__dirname, "kind-cluster.sh"), "utf8");
+
+/** Shell for @pulumi/command's `/bin/sh -c`; values go through the environment, never into the script. */
+export function kindCommands(spec: KindClusterSpec, owner: string): KindCommands {
   return {
-    create: [
-      "set -eu",
-      `if ! kind get clusters 2>/dev/null | grep -qx '${name}'; then`,
-      `  kind create cluster --name '${name}' --config=- --wait 180s >&2`,
-      "fi",
-      `kind get kubeconfig --name '${name}'`,
-    ].join("\n"),
-    delete: `kind delete cluster --name '${name}'`,
-    stdin: JSON.stringify(spec, null, 2),
+    create: `${KIND_CLUSTER_SCRIPT}\nkind_cluster_create\n`,
+    delete: `${KIND_CLUSTER_SCRIPT}\nkind_cluster_delete\n`,
+    stdin: JSON.stringify(ownedBy(spec, owner), null, 2),
+    environment: { KIND_CLUSTER_NAME: spec.name, KIND_CLUSTER_OWNER: `${OWNER_LABEL_KEY}=${owner}` },
   };
 }

@@ -41,12 +41,18 @@ export class IstioControlPlane extends pulumi.ComponentResource {
   /** The control plane and its injection webhook: injected workloads depend on this. */
   readonly istiod: k8s.helm.v3.Release;
   readonly ingressGateway: k8s.helm.v3.Release;
+  /** istio-system: what else lives there (the observability tools) waits for it. */
+  readonly istioNamespace: k8s.core.v1.Namespace;
+  /** Where the gateway runs and reads its credentialName Secrets. */
+  readonly ingressNamespace: k8s.core.v1.Namespace;
 
   constructor(name: string, args: IstioControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:controlPlane:IstioControlPlane", name, {}, opts);
     const namespace = (spec: NamespaceSpec) => new k8s.core.v1.Namespace(spec.metadata.name, spec, { parent: this });
     const istioNs = namespace(args.istioNamespace);
+    this.istioNamespace = istioNs;
     const ingressNs = namespace(args.ingressNamespace);
+    this.ingressNamespace = ingressNs;
 
     const release = (r: IstioRelease, dependsOn: pulumi.Resource[]) => helmRelease(r, { parent: this, dependsOn });
 

@@ -1,6 +1,7 @@
 import type { MeshConfig } from "../../config/types";
 import { egressMeshConfig } from "../egress/meshConfig";
 import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../meta";
+import { tracingMeshConfig } from "../observability/telemetry";
 
 /**
  * Helm values for Istio's charts. Every key here is a key of that chart's values.yaml
@@ -44,6 +45,7 @@ export function istiodValues(cfg: MeshConfig): HelmValues {
     meshConfig: {
       accessLogFile: "/dev/stdout",
       ...egressMeshConfig(cfg),
+      ...tracingMeshConfig(cfg.observability),
     },
   };
 }

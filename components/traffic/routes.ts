@@ -103,22 +103,30 @@ export function ingressRoutes(cfg: MeshConfig): VirtualServiceSpec {
 }
 
 /**
- * Mesh-internal calls to user-service get the same beta rule, split and resilience (lab Step 4-3 and
- * 5-2). The only VirtualService for that host on the `mesh` gateway.
+ * The one VirtualService on the `mesh` gateway for a service's host, so calls from inside the mesh
+ * get what the ingress route gives: for user-service the beta rule, split and retries (lab Steps 4-3
+ * and 5-2); for every service its fault. Each service has one, faulted or not, so turning a fault on
+ * or off edits a route and never creates or deletes one.
  */
-export function userServiceMeshRoutes(cfg: MeshConfig): VirtualServiceSpec {
+export function meshRoutes(cfg: MeshConfig, name: BackendServiceName): VirtualServiceSpec {
+  const host = serviceHost(name, cfg.backend.namespace);
   return {
     apiVersion: "networking.istio.io/v1",
     kind: "VirtualService",
-    metadata: objectMeta("user-service", cfg.backend.namespace, { app: "user-service" }),
+    metadata: objectMeta(name, cfg.backend.namespace, { app: name }),
     spec: {
-      hosts: [serviceHost("user-service", cfg.backend.namespace)],
+      hosts: [host],
       gateways: ["mesh"],
-      http: userServiceRoutes(cfg),
+      http:
+        name === "user-service"
+          ? userServiceRoutes(cfg)
+          : [{ name, route: [{ destination: { host } }], ...resilience(cfg, name) }],
     },
   };
 }
 
+export const userServiceMeshRoutes = (cfg: MeshConfig): VirtualServiceSpec => meshRoutes(cfg, "user-service");
+
 export function virtualServices(cfg: MeshConfig): readonly VirtualServiceSpec[] {
-  return [ingressRoutes(cfg), userServiceMeshRoutes(cfg)];
+  return [ingressRoutes(cfg), ...cfg.backend.services.map((s) => meshRoutes(cfg, s.name))];
 }

@@ -21,22 +21,18 @@ export class TrafficManagement extends pulumi.ComponentResource {
 
   constructor(name: string, args: TrafficManagementArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:traffic:TrafficManagement", name, {}, opts);
-    const resource = (spec: NamedObject, dependsOn: readonly pulumi.Resource[]) =>
+    const resource = (spec: NamedObject) =>
       new k8s.apiextensions.CustomResource(
         spec.metadata.name,
         { ...spec },
-        {
-          parent: this,
-          dependsOn: [...dependsOn],
-        },
+        { parent: this, dependsOn: [...args.dependsOn] },
       );
 
-    this.gateway = resource(args.gateway, args.dependsOn);
-    this.destinationRules = args.destinationRules.map((spec) => resource(spec, args.dependsOn));
-    // Routes name the gateway and subsets, so they follow them.
-    this.virtualServices = args.virtualServices.map((spec) =>
-      resource(spec, [...args.dependsOn, this.gateway, ...this.destinationRules]),
-    );
+    // Istio resolves names (gateways, subsets) when it builds proxy config, not at admission, so no
+    // Istio object waits for another: each needs only the CRDs, istiod's webhook and its namespace.
+    this.gateway = resource(args.gateway);
+    this.destinationRules = args.destinationRules.map(resource);
+    this.virtualServices = args.virtualServices.map(resource);
 
     this.registerOutputs({});
   }

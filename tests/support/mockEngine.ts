@@ -1,12 +1,13 @@
 /**
  * Runs a Pulumi program against Pulumi's own mock monitor and records what the engine would see
- * for every resource: type, name, inputs, parent, provider and the URNs it depends on.
+ * for every resource: type, name, inputs, parent, provider, the URNs it depends on and deletedWith.
  * The stock mocks do not expose dependencies, so registerResource is wrapped to read them off
  * the RegisterResourceRequest the SDK sends.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { deserializeProperties, unknownValue } from "@pulumi/pulumi/runtime/rpc";
+import { tlsOutputs } from "./tlsMocks";
 
 // Marked @internal, so not in the .d.ts: the SDK's own "every RPC has drained" signal.
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
@@ -19,6 +20,8 @@ export interface Registered {
   readonly parent: string;
   readonly provider: string;
   readonly dependencies: readonly string[];
+  /** URN of the resource this one is deleted with, or "" (the deletedWith option). */
+  readonly deletedWith: string;
 }
 
 export interface MockRun {
@@ -44,6 +47,7 @@ type RegisterRequest = {
   getParent(): string;
   getProvider(): string;
   getDependenciesList(): string[];
+  getDeletedwith(): string;
   getObject(): Parameters<typeof deserializeProperties>[0];
 };
 type RegisterResponse = { getUrn(): string };
@@ -66,22 +70,29 @@ monitor.registerResource = function (this: unknown, req: RegisterRequest, callba
         parent: req.getParent(),
         provider: req.getProvider(),
         dependencies: req.getDependenciesList(),
+        deletedWith: req.getDeletedwith(),
       });
     }
     callback(err, resp);
   });
 };
 
+export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
+
 export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, from tests\n";
 
 function mocks(options: MockOptions): pulumi.runtime.Mocks {
   return {
     newResource(args) {
-      const state: Record<string, unknown> = { ...args.inputs };
+      // A fresh stack's first preview knows neither the kubeconfig nor generated keys: missing outputs stay unknown.
+      const generated = options.unknownCommandOutputs ? {} : tlsOutputs(args.type, args.name);
+      const state: Record<string, unknown> = { ...args.inputs, ...generated };
       if (args.type === "command:local:Command") {
         state.stdout = options.unknownCommandOutputs ? unknownValue : FAKE_KUBECONFIG;
         state.stderr = "";
       }
+      // The provider generates it; the engine would hand it back as a secret.
+      if (args.type === RANDOM_PASSWORD) state.result = `mock-${args.name}`;
       return { id: `${args.name}-id`, state };
     },
     call: (args) => args.inputs,

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
 import type * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { tlsOutputs } from "./tlsMocks";
 
 const { ResourceMonitorService } = require("@pulumi/pulumi/proto/resource_grpc_pb") as {
   ResourceMonitorService: grpc.ServiceDefinition;
@@ -54,8 +55,9 @@ export async function runLikePulumiHost(
   const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
       resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state: Record<string, unknown> = { ...args.inputs };
+      const state: Record<string, unknown> = { ...args.inputs, ...tlsOutputs(args.type, args.name) };
       if (args.type === "command:local:Command") state.stdout = "apiVersion: v1\nkind: Config\n";
+      if (args.type === "random:index/randomPassword:RandomPassword") state.result = `mock-${args.name}`;
       return { id: `${args.name}-id`, state };
     },
     call: (args) => args.inputs,

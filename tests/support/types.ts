@@ -11,4 +11,10 @@ export const T = {
   virtualService: "kubernetes:networking.istio.io/v1:VirtualService",
   destinationRule: "kubernetes:networking.istio.io/v1:DestinationRule",
   serviceEntry: "kubernetes:networking.istio.io/v1:ServiceEntry",
+  secret: "kubernetes:core/v1:Secret",
+  peerAuthentication: "kubernetes:security.istio.io/v1:PeerAuthentication",
+  requestAuthentication: "kubernetes:security.istio.io/v1:RequestAuthentication",
+  authorizationPolicy: "kubernetes:security.istio.io/v1:AuthorizationPolicy",
+  envoyFilter: "kubernetes:networking.istio.io/v1alpha3:EnvoyFilter",
+  privateKey: "tls:index/privateKey:PrivateKey",
 } as const;

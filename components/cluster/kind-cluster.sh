@@ -1,0 +1,74 @@
+# The kind-cluster Command's create and delete steps. POSIX sh: @pulumi/command runs them with
+# `/bin/sh -c`. This file only defines functions; kindConfig.ts appends the call, and the whole text
+# is stored in the stack's state, so `destroy` runs the delete step this stack was created with.
+#
+# Environment (the Command's `environment`):
+#   KIND_CLUSTER_NAME   the cluster's name (a DNS label)
+#   KIND_CLUSTER_OWNER  key=value node label that marks a cluster this stack created; kind puts it
+#                       on the nodes at creation (the config's nodes[].labels)
+# create: stdin is the kind config; stdout is the kubeconfig and nothing else (logs go to stderr).
+set -eu
+
+kind_cluster_fail() {
+  printf '%s\n' "$@" >&2
+  exit 1
+}
+
+# Whether kind lists the cluster. A failed listing (Docker not running) stops the step: "gone" and
+# "not ours" are never guessed.
+kind_cluster_listed() {
+  clusters=$(kind get clusters) ||
+    kind_cluster_fail "kind-cluster: \`kind get clusters\` failed; is Docker running?"
+  newline='
+'
+  case "$newline$clusters$newline" in
+  *"$newline$KIND_CLUSTER_NAME$newline"*) return 0 ;;
+  esac
+  return 1
+}
+
+# The names of the cluster's nodes that carry this stack's label; fails when they can't be read.
+# Read inside the control-plane node, as kind itself runs kubectl, so neither a host kubectl nor a
+# kubeconfig context is needed. scripts/pulumi.sh uses it too.
+kind_cluster_owned_nodes() {
+  docker exec "$KIND_CLUSTER_NAME-control-plane" \
+    kubectl --kubeconfig=/etc/kubernetes/admin.conf get nodes --selector="$KIND_CLUSTER_OWNER" --output=name
+}
+
+# Whether this stack created the cluster. Nodes that can't be read stop the step.
+kind_cluster_owned() {
+  nodes=$(kind_cluster_owned_nodes) ||
+    kind_cluster_fail \
+      "kind-cluster: kind cluster \"$KIND_CLUSTER_NAME\" exists, but its nodes can't be read, so there is no" \
+      "telling whether this stack created it. Start it (docker start $KIND_CLUSTER_NAME-control-plane) and retry," \
+      "or delete it yourself (kind delete cluster --name $KIND_CLUSTER_NAME)."
+  [ -n "$nodes" ]
+}
+
+kind_cluster_create() {
+  if ! kind_cluster_listed; then
+    kind create cluster --name "$KIND_CLUSTER_NAME" --config=- --wait 180s >&2
+  elif kind_cluster_owned; then
+    printf 'kind-cluster: reusing kind cluster "%s", created by this stack (%s)\n' \
+      "$KIND_CLUSTER_NAME" "$KIND_CLUSTER_OWNER" >&2
+  else
+    kind_cluster_fail \
+      "kind-cluster: a kind cluster named \"$KIND_CLUSTER_NAME\" already exists, and this stack did not create it" \
+      "(no node has the label $KIND_CLUSTER_OWNER). It is left alone: adopting it would let" \
+      "\`pulumi destroy\` delete it. To proceed, either" \
+      "  - delete it, if nothing else needs it:    kind delete cluster --name $KIND_CLUSTER_NAME" \
+      "  - or give this stack a cluster of its own: pulumi config set clusterName <another-name>"
+  fi
+  kind get kubeconfig --name "$KIND_CLUSTER_NAME"
+}
+
+kind_cluster_delete() {
+  if ! kind_cluster_listed; then
+    printf 'kind-cluster: kind cluster "%s" is already gone\n' "$KIND_CLUSTER_NAME" >&2
+  elif kind_cluster_owned; then
+    kind delete cluster --name "$KIND_CLUSTER_NAME" >&2
+  else
+    printf 'kind-cluster: kind cluster "%s" was not created by this stack (no node has the label %s); leaving it\n' \
+      "$KIND_CLUSTER_NAME" "$KIND_CLUSTER_OWNER" >&2
+  fi
+}

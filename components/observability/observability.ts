@@ -1,0 +1,99 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { asArgs } from "../meta";
+import type { SecretShell } from "./charts";
+import { GRAFANA_ADMIN_SECRET, GRAFANA_ADMIN_USER } from "./grafana";
+import { KIALI_SIGNING_SECRET } from "./kiali";
+import type { ObservabilitySpec } from "./spec";
+
+export interface ObservabilityArgs {
+  readonly spec: ObservabilitySpec;
+  /** istio-system: everything here lives in it. */
+  readonly namespace: pulumi.Resource;
+  /** The Istio CRDs (istio-base): the Telemetry needs them. Nothing here waits for istiod. */
+  readonly crds: pulumi.Resource;
+}
+
+/**
+ * Prometheus, Grafana, Kiali (Helm releases), Jaeger (plain objects) and the mesh-wide Telemetry.
+ * None of it is injected and none of it waits for istiod, so it installs beside the control plane
+ * rather than after it.
+ */
+export class Observability extends pulumi.ComponentResource {
+  readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** The Grafana admin and Kiali signing-key Secrets. */
+  readonly secrets: readonly k8s.core.v1.Secret[];
+
+  constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("istio-mesh:observability:Observability", name, {}, opts);
+    const { spec } = args;
+    const inNamespace = { parent: this, dependsOn: [args.namespace] };
+
+    const password = new random.RandomPassword(
+      "grafana-admin-password",
+      { length: 24, special: false },
+      { parent: this },
+    );
+    const signingKey = new random.RandomPassword(
+      "kiali-signing-key",
+      { length: KIALI_SIGNING_SECRET.length, special: false },
+      { parent: this },
+    );
+    this.grafanaAdminPassword = pulumi.secret(password.result);
+
+    const secret = (shell: SecretShell, data: Record<string, pulumi.Input<string>>) =>
+      new k8s.core.v1.Secret(
+        shell.metadata.name,
+        { ...asArgs<k8s.core.v1.SecretArgs>(shell), stringData: data },
+        { ...inNamespace, additionalSecretOutputs: ["data", "stringData"] },
+      );
+    const grafanaAdmin = secret(spec.secrets.grafanaAdmin, {
+      [GRAFANA_ADMIN_SECRET.userKey]: GRAFANA_ADMIN_USER,
+      [GRAFANA_ADMIN_SECRET.passwordKey]: this.grafanaAdminPassword,
+    });
+    const kialiSigningKey = secret(spec.secrets.kialiSigningKey, {
+      [KIALI_SIGNING_SECRET.key]: pulumi.secret(signingKey.result),
+    });
+    this.secrets = [grafanaAdmin, kialiSigningKey];
+
+    const { jaeger } = spec;
+    new k8s.core.v1.ConfigMap(jaeger.configMap.metadata.name, asArgs(jaeger.configMap), inNamespace);
+    new k8s.apps.v1.Deployment(jaeger.deployment.metadata.name, asArgs(jaeger.deployment), inNamespace);
+    for (const service of [jaeger.queryService, jaeger.collectorService]) {
+      new k8s.core.v1.Service(service.metadata.name, asArgs(service), inNamespace);
+    }
+
+    // Grafana and Kiali read their Secrets at pod start.
+    const needs: Record<string, pulumi.Resource[]> = {
+      grafana: [grafanaAdmin],
+      kiali: [kialiSigningKey, grafanaAdmin],
+    };
+    for (const r of spec.releases) {
+      new k8s.helm.v3.Release(
+        r.name,
+        {
+          name: r.name,
+          chart: r.chart,
+          version: r.version,
+          namespace: r.namespace,
+          repositoryOpts: { repo: r.repo },
+          values: r.values,
+          createNamespace: false,
+          cleanupOnFail: true,
+          timeout: 600,
+          maxHistory: 5,
+        },
+        { parent: this, dependsOn: [args.namespace, ...(needs[r.name] ?? [])] },
+      );
+    }
+
+    new k8s.apiextensions.CustomResource(
+      spec.telemetry.metadata.name,
+      asArgs<k8s.apiextensions.CustomResourceArgs>(spec.telemetry),
+      { parent: this, dependsOn: [args.namespace, args.crds] },
+    );
+
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Istio's request-time decision for one call, from our policy objects (security.istio.io/v1):
+ * mTLS (PeerAuthentication), then JWT validation (RequestAuthentication), then authorization
+ * (CUSTOM, then DENY, then ALLOW). Pure; attributes it does not model are refused loudly rather
+ * than guessed.
+ */
+import type { AuthorizationPolicySpec, AuthorizationRule } from "./authorization";
+import type { RequestAuthenticationSpec } from "./jwt";
+import type { PeerAuthenticationSpec } from "./peerAuthentication";
+
+export interface SecurityPolicies {
+  /** istiod's root namespace: policies there apply mesh-wide. */
+  readonly rootNamespace: string;
+  readonly peerAuthentications: readonly PeerAuthenticationSpec[];
+  readonly requestAuthentications: readonly RequestAuthenticationSpec[];
+  readonly authorizationPolicies: readonly AuthorizationPolicySpec[];
+}
+
+export interface Workload {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A JWT as the callee's sidecar would see it. */
+export interface PresentedToken {
+  readonly claims: Readonly<Record<string, string | readonly string[]>> & { iss: string; sub: string };
+  /** Signed by the key in the RequestAuthentication's JWKS, and not expired. */
+  readonly verifies: boolean;
+}
+
+export interface Call {
+  /** The caller's mTLS identity; undefined when it has no sidecar (plaintext). */
+  readonly sourcePrincipal?: string;
+  readonly sourceNamespace?: string;
+  readonly token?: PresentedToken;
+  readonly method: string;
+  readonly path: string;
+}
+
+export interface Decision {
+  readonly allowed: boolean;
+  /** 200 allowed, 401 bad token, 403 denied; 0 when the connection is refused (plaintext under STRICT). */
+  readonly status: number;
+  readonly reason: string;
+}
+
+const selects = (selector: { matchLabels?: Record<string, string> } | undefined, workload: Workload) =>
+  Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => workload.labels[k] === v);
+
+/** The policies of a kind that apply to a workload: its namespace's, and the root namespace's. */
+function applying<
+  T extends { metadata: { namespace?: string }; spec?: { selector?: { matchLabels?: Record<string, string> } } },
+>(policies: readonly T[], workload: Workload, root: string): T[] {
+  return policies.filter(
+    (p) =>
+      (p.metadata.namespace === workload.namespace || p.metadata.namespace === root) &&
+      selects(p.spec?.selector, workload),
+  );
+}
+
+/** Workload selector beats namespace-wide, which beats mesh-wide; default PERMISSIVE. */
+function mtlsMode(policies: SecurityPolicies, workload: Workload): string {
+  const all = applying(policies.peerAuthentications, workload, policies.rootNamespace);
+  const rank = (p: PeerAuthenticationSpec) =>
+    p.spec?.selector
+      ? 0
+      : p.metadata.namespace === workload.namespace && p.metadata.namespace !== policies.rootNamespace
+        ? 1
+        : 2;
+  const best = [...all].sort((a, b) => rank(a) - rank(b))[0];
+  const mode = best?.spec?.mtls?.mode;
+  return mode === undefined || mode === "UNSET" ? "PERMISSIVE" : mode;
+}
+
+/** Istio's string match: exact, `prefix*`, `*suffix`, or `*` (any non-empty value). */
+export function matchesPattern(pattern: string, value: string): boolean {
+  if (pattern === "*") return value !== "";
+  if (pattern.endsWith("*")) return value.startsWith(pattern.slice(0, -1));
+  if (pattern.startsWith("*")) return value.endsWith(pattern.slice(1));
+  return pattern === value;
+}
+
+const anyMatch = (patterns: readonly string[] | undefined, values: readonly string[]) =>
+  patterns === undefined || values.some((v) => patterns.some((p) => matchesPattern(p, v)));
+const noneMatch = (patterns: readonly string[] | undefined, values: readonly string[]) =>
+  patterns === undefined || !values.some((v) => patterns.some((p) => matchesPattern(p, v)));
+
+interface Attributes {
+  readonly principal: string;
+  readonly namespace: string;
+  readonly requestPrincipal: string;
+  readonly claims: Readonly<Record<string, string | readonly string[]>>;
+  readonly method: string;
+  readonly path: string;
+}
+
+const list = (v: string | readonly string[] | undefined): string[] =>
+  v === undefined ? [] : typeof v === "string" ? [v] : [...v];
+
+const CLAIM = /^request\.auth\.claims\[([^\]]+)\]$/;
+
+function conditionValues(key: string, a: Attributes): string[] {
+  const claim = CLAIM.exec(key);
+  if (claim?.[1] !== undefined) return list(a.claims[claim[1]]);
+  if (key === "source.principal") return a.principal === "" ? [] : [a.principal];
+  if (key === "source.namespace") return a.namespace === "" ? [] : [a.namespace];
+  if (key === "request.auth.principal") return a.requestPrincipal === "" ? [] : [a.requestPrincipal];
+  throw new Error(`evaluator: condition key ${key} is not modelled`);
+}
+
+const UNMODELLED_SOURCE = [
+  "ipBlocks",
+  "notIpBlocks",
+  "remoteIpBlocks",
+  "notRemoteIpBlocks",
+  "serviceAccounts",
+  "notServiceAccounts",
+];
+const UNMODELLED_OPERATION = ["hosts", "notHosts", "ports", "notPorts"];
+
+function ruleMatches(rule: AuthorizationRule, a: Attributes): boolean {
+  const fromOk =
+    rule.from === undefined ||
+    rule.from.some(({ source: s = {} }) => {
+      const unmodelled = UNMODELLED_SOURCE.filter((f) => f in s);
+      if (unmodelled.length > 0) throw new Error(`evaluator: source fields ${unmodelled.join(", ")} are not modelled`);
+      const principal = a.principal === "" ? [] : [a.principal];
+      const requestPrincipal = a.requestPrincipal === "" ? [] : [a.requestPrincipal];
+      const namespace = a.namespace === "" ? [] : [a.namespace];
+      return (
+        anyMatch(s.principals, principal) &&
+        noneMatch(s.notPrincipals, principal) &&
+        anyMatch(s.requestPrincipals, requestPrincipal) &&
+        noneMatch(s.notRequestPrincipals, requestPrincipal) &&
+        anyMatch(s.namespaces, namespace) &&
+        noneMatch(s.notNamespaces, namespace)
+      );
+    });
+  const toOk =
+    rule.to === undefined ||
+    rule.to.some(({ operation: o = {} }) => {
+      const unmodelled = UNMODELLED_OPERATION.filter((f) => f in o);
+      if (unmodelled.length > 0)
+        throw new Error(`evaluator: operation fields ${unmodelled.join(", ")} are not modelled`);
+      return (
+        anyMatch(o.methods, [a.method]) &&
+        noneMatch(o.notMethods, [a.method]) &&
+        anyMatch(o.paths, [a.path]) &&
+        noneMatch(o.notPaths, [a.path])
+      );
+    });
+  const whenOk = (rule.when ?? []).every((c) => {
+    const values = conditionValues(c.key, a);
+    return anyMatch(c.values, values) && noneMatch(c.notValues, values);
+  });
+  return fromOk && toOk && whenOk;
+}
+
+/** The request principal (`iss/sub`) and claims of a token the workload's RequestAuthentications accept. */
+function authenticate(
+  policies: SecurityPolicies,
+  workload: Workload,
+  token: PresentedToken | undefined,
+): { ok: true; requestPrincipal: string; claims: PresentedToken["claims"] | Record<string, never> } | { ok: false } {
+  const rules = applying(policies.requestAuthentications, workload, policies.rootNamespace).flatMap(
+    (p) => p.spec?.jwtRules ?? [],
+  );
+  // Without a RequestAuthentication the sidecar ignores the Authorization header.
+  if (token === undefined || rules.length === 0) return { ok: true, requestPrincipal: "", claims: {} };
+  const audiences = list(token.claims.aud);
+  const accepted = rules.some(
+    (r) =>
+      r.issuer === token.claims.iss &&
+      (r.audiences === undefined || r.audiences.some((aud) => audiences.includes(aud))) &&
+      token.verifies,
+  );
+  return accepted
+    ? { ok: true, requestPrincipal: `${token.claims.iss}/${token.claims.sub}`, claims: token.claims }
+    : { ok: false };
+}
+
+export function decide(policies: SecurityPolicies, target: Workload, call: Call): Decision {
+  if (call.sourcePrincipal === undefined && mtlsMode(policies, target) === "STRICT") {
+    return { allowed: false, status: 0, reason: "plaintext refused by STRICT mTLS" };
+  }
+  const authn = authenticate(policies, target, call.token);
+  if (!authn.ok) return { allowed: false, status: 401, reason: "JWT rejected by RequestAuthentication" };
+
+  const attributes: Attributes = {
+    principal: call.sourcePrincipal ?? "",
+    namespace: call.sourcePrincipal === undefined ? "" : (call.sourceNamespace ?? ""),
+    requestPrincipal: authn.requestPrincipal,
+    claims: authn.claims,
+    method: call.method,
+    path: call.path,
+  };
+  const authz = applying(policies.authorizationPolicies, target, policies.rootNamespace);
+  const byAction = (action: string) => authz.filter((p) => (p.spec?.action ?? "ALLOW") === action);
+  if (byAction("CUSTOM").length > 0) throw new Error("evaluator: CUSTOM policies are not modelled");
+  const matching = (ps: AuthorizationPolicySpec[]) =>
+    ps.filter((p) => (p.spec?.rules ?? []).some((r) => ruleMatches(r, attributes)));
+
+  const denied = matching(byAction("DENY"));
+  if (denied.length > 0) return { allowed: false, status: 403, reason: `denied by ${denied[0]?.metadata.name}` };
+  const allows = byAction("ALLOW");
+  if (allows.length === 0) return { allowed: true, status: 200, reason: "no ALLOW policy selects the workload" };
+  const allowedBy = matching(allows);
+  if (allowedBy.length > 0) return { allowed: true, status: 200, reason: `allowed by ${allowedBy[0]?.metadata.name}` };
+  return { allowed: false, status: 403, reason: "no rule of the ALLOW policies matches" };
+}

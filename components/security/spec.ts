@@ -1,0 +1,36 @@
+import type { MeshConfig } from "../../config/types";
+import type { GatewayServer } from "../traffic/gateway";
+import { type AuthorizationPolicySpec, authorizationPolicies } from "./authorization";
+import { certificateArgs, httpsServer, type SecretSpec, tlsSecret } from "./https";
+import { type PeerAuthenticationSpec, peerAuthentication } from "./peerAuthentication";
+import { type ProbeClientSpecs, probeClients } from "./probeClients";
+import { type EnvoyFilterSpec, rateLimitFilter } from "./rateLimit";
+
+/**
+ * The security objects that are plain data from config alone. The RequestAuthentication (its JWKS)
+ * and the TLS Secret's data come from keys the stack generates, so only their shells are here.
+ */
+export interface SecuritySpec {
+  readonly peerAuthentication: PeerAuthenticationSpec;
+  readonly authorizationPolicies: readonly AuthorizationPolicySpec[];
+  readonly rateLimit?: EnvoyFilterSpec;
+  /** Joins app-gateway (traffic owns the Gateway object). */
+  readonly httpsServer: GatewayServer;
+  readonly tlsSecret: SecretSpec;
+  readonly certificates: ReturnType<typeof certificateArgs>;
+  readonly probeClients?: ProbeClientSpecs;
+}
+
+export function securitySpec(cfg: MeshConfig): SecuritySpec {
+  const rateLimit = rateLimitFilter(cfg);
+  const clients = probeClients(cfg);
+  return {
+    peerAuthentication: peerAuthentication(cfg),
+    authorizationPolicies: authorizationPolicies(cfg),
+    ...(rateLimit && { rateLimit }),
+    httpsServer: httpsServer(cfg),
+    tlsSecret: tlsSecret(),
+    certificates: certificateArgs(cfg),
+    ...(clients && { probeClients: clients }),
+  };
+}

@@ -1,0 +1,97 @@
+import type { BackendServiceName, MeshConfig } from "../../config/types";
+import type { HttpClient } from "./http";
+import type { Interval, Verdict } from "./stats";
+
+/** The check names `--only` accepts, in the order a run performs them (see plan.ts for why). */
+export const CHECK_NAMES = [
+  "control-plane",
+  "https",
+  "canary-split",
+  "beta-header",
+  "faults",
+  "circuit-breaker",
+  "jwt",
+  "access-matrix",
+  "mtls",
+  "egress",
+  "observability",
+  "rate-limit",
+] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+/** One table row: a check can report several (e.g. one per fault). */
+export interface CheckRow {
+  readonly check: CheckName;
+  readonly subject: string;
+  readonly expected: string;
+  readonly observed: string;
+  readonly verdict: Verdict | "skip";
+  /** For statistical rows: what the verdict rests on. */
+  readonly stats?: {
+    readonly n: number;
+    readonly censored: number;
+    readonly pValue: number;
+    readonly interval?: Interval;
+  };
+}
+
+/**
+ * Structural copy of `AccessCase` from components/security/accessMatrix.ts (the security area owns
+ * it): a caller calling a backend with a token state, and the HTTP status the policies should give
+ * (0 = connection refused or reset, for a sidecar-less caller under STRICT mTLS).
+ */
+export interface AccessCase {
+  readonly caller: string;
+  readonly target: BackendServiceName;
+  readonly token: "none" | "valid" | "invalid";
+  readonly allowed: boolean;
+  readonly status: number;
+}
+
+/** What a command run inside a pod printed. */
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+/** The API server, as in-cluster checks use it; the kube client implements it, tests fake it. */
+export interface ClusterTransport {
+  /** GET a path on the API server (resources, or a service/pod proxy); body as text. */
+  get(path: string): Promise<{ readonly status: number; readonly body: string }>;
+  exec(namespace: string, pod: string, container: string, command: readonly string[]): Promise<ExecResult>;
+}
+
+export interface VerifyOptions {
+  /** Canary-split and abort sample size; the delay sample is a fifth of it. */
+  readonly requests: number;
+  readonly concurrency: number;
+  readonly seed: number;
+  readonly offline: boolean;
+  readonly alpha: number;
+}
+
+export interface GatewayTarget {
+  readonly httpUrl: string;
+  readonly httpsUrl: string;
+  /** A token the mesh accepts (the stack's demoToken, or --token). */
+  readonly token?: string;
+  /** PEM of the CA that signed the HTTPS certificate. */
+  readonly caCert?: string;
+}
+
+export interface VerifyContext {
+  readonly cfg: MeshConfig;
+  readonly target: GatewayTarget;
+  readonly options: VerifyOptions;
+  readonly http: HttpClient;
+  readonly cluster?: ClusterTransport;
+  /** The expected access matrix; in-cluster access checks skip without it. */
+  readonly accessCases?: readonly AccessCase[];
+  readonly progress: (done: number, total: number) => void;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Seeded uniform [0, 1): pacing jitter and request ids, so a run can be replayed. */
+  readonly random: () => number;
+}
+
+export type Check = (ctx: VerifyContext) => Promise<CheckRow[]>;

@@ -1,0 +1,153 @@
+/**
+ * Stand-ins for kind and docker that keep state, so scripts can be run for real against them:
+ * a kind cluster is a file under `<state>/clusters/<name>` holding the kind config it was created
+ * with; an emptied file is a deleted cluster. Every call is appended to `<state>/calls.log`.
+ *
+ * Scripts see a private PATH: a stub dir plus a "sys" dir with symlinks to just the shells and
+ * `timeout` (this machine has real docker and kubectl on the usual PATH; they must stay hidden).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** Resolves `name` on the test process's own PATH, like `command -v`. */
+export function which(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** A dir of symlinks to bash, sh and (when present) timeout: everything the scripts need but the stubs. */
+export function systemDir(root: string): { dir: string; bash: string; sh: string } {
+  const dir = path.join(root, "sys");
+  fs.mkdirSync(dir);
+  const resolve = (name: string) => {
+    const found = which(name);
+    if (!found) throw new Error(`${name} must be installed to run these tests`);
+    return fs.realpathSync(found);
+  };
+  const bash = resolve("bash");
+  const sh = resolve("sh");
+  fs.symlinkSync(bash, path.join(dir, "bash"));
+  fs.symlinkSync(sh, path.join(dir, "sh"));
+  const timeout = which("timeout");
+  if (timeout) fs.symlinkSync(fs.realpathSync(timeout), path.join(dir, "timeout"));
+  return { dir, bash, sh };
+}
+
+const KIND = `
+printf 'kind %s\\n' "$*" >> "$STUB_STATE/calls.log"
+clusters="$STUB_STATE/clusters"
+name=""
+prev=""
+for arg in "$@"; do
+  if [ "$prev" = --name ]; then name="$arg"; fi
+  prev="$arg"
+done
+case "$1 \${2:-}" in
+  "version "*) echo "kind \${STUB_KIND_VERSION:-v0.33.0} go1.24.0 linux/amd64" ;;
+  "get clusters")
+    if [ -n "\${STUB_KIND_FAIL:-}" ]; then
+      echo 'ERROR: failed to list clusters: command "docker ps -a" failed with error: exit status 1' >&2
+      exit 1
+    fi
+    found=""
+    for f in "$clusters"/*; do
+      if [ -s "$f" ]; then echo "\${f##*/}"; found=1; fi
+    done
+    if [ -z "$found" ]; then echo "No kind clusters found." >&2; fi ;;
+  "get kubeconfig")
+    if [ ! -s "$clusters/$name" ]; then echo "ERROR: could not locate any control plane nodes" >&2; exit 1; fi
+    printf 'apiVersion: v1\\nkind: Config\\n# kubeconfig of %s\\n' "$name" ;;
+  "create cluster")
+    echo "Creating cluster \\"$name\\" ..." >&2
+    config=""
+    while IFS= read -r line || [ -n "$line" ]; do config+="$line"$'\\n'; done
+    printf '%s' "$config" > "$clusters/$name" ;;
+  "delete cluster")
+    echo "Deleting cluster \\"$name\\" ..." >&2
+    : > "$clusters/$name" 2>/dev/null || true ;;
+  *) echo "kind stub: unexpected $*" >&2; exit 2 ;;
+esac
+`;
+
+const DOCKER = `
+printf 'docker %s\\n' "$*" >> "$STUB_STATE/calls.log"
+case "$1" in
+  --version) echo "Docker version 28.0.0-stub, build stub" ;;
+  info)
+    if [ -n "\${STUB_DOCKER_INFO_FAIL:-}" ]; then
+      echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock" >&2
+      exit 1
+    fi
+    if [ "\${2:-}" = --format ]; then echo "\${STUB_DOCKER_CGROUP-2}"; else echo "Server Version: 28.0.0-stub"; fi ;;
+  exec)
+    container="$2"
+    selector=""
+    for arg in "$@"; do
+      case "$arg" in --selector=*) selector="\${arg#--selector=}" ;; esac
+    done
+    file="$STUB_STATE/clusters/\${container%-control-plane}"
+    if [ -n "\${STUB_DOCKER_EXEC_FAIL:-}" ]; then
+      echo "Error response from daemon: container $container is not running" >&2
+      exit 1
+    fi
+    if [ ! -s "$file" ]; then echo "Error response from daemon: No such container: $container" >&2; exit 1; fi
+    config="$(<"$file")"
+    needle="\\"\${selector%%=*}\\": \\"\${selector#*=}\\""
+    if [[ "$config" == *"$needle"* ]]; then echo "node/$container"; fi ;;
+  *) echo "docker stub: unexpected $*" >&2; exit 2 ;;
+esac
+`;
+
+export class KindWorld {
+  readonly stubs: string;
+  readonly state: string;
+
+  /** `tools` are written to a fresh stub dir under `dir`; extra stubs can be added with `stub`. */
+  constructor(
+    readonly dir: string,
+    private readonly bash: string,
+    tools: readonly ("kind" | "docker")[] = ["kind", "docker"],
+  ) {
+    this.stubs = path.join(dir, "bin");
+    this.state = path.join(dir, "state");
+    fs.mkdirSync(this.stubs, { recursive: true });
+    fs.mkdirSync(path.join(this.state, "clusters"), { recursive: true });
+    fs.writeFileSync(path.join(this.state, "calls.log"), "");
+    for (const tool of tools) this.stub(tool, tool === "kind" ? KIND : DOCKER);
+  }
+
+  stub(name: string, body: string): void {
+    fs.writeFileSync(path.join(this.stubs, name), `#!${this.bash}\n${body}\n`, { mode: 0o755 });
+  }
+
+  /** A cluster that exists, created from this kind config (JSON, as the stack writes it). */
+  addCluster(name: string, config: string): void {
+    fs.writeFileSync(path.join(this.state, "clusters", name), config);
+  }
+
+  clusters(): string[] {
+    const dir = path.join(this.state, "clusters");
+    return fs
+      .readdirSync(dir)
+      .filter((f) => fs.statSync(path.join(dir, f)).size > 0)
+      .sort();
+  }
+
+  config(name: string): string {
+    return fs.readFileSync(path.join(this.state, "clusters", name), "utf8");
+  }
+
+  /** Every stub call so far, as `tool args…`. */
+  calls(): string[] {
+    return fs.readFileSync(path.join(this.state, "calls.log"), "utf8").split("\n").filter(Boolean);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Outputs @pulumi/tls would compute, for the mock engines: a real RSA key pair (generated once per
+ * process; the program derives the JWKS and signs the demo token with it) and placeholder PEMs
+ * for certificates, which the program only passes on.
+ */
+import { generateKeyPairSync } from "node:crypto";
+
+let keyPair: { publicKeyPem: string; privateKeyPem: string; privateKeyPemPkcs8: string } | undefined;
+
+export function mockKeyPair() {
+  if (!keyPair) {
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    keyPair = {
+      publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+      privateKeyPem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+      privateKeyPemPkcs8: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    };
+  }
+  return keyPair;
+}
+
+const pem = (label: string, name: string) => `-----BEGIN ${label}-----\nmock ${name}\n-----END ${label}-----\n`;
+
+/** Extra state for a tls resource, or nothing for other types. */
+export function tlsOutputs(type: string, name: string): Record<string, unknown> {
+  switch (type) {
+    case "tls:index/privateKey:PrivateKey":
+      return { ...mockKeyPair() };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return { certPem: pem("CERTIFICATE", name) };
+    case "tls:index/certRequest:CertRequest":
+      return { certRequestPem: pem("CERTIFICATE REQUEST", name) };
+    default:
+      return {};
+  }
+}
