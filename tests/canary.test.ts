@@ -4,9 +4,10 @@ import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import { evaluateGates, percentile, type SplitSample, type SplitTest, sampledHealth } from "../scripts/canary/gates";
 import { type CanaryPlan, planCanary, type Weights } from "../scripts/canary/plan";
-import { probeUsers, safeRate, versionOf } from "../scripts/canary/probe";
+import { probeUsers, safeRate } from "../scripts/canary/probe";
 import { prometheusHealth } from "../scripts/canary/prometheus";
 import { type CanaryDeps, type CanaryState, interruptionAdvice, runCanary } from "../scripts/canary/run";
+import { versionOf } from "../scripts/verify/checks/gateway";
 import { meshConfig } from "./support/configs";
 
 const gates = { maxErrorRate: 0.01, maxP99Ms: 500, requests: 200 };

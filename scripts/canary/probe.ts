@@ -1,11 +1,7 @@
 import type { MeshConfig } from "../../config/types";
+import { versionOf } from "../verify/checks/gateway";
 import type { SplitSample } from "./gates";
 import type { Weights } from "./plan";
-
-/** First `v<digits>` token of a body: "User Service v2 - canary (NEW)" → "v2". */
-export function versionOf(body: string): string | undefined {
-  return /\bv\d+\b/.exec(body)?.[0];
-}
 
 /**
  * Requests per second that keep every user-service pod under its local rate limit at these weights,

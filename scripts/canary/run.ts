@@ -10,8 +10,8 @@ export interface CanaryWorkspace {
 
 export interface CanaryDeps {
   readonly workspace: CanaryWorkspace;
-  /** Samples `requests` calls through the gateway. */
-  readonly probe: (requests: number) => Promise<SplitSample>;
+  /** Samples `requests` calls through the gateway, paced for the step's weights. */
+  readonly probe: (requests: number, weights: Weights) => Promise<SplitSample>;
   /** The canary's health over the last `windowMs`; the sample is the fallback without Prometheus. */
   readonly health: (windowMs: number, sample: SplitSample) => Promise<CanaryHealth>;
   readonly splitTest: SplitTest;
@@ -53,7 +53,7 @@ export async function runCanary(plan: CanaryPlan, deps: CanaryDeps, state: Canar
     );
 
     state.phase = "gating";
-    const sample = await deps.probe(plan.gates.requests);
+    const sample = await deps.probe(plan.gates.requests, step.weights);
     const health = await deps.health(plan.pauseMs, sample);
     const results = evaluateGates(step, plan, sample, health, deps.splitTest);
     for (const r of results)
