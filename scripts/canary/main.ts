@@ -8,6 +8,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { OBSERVABILITY_NAMESPACE, PROMETHEUS } from "../../components/observability/services";
 import type { MeshConfig } from "../../config/types";
 import { type PulumiCli, resolveTarget, type Target, TargetError } from "../lib/target";
+import { describeSplit } from "../verify/checks/format";
 import { kubeTransport } from "../verify/kube";
 import { DEFAULT_ALPHA, splitTest } from "../verify/stats";
 import { type CanaryArgs, CanaryArgsError, parseCanaryArgs, USAGE } from "./args";
@@ -40,7 +41,8 @@ export interface CanaryMainDeps {
 /** The verifier's split test at its false-alarm rate, as the canary gate uses it. */
 export const verifierSplitTest: SplitTest = (counts, weights) => {
   const result = splitTest(counts, weights, { alpha: DEFAULT_ALPHA });
-  return { pass: result.verdict === "pass", summary: result.reason };
+  const shares = `${describeSplit(result.shares)} of ${result.n}, p = ${result.pValue.toPrecision(2)}`;
+  return { pass: result.verdict === "pass", summary: result.n > 0 ? shares : result.reason };
 };
 
 /** The user-service versions the canary moves between: the beta version is the canary. */
