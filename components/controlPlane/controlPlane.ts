@@ -1,27 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { helmRelease } from "../helm";
 import type { NamespaceSpec } from "../namespaces";
 import type { IstioRelease } from "./helmValues";
-
-/** One Istio chart as a Helm release; also used for the egress gateway. */
-export function helmRelease(r: IstioRelease, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
-  return new k8s.helm.v3.Release(
-    r.name,
-    {
-      name: r.name,
-      chart: r.chart,
-      version: r.version,
-      namespace: r.namespace,
-      repositoryOpts: { repo: r.repo },
-      values: r.values,
-      createNamespace: false,
-      cleanupOnFail: true,
-      timeout: 600,
-      maxHistory: 5,
-    },
-    opts,
-  );
-}
 
 export interface IstioControlPlaneArgs {
   readonly istioNamespace: NamespaceSpec;

@@ -1,5 +1,6 @@
 import type { MeshConfig } from "../../config/types";
 import { egressMeshConfig } from "../egress/meshConfig";
+import type { ChartRelease, HelmValues } from "../helm";
 import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../meta";
 import { tracingMeshConfig } from "../observability/telemetry";
 
@@ -8,16 +9,10 @@ import { tracingMeshConfig } from "../observability/telemetry";
  * at 1.30 (tests/chartValues.test.ts checks them against a snapshot of those keys).
  */
 
-export type HelmValues = { readonly [key: string]: unknown };
+export type { HelmValues } from "../helm";
 
-export interface IstioRelease {
-  /** Helm release name; also the Pulumi resource name. */
-  readonly name: string;
+export interface IstioRelease extends ChartRelease {
   readonly chart: "base" | "istiod" | "gateway";
-  readonly namespace: string;
-  readonly version: string;
-  readonly repo: string;
-  readonly values: HelmValues;
 }
 
 /** The demo profile's small requests, so the mesh fits on a laptop. */

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { helmRelease } from "../controlPlane/controlPlane";
+import { helmRelease } from "../helm";
 import type { NamedObject } from "../meta";
 import type { EgressSpec } from "./egressSpec";
 

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { helmRelease } from "../helm";
 import { asArgs } from "../meta";
 import type { SecretShell } from "./charts";
 import { GRAFANA_ADMIN_SECRET, GRAFANA_ADMIN_USER } from "./grafana";
@@ -70,22 +71,7 @@ export class Observability extends pulumi.ComponentResource {
       kiali: [kialiSigningKey, grafanaAdmin],
     };
     for (const r of spec.releases) {
-      new k8s.helm.v3.Release(
-        r.name,
-        {
-          name: r.name,
-          chart: r.chart,
-          version: r.version,
-          namespace: r.namespace,
-          repositoryOpts: { repo: r.repo },
-          values: r.values,
-          createNamespace: false,
-          cleanupOnFail: true,
-          timeout: 600,
-          maxHistory: 5,
-        },
-        { parent: this, dependsOn: [args.namespace, ...(needs[r.name] ?? [])] },
-      );
+      helmRelease(r, { parent: this, dependsOn: [args.namespace, ...(needs[r.name] ?? [])] });
     }
 
     new k8s.apiextensions.CustomResource(

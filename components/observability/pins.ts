@@ -1,4 +1,4 @@
-import type { HelmValues } from "../controlPlane/helmValues";
+import type { ChartRelease } from "../helm";
 
 /**
  * Prometheus, Grafana and Kiali from their own Helm charts, at the chart versions Istio 1.30.3
@@ -7,14 +7,8 @@ import type { HelmValues } from "../controlPlane/helmValues";
  * through); tests/observabilityChartValues.test.ts checks them against tests/fixtures/observability-chart-keys.json.
  */
 
-export interface AddonRelease {
-  /** Helm release name; also the Pulumi resource name. */
-  readonly name: string;
+export interface AddonRelease extends ChartRelease {
   readonly chart: "prometheus" | "grafana" | "kiali-server";
-  readonly version: string;
-  readonly repo: string;
-  readonly namespace: string;
-  readonly values: HelmValues;
 }
 
 export const ADDON_CHARTS = {

@@ -7,18 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-
-/** Leaf key paths; an empty map `{}` is recorded as `path.*` since any key may go in it. */
-function keyPaths(value: unknown, prefix: string, out: string[]): string[] {
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const entries = Object.entries(value);
-    if (entries.length === 0 && prefix) out.push(`${prefix}.*`);
-    for (const [k, v] of entries) keyPaths(v, prefix ? `${prefix}.${k}` : k, out);
-  } else if (prefix) {
-    out.push(prefix);
-  }
-  return out;
-}
+import { keyPaths } from "./keyPaths";
 
 function chartKeys(file: string): string[] {
   const values = parse(readFileSync(file, "utf8")) as Record<string, unknown>;
