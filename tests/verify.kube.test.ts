@@ -82,7 +82,9 @@ contexts:
   context: { cluster: test, user: tester }
 current-context: test
 `;
-  transport = await kubeTransport(kubeconfig);
+  const loaded = await kubeTransport({ kubeconfig });
+  assert.ok(loaded);
+  transport = loaded;
 });
 
 after(() => {

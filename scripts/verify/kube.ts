@@ -1,5 +1,6 @@
 import * as https from "node:https";
 import { Writable } from "node:stream";
+import type { ClusterAccess } from "../lib/target";
 import type { ClusterTransport, ExecResult } from "./types";
 
 const EXEC_TIMEOUT_MS = 30_000;
@@ -7,12 +8,23 @@ const EXEC_TIMEOUT_MS = 30_000;
 /**
  * The in-cluster transport over @kubernetes/client-node: exec through its websocket Exec, GETs
  * (resources, service and pod proxies) with the kubeconfig's credentials applied by the client.
- * Loaded lazily: gateway-only runs do not pay for the client.
+ * Loaded lazily: gateway-only runs do not pay for the client. Undefined when only kubectl's default
+ * kubeconfig was to be used and it does not know the stack's context (in-cluster checks then skip).
  */
-export async function kubeTransport(kubeconfig: string): Promise<ClusterTransport> {
+export async function kubeTransport(access: ClusterAccess): Promise<ClusterTransport | undefined> {
   const k8s = await import("@kubernetes/client-node");
   const kc = new k8s.KubeConfig();
-  kc.loadFromString(kubeconfig);
+  const explicit = access.kubeconfig !== undefined || access.kubeconfigPath !== undefined;
+  if (access.kubeconfig !== undefined) kc.loadFromString(access.kubeconfig);
+  else if (access.kubeconfigPath !== undefined) kc.loadFromFile(access.kubeconfigPath);
+  else kc.loadFromDefault();
+  if (access.context !== undefined) {
+    if (kc.getContextObject(access.context) === null) {
+      if (!explicit) return undefined;
+      throw new Error(`the kubeconfig has no context ${access.context}`);
+    }
+    kc.setCurrentContext(access.context);
+  } else if (!explicit) return undefined;
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error("the kubeconfig names no current cluster");
   const exec = new k8s.Exec(kc);
