@@ -44,7 +44,7 @@ gatewayUrls, demoToken, caCert, kubeconfig)
   --stack NAME               a stack other than the selected one (Pulumi CLI)
   --config Pulumi.<s>.yaml   read the stack file instead; needs no Pulumi CLI
   --url URL                  the gateway's HTTP URL, e.g. http://localhost:8080 (any gateway)
-  --https-url URL            the gateway's HTTPS URL
+  --https-url URL            the gateway's HTTPS URL (verify's https check; bench loads --url)
   --token JWT                sent as "Authorization: Bearer JWT" (default: the stack's demo token)
   --ca-cert FILE             PEM CA that signed the gateway's certificate (default: the stack's caCert)
   --kubeconfig FILE          for the cluster (default: the stack's kubeconfig output, else the config's)`;

@@ -42,7 +42,8 @@ JWT, rate limit, HTTPS, circuit breaker through the ingress gateway; access matr
 control plane and observability inside the cluster. Only checks the config calls for run.
 
 Expectations come from the stack's config, parsed by the program's own parseMeshConfig, so --url
-alone is not enough: it overrides the URL of the stack or of --config.
+does not replace the stack here: it overrides the gateway address of the stack or of --config.
+
 ${TARGET_USAGE}
 
 Run:
