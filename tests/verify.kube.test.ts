@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { generate } from "selfsigned";
 import { WebSocketServer } from "ws";
-import { kubeTransport } from "../scripts/verify/kube";
+import { clusterTransport, kubeTransport } from "../scripts/verify/kube";
 import type { ClusterTransport } from "../scripts/verify/types";
 
 /**
@@ -87,9 +87,7 @@ contexts:
 current-context: test
 `;
   kubeconfigText = kubeconfig;
-  const loaded = await kubeTransport({ kubeconfig });
-  assert.ok(loaded);
-  transport = loaded;
+  transport = await kubeTransport(kubeconfig);
 });
 
 after(() => {
@@ -123,13 +121,13 @@ describe("kube transport (@kubernetes/client-node) against a stand-in API server
     try {
       const file = path.join(dir, "kubeconfig");
       writeFileSync(file, kubeconfigText);
-      const fromFile = await kubeTransport({ kubeconfigPath: file, context: "test" });
+      const fromFile = await clusterTransport({ kubeconfigPath: file, context: "test" });
       assert.equal((await fromFile?.get("/version"))?.status, 200);
-      await assert.rejects(kubeTransport({ kubeconfig: kubeconfigText, context: "kind-lab-cluster" }), /no context/);
+      await assert.rejects(clusterTransport({ kubeconfig: kubeconfigText, context: "kind-lab-cluster" }), /no context/);
       // kubectl's default kubeconfig ($KUBECONFIG) without kind's context: in-cluster checks skip.
       process.env.KUBECONFIG = file;
-      assert.equal(await kubeTransport({ context: "kind-lab-cluster" }), undefined);
-      assert.ok(await kubeTransport({ context: "test" }));
+      assert.equal(await clusterTransport({ context: "kind-lab-cluster" }), undefined);
+      assert.ok(await clusterTransport({ context: "test" }));
     } finally {
       if (savedKubeconfig === undefined) delete process.env.KUBECONFIG;
       else process.env.KUBECONFIG = savedKubeconfig;

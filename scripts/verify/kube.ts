@@ -1,17 +1,26 @@
 import * as https from "node:https";
 import { Writable } from "node:stream";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterAccess } from "../lib/target";
 import type { ClusterTransport, ExecResult } from "./types";
 
 const EXEC_TIMEOUT_MS = 30_000;
 
+/** The in-cluster transport for a kubeconfig's content, with its current context. */
+export async function kubeTransport(kubeconfig: string): Promise<ClusterTransport> {
+  const k8s = await import("@kubernetes/client-node");
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(kubeconfig);
+  return transportFor(kc);
+}
+
 /**
- * The in-cluster transport over @kubernetes/client-node: exec through its websocket Exec, GETs
- * (resources, service and pod proxies) with the kubeconfig's credentials applied by the client.
- * Loaded lazily: gateway-only runs do not pay for the client. Undefined when only kubectl's default
- * kubeconfig was to be used and it does not know the stack's context (in-cluster checks then skip).
+ * The in-cluster transport for a target's cluster access (scripts/lib/target.ts): the stack's
+ * kubeconfig output, a kubeconfig file, or kubectl's default kubeconfig, with the stack's context.
+ * Undefined when only the default was to be used and it does not know that context (in-cluster
+ * checks then skip); an explicit kubeconfig without it is an error.
  */
-export async function kubeTransport(access: ClusterAccess): Promise<ClusterTransport | undefined> {
+export async function clusterTransport(access: ClusterAccess): Promise<ClusterTransport | undefined> {
   const k8s = await import("@kubernetes/client-node");
   const kc = new k8s.KubeConfig();
   const explicit = access.kubeconfig !== undefined || access.kubeconfigPath !== undefined;
@@ -25,6 +34,16 @@ export async function kubeTransport(access: ClusterAccess): Promise<ClusterTrans
     }
     kc.setCurrentContext(access.context);
   } else if (!explicit) return undefined;
+  return transportFor(kc);
+}
+
+/**
+ * Over @kubernetes/client-node: exec through its websocket Exec, GETs (resources, service and pod
+ * proxies) with the kubeconfig's credentials applied by the client. Loaded lazily: gateway-only runs
+ * do not pay for the client.
+ */
+async function transportFor(kc: KubeConfig): Promise<ClusterTransport> {
+  const k8s = await import("@kubernetes/client-node");
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error("the kubeconfig names no current cluster");
   const exec = new k8s.Exec(kc);

@@ -9,7 +9,7 @@ import { accessMatrix } from "../../components/security/accessMatrix";
 import { ConfigError } from "../../config/issues";
 import { resolveTarget, TARGET_OPTIONS, TARGET_USAGE, TargetError, targetFlags } from "../lib/target";
 import { HttpClient, probeTcp } from "./http";
-import { kubeTransport } from "./kube";
+import { clusterTransport } from "./kube";
 import { BETA_SAMPLE, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, delaySample, planChecks } from "./plan";
 import { buildReport, formatTable } from "./report";
 import { runChecks } from "./run";
@@ -144,7 +144,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cfg === undefined) throw new UsageError(`${target.source} gives no stack config: pass --config`);
   let cluster: ClusterTransport | undefined;
   try {
-    cluster = await kubeTransport(target.cluster);
+    cluster = await clusterTransport(target.cluster);
   } catch (e) {
     throw new UsageError(`cannot use the kubeconfig: ${(e as Error).message}`);
   }
