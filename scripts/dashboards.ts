@@ -9,15 +9,15 @@
  * stack's config through the program's own builders (components/observability/access.ts).
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import * as YAML from "yaml";
 import { dashboards, type ToolAccess, type ToolName } from "../components/observability/access";
 import { ConfigError } from "../config/issues";
 import { projectConfig } from "../config/load";
 import { parseMeshConfig } from "../config/parse";
+import { readStackFile, StackFileError } from "../config/stackFile";
 import type { MeshConfig } from "../config/types";
 
 /** What the script needs from the outside world; tests pass stand-ins. */
@@ -131,19 +131,12 @@ export async function main(argv: string[], deps: DashboardDeps): Promise<number>
     });
   } catch (error) {
     cleanup();
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof StackFileError) {
       deps.stderr(error.message);
       return 2;
     }
     throw error;
   }
-}
-
-function readStackFile(projectRoot: string, stack: string): Record<string, unknown> {
-  const doc = YAML.parse(readFileSync(path.join(projectRoot, `Pulumi.${stack}.yaml`), "utf8")) as {
-    config?: Record<string, unknown>;
-  } | null;
-  return doc?.config ?? {};
 }
 
 export function systemDeps(projectRoot: string): DashboardDeps {
@@ -155,7 +148,7 @@ export function systemDeps(projectRoot: string): DashboardDeps {
           err ? reject(err) : resolve(stdout),
         ),
       ),
-    readStack: (stack) => readStackFile(projectRoot, stack),
+    readStack: (stack) => readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`)),
     onStop: (handler) => {
       process.once("SIGINT", handler);
       process.once("SIGTERM", handler);

@@ -1,11 +1,22 @@
-/** Where bench (and later verify) sends traffic: the Pulumi CLI, a stack file, or a URL. */
+/** Where bench and verify send traffic, and what they know of the stack: the Pulumi CLI, a stack file, or a URL. */
 import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
+import { parseArgs } from "node:util";
 import * as YAML from "yaml";
-import { OUTPUTS, type PulumiCli, resolveTarget, spawnPulumi, TargetError } from "../scripts/lib/target";
+import { main as bench } from "../scripts/bench";
+import {
+  OUTPUTS,
+  type PulumiCli,
+  resolveTarget,
+  spawnPulumi,
+  TARGET_OPTIONS,
+  TargetError,
+  targetFlags,
+} from "../scripts/lib/target";
+import { main as verify } from "../scripts/verify/main";
 import { devStackConfig, PROJECT_ROOT } from "./support/configs";
 
 const dir = mkdtempSync(path.join(tmpdir(), "target-test-"));
@@ -41,6 +52,7 @@ describe("resolveTarget --config (a stack file, no Pulumi CLI)", () => {
     assert.equal(target.source, "Pulumi.dev.yaml");
     assert.equal(target.url, "http://localhost:8080");
     assert.deepEqual(target.gatewayUrls, { http: "http://localhost:8080", https: "https://localhost:8443" });
+    assert.equal(target.httpsUrl, "https://localhost:8443");
     assert.deepEqual(target.config?.canaryWeights, { v1: 90, v2: 10 });
     assert.deepEqual(target.cluster, { context: "kind-lab-cluster" });
     assert.equal(target.token, undefined);
@@ -70,6 +82,24 @@ describe("resolveTarget --config (a stack file, no Pulumi CLI)", () => {
     assert.equal(overridden.url, "http://127.0.0.1:7000");
     assert.equal(overridden.source, "--url (config: Pulumi.port.yaml)");
     assert.ok(overridden.config);
+  });
+
+  test("the project's own Pulumi.dev.yaml parses; --https-url and --kubeconfig override", async () => {
+    const kubeconfig = path.join(dir, "kind.kubeconfig");
+    writeFileSync(kubeconfig, KUBECONFIG);
+    const target = await resolveTarget(
+      { config: path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), httpsUrl: "https://127.0.0.1:9443/", kubeconfig },
+      { projectRoot: dir, pulumi: noCli, requireConfig: true },
+    );
+    assert.equal(target.url, "http://localhost:8080");
+    assert.equal(target.httpsUrl, "https://127.0.0.1:9443");
+    assert.deepEqual(target.config?.canaryWeights, { v1: 90, v2: 10 });
+    // The file replaces kubectl's default; kind's context is still the one to use in it.
+    assert.deepEqual(target.cluster, { kubeconfigPath: kubeconfig, context: "kind-lab-cluster" });
+    await assert.rejects(
+      resolveTarget({ url: "http://h", kubeconfig: path.join(dir, "none") }, { projectRoot: dir }),
+      (e: unknown) => e instanceof TargetError && /cannot read --kubeconfig .*ENOENT/.test(e.message),
+    );
   });
 
   test("refused: a bad value (naming the key), encrypted values, a missing file, --stack with --config", async () => {
@@ -160,6 +190,23 @@ describe("resolveTarget through the Pulumi CLI (default)", () => {
     assert.equal(selected.source, "stack (selected) (Pulumi CLI)");
   });
 
+  test("a tool that needs the config (verify): --url overrides the stack's URL instead of replacing the stack", async () => {
+    const { pulumi, calls } = fakeCli(outputs, config);
+    const target = await resolveTarget(
+      { stack: "dev", url: "http://127.0.0.1:18080/", httpsUrl: "https://127.0.0.1:18443" },
+      { projectRoot: dir, pulumi, requireConfig: true },
+    );
+    assert.equal(calls.length, 2);
+    assert.equal(target.source, "--url (config: stack dev (Pulumi CLI))");
+    assert.equal(target.url, "http://127.0.0.1:18080");
+    assert.equal(target.httpsUrl, "https://127.0.0.1:18443");
+    assert.deepEqual([target.token, target.caCert], ["eyJ.demo.sig", CA_PEM]);
+    assert.deepEqual(target.cluster, { kubeconfig: KUBECONFIG });
+    assert.deepEqual(target.config?.canaryWeights, { v1: 75, v2: 25 });
+    const fromOutputs = await resolveTarget({ stack: "dev" }, { projectRoot: dir, pulumi, requireConfig: true });
+    assert.equal(fromOutputs.httpsUrl, "https://localhost:8443");
+  });
+
   test("a stack that is not up says to pass --url; a bad config value is named", async () => {
     await assert.rejects(
       resolveTarget({}, { projectRoot: dir, pulumi: fakeCli({}, {}).pulumi }),
@@ -181,12 +228,53 @@ describe("spawnPulumi", () => {
       `#!/bin/sh\nif [ "$1" = fail ]; then echo "error: no stack selected" >&2; exit 255; fi\nprintf '%s|%s' "$PWD" "$*"\n`,
     );
     chmodSync(stub, 0o755);
-    const cli = spawnPulumi(PROJECT_ROOT, stub);
+    const cli = spawnPulumi(PROJECT_ROOT, { binary: stub });
     assert.equal(await cli(["stack", "output", "--json"]), `${PROJECT_ROOT}|stack output --json`);
     await assert.rejects(
       cli(["fail", "x"]),
       (e: unknown) => e instanceof TargetError && /exit 255.*no stack selected/s.test(e.message),
     );
-    await assert.rejects(spawnPulumi(dir, path.join(dir, "absent"))(["version"]), /Pulumi CLI is not installed/);
+    await assert.rejects(
+      spawnPulumi(dir, { binary: path.join(dir, "absent") })(["version"]),
+      /Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml or --url instead/,
+    );
+  });
+});
+
+describe("bench and verify share the target flags and its errors", () => {
+  test("one set of flags, parsed to TargetFlags", () => {
+    const { values } = parseArgs({
+      args: ["--stack", "dev", "--url", "http://a", "--https-url", "https://a", "--ca-cert", "ca.pem"],
+      options: TARGET_OPTIONS,
+    });
+    assert.deepEqual(targetFlags(values), {
+      stack: "dev",
+      config: undefined,
+      url: "http://a",
+      httpsUrl: "https://a",
+      token: undefined,
+      caCert: "ca.pem",
+      kubeconfig: undefined,
+    });
+  });
+
+  test("without the Pulumi CLI each tool says what to pass instead", async () => {
+    const savedPath = process.env.PATH;
+    process.env.PATH = dir; // no `pulumi` here
+    try {
+      const errors: string[] = [];
+      const io = { stdout: () => {}, stderr: (t: string) => errors.push(t), progress: process.stderr };
+      assert.equal(await bench([], { projectRoot: dir, io }), 1);
+      assert.deepEqual(errors, ["the Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml or --url instead"]);
+      // verify needs the stack's config, so --url alone is no way out.
+      await assert.rejects(
+        verify(["--url", "http://127.0.0.1:1"]),
+        (e: unknown) =>
+          e instanceof TargetError &&
+          e.message === "the Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml instead",
+      );
+    } finally {
+      process.env.PATH = savedPath;
+    }
   });
 });

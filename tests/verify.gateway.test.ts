@@ -46,13 +46,14 @@ async function run(
   const ctx: VerifyContext = {
     cfg,
     target: {
-      httpUrl: standin.httpUrl,
+      url: standin.httpUrl,
       httpsUrl: standin.httpsUrl,
       ...(token && { token: keys.validToken }),
       caCert: keys.ca.cert,
     },
     options: { requests, concurrency: 10, seed: 1, offline: true, alpha: 0.001 },
     http,
+    accessCases: [],
     progress: () => {},
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random: seededRandom(1),

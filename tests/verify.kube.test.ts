@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { generate } from "selfsigned";
 import { WebSocketServer } from "ws";
-import { kubeTransport } from "../scripts/verify/kube";
+import { clusterTransport, kubeTransport } from "../scripts/verify/kube";
 import type { ClusterTransport } from "../scripts/verify/types";
 
 /**
@@ -14,6 +17,7 @@ import type { ClusterTransport } from "../scripts/verify/types";
 const TOKEN = "test-token";
 let server: https.Server;
 let transport: ClusterTransport;
+let kubeconfigText = "";
 const execPaths: string[] = [];
 
 before(async () => {
@@ -82,6 +86,7 @@ contexts:
   context: { cluster: test, user: tester }
 current-context: test
 `;
+  kubeconfigText = kubeconfig;
   transport = await kubeTransport(kubeconfig);
 });
 
@@ -108,5 +113,25 @@ describe("kube transport (@kubernetes/client-node) against a stand-in API server
     assert.match(execPaths[0] ?? "", /^\/api\/v1\/namespaces\/backend\/pods\/mesh-client-0\/exec\?/);
     assert.match(execPaths[0] ?? "", /container=curl/);
     assert.match(execPaths[0] ?? "", /command=curl&command=-sS&command=http%3A%2F%2Fuser-service/);
+  });
+
+  it("takes the stack's cluster access: content, a file, or kubectl's default with the stack's context", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "kube-test-"));
+    const savedKubeconfig = process.env.KUBECONFIG;
+    try {
+      const file = path.join(dir, "kubeconfig");
+      writeFileSync(file, kubeconfigText);
+      const fromFile = await clusterTransport({ kubeconfigPath: file, context: "test" });
+      assert.equal((await fromFile?.get("/version"))?.status, 200);
+      await assert.rejects(clusterTransport({ kubeconfig: kubeconfigText, context: "kind-lab-cluster" }), /no context/);
+      // kubectl's default kubeconfig ($KUBECONFIG) without kind's context: in-cluster checks skip.
+      process.env.KUBECONFIG = file;
+      assert.equal(await clusterTransport({ context: "kind-lab-cluster" }), undefined);
+      assert.ok(await clusterTransport({ context: "test" }));
+    } finally {
+      if (savedKubeconfig === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = savedKubeconfig;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,17 +1,12 @@
 /** `npm run bench` flags → a checked plan. Every bad flag is reported at once, like config issues. */
 import { parseArgs } from "node:util";
 import { durationMillis } from "../../config/readers";
-import type { TargetFlags } from "../lib/target";
+import { TARGET_OPTIONS, TARGET_USAGE, type TargetFlags, targetFlags } from "../lib/target";
 import type { LoadShape } from "./load";
 
 export const USAGE = `usage: npm run bench -- [target] [load] [--path /users ...] [--direct] [--json]
 
-target (default: the selected stack, through the Pulumi CLI: gatewayUrls, demo token, kubeconfig)
-  --stack NAME               a stack other than the selected one (Pulumi CLI)
-  --config Pulumi.<s>.yaml   read the stack file instead; needs no Pulumi CLI
-  --url URL                  any gateway, e.g. http://localhost:8080
-  --token JWT                sent as "Authorization: Bearer JWT" (default: the stack's demo token)
-  --ca-cert FILE             PEM CA that signs an https gateway's certificate
+${TARGET_USAGE}
 
 load, run once per route, one route after another
   --concurrency N            keep-alive connections (default 10, like ab -c 10)
@@ -81,13 +76,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchPlan {
   if (issues.length > 0) throw new ArgsError(`bench: ${issues.join("\n       ")}\n\n${USAGE}`);
 
   return {
-    target: {
-      url: values.url,
-      config: values.config,
-      stack: values.stack,
-      token: values.token,
-      caCert: values["ca-cert"],
-    },
+    target: targetFlags(values),
     paths,
     shape: {
       concurrency,
@@ -108,11 +97,7 @@ function parse(argv: readonly string[]) {
     strict: true,
     allowPositionals: false,
     options: {
-      url: { type: "string" },
-      config: { type: "string" },
-      stack: { type: "string" },
-      token: { type: "string" },
-      "ca-cert": { type: "string" },
+      ...TARGET_OPTIONS,
       path: { type: "string", multiple: true },
       concurrency: { type: "string" },
       duration: { type: "string" },

@@ -8,13 +8,12 @@
  * length in seconds from typical durations on a laptop (an estimate, per resource type, below).
  */
 
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import * as YAML from "yaml";
 import { deployMesh } from "../../components/mesh";
 import { projectConfig } from "../../config/load";
 import { parseMeshConfig } from "../../config/parse";
+import { readStackFile } from "../../config/stackFile";
 import { type Registered, runWithMocks } from "../../tests/support/mockEngine";
 
 /** Typical seconds to create one resource of a type on a kind cluster (a cold image pull included). */
@@ -74,10 +73,7 @@ export function criticalPath(resources: readonly Registered[], weight: (r: Regis
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { stack: { type: "string", default: "dev" } } });
   const root = path.resolve(__dirname, "..", "..");
-  const file = YAML.parse(readFileSync(path.join(root, `Pulumi.${values.stack}.yaml`), "utf8")) as {
-    config?: Record<string, unknown>;
-  };
-  const cfg = parseMeshConfig(projectConfig(file.config ?? {}));
+  const cfg = parseMeshConfig(projectConfig(readStackFile(path.join(root, `Pulumi.${values.stack}.yaml`))));
   const run = await runWithMocks(() => deployMesh(cfg));
   const real = run.resources.filter((r) => !r.type.startsWith("istio-mesh:") && r.type !== "pulumi:pulumi:Stack");
   const chain = criticalPath(real, (r) => typicalSeconds(r.type));

@@ -45,7 +45,7 @@ async function run(): Promise<number> {
       standin.httpsUrl,
       "--token",
       keys.validToken,
-      "--ca",
+      "--ca-cert",
       join(dir, "ca.pem"),
       "--seed",
       "42",

@@ -4,12 +4,14 @@
  *
  *   (default)                    the selected stack, through the Pulumi CLI: its config and outputs
  *   --config Pulumi.<stack>.yaml the stack file, parsed by the program's own parser; no Pulumi CLI
- *   --url URL                    any gateway; nothing is known about its config
+ *   --url URL                    any gateway; nothing is known about its config (unless the tool
+ *                                needs the config: then `--url` only overrides the stack's URL)
  *
- * `--url` also overrides the URL of the other two; `--token` and `--ca-cert` override the outputs.
+ * `--url`/`--https-url` also override the URLs of the other two; `--token`, `--ca-cert` and
+ * `--kubeconfig` override the outputs. TARGET_OPTIONS and TARGET_USAGE keep the flags one set.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../../config/issues";
 import { projectConfig } from "../../config/load";
@@ -25,8 +27,46 @@ export const OUTPUTS = {
   caCert: "caCert",
 } as const;
 
+/** The target flags, for node:util parseArgs: every tool spells them the same. */
+export const TARGET_OPTIONS = {
+  stack: { type: "string" },
+  config: { type: "string" },
+  url: { type: "string" },
+  "https-url": { type: "string" },
+  token: { type: "string" },
+  "ca-cert": { type: "string" },
+  kubeconfig: { type: "string" },
+} as const;
+
+/** The target part of a tool's --help. */
+export const TARGET_USAGE = `target (default: the selected stack, through the Pulumi CLI: config and outputs
+gatewayUrls, demoToken, caCert, kubeconfig)
+  --stack NAME               a stack other than the selected one (Pulumi CLI)
+  --config Pulumi.<s>.yaml   read the stack file instead; needs no Pulumi CLI
+  --url URL                  the gateway's HTTP URL, e.g. http://localhost:8080 (any gateway)
+  --https-url URL            the gateway's HTTPS URL (verify's https check; bench loads --url)
+  --token JWT                sent as "Authorization: Bearer JWT" (default: the stack's demo token)
+  --ca-cert FILE             PEM CA that signed the gateway's certificate (default: the stack's caCert)
+  --kubeconfig FILE          for the cluster (default: the stack's kubeconfig output, else the config's)`;
+
+type TargetValues = { readonly [K in keyof typeof TARGET_OPTIONS]?: string | undefined };
+
+/** parseArgs values → TargetFlags. */
+export function targetFlags(values: TargetValues): TargetFlags {
+  return {
+    stack: values.stack,
+    config: values.config,
+    url: values.url,
+    httpsUrl: values["https-url"],
+    token: values.token,
+    caCert: values["ca-cert"],
+    kubeconfig: values.kubeconfig,
+  };
+}
+
 export interface TargetFlags {
   readonly url?: string | undefined;
+  readonly httpsUrl?: string | undefined;
   /** Path to a `Pulumi.<stack>.yaml`. */
   readonly config?: string | undefined;
   /** Stack for the Pulumi CLI (default: the selected one). */
@@ -34,6 +74,8 @@ export interface TargetFlags {
   readonly token?: string | undefined;
   /** Path to a PEM file with the CA that signed the gateway's certificate. */
   readonly caCert?: string | undefined;
+  /** Path to a kubeconfig file. */
+  readonly kubeconfig?: string | undefined;
 }
 
 /** How to reach the cluster's API server, for port-forwards and in-cluster checks. */
@@ -50,6 +92,8 @@ export interface Target {
   readonly source: string;
   /** Base URL requests go to (no trailing slash). */
   readonly url: string;
+  /** The gateway's HTTPS base URL, when known. */
+  readonly httpsUrl?: string;
   readonly gatewayUrls?: { readonly http: string; readonly https: string };
   /** A JWT for `Authorization: Bearer`. Secret. */
   readonly token?: string;
@@ -71,30 +115,46 @@ export type PulumiCli = (args: readonly string[]) => Promise<string>;
 export interface TargetDeps {
   readonly projectRoot: string;
   readonly pulumi?: PulumiCli;
+  /** The tool needs the stack's config (verify): `--url` then overrides the URL instead of replacing the stack. */
+  readonly requireConfig?: boolean;
 }
 
 export async function resolveTarget(flags: TargetFlags, deps: TargetDeps): Promise<Target> {
   if (flags.config !== undefined && flags.stack !== undefined) {
     throw new TargetError("--stack picks a stack for the Pulumi CLI and --config reads a stack file: use one of them");
   }
+  const instead = deps.requireConfig ? "--config Pulumi.<stack>.yaml" : "--config Pulumi.<stack>.yaml or --url";
   const base =
     flags.config !== undefined
       ? await fromStackFile(path.resolve(flags.config))
-      : flags.url !== undefined
+      : flags.url !== undefined && !deps.requireConfig
         ? { source: "--url", cluster: {} }
-        : await fromPulumiCli(deps.pulumi ?? spawnPulumi(deps.projectRoot), flags.stack);
+        : await fromPulumiCli(deps.pulumi ?? spawnPulumi(deps.projectRoot, { instead }), flags.stack);
 
   const url = flags.url ?? base.gatewayUrls?.http;
   if (url === undefined) throw new TargetError(`${base.source} has no ${OUTPUTS.gatewayUrls} output; pass --url`);
+  const httpsUrl = flags.httpsUrl ?? base.gatewayUrls?.https;
   const token = flags.token ?? base.token;
   const caCert = flags.caCert === undefined ? base.caCert : readPem(flags.caCert);
   return {
     ...base,
-    source: flags.url !== undefined && flags.config !== undefined ? `--url (config: ${base.source})` : base.source,
+    source: flags.url !== undefined && base.source !== "--url" ? `--url (config: ${base.source})` : base.source,
     url: checkedUrl(url),
+    ...(httpsUrl !== undefined && { httpsUrl: checkedUrl(httpsUrl) }),
     ...(token !== undefined && { token }),
     ...(caCert !== undefined && { caCert }),
+    ...(flags.kubeconfig !== undefined && { cluster: kubeconfigFile(flags.kubeconfig, base.cluster) }),
   };
+}
+
+/** `--kubeconfig FILE` replaces the stack's kubeconfig; a context the stack names stays. */
+function kubeconfigFile(file: string, stack: ClusterAccess): ClusterAccess {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (error) {
+    throw new TargetError(`cannot read --kubeconfig ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  return { kubeconfigPath: path.resolve(file), ...(stack.context !== undefined && { context: stack.context }) };
 }
 
 type Resolved = Omit<Target, "url">;
@@ -215,8 +275,14 @@ function readPem(file: string): string {
   return text;
 }
 
-/** The real CLI, run in the project (Pulumi.yaml names the state backend). stdin stays open for a passphrase prompt. */
-export function spawnPulumi(projectRoot: string, binary = "pulumi"): PulumiCli {
+/**
+ * The real CLI, run in the project (Pulumi.yaml names the state backend). stdin stays open for a
+ * passphrase prompt. `instead` names what to pass when the CLI is not installed.
+ */
+export function spawnPulumi(
+  projectRoot: string,
+  { binary = "pulumi", instead = "--config Pulumi.<stack>.yaml or --url" }: { binary?: string; instead?: string } = {},
+): PulumiCli {
   return (args) =>
     new Promise((resolve, reject) => {
       const child = spawn(binary, args, { cwd: projectRoot, stdio: ["inherit", "pipe", "pipe"] });
@@ -226,9 +292,7 @@ export function spawnPulumi(projectRoot: string, binary = "pulumi"): PulumiCli {
       child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
       child.on("error", (error: NodeJS.ErrnoException) =>
         reject(
-          error.code === "ENOENT"
-            ? new TargetError("the Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml or --url instead")
-            : error,
+          error.code === "ENOENT" ? new TargetError(`the Pulumi CLI is not installed: pass ${instead} instead`) : error,
         ),
       );
       child.on("close", (code) => {

@@ -2,18 +2,21 @@
  * `npm run verify`: every check of the lab, against the live mesh, with sound statistics.
  * Run `npm run verify -- --help` for the options; README.md "Verify" explains the checks.
  */
+import * as path from "node:path";
 import { parseArgs } from "node:util";
 import mt19937 from "@stdlib/random-base-mt19937";
+import { accessMatrix } from "../../components/security/accessMatrix";
 import { ConfigError } from "../../config/issues";
-import type { MeshConfig } from "../../config/types";
+import { resolveTarget, TARGET_OPTIONS, TARGET_USAGE, TargetError, targetFlags } from "../lib/target";
 import { HttpClient, probeTcp } from "./http";
-import { kubeTransport } from "./kube";
+import { clusterTransport } from "./kube";
 import { BETA_SAMPLE, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, delaySample, planChecks } from "./plan";
 import { buildReport, formatTable } from "./report";
 import { runChecks } from "./run";
 import { DEFAULT_ALPHA, detectableRange, TARGET_POWER } from "./stats";
-import { resolveTarget, TargetError } from "./target";
-import { type AccessCase, CHECK_NAMES, type CheckName, type ClusterTransport } from "./types";
+import { CHECK_NAMES, type CheckName, type ClusterTransport } from "./types";
+
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -38,15 +41,10 @@ Checks the running mesh against the stack's own parsed config: canary split, bet
 JWT, rate limit, HTTPS, circuit breaker through the ingress gateway; access matrix, mTLS, egress,
 control plane and observability inside the cluster. Only checks the config calls for run.
 
-Where expectations come from (parsed by the program's own parseMeshConfig):
-  (default)               the selected Pulumi stack: config, and outputs gatewayUrls/demoToken/caCert/kubeconfig
-  --stack NAME            another stack
-  --config FILE           a Pulumi.<stack>.yaml file, without the Pulumi CLI (URLs from the config)
-  --url URL               the gateway's HTTP URL (any gateway: a port-forward, a load balancer)
-  --https-url URL         the gateway's HTTPS URL
-  --token JWT             a token the mesh accepts (default: the stack's demoToken)
-  --ca FILE               CA certificate (PEM) of the HTTPS server (default: the stack's caCert)
-  --kubeconfig FILE       for in-cluster checks (default: the stack's kubeconfig)
+Expectations come from the stack's config, parsed by the program's own parseMeshConfig, so --url
+does not replace the stack here: it overrides the gateway address of the stack or of --config.
+
+${TARGET_USAGE}
 
 Run:
   --only NAME[,NAME]      ${CHECK_NAMES.join(", ")}
@@ -70,13 +68,7 @@ function parseCli(argv: readonly string[]) {
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      stack: { type: "string" },
-      config: { type: "string" },
-      url: { type: "string" },
-      "https-url": { type: "string" },
-      token: { type: "string" },
-      ca: { type: "string" },
-      kubeconfig: { type: "string" },
+      ...TARGET_OPTIONS,
       only: { type: "string" },
       requests: { type: "string" },
       concurrency: { type: "string" },
@@ -116,22 +108,6 @@ export function seededRandom(seed: number): () => number {
   return () => next() / 2 ** 32;
 }
 
-/**
- * The expected access matrix from components/security/accessMatrix.ts when that module is present
- * (the security area owns it); loaded by a computed specifier so this tool builds without it.
- */
-export async function loadAccessCases(cfg: MeshConfig): Promise<readonly AccessCase[] | undefined> {
-  const specifier = ["..", "..", "components", "security", "accessMatrix"].join("/");
-  try {
-    const mod = (await import(specifier)) as { accessMatrix?: (cfg: MeshConfig) => AccessCase[] };
-    return mod.accessMatrix?.(cfg);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") return undefined;
-    throw e;
-  }
-}
-
 function progressLine(): {
   start: (name: string) => void;
   update: (done: number, total: number) => void;
@@ -163,24 +139,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(help(args.requests));
     return 0;
   }
-  const target = await resolveTarget({
-    ...(args.stack !== undefined && { stack: args.stack }),
-    ...(args.config !== undefined && { config: args.config }),
-    ...(args.url !== undefined && { url: args.url }),
-    ...(args["https-url"] !== undefined && { httpsUrl: args["https-url"] }),
-    ...(args.token !== undefined && { token: args.token }),
-    ...(args.ca !== undefined && { ca: args.ca }),
-    ...(args.kubeconfig !== undefined && { kubeconfig: args.kubeconfig }),
-  });
-  const cluster: ClusterTransport | undefined = target.kubeconfig ? await kubeTransport(target.kubeconfig) : undefined;
-  const accessCases = cluster ? await loadAccessCases(target.cfg) : undefined;
+  const target = await resolveTarget(targetFlags(args), { projectRoot: PROJECT_ROOT, requireConfig: true });
+  const cfg = target.config;
+  if (cfg === undefined) throw new UsageError(`${target.source} gives no stack config: pass --config`);
+  let cluster: ClusterTransport | undefined;
+  try {
+    cluster = await clusterTransport(target.cluster);
+  } catch (e) {
+    throw new UsageError(`cannot use the kubeconfig: ${(e as Error).message}`);
+  }
   const plan = planChecks(
-    target.cfg,
+    cfg,
     {
       token: target.token !== undefined,
       caCert: target.caCert !== undefined,
+      httpsUrl: target.httpsUrl !== undefined,
       cluster: cluster !== undefined,
-      accessMatrix: accessCases !== undefined,
       offline: args.offline,
     },
     args.only,
@@ -191,10 +165,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   );
   if (throughGateway) {
     try {
-      await probeTcp(target.httpUrl);
+      await probeTcp(target.url);
     } catch (e) {
       throw new UsageError(
-        `cannot reach the ingress gateway at ${target.httpUrl}: ${(e as Error).message}. ` +
+        `cannot reach the ingress gateway at ${target.url}: ${(e as Error).message}. ` +
           "Is the stack up (npm run up)? For another address pass --url.",
       );
     }
@@ -205,7 +179,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const rows = await runChecks(
       plan,
       {
-        cfg: target.cfg,
+        cfg,
         target,
         options: {
           requests: args.requests,
@@ -216,7 +190,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         },
         http,
         ...(cluster && { cluster }),
-        ...(accessCases && { accessCases }),
+        accessCases: accessMatrix(cfg),
         progress: progress.update,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         random: seededRandom(args.seed),
@@ -226,7 +200,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     progress.end();
     const report = buildReport(rows, {
       source: target.source,
-      gateway: target.httpUrl,
+      gateway: target.url,
       seed: args.seed,
       alpha: DEFAULT_ALPHA,
     });

@@ -24,8 +24,8 @@ export interface PlannedCheck {
 export interface Availability {
   readonly token: boolean;
   readonly caCert: boolean;
+  readonly httpsUrl: boolean;
   readonly cluster: boolean;
-  readonly accessMatrix: boolean;
   readonly offline: boolean;
 }
 
@@ -35,13 +35,17 @@ export function planChecks(cfg: MeshConfig, have: Availability, only?: readonly 
   const probes = cfg.security.probeClients ? inCluster : "probeClients is off";
   const reasons: Record<CheckName, string | undefined> = {
     "control-plane": inCluster,
-    https: have.caCert ? undefined : "no CA certificate: pass --ca or use the stack's caCert output",
+    https: !have.httpsUrl
+      ? "no HTTPS URL: pass --https-url or use the stack's gatewayUrls output"
+      : have.caCert
+        ? undefined
+        : "no CA certificate: pass --ca-cert or use the stack's caCert output",
     "canary-split": needsToken,
     "beta-header": needsToken,
     faults: Object.keys(cfg.faults).length === 0 ? "no faults configured" : undefined,
     "circuit-breaker": burstPlans(cfg).length === 0 ? "no connection pool that can overflow" : undefined,
     jwt: undefined,
-    "access-matrix": probes ?? (have.accessMatrix ? undefined : "no access matrix"),
+    "access-matrix": probes,
     mtls: cfg.security.mtlsMode === "STRICT" ? probes : "mtlsMode is PERMISSIVE",
     egress: !cfg.egress.gateway ? "no egress gateway" : have.offline ? "--offline" : probes,
     observability: cfg.observability.enabled ? inCluster : "observability is off",

@@ -1,4 +1,6 @@
-import type { BackendServiceName, MeshConfig } from "../../config/types";
+import type { AccessCase } from "../../components/security/accessMatrix";
+import type { MeshConfig } from "../../config/types";
+import type { Target } from "../lib/target";
 import type { HttpClient } from "./http";
 import type { Interval, Verdict } from "./stats";
 
@@ -35,19 +37,6 @@ export interface CheckRow {
   };
 }
 
-/**
- * Structural copy of `AccessCase` from components/security/accessMatrix.ts (the security area owns
- * it): a caller calling a backend with a token state, and the HTTP status the policies should give
- * (0 = connection refused or reset, for a sidecar-less caller under STRICT mTLS).
- */
-export interface AccessCase {
-  readonly caller: string;
-  readonly target: BackendServiceName;
-  readonly token: "none" | "valid" | "invalid";
-  readonly allowed: boolean;
-  readonly status: number;
-}
-
 /** What a command run inside a pod printed. */
 export interface ExecResult {
   readonly stdout: string;
@@ -71,14 +60,8 @@ export interface VerifyOptions {
   readonly alpha: number;
 }
 
-export interface GatewayTarget {
-  readonly httpUrl: string;
-  readonly httpsUrl: string;
-  /** A token the mesh accepts (the stack's demoToken, or --token). */
-  readonly token?: string;
-  /** PEM of the CA that signed the HTTPS certificate. */
-  readonly caCert?: string;
-}
+/** What the gateway checks use of the resolved target (scripts/lib/target.ts). */
+export type GatewayTarget = Pick<Target, "url" | "httpsUrl" | "token" | "caCert">;
 
 export interface VerifyContext {
   readonly cfg: MeshConfig;
@@ -86,8 +69,8 @@ export interface VerifyContext {
   readonly options: VerifyOptions;
   readonly http: HttpClient;
   readonly cluster?: ClusterTransport;
-  /** The expected access matrix; in-cluster access checks skip without it. */
-  readonly accessCases?: readonly AccessCase[];
+  /** The expected access matrix (components/security/accessMatrix.ts). */
+  readonly accessCases: readonly AccessCase[];
   readonly progress: (done: number, total: number) => void;
   readonly sleep: (ms: number) => Promise<void>;
   /** Seeded uniform [0, 1): pacing jitter and request ids, so a run can be replayed. */

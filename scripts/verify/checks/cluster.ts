@@ -1,23 +1,39 @@
-import { buildMeshSpec } from "../../../components/meshSpec";
-import { serviceHost } from "../../../components/meta";
+import { EGRESS_GATEWAY_SELECTOR } from "../../../components/egress/egressGateway";
+import { HTTPBIN_HOST } from "../../../components/egress/externalServices";
+import { EGRESS_NAMESPACE, ISTIO_NAMESPACE, serviceHost } from "../../../components/meta";
+import {
+  JAEGER_BASE_PATH,
+  JAEGER_QUERY,
+  OBSERVABILITY_NAMESPACE,
+  PROMETHEUS,
+} from "../../../components/observability/services";
+import type { AccessCase } from "../../../components/security/accessMatrix";
+import { MESH_CLIENT, OUTSIDE_CLIENT, OUTSIDE_NAMESPACE } from "../../../components/security/identities";
+import { PROBE_CONTAINER } from "../../../components/security/probeClients";
 import type { BackendServiceName, MeshConfig } from "../../../config/types";
-import type { AccessCase, CheckRow, ClusterTransport, VerifyContext } from "../types";
+import type { CheckRow, ClusterTransport, VerifyContext } from "../types";
 import { refusedTokens } from "./gateway";
 
-/** Checks inside the cluster: curl in the probe clients (exec) and reads through the API server. */
+/**
+ * Checks inside the cluster: curl in the probe clients (exec) and reads through the API server. Every
+ * name here is the constant of the component that creates the object, so the two cannot drift.
+ */
 
-/** The probe clients the security area deploys: curl pods that sleep, one with a sidecar, one without. */
-export const PROBE_CLIENTS: Readonly<Record<string, { namespace: (cfg: MeshConfig) => string; app: string }>> = {
-  "mesh-client": { namespace: (cfg) => cfg.backend.namespace, app: "mesh-client" },
-  "outside-client": { namespace: () => "outside", app: "outside-client" },
+/** The probe clients (components/security/probeClients.ts): Deployments labelled `app: <name>`. */
+export const PROBE_CLIENTS: Readonly<Record<string, { namespace: (cfg: MeshConfig) => string }>> = {
+  [MESH_CLIENT]: { namespace: (cfg) => cfg.backend.namespace },
+  [OUTSIDE_CLIENT]: { namespace: () => OUTSIDE_NAMESPACE },
 };
-export const PROBE_CONTAINER = "curl";
-export const EGRESS_URL = "http://httpbin.org/get";
-/** Pods of the egress gateway chart release `istio-egressgateway`, in any namespace. */
-export const EGRESS_GATEWAY_SELECTOR = "istio=egressgateway";
-/** Addon Services (Istio's samples/addons): Prometheus on 9090, Jaeger query as `tracing` on 80 under /jaeger. */
-export const PROMETHEUS_PROXY = "services/prometheus:9090/proxy";
-export const JAEGER_PROXY = "services/tracing:80/proxy/jaeger";
+export const EGRESS_URL = `http://${HTTPBIN_HOST}/get`;
+const labelSelector = (labels: Readonly<Record<string, string>>): string =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+/** The observability tools' Services, through the API server's service proxy. */
+export const PROMETHEUS_PROXY = `/api/v1/namespaces/${OBSERVABILITY_NAMESPACE}/services/${PROMETHEUS.name}:${PROMETHEUS.port}/proxy`;
+export const JAEGER_PROXY = `/api/v1/namespaces/${OBSERVABILITY_NAMESPACE}/services/${JAEGER_QUERY.name}:${JAEGER_QUERY.port}/proxy${JAEGER_BASE_PATH}`;
+/** istiod's Deployment: the istiod chart's name without a revision. */
+export const ISTIOD_DEPLOYMENT = "istiod";
 
 interface Pod {
   metadata: { name: string; namespace: string; labels?: Record<string, string>; deletionTimestamp?: string };
@@ -54,7 +70,7 @@ export async function curlFrom(
   const client = PROBE_CLIENTS[caller];
   if (!cluster || !client) return { status: -1, detail: `no probe client ${caller}` };
   const namespace = client.namespace(ctx.cfg);
-  const [pod] = (await listPods(cluster, namespace, `app=${client.app}`)).filter(isReady);
+  const [pod] = (await listPods(cluster, namespace, labelSelector({ app: caller }))).filter(isReady);
   if (!pod) return { status: -1, detail: `no ready ${caller} pod in ${namespace}` };
   const command = [
     "curl",
@@ -82,7 +98,7 @@ const backendUrl = (cfg: MeshConfig, target: BackendServiceName): string => {
 };
 
 export async function accessMatrixCheck(ctx: VerifyContext): Promise<CheckRow[]> {
-  const cases = (ctx.accessCases ?? []).filter((c) => PROBE_CLIENTS[c.caller] !== undefined);
+  const cases = ctx.accessCases.filter((c) => PROBE_CLIENTS[c.caller] !== undefined);
   const refused = await refusedTokens(ctx.cfg);
   const tokenFor = (c: AccessCase): string | undefined | null =>
     c.token === "none" ? undefined : c.token === "invalid" ? refused["bad signature"] : (ctx.target.token ?? null);
@@ -118,11 +134,11 @@ export async function accessMatrixCheck(ctx: VerifyContext): Promise<CheckRow[]>
 export async function mtlsCheck(ctx: VerifyContext): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   for (const [i, svc] of ctx.cfg.backend.services.entries()) {
-    const r = await curlFrom(ctx, "outside-client", backendUrl(ctx.cfg, svc.name));
+    const r = await curlFrom(ctx, OUTSIDE_CLIENT, backendUrl(ctx.cfg, svc.name));
     ctx.progress(i + 1, ctx.cfg.backend.services.length);
     rows.push({
       check: "mtls",
-      subject: `outside-client → ${svc.name} plaintext`,
+      subject: `${OUTSIDE_CLIENT} → ${svc.name} plaintext`,
       expected: "refused (STRICT)",
       observed:
         r.status === 0 ? `refused${r.detail ? ` (${r.detail})` : ""}` : r.status < 0 ? r.detail : `HTTP ${r.status}`,
@@ -132,16 +148,18 @@ export async function mtlsCheck(ctx: VerifyContext): Promise<CheckRow[]> {
   return rows;
 }
 
-/** Sum of the egress gateways' istio_requests_total towards httpbin.org, read from each pod's merged stats. */
+const HTTPBIN_DESTINATION = new RegExp(`destination_service(_name)?="${HTTPBIN_HOST.replaceAll(".", "\\.")}"`);
+
+/** Sum of the egress gateway's istio_requests_total towards httpbin.org, read from each pod's merged stats. */
 async function egressRequests(cluster: ClusterTransport): Promise<{ total: number; pods: number }> {
-  const pods = (await listPods(cluster, undefined, EGRESS_GATEWAY_SELECTOR)).filter(isReady);
+  const pods = (await listPods(cluster, EGRESS_NAMESPACE, labelSelector(EGRESS_GATEWAY_SELECTOR))).filter(isReady);
   let total = 0;
   for (const pod of pods) {
     const r = await cluster.get(
       `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}:15020/proxy/stats/prometheus`,
     );
     for (const line of r.body.split("\n")) {
-      if (line.startsWith("istio_requests_total{") && /destination_service(_name)?="httpbin\.org"/.test(line)) {
+      if (line.startsWith("istio_requests_total{") && HTTPBIN_DESTINATION.test(line)) {
         total += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
       }
     }
@@ -153,13 +171,13 @@ export async function egressCheck(ctx: VerifyContext): Promise<CheckRow[]> {
   const cluster = ctx.cluster;
   if (!cluster) return [];
   const before = await egressRequests(cluster);
-  const r = await curlFrom(ctx, "mesh-client", EGRESS_URL, { timeoutSeconds: 10 });
+  const r = await curlFrom(ctx, MESH_CLIENT, EGRESS_URL, { timeoutSeconds: 10 });
   const after = await egressRequests(cluster);
   const via = after.total - before.total;
   return [
     {
       check: "egress",
-      subject: `mesh-client → ${EGRESS_URL}`,
+      subject: `${MESH_CLIENT} → ${EGRESS_URL}`,
       expected: "200, through the egress gateway",
       observed:
         `${r.status > 0 ? `HTTP ${r.status}` : r.detail || "refused"}; ` +
@@ -172,15 +190,14 @@ export async function egressCheck(ctx: VerifyContext): Promise<CheckRow[]> {
 export async function controlPlaneCheck(ctx: VerifyContext): Promise<CheckRow[]> {
   const cluster = ctx.cluster;
   if (!cluster) return [];
-  const spec = buildMeshSpec(ctx.cfg);
-  const istioNs = spec.namespaces.istio.metadata.name;
+  const istioNs = ISTIO_NAMESPACE;
   const rows: CheckRow[] = [];
-  const istiod = await cluster.get(`/apis/apps/v1/namespaces/${istioNs}/deployments/istiod`);
+  const istiod = await cluster.get(`/apis/apps/v1/namespaces/${istioNs}/deployments/${ISTIOD_DEPLOYMENT}`);
   const ready =
     istiod.status === 200 ? ((JSON.parse(istiod.body).status?.readyReplicas as number | undefined) ?? 0) : 0;
   rows.push({
     check: "control-plane",
-    subject: `istiod in ${istioNs}`,
+    subject: `${ISTIOD_DEPLOYMENT} in ${istioNs}`,
     expected: "≥ 1 ready replica",
     observed: istiod.status === 200 ? `${ready} ready` : `HTTP ${istiod.status}`,
     verdict: ready >= 1 ? "pass" : "fail",
@@ -237,13 +254,10 @@ async function eventually(ctx: VerifyContext, probe: () => Promise<string | unde
 export async function observabilityCheck(ctx: VerifyContext): Promise<CheckRow[]> {
   const cluster = ctx.cluster;
   if (!cluster) return [];
-  const ns = buildMeshSpec(ctx.cfg).namespaces.istio.metadata.name;
   const query = 'sum(istio_requests_total{destination_service_name="user-service"})';
   let series = 0;
   const promProblem = await eventually(ctx, async () => {
-    const r = await cluster.get(
-      `/api/v1/namespaces/${ns}/${PROMETHEUS_PROXY}/api/v1/query?query=${encodeURIComponent(query)}`,
-    );
+    const r = await cluster.get(`${PROMETHEUS_PROXY}/api/v1/query?query=${encodeURIComponent(query)}`);
     if (r.status !== 200) return `HTTP ${r.status}`;
     const result = (JSON.parse(r.body) as { data?: { result?: { value?: [number, string] }[] } }).data?.result ?? [];
     series = Number(result[0]?.value?.[1] ?? 0);
@@ -252,13 +266,13 @@ export async function observabilityCheck(ctx: VerifyContext): Promise<CheckRow[]
   let traces = 0;
   let jaegerService = "";
   const jaegerProblem = await eventually(ctx, async () => {
-    const services = await cluster.get(`/api/v1/namespaces/${ns}/${JAEGER_PROXY}/api/services`);
+    const services = await cluster.get(`${JAEGER_PROXY}/api/services`);
     if (services.status !== 200) return `HTTP ${services.status}`;
     const names = (JSON.parse(services.body) as { data?: string[] }).data ?? [];
     jaegerService = names.find((n) => n.startsWith("user-service")) ?? "";
     if (!jaegerService) return "user-service not among traced services";
     const r = await cluster.get(
-      `/api/v1/namespaces/${ns}/${JAEGER_PROXY}/api/traces?service=${encodeURIComponent(jaegerService)}&limit=20&lookback=1h`,
+      `${JAEGER_PROXY}/api/traces?service=${encodeURIComponent(jaegerService)}&limit=20&lookback=1h`,
     );
     traces = ((JSON.parse(r.body) as { data?: unknown[] }).data ?? []).length;
     return traces > 0 ? undefined : "no traces yet";
