@@ -1,7 +1,7 @@
 /** `npm run canary` flags → a checked request. Every bad flag is reported at once, like config issues. */
 import { parseArgs } from "node:util";
 import { durationMillis } from "../../config/readers";
-import type { TargetFlags } from "../lib/target";
+import { TARGET_OPTIONS, TARGET_USAGE, type TargetFlags, targetFlags } from "../lib/target";
 import type { GateThresholds } from "./plan";
 
 export const USAGE = `usage: npm run canary -- --to PERCENT [--step 10] [--pause 60s] [gates] [--dry-run]
@@ -24,10 +24,9 @@ gates, at every step with canary traffic:
   (istio_requests_total and istio_request_duration_milliseconds of the canary's pods) when
   observability is on, otherwise from the sampled requests, where every 5xx counts against the canary.
 
-target:
-  --stack NAME               a stack other than the selected one
-  --config Pulumi.<s>.yaml   with --dry-run only: read the stack file, no Pulumi CLI
-  --url URL, --token JWT     override the gateway URL and token from the stack's outputs`;
+${TARGET_USAGE}
+  A real run changes the stack through the Pulumi CLI, so --config goes with --dry-run only; --url
+  overrides the gateway address, while the config still comes from the stack.`;
 
 export interface CanaryArgs {
   readonly to: number;
@@ -79,7 +78,6 @@ export function parseCanaryArgs(argv: readonly string[]): CanaryCommand {
   if (values.config !== undefined && !dryRun) {
     issues.push("--config reads a stack file for --dry-run; a real run changes the stack through the Pulumi CLI");
   }
-  if (values.config !== undefined && values.stack !== undefined) issues.push("use one of --stack and --config");
   const parsed: CanaryArgs = {
     to: int("to", values.to, undefined, 0, 100),
     step: int("step", values.step, 10, 1, 100),
@@ -90,12 +88,7 @@ export function parseCanaryArgs(argv: readonly string[]): CanaryCommand {
       maxP99Ms: millis("max-p99", values["max-p99"] ?? "500ms"),
     },
     dryRun,
-    target: {
-      ...(values.stack !== undefined && { stack: values.stack }),
-      ...(values.config !== undefined && { config: values.config }),
-      ...(values.url !== undefined && { url: values.url }),
-      ...(values.token !== undefined && { token: values.token }),
-    },
+    target: targetFlags(values),
     help: false,
   };
   if (issues.length > 0) throw new CanaryArgsError(`${issues.join("\n")}\n\n${USAGE}`);
@@ -114,10 +107,7 @@ function parse(argv: readonly string[]) {
       "max-error-rate": { type: "string" },
       "max-p99": { type: "string" },
       "dry-run": { type: "boolean" },
-      stack: { type: "string" },
-      config: { type: "string" },
-      url: { type: "string" },
-      token: { type: "string" },
+      ...TARGET_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
   });

@@ -9,7 +9,7 @@ import { OBSERVABILITY_NAMESPACE, PROMETHEUS } from "../../components/observabil
 import type { MeshConfig } from "../../config/types";
 import { type PulumiCli, resolveTarget, type Target, TargetError } from "../lib/target";
 import { describeSplit } from "../verify/checks/format";
-import { kubeTransport } from "../verify/kube";
+import { clusterTransport } from "../verify/kube";
 import { DEFAULT_ALPHA, splitTest } from "../verify/stats";
 import { type CanaryArgs, CanaryArgsError, parseCanaryArgs, USAGE } from "./args";
 import { type CanaryHealth, type SplitSample, type SplitTest, sampledHealth } from "./gates";
@@ -92,15 +92,14 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
       io.stdout(USAGE);
       return 0;
     }
-    // --url overrides the stack's gateway URL; the stack (or its file) still supplies the config.
-    const { url: urlOverride, ...fromStack } = command.target;
-    const target = await resolveTarget(fromStack, {
+    // The canary needs the stack's config: --url overrides the gateway address, not the stack.
+    const target = await resolveTarget(command.target, {
       projectRoot: deps.projectRoot,
+      requireConfig: true,
       ...(deps.pulumi && { pulumi: deps.pulumi }),
     });
     const cfg = target.config;
     if (cfg === undefined) throw new TargetError(`${target.source} gave no stack config`);
-    const gatewayUrl = urlOverride ?? target.url;
     const plan = buildPlan(cfg, command);
     io.stdout(formatPlan(plan, cfg));
     if (command.dryRun || plan.steps.length === 0) return 0;
@@ -117,7 +116,7 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
         workspace,
         probe: (requests, weights) =>
           probeUsers({
-            url: gatewayUrl,
+            url: target.url,
             token: target.token,
             requests,
             canary: plan.canary,
@@ -174,9 +173,8 @@ function defaultWorkspace(deps: CanaryMainDeps) {
 
 /** Prometheus's query API through the API server's service proxy, with the stack's kubeconfig. */
 async function prometheusViaApiServer(target: Target): Promise<PromQuery | undefined> {
-  const kubeconfig = target.cluster.kubeconfig;
-  if (kubeconfig === undefined) return undefined;
-  const api = await kubeTransport(kubeconfig);
+  const api = await clusterTransport(target.cluster);
+  if (api === undefined) return undefined;
   const base = `/api/v1/namespaces/${OBSERVABILITY_NAMESPACE}/services/${PROMETHEUS.name}:${PROMETHEUS.port}/proxy`;
   return async (promql) => {
     const reply = await api.get(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`);

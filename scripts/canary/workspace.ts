@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import * as path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../../config/defaults";
 import type { Weights } from "./plan";
@@ -10,12 +12,13 @@ import type { CanaryWorkspace } from "./run";
 export class AutomationWorkspace implements CanaryWorkspace {
   private constructor(
     private readonly stack: Stack,
+    private readonly projectRoot: string,
     private readonly onOutput: (text: string) => void,
   ) {}
 
   static async select(stackName: string, projectRoot: string, onOutput: (text: string) => void) {
     const stack = await LocalWorkspace.selectStack({ stackName, workDir: projectRoot });
-    return new AutomationWorkspace(stack, onOutput);
+    return new AutomationWorkspace(stack, projectRoot, onOutput);
   }
 
   /** The stack's config as `namespace:key` → value, secrets decrypted, for the project's own parser. */
@@ -38,7 +41,14 @@ export class AutomationWorkspace implements CanaryWorkspace {
     await this.stack.setAllConfig(Object.fromEntries(entries), true);
   }
 
+  /** With the policy pack, as `npm run up` runs it: a canary step passes the same guardrails. */
   async up(): Promise<void> {
-    await this.stack.up({ onOutput: this.onOutput, color: "never" });
+    const packConfig = path.join(this.projectRoot, "policies", "config", `${this.stack.name}.json`);
+    await this.stack.up({
+      onOutput: this.onOutput,
+      color: "never",
+      policyPacks: [path.join(this.projectRoot, "policies")],
+      ...(existsSync(packConfig) && { policyPackConfigs: [packConfig] }),
+    });
   }
 }
