@@ -1,10 +1,11 @@
 /**
- * istio-mesh: a kind cluster, Istio from Helm, the lab's backends and their traffic rules.
+ * istio-mesh: a kind cluster, Istio from Helm, the lab's backends, and their traffic, security,
+ * egress and observability config.
  *
- *   config/               stack config → one validated MeshConfig (a bad value stops here)
+ *   config/<area>.ts      stack config → one validated MeshConfig (a bad value stops here)
  *   components/<area>/    pure spec builders (MeshConfig → plain objects) beside the
  *                         ComponentResource that registers them
- *   components/mesh.ts    the components, wired in dependency order
+ *   components/mesh.ts    the components, wired in dependency order; its return value is below
  */
 import { deployMesh } from "./components/mesh";
 import { loadMeshConfig } from "./config/load";
