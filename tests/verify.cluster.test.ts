@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type AccessCase, accessMatrix } from "../components/security/accessMatrix";
+import { probeClients } from "../components/security/probeClients";
+import type { MeshConfig } from "../config/types";
 import {
   accessMatrixCheck,
   controlPlaneCheck,
@@ -8,9 +10,10 @@ import {
   mtlsCheck,
   observabilityCheck,
 } from "../scripts/verify/checks/cluster";
+import { faultPlan, MAX_ATTEMPTS, probeClient } from "../scripts/verify/checks/probe";
 import { HttpClient } from "../scripts/verify/http";
 import type { Check, CheckRow, ClusterTransport, ExecResult, VerifyContext } from "../scripts/verify/types";
-import { devConfig } from "./support/configs";
+import { devConfig, meshConfig } from "./support/configs";
 
 const cfg = devConfig();
 const VALID = "valid.jwt.token";
@@ -27,9 +30,64 @@ const MATRIX: AccessCase[] = (["user-service", "product-service", "order-service
   }),
 );
 
+/** What curl gets: an HTTP status, or no answer with curl's exit code (56 reset, 6 DNS, 28 timeout, ...). */
+type Answer = number | { exit: number; stderr: string };
+const RESET: Answer = { exit: 56, stderr: "curl: (56) Recv failure: Connection reset by peer" };
+const DNS: Answer = { exit: 6, stderr: "curl: (6) Could not resolve host: user-service.backend.svc.cluster.local" };
+const TIMEOUT: Answer = { exit: 28, stderr: "curl: (28) Operation timed out after 5001 milliseconds" };
+
+interface Call {
+  caller: string;
+  url: string;
+  token: string | undefined;
+  /** curl's -m. */
+  timeoutSeconds: number;
+}
+
+/** What the mesh answers a probe-client call, policies only (no faults): MATRIX; outside-client is reset. */
+function policyAnswer({ caller, url, token }: Call): Answer {
+  if (caller === "outside-client") return RESET;
+  if (url.startsWith("http://httpbin.org")) return 200;
+  const target = /http:\/\/([a-z-]+)\./.exec(url)?.[1];
+  const status = MATRIX.find(
+    (c) =>
+      c.caller === caller &&
+      c.target === target &&
+      c.token === (token === undefined ? "none" : token === VALID ? "valid" : "invalid"),
+  )?.status;
+  return status === undefined || status === 0 ? RESET : status;
+}
+
+/** Seeded uniform [0, 1) (mulberry32), so a faulted fake is replayable. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The dev stack's faults as the caller's sidecar applies them (mesh VirtualServices): on mesh-client
+ * calls, product-service waits 5 s on 50% (a curl with -m below that times out) and order-service
+ * answers 500 on 30%, before the target's RBAC decides. The sidecar-less client gets no faults.
+ */
+function withDevFaults(random: () => number, policy: (call: Call) => Answer = policyAnswer) {
+  return (call: Call): Answer => {
+    if (call.caller === "mesh-client" && call.url.includes("//product-service.")) {
+      if (random() < 0.5 && call.timeoutSeconds <= 5) return TIMEOUT;
+    }
+    if (call.caller === "mesh-client" && call.url.includes("//order-service.") && random() < 0.3) return 500;
+    return policy(call);
+  };
+}
+
 interface FakeCluster {
-  /** Status a curl from caller to url with token gets; 0 = connection reset. */
-  curl?: (caller: string, url: string, token: string | undefined) => number;
+  /** What a curl in a probe client gets. */
+  curl?: (call: Call) => Answer;
   nativeSidecar?: boolean;
   missingSidecar?: boolean;
   egressCounts?: boolean;
@@ -40,19 +98,7 @@ interface FakeCluster {
 /** An API server and pods, in memory: what the in-cluster checks read and exec into. */
 function fakeCluster(f: FakeCluster = {}): ClusterTransport & { execs: string[][] } {
   const {
-    curl = (caller, url, token) => {
-      if (caller === "outside-client") return 0;
-      if (url.startsWith("http://httpbin.org")) return 200;
-      const target = /http:\/\/([a-z-]+)\./.exec(url)?.[1];
-      return (
-        MATRIX.find(
-          (c) =>
-            c.caller === caller &&
-            c.target === target &&
-            c.token === (token === undefined ? "none" : token === VALID ? "valid" : "invalid"),
-        )?.status ?? 0
-      );
-    },
+    curl = policyAnswer,
     nativeSidecar = true,
     missingSidecar = false,
     egressCounts = true,
@@ -89,7 +135,12 @@ function fakeCluster(f: FakeCluster = {}): ClusterTransport & { execs: string[][
         return json({ items: backendPods });
       }
       if (path.startsWith("/api/v1/namespaces/outside/pods?"))
-        return json({ items: [pod("outside-client-0", "outside", {}, "curl")] });
+        return json({
+          items:
+            selector === "app=outside-client"
+              ? [pod("outside-client-0", "outside", { app: "outside-client" }, "curl")]
+              : [],
+        });
       if (path.startsWith("/api/v1/namespaces/istio-egress/pods?") && selector === "istio=egressgateway") {
         return json({ items: [pod("istio-egressgateway-0", "istio-egress", {}, "istio-proxy")] });
       }
@@ -112,11 +163,12 @@ function fakeCluster(f: FakeCluster = {}): ClusterTransport & { execs: string[][
       const url = command.at(-1) ?? "";
       const auth = command.find((c) => c.startsWith("Authorization: Bearer "));
       const caller = podName.replace(/-0$/, "");
-      const status = curl(caller, url, auth?.slice("Authorization: Bearer ".length));
+      const timeoutSeconds = Number(command[command.indexOf("-m") + 1]);
+      const answer = curl({ caller, url, token: auth?.slice("Authorization: Bearer ".length), timeoutSeconds });
       if (url.startsWith("http://httpbin.org") && egressCounts) egress++;
-      return status === 0
-        ? { stdout: "000", stderr: "curl: (56) Recv failure: Connection reset by peer", exitCode: 56 }
-        : { stdout: String(status), stderr: "", exitCode: 0 };
+      return typeof answer === "number"
+        ? { stdout: String(answer), stderr: "", exitCode: 0 }
+        : { stdout: "000", stderr: answer.stderr, exitCode: answer.exit };
     },
   };
 }
@@ -125,9 +177,10 @@ async function run(
   check: Check,
   cluster: ClusterTransport,
   accessCases: readonly AccessCase[] = accessMatrix(cfg),
+  config: MeshConfig = cfg,
 ): Promise<CheckRow[]> {
   const ctx: VerifyContext = {
-    cfg,
+    cfg: config,
     target: { url: "http://127.0.0.1:9", httpsUrl: "https://127.0.0.1:9", token: VALID },
     options: { requests: 10, concurrency: 1, seed: 1, offline: false, alpha: 0.001 },
     http: new HttpClient(1),
@@ -154,24 +207,133 @@ describe("verify inside the cluster, through injected exec and API transports", 
     const probeCases = accessMatrix(cfg).filter((c) => c.caller === "mesh-client" || c.caller === "outside-client");
     assert.deepEqual(probeCases.map(key).sort(), MATRIX.map(key).sort());
     const rows = await run(accessMatrixCheck, cluster);
-    assert.equal(rows.length, MATRIX.length);
+    assert.equal(rows.filter((r) => r.verdict !== "skip").length, MATRIX.length);
     passedAll(rows);
     const validCall = cluster.execs.find((e) => e.includes(`Authorization: Bearer ${VALID}`));
     assert.ok(validCall?.includes("http://user-service.backend.svc.cluster.local/users"));
     assert.equal(validCall?.[1], "curl");
-    const leaky = fakeCluster({
-      curl: (caller) => (caller === "outside-client" ? 0 : 200),
-    });
+    const refusedRow = rows.find((r) => r.subject === "outside-client → user-service (none token)");
+    assert.match(refusedRow?.observed ?? "", /refused: connection reset \(exit 56\)/);
+    const leaky = fakeCluster({ curl: (call) => (call.caller === "outside-client" ? RESET : 200) });
     assert.deepEqual(failed(await run(accessMatrixCheck, leaky)), [
       "mesh-client → user-service (none token)",
       "mesh-client → user-service (invalid token)",
     ]);
   });
 
-  it("mTLS: plaintext from outside-client is refused; PERMISSIVE-like answers fail", async () => {
-    passedAll(await run(mtlsCheck, fakeCluster()));
+  it("access matrix: the cells verify cannot probe are one skip row, with their count", async () => {
+    const rows = await run(accessMatrixCheck, fakeCluster());
+    const offline = accessMatrix(cfg).filter((c) => c.caller !== "mesh-client" && c.caller !== "outside-client");
+    assert.equal(offline.length, 4 * 3 * 3);
+    const skips = rows.filter((r) => r.verdict === "skip");
+    assert.equal(skips.length, 1);
+    assert.equal(skips[0]?.subject, "ingress-gateway, user-service, product-service, order-service → backends");
+    assert.match(skips[0]?.expected ?? "", /^36 cells/);
+    assert.match(skips[0]?.observed ?? "", /offline/);
+  });
+
+  it("access matrix: the dev stack's mesh faults (5 s delay on 50%, 500 on 30%) pass; a leak under them fails", async () => {
+    // Before: -m 5 and no retry failed ~96% of such runs. 100 seeded runs must all pass.
+    for (let seed = 1; seed <= 100; seed++) {
+      const cluster = fakeCluster({ curl: withDevFaults(seeded(seed)) });
+      const rows = await run(accessMatrixCheck, cluster);
+      assert.deepEqual(failed(rows), [], `seed ${seed}: ${rows.map((r) => `${r.subject}: ${r.observed}`).join("\n")}`);
+      const product = cluster.execs.filter((e) => e.some((a) => a.includes("//product-service.")));
+      assert.ok(
+        product.every((e) => e[e.indexOf("-m") + 1] === "10"),
+        "delay 5 s + 5 s margin",
+      );
+    }
+    const leak = (call: Call): Answer =>
+      call.caller === "mesh-client" && call.url.includes("//user-service.") ? 200 : policyAnswer(call);
+    for (let seed = 1; seed <= 20; seed++) {
+      const rows = await run(accessMatrixCheck, fakeCluster({ curl: withDevFaults(seeded(seed), leak) }));
+      assert.deepEqual(failed(rows), [
+        "mesh-client → user-service (none token)",
+        "mesh-client → user-service (invalid token)",
+      ]);
+    }
+  });
+
+  it("access matrix: an abort is retried ⌈log 1e-4 / log p⌉ times (8 at 30%), never more; a steady 500 fails", async () => {
+    assert.equal(Math.ceil(Math.log(1e-4) / Math.log(0.3)), 8);
+    const abortFirst = (n: number) => {
+      const seen = new Map<string, number>();
+      return (call: Call): Answer => {
+        if (call.caller !== "mesh-client" || !call.url.includes("//order-service.")) return policyAnswer(call);
+        const k = `${call.token}`;
+        seen.set(k, (seen.get(k) ?? 0) + 1);
+        return (seen.get(k) ?? 0) <= n ? 500 : policyAnswer(call);
+      };
+    };
+    const unlucky = fakeCluster({ curl: abortFirst(7) });
+    const rows = await run(accessMatrixCheck, unlucky);
+    passedAll(rows);
+    assert.equal(unlucky.execs.filter((e) => e.some((a) => a.includes("//order-service."))).length, 3 * 8 + 3);
+    assert.match(
+      rows.find((r) => r.subject === "mesh-client → order-service (none token)")?.observed ?? "",
+      /8 attempts/,
+    );
+    const broken = fakeCluster({ curl: abortFirst(8) });
+    assert.deepEqual(failed(await run(accessMatrixCheck, broken)), [
+      "mesh-client → order-service (none token)",
+      "mesh-client → order-service (valid token)",
+      "mesh-client → order-service (invalid token)",
+    ]);
+    assert.equal(broken.execs.filter((e) => e.some((a) => a.includes("//order-service."))).length, 3 * 8 + 3);
+  });
+
+  it("access matrix: a cell whose expected status is the abort status is skipped as ambiguous", async () => {
+    const abort403: MeshConfig = { ...cfg, faults: { ...cfg.faults, "user-service": { percent: 30, status: 403 } } };
+    const rows = await run(accessMatrixCheck, fakeCluster(), accessMatrix(cfg), abort403);
+    const cell = rows.find((r) => r.subject === "mesh-client → user-service (none token)");
+    assert.equal(cell?.verdict, "skip");
+    assert.match(cell?.observed ?? "", /ambiguous: the abort fault answers 403 on 30% of calls/);
+    passedAll(rows);
+    const always: MeshConfig = { ...cfg, faults: { ...cfg.faults, "order-service": { percent: 100, status: 500 } } };
+    const allAborted = await run(accessMatrixCheck, fakeCluster(), accessMatrix(cfg), always);
+    const orderCells = allAborted.filter((r) => r.subject.startsWith("mesh-client → order-service"));
+    assert.deepEqual(
+      orderCells.map((r) => r.verdict),
+      ["skip", "skip", "skip"],
+    );
+  });
+
+  it("access matrix: a refused cell passes only on a reset, not on DNS failure or timeout", async () => {
+    for (const broken of [DNS, TIMEOUT]) {
+      const rows = await run(
+        accessMatrixCheck,
+        fakeCluster({ curl: (call) => (call.caller === "outside-client" ? broken : policyAnswer(call)) }),
+      );
+      assert.equal(failed(rows).length, 9);
+      assert.match(rows.find((r) => r.verdict === "fail")?.observed ?? "", /^could not test: (DNS|timed out)/);
+    }
+  });
+
+  it("mTLS: plaintext from outside-client is reset and mesh-client gets HTTP; anything else fails", async () => {
+    const rows = await run(mtlsCheck, fakeCluster());
+    passedAll(rows);
+    assert.match(rows[0]?.observed ?? "", /^refused: connection reset \(exit 56\); mesh-client: HTTP 403$/);
     const open = await run(mtlsCheck, fakeCluster({ curl: () => 403 }));
     assert.equal(failed(open).length, 3);
+    // A Service that does not resolve is not STRICT mTLS: both sides fail to connect.
+    const missing = await run(mtlsCheck, fakeCluster({ curl: () => DNS }));
+    assert.equal(failed(missing).length, 3);
+    assert.match(missing[0]?.observed ?? "", /could not test: DNS: could not resolve host \(exit 6\)/);
+    // The plaintext call's own failure must be a reset, even when the control answers.
+    const outsideDns = fakeCluster({ curl: (call) => (call.caller === "outside-client" ? DNS : policyAnswer(call)) });
+    assert.equal(failed(await run(mtlsCheck, outsideDns)).length, 3);
+    // The empty-reply close (exit 52) is the sidecar's close too.
+    const fin = fakeCluster({
+      curl: (call) =>
+        call.caller === "outside-client"
+          ? { exit: 52, stderr: "curl: (52) Empty reply from server" }
+          : policyAnswer(call),
+    });
+    passedAll(await run(mtlsCheck, fin));
+    // The control absent (no mesh-client answer) fails: nothing proves the Service exists.
+    const noControl = fakeCluster({ curl: (call) => (call.caller === "mesh-client" ? TIMEOUT : RESET) });
+    assert.equal(failed(await run(mtlsCheck, noControl)).length, 3);
   });
 
   it("egress: 200 from httpbin.org and the egress gateway's counter moved", async () => {
@@ -197,5 +359,47 @@ describe("verify inside the cluster, through injected exec and API transports", 
       "Prometheus istio_requests_total",
       "Jaeger traces",
     ]);
+  });
+});
+
+describe("verify's probe plan", () => {
+  it("probe clients: namespace and pod selector from the Deployments probeClients() builds", () => {
+    const [mesh, outside] = probeClients(cfg)?.deployments ?? [];
+    assert.deepEqual(probeClient(cfg, "mesh-client"), {
+      namespace: cfg.backend.namespace,
+      selector: mesh?.spec?.selector.matchLabels,
+    });
+    assert.deepEqual(probeClient(cfg, "outside-client"), {
+      namespace: "outside",
+      selector: outside?.spec?.selector.matchLabels,
+    });
+    assert.equal(probeClient(cfg, "user-service"), undefined);
+    assert.equal(probeClient(meshConfig({ probeClients: false }), "mesh-client"), undefined);
+  });
+
+  it("fault plan: timeout = delay + 5 s; attempts so that all aborting has probability ≤ 1e-4", () => {
+    assert.deepEqual(faultPlan(undefined, 200), { timeoutSeconds: 5, attempts: 1 });
+    assert.deepEqual(faultPlan({ percent: 50, delay: "5s" }, 200), { timeoutSeconds: 10, attempts: 1 });
+    assert.deepEqual(faultPlan({ percent: 30, status: 500 }, 200), {
+      timeoutSeconds: 5,
+      retryStatus: 500,
+      attempts: 8,
+    });
+    assert.deepEqual(faultPlan({ percent: 50, delay: "1.5s", status: 503 }, 0), {
+      timeoutSeconds: 7,
+      retryStatus: 503,
+      attempts: 14,
+    });
+    for (const percent of [5, 30, 50, 70, 80]) {
+      const plan = faultPlan({ percent, status: 500 }, 200);
+      assert.ok("attempts" in plan);
+      assert.ok((percent / 100) ** plan.attempts <= 1e-4 && (percent / 100) ** (plan.attempts - 1) > 1e-4);
+    }
+    assert.match(JSON.stringify(faultPlan({ percent: 30, status: 403 }, 403)), /ambiguous/);
+    assert.match(
+      JSON.stringify(faultPlan({ percent: 90, status: 500 }, 200)),
+      new RegExp(`> ${MAX_ATTEMPTS} attempts`),
+    );
+    assert.match(JSON.stringify(faultPlan({ percent: 100, status: 500 }, 200)), /skip/);
   });
 });

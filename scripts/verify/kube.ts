@@ -65,7 +65,7 @@ async function transportFor(kc: KubeConfig): Promise<ClusterTransport> {
         request.end();
       });
     },
-    exec(namespace, pod, container, command) {
+    exec(namespace, pod, container, command, { timeoutMs = EXEC_TIMEOUT_MS } = {}) {
       let stdout = "";
       let stderr = "";
       const sink = (append: (s: string) => void) =>
@@ -76,7 +76,7 @@ async function transportFor(kc: KubeConfig): Promise<ClusterTransport> {
           },
         });
       return new Promise<ExecResult>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`exec in ${namespace}/${pod} timed out`)), EXEC_TIMEOUT_MS);
+        const timer = setTimeout(() => reject(new Error(`exec in ${namespace}/${pod} timed out`)), timeoutMs);
         exec
           .exec(
             namespace,

@@ -48,7 +48,14 @@ export interface ExecResult {
 export interface ClusterTransport {
   /** GET a path on the API server (resources, or a service/pod proxy); body as text. */
   get(path: string): Promise<{ readonly status: number; readonly body: string }>;
-  exec(namespace: string, pod: string, container: string, command: readonly string[]): Promise<ExecResult>;
+  /** Runs a command in a container; rejects after timeoutMs (the transport's default when unset). */
+  exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: readonly string[],
+    options?: { readonly timeoutMs?: number },
+  ): Promise<ExecResult>;
 }
 
 export interface VerifyOptions {
