@@ -48,7 +48,12 @@ export function deployMesh(cfg: MeshConfig) {
   if (spec.observability) {
     new Observability(
       "observability",
-      { spec: spec.observability, namespace: controlPlane.istioNamespace, crds: controlPlane.base },
+      {
+        spec: spec.observability,
+        namespace: controlPlane.istioNamespace,
+        crds: controlPlane.base,
+        istiod: controlPlane.istiod,
+      },
       onCluster,
     );
   }
