@@ -74,7 +74,8 @@ export function deployMesh(cfg: MeshConfig) {
 
   return {
     clusterName: cluster.clusterName,
-    kubeconfig: cluster.kubeconfig,
+    /** kind: the cluster's kubeconfig (secret); existing: null, see MeshCluster.kubeconfig. */
+    kubeconfig: cluster.kubeconfig ?? null,
     gatewayUrls: gatewayUrls(cfg),
     canaryWeights: pulumi.output(cfg.canaryWeights),
     dashboards: (spec.observability?.dashboards ?? {}) as Partial<Record<ToolName, ToolAccess>>,

@@ -9,7 +9,7 @@ import { OBSERVABILITY_NAMESPACE, PROMETHEUS } from "../../components/observabil
 import type { MeshConfig } from "../../config/types";
 import { type PulumiCli, resolveTarget, type Target, TargetError } from "../lib/target";
 import { describeSplit } from "../verify/checks/format";
-import { kubeTransport } from "../verify/kube";
+import { clusterTransport } from "../verify/kube";
 import { DEFAULT_ALPHA, splitTest } from "../verify/stats";
 import { type CanaryArgs, CanaryArgsError, parseCanaryArgs, USAGE } from "./args";
 import { type CanaryHealth, type SplitSample, type SplitTest, sampledHealth } from "./gates";
@@ -172,11 +172,13 @@ function defaultWorkspace(deps: CanaryMainDeps) {
   };
 }
 
-/** Prometheus's query API through the API server's service proxy, with the stack's kubeconfig. */
+/**
+ * Prometheus's query API through the API server's service proxy, with the target's cluster access
+ * (kind: the stack's kubeconfig output; existing: the configured kubeconfig and context).
+ */
 async function prometheusViaApiServer(target: Target): Promise<PromQuery | undefined> {
-  const kubeconfig = target.cluster.kubeconfig;
-  if (kubeconfig === undefined) return undefined;
-  const api = await kubeTransport(kubeconfig);
+  const api = await clusterTransport(target.cluster);
+  if (api === undefined) return undefined;
   const base = `/api/v1/namespaces/${OBSERVABILITY_NAMESPACE}/services/${PROMETHEUS.name}:${PROMETHEUS.port}/proxy`;
   return async (promql) => {
     const reply = await api.get(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`);

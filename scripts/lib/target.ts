@@ -47,7 +47,8 @@ gatewayUrls, demoToken, caCert, kubeconfig)
   --https-url URL            the gateway's HTTPS URL (verify's https check; bench loads --url)
   --token JWT                sent as "Authorization: Bearer JWT" (default: the stack's demo token)
   --ca-cert FILE             PEM CA that signed the gateway's certificate (default: the stack's caCert)
-  --kubeconfig FILE          for the cluster (default: the stack's kubeconfig output, else the config's)`;
+  --kubeconfig FILE          for the cluster (default: kind: the stack's kubeconfig output, else context
+                             kind-<name>; existing: the config's kubeconfig and kubeContext)`;
 
 type TargetValues = { readonly [K in keyof typeof TARGET_OPTIONS]?: string | undefined };
 
@@ -80,7 +81,7 @@ export interface TargetFlags {
 
 /** How to reach the cluster's API server, for port-forwards and in-cluster checks. */
 export interface ClusterAccess {
-  /** Kubeconfig content (the stack's secret output): write it to a private file, never print it. */
+  /** Kubeconfig content (a kind stack's secret output): write it to a private file, never print it. */
   readonly kubeconfig?: string;
   /** A kubeconfig file; absent with `kubeconfig` absent means kubectl's own default ($KUBECONFIG, ~/.kube/config). */
   readonly kubeconfigPath?: string;
@@ -207,12 +208,23 @@ async function fromPulumiCli(pulumi: PulumiCli, stack: string | undefined): Prom
     ...(typeof token === "string" && { token }),
     ...(typeof caCert === "string" && { caCert }),
     config,
-    // The stack's kubeconfig output reaches its cluster whatever the local kubeconfig says.
-    cluster: typeof kubeconfig === "string" ? { kubeconfig } : clusterAccess(config),
+    cluster: stackClusterAccess(config, kubeconfig),
   };
 }
 
-/** Without the stack's kubeconfig output: kind merges `kind-<name>` into the default kubeconfig. */
+/**
+ * kind: the stack's kubeconfig output (contents) reaches its cluster whatever the local kubeconfig
+ * says. Existing: the stack outputs no kubeconfig (a stack last updated by an older version put the
+ * configured path there), so the configured file and context, as the provider reads them.
+ */
+export function stackClusterAccess(config: MeshConfig, kubeconfigOutput: unknown): ClusterAccess {
+  if (config.cluster.mode === "kind" && typeof kubeconfigOutput === "string" && kubeconfigOutput.trim() !== "") {
+    return { kubeconfig: kubeconfigOutput };
+  }
+  return clusterAccess(config);
+}
+
+/** From the config alone: kind merges `kind-<name>` into the default kubeconfig. */
 function clusterAccess(config: MeshConfig): ClusterAccess {
   if (config.cluster.mode === "kind") return { context: `kind-${config.cluster.name}` };
   return {
