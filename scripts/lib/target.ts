@@ -120,18 +120,43 @@ export interface TargetDeps {
   readonly requireConfig?: boolean;
 }
 
-export async function resolveTarget(flags: TargetFlags, deps: TargetDeps): Promise<Target> {
+/** A stack, its config and how to reach its cluster, for a tool that sends no traffic to the gateway. */
+export interface StackTarget extends Omit<Target, "url" | "config"> {
+  readonly config: MeshConfig;
+}
+
+/**
+ * The stack alone (`--stack` through the Pulumi CLI, or `--config`), with `--kubeconfig` applied:
+ * for tools such as `npm run dashboards` that need the config and the cluster but not the gateway.
+ */
+export async function resolveStack(
+  flags: Pick<TargetFlags, "stack" | "config" | "kubeconfig">,
+  deps: Omit<TargetDeps, "requireConfig">,
+): Promise<StackTarget> {
+  const base = await stackBase(flags, { ...deps, requireConfig: true });
+  if (base.config === undefined) throw new TargetError(`${base.source} has no config`);
+  const config = base.config;
+  return {
+    ...base,
+    config,
+    ...(flags.kubeconfig !== undefined && { cluster: kubeconfigFile(flags.kubeconfig, base.cluster) }),
+  };
+}
+
+async function stackBase(flags: TargetFlags, deps: TargetDeps): Promise<Resolved> {
   if (flags.config !== undefined && flags.stack !== undefined) {
     throw new TargetError("--stack picks a stack for the Pulumi CLI and --config reads a stack file: use one of them");
   }
   const instead = deps.requireConfig ? "--config Pulumi.<stack>.yaml" : "--config Pulumi.<stack>.yaml or --url";
-  const base =
-    flags.config !== undefined
-      ? await fromStackFile(path.resolve(flags.config))
-      : flags.url !== undefined && !deps.requireConfig
-        ? { source: "--url", cluster: {} }
-        : await fromPulumiCli(deps.pulumi ?? spawnPulumi(deps.projectRoot, { instead }), flags.stack);
+  return flags.config !== undefined
+    ? await fromStackFile(path.resolve(flags.config))
+    : flags.url !== undefined && !deps.requireConfig
+      ? { source: "--url", cluster: {} }
+      : await fromPulumiCli(deps.pulumi ?? spawnPulumi(deps.projectRoot, { instead }), flags.stack);
+}
 
+export async function resolveTarget(flags: TargetFlags, deps: TargetDeps): Promise<Target> {
+  const base = await stackBase(flags, deps);
   const url = flags.url ?? base.gatewayUrls?.http;
   if (url === undefined) throw new TargetError(`${base.source} has no ${OUTPUTS.gatewayUrls} output; pass --url`);
   const httpsUrl = flags.httpsUrl ?? base.gatewayUrls?.https;
