@@ -10,8 +10,7 @@
  * tools and ports come from the stack's config through the program's own builders
  * (components/observability/access.ts).
  */
-import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { dashboards, type ToolAccess, type ToolName } from "../components/observability/access";

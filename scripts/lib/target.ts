@@ -133,9 +133,9 @@ export async function resolveStack(
   flags: Pick<TargetFlags, "stack" | "config" | "kubeconfig">,
   deps: Omit<TargetDeps, "requireConfig">,
 ): Promise<StackTarget> {
-  const base = await stackBase(flags, { ...deps, requireConfig: true });
-  if (base.config === undefined) throw new TargetError(`${base.source} has no config`);
-  const config = base.config;
+  const { config, ...base } = await stackBase(flags, { ...deps, requireConfig: true });
+  // With requireConfig the stack is always read, through the CLI or its file.
+  if (config === undefined) throw new TargetError(`${base.source} has no config`);
   return {
     ...base,
     config,
