@@ -48,7 +48,12 @@ export function deployMesh(cfg: MeshConfig) {
   if (spec.observability) {
     new Observability(
       "observability",
-      { spec: spec.observability, namespace: controlPlane.istioNamespace, crds: controlPlane.base },
+      {
+        spec: spec.observability,
+        namespace: controlPlane.istioNamespace,
+        crds: controlPlane.base,
+        istiod: controlPlane.istiod,
+      },
       onCluster,
     );
   }
@@ -69,7 +74,8 @@ export function deployMesh(cfg: MeshConfig) {
 
   return {
     clusterName: cluster.clusterName,
-    kubeconfig: cluster.kubeconfig,
+    /** kind: the cluster's kubeconfig (secret); existing: null, see MeshCluster.kubeconfig. */
+    kubeconfig: cluster.kubeconfig ?? null,
     gatewayUrls: gatewayUrls(cfg),
     canaryWeights: pulumi.output(cfg.canaryWeights),
     dashboards: (spec.observability?.dashboards ?? {}) as Partial<Record<ToolName, ToolAccess>>,

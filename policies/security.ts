@@ -5,6 +5,7 @@ import {
   ISTIO_SECURITY,
   isKind,
   list,
+  namespaceOf,
   objectRef,
   type Props,
   record,
@@ -13,24 +14,49 @@ import {
 } from "./lib/kube";
 import { settings } from "./lib/settings";
 
+export interface PeerAuthenticationSettings {
+  /**
+   * Namespaces in the middle of a migration to mTLS: a PeerAuthentication there may be PERMISSIVE
+   * (never DISABLE or UNSET). A stack running `istio-mesh:mtlsMode: PERMISSIVE` lists `backend`.
+   */
+  readonly permissiveNamespaces: readonly string[];
+}
+
+const PEER_AUTHN_DEFAULTS: PeerAuthenticationSettings = { permissiveNamespaces: [] };
+
 export const peerAuthenticationStrict: ResourceValidationPolicy = {
   name: "peer-authentication-strict",
-  description: "PeerAuthentication sets mTLS mode STRICT, for the workload and for every port it lists.",
+  description:
+    "PeerAuthentication sets mTLS mode STRICT, for the workload and for every port it lists; PERMISSIVE only in " +
+    "the namespaces listed in permissiveNamespaces (a migration).",
   enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      permissiveNamespaces: {
+        type: "array",
+        items: { type: "string", minLength: 1 },
+        default: [...PEER_AUTHN_DEFAULTS.permissiveNamespaces],
+        description: "Namespaces migrating to mTLS, where a PeerAuthentication may be PERMISSIVE.",
+      },
+    },
+  },
   validateResource: (args, reportViolation) => {
     if (!isKind(args.type, ISTIO_SECURITY, "PeerAuthentication")) return;
     const spec = record(args.props.spec);
+    const ref = objectRef(args.props);
+    const migrating = settings(args, PEER_AUTHN_DEFAULTS).permissiveNamespaces.includes(namespaceOf(args.props));
+    const allowed = (mode: string) => mode === "STRICT" || (migrating && mode === "PERMISSIVE");
+    const fix = migrating
+      ? "set STRICT (or PERMISSIVE while the namespace migrates)"
+      : "set STRICT, or for a migration list the namespace in peer-authentication-strict.permissiveNamespaces " +
+        "in policies/config/<stack>.json";
+    // UNSET inherits, and the mesh default it falls back to is PERMISSIVE.
     const mode = text(record(spec.mtls).mode) ?? "UNSET";
-    if (mode !== "STRICT") {
-      // UNSET inherits, and the mesh default it falls back to is PERMISSIVE.
-      reportViolation(`PeerAuthentication ${objectRef(args.props)}: mtls.mode is ${mode}; set STRICT`);
-    }
+    if (!allowed(mode)) reportViolation(`PeerAuthentication ${ref}: mtls.mode is ${mode}; ${fix}`);
     for (const [port, setting] of Object.entries(record(spec.portLevelMtls))) {
       const portMode = text(record(setting).mode) ?? "UNSET";
-      if (portMode !== "STRICT" && portMode !== "UNSET") {
-        reportViolation(
-          `PeerAuthentication ${objectRef(args.props)}: port ${port} mtls.mode is ${portMode}; set STRICT`,
-        );
+      if (portMode !== "UNSET" && !allowed(portMode)) {
+        reportViolation(`PeerAuthentication ${ref}: port ${port} mtls.mode is ${portMode}; ${fix}`);
       }
     }
   },

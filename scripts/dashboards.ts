@@ -2,31 +2,30 @@
  * Opens Kiali, Jaeger, Prometheus and Grafana at once through `kubectl port-forward`, prints their
  * URLs and how to sign in, and closes every port-forward on Ctrl-C.
  *
- *   npm run dashboards [-- --stack dev] [-- --kubeconfig PATH]
+ *   npm run dashboards [-- --stack NAME | --config Pulumi.<stack>.yaml] [-- --kubeconfig PATH]
  *
- * Without --kubeconfig, the stack's own kubeconfig (`pulumi stack output kubeconfig --show-secrets`)
- * goes to a 0600 file in a private temp dir, removed on exit. Which tools and ports come from the
- * stack's config through the program's own builders (components/observability/access.ts).
+ * The stack and its cluster come from scripts/lib/target.ts, as for verify, bench and canary: by
+ * default the selected stack (or $STACK) through the Pulumi CLI; a kind stack's kubeconfig output
+ * goes to a 0600 file in a private temp dir (scripts/lib/portForward.ts), removed on exit. Which
+ * tools and ports come from the stack's config through the program's own builders
+ * (components/observability/access.ts).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { dashboards, type ToolAccess, type ToolName } from "../components/observability/access";
-import { ConfigError } from "../config/issues";
-import { projectConfig } from "../config/load";
-import { parseMeshConfig } from "../config/parse";
-import { readStackFile, StackFileError } from "../config/stackFile";
-import type { MeshConfig } from "../config/types";
+import { kubectlClusterFlags } from "./lib/portForward";
+import { type PulumiCli, resolveStack, TargetError } from "./lib/target";
 
 /** What the script needs from the outside world; tests pass stand-ins. */
 export interface DashboardDeps {
+  readonly projectRoot: string;
+  /** The Pulumi CLI (default: the real one, run in projectRoot). */
+  readonly pulumi?: PulumiCli;
+  /** $STACK, as `npm run up` reads it. */
+  readonly envStack?: string | undefined;
   /** Starts a long-running child (kubectl port-forward). */
   spawn(command: string, args: readonly string[]): Pick<ChildProcess, "pid" | "kill" | "once">;
-  /** Runs a command to completion and returns its stdout. */
-  capture(command: string, args: readonly string[]): Promise<string>;
-  readStack(stack: string): Record<string, unknown>;
   /** Registers the handler for Ctrl-C / SIGTERM. */
   onStop(handler: () => void): void;
   stdout(line: string): void;
@@ -35,18 +34,9 @@ export interface DashboardDeps {
 
 export const TOOL_ORDER: readonly ToolName[] = ["kiali", "jaeger", "prometheus", "grafana"];
 
-class UsageError extends Error {}
+const USAGE = "usage: npm run dashboards -- [--stack NAME | --config Pulumi.<stack>.yaml] [--kubeconfig PATH]";
 
-/** kubectl flags for the stack's cluster, given the kubeconfig file in use (if any). */
-export function kubectlArgs(cfg: MeshConfig, kubeconfigFile: string | undefined): string[] {
-  const context =
-    cfg.cluster.mode === "existing" && cfg.cluster.context !== undefined ? ["--context", cfg.cluster.context] : [];
-  if (kubeconfigFile !== undefined) return ["--kubeconfig", kubeconfigFile, ...context];
-  if (cfg.cluster.mode === "existing" && cfg.cluster.kubeconfig !== undefined) {
-    return ["--kubeconfig", cfg.cluster.kubeconfig, ...context];
-  }
-  return context;
-}
+class UsageError extends Error {}
 
 export const portForwardArgs = (target: readonly string[], t: ToolAccess) => [
   ...target,
@@ -57,48 +47,30 @@ export const portForwardArgs = (target: readonly string[], t: ToolAccess) => [
   `${t.localPort}:${t.servicePort}`,
 ];
 
-/** The stack's kubeconfig in a private file, or none (existing mode uses its path or the ambient one). */
-async function stackKubeconfig(stack: string, deps: DashboardDeps): Promise<{ file?: string; cleanup(): void }> {
-  let contents: string;
-  try {
-    contents = await deps.capture("pulumi", ["stack", "output", "kubeconfig", "--show-secrets", "--stack", stack]);
-  } catch (error) {
-    throw new UsageError(
-      `could not read stack ${stack}'s kubeconfig (${(error as Error).message.split("\n")[0]}); pass --kubeconfig PATH`,
-    );
-  }
-  if (!/\bapiVersion:/.test(contents)) return { cleanup() {} };
-  const dir = mkdtempSync(path.join(tmpdir(), "mesh-dashboards-"));
-  const file = path.join(dir, "kubeconfig");
-  writeFileSync(file, contents, { mode: 0o600 });
-  return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
 /** Runs until Ctrl-C or until every port-forward has ended; resolves to the exit code. */
 export async function main(argv: string[], deps: DashboardDeps): Promise<number> {
   let cleanup = () => {};
   try {
-    let values: { stack?: string | undefined; kubeconfig?: string | undefined };
+    let values: { stack?: string | undefined; config?: string | undefined; kubeconfig?: string | undefined };
     try {
-      ({ values } = parseArgs({ args: argv, options: { stack: { type: "string" }, kubeconfig: { type: "string" } } }));
+      ({ values } = parseArgs({
+        args: argv,
+        options: { stack: { type: "string" }, config: { type: "string" }, kubeconfig: { type: "string" } },
+      }));
     } catch (error) {
-      throw new UsageError(
-        `${(error as Error).message}\nusage: npm run dashboards -- [--stack dev] [--kubeconfig PATH]`,
-      );
+      throw new UsageError(`${(error as Error).message}\n${USAGE}`);
     }
-    const stack = values.stack ?? process.env.STACK ?? "dev";
-    const cfg = parseMeshConfig(projectConfig(deps.readStack(stack)));
-    if (!cfg.observability.enabled) {
-      throw new UsageError(`stack ${stack} has istio-mesh:observability.enabled = false; there is nothing to open`);
+    const stack = values.stack ?? (values.config === undefined ? deps.envStack : undefined);
+    const target = await resolveStack(
+      { stack, config: values.config, kubeconfig: values.kubeconfig },
+      { projectRoot: deps.projectRoot, ...(deps.pulumi && { pulumi: deps.pulumi }) },
+    );
+    if (!target.config.observability.enabled) {
+      throw new UsageError(`${target.source} has istio-mesh:observability.enabled = false; there is nothing to open`);
     }
-    const tools = dashboards(cfg.cluster);
-    let kubeconfig = values.kubeconfig;
-    if (kubeconfig === undefined) {
-      const own = await stackKubeconfig(stack, deps);
-      kubeconfig = own.file;
-      cleanup = own.cleanup;
-    }
-    const target = kubectlArgs(cfg, kubeconfig);
+    const tools = dashboards(target.config.cluster);
+    const flags = kubectlClusterFlags(target.cluster);
+    cleanup = flags.cleanup;
 
     return await new Promise<number>((resolve) => {
       const running = new Map<ToolName, Pick<ChildProcess, "pid" | "kill" | "once">>();
@@ -109,7 +81,7 @@ export async function main(argv: string[], deps: DashboardDeps): Promise<number>
       };
       for (const name of TOOL_ORDER) {
         const tool = tools[name];
-        const child = deps.spawn("kubectl", portForwardArgs(target, tool));
+        const child = deps.spawn("kubectl", portForwardArgs(flags.args, tool));
         running.set(name, child);
         const ended = (why: string) => {
           if (!running.delete(name)) return;
@@ -131,7 +103,7 @@ export async function main(argv: string[], deps: DashboardDeps): Promise<number>
     });
   } catch (error) {
     cleanup();
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof StackFileError) {
+    if (error instanceof UsageError || error instanceof TargetError) {
       deps.stderr(error.message);
       return 2;
     }
@@ -141,14 +113,9 @@ export async function main(argv: string[], deps: DashboardDeps): Promise<number>
 
 export function systemDeps(projectRoot: string): DashboardDeps {
   return {
+    projectRoot,
+    envStack: process.env.STACK,
     spawn: (command, args) => spawn(command, [...args], { stdio: ["ignore", "ignore", "inherit"] }),
-    capture: (command, args) =>
-      new Promise((resolve, reject) =>
-        execFile(command, [...args], { cwd: projectRoot, maxBuffer: 1 << 20 }, (err, stdout) =>
-          err ? reject(err) : resolve(stdout),
-        ),
-      ),
-    readStack: (stack) => readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`)),
     onStop: (handler) => {
       process.once("SIGINT", handler);
       process.once("SIGTERM", handler);

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { describe, test } from "node:test";
-import { type DashboardDeps, main } from "../scripts/dashboards";
-import { devStackConfig } from "./support/configs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, describe, test } from "node:test";
+import * as YAML from "yaml";
+import { type DashboardDeps, main, TOOL_ORDER } from "../scripts/dashboards";
+import { type PulumiCli, TargetError } from "../scripts/lib/target";
+import { asPulumiConfig, devStackConfig } from "./support/configs";
 
 /** A stand-in for `kubectl port-forward`: records its arguments, exits when killed. */
 class FakeChild extends EventEmitter {
@@ -22,14 +26,42 @@ class FakeChild extends EventEmitter {
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\n# from the stack\n";
 
-function harness(stack: Record<string, unknown> = devStackConfig(), capture?: DashboardDeps["capture"]) {
+const dir = mkdtempSync(path.join(tmpdir(), "dashboards-test-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The Pulumi CLI as scripts/lib/target.ts calls it: `stack output --json` and `config --json`. */
+function fakePulumi(stack: Record<string, unknown>, kubeconfig: unknown) {
+  const calls: string[][] = [];
+  const config = Object.fromEntries(
+    Object.entries(asPulumiConfig(stack)).map(([k, value]) => [k, { value, secret: false }]),
+  );
+  const pulumi: PulumiCli = async (args) => {
+    calls.push([...args]);
+    if (args[0] === "stack" && args[1] === "output") return JSON.stringify({ kubeconfig });
+    if (args[0] === "config") return JSON.stringify(config);
+    throw new Error(`unexpected pulumi ${args.join(" ")}`);
+  };
+  return { pulumi, calls };
+}
+
+function harness(
+  stack: Record<string, unknown> = devStackConfig(),
+  {
+    kubeconfig = KUBECONFIG as unknown,
+    pulumi = undefined as PulumiCli | undefined,
+    envStack = undefined as string | undefined,
+  } = {},
+) {
+  const cli = fakePulumi(stack, kubeconfig);
   const children: FakeChild[] = [];
   const out: string[] = [];
   const err: string[] = [];
-  const captured: string[][] = [];
   let stop: (() => void) | undefined;
   let kubeconfigAtSpawn: { path: string; mode: number; contents: string } | undefined;
   const deps: DashboardDeps = {
+    projectRoot: dir,
+    pulumi: pulumi ?? cli.pulumi,
+    envStack,
     spawn(command, args) {
       assert.equal(command, "kubectl");
       const i = args.indexOf("--kubeconfig");
@@ -41,13 +73,6 @@ function harness(stack: Record<string, unknown> = devStackConfig(), capture?: Da
       children.push(child);
       return child as never;
     },
-    capture:
-      capture ??
-      (async (command, args) => {
-        captured.push([command, ...args]);
-        return KUBECONFIG;
-      }),
-    readStack: () => stack,
     onStop: (handler) => {
       stop = handler;
     },
@@ -57,23 +82,35 @@ function harness(stack: Record<string, unknown> = devStackConfig(), capture?: Da
   return {
     deps,
     children,
+    /** Lets the script reach the point where all four children run (a stack file loads the program's modules first). */
+    async settle() {
+      for (let i = 0; i < 300 && children.length < TOOL_ORDER.length; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
     out,
     err,
-    captured,
+    captured: cli.calls,
     stop: () => stop?.(),
     kubeconfig: () => kubeconfigAtSpawn,
   };
 }
 
-/** Lets the script reach the point where all four children run. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+const devStackFile = () => {
+  const file = path.join(dir, "Pulumi.dev.yaml");
+  writeFileSync(file, YAML.stringify({ config: devStackConfig() }));
+  return file;
+};
 
 describe("npm run dashboards", () => {
   test("opens four port-forwards with the stack's kubeconfig in a 0600 file, prints the URLs, closes on Ctrl-C", async () => {
     const h = harness();
     const done = main(["--stack", "dev"], h.deps);
-    await settle();
-    assert.deepEqual(h.captured, [["pulumi", "stack", "output", "kubeconfig", "--show-secrets", "--stack", "dev"]]);
+    await h.settle();
+    assert.deepEqual(h.captured, [
+      ["stack", "output", "--json", "--show-secrets", "--stack", "dev"],
+      ["config", "--json", "--show-secrets", "--stack", "dev"],
+    ]);
     const file = h.kubeconfig();
     assert.ok(file);
     assert.equal(file.mode, 0o600);
@@ -104,22 +141,44 @@ describe("npm run dashboards", () => {
     assert.deepEqual(h.err, [], "a requested stop is not reported as a failure");
   });
 
-  test("--kubeconfig PATH is used as given, and pulumi is not asked", async () => {
+  test("--config reads the stack file (no Pulumi CLI): kind's context, as every tool uses it; --kubeconfig FILE replaces the default file", async () => {
     const h = harness();
-    const done = main(["--kubeconfig", "/home/me/kind.yaml"], h.deps);
-    await settle();
-    assert.deepEqual(h.captured, []);
-    assert.ok(h.children.every((c) => c.args.slice(0, 2).join(" ") === "--kubeconfig /home/me/kind.yaml"));
+    const file = devStackFile();
+    const plain = main(["--config", file], { ...h.deps, pulumi: async () => assert.fail("no CLI with --config") });
+    await h.settle();
+    assert.deepEqual(h.children[0]?.args.slice(0, 2), ["--context", "kind-lab-cluster"]);
     h.stop();
+    assert.equal(await plain, 0);
+
+    const own = path.join(dir, "kind.yaml");
+    writeFileSync(own, KUBECONFIG);
+    const g = harness();
+    const done = main(["--config", file, "--kubeconfig", own], g.deps);
+    await g.settle();
+    assert.deepEqual(g.captured, []);
+    assert.ok(
+      g.children.every((c) => c.args.slice(0, 4).join(" ") === `--kubeconfig ${own} --context kind-lab-cluster`),
+    );
+    g.stop();
+    g.stop();
+    assert.equal(await done, 0);
+    for (const c of g.children) assert.equal(c.signals.length, 1, "a second Ctrl-C does not signal again");
+    assert.ok(existsSync(own), "the user's own kubeconfig is left alone");
+  });
+
+  test("$STACK picks the stack when --stack is absent, as for npm run up", async () => {
+    const h = harness(devStackConfig(), { envStack: "mine" });
+    const done = main([], h.deps);
+    await h.settle();
+    assert.deepEqual(h.captured[0], ["stack", "output", "--json", "--show-secrets", "--stack", "mine"]);
     h.stop();
     assert.equal(await done, 0);
-    for (const c of h.children) assert.equal(c.signals.length, 1, "a second Ctrl-C does not signal again");
   });
 
   test("a port-forward that dies is reported; the others keep running until Ctrl-C", async () => {
     const h = harness();
-    const done = main(["--kubeconfig", "/k"], h.deps);
-    await settle();
+    const done = main(["--stack", "dev"], h.deps);
+    await h.settle();
     h.children[2]?.emit("exit", 1, null);
     assert.match(h.err.join("\n"), /prometheus: port-forward ended \(exit 1\)/);
     h.stop();
@@ -132,8 +191,8 @@ describe("npm run dashboards", () => {
 
   test("when every port-forward fails (kubectl missing), it ends with an error", async () => {
     const h = harness();
-    const done = main(["--kubeconfig", "/k"], h.deps);
-    await settle();
+    const done = main(["--stack", "dev"], h.deps);
+    await h.settle();
     for (const c of h.children) c.emit("error", new Error("spawn kubectl ENOENT"));
     assert.equal(await done, 1);
     assert.equal(h.err.length, 4);
@@ -144,26 +203,41 @@ describe("npm run dashboards", () => {
     assert.equal(await main([], off.deps), 2);
     assert.match(off.err.join(), /observability\.enabled = false/);
 
-    const noPulumi = harness(devStackConfig(), async () => {
-      throw new Error("spawn pulumi ENOENT");
+    const noPulumi = harness(devStackConfig(), {
+      pulumi: async () => {
+        throw new TargetError("the Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml instead");
+      },
     });
     assert.equal(await main([], noPulumi.deps), 2);
-    assert.match(
-      noPulumi.err.join(),
-      /could not read stack dev's kubeconfig \(spawn pulumi ENOENT\); pass --kubeconfig PATH/,
-    );
+    assert.match(noPulumi.err.join(), /Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml instead/);
     assert.equal(noPulumi.children.length, 0);
+
+    const badValue = harness({ "istio-mesh:clusterMode": "minikube" });
+    assert.equal(await main([], badValue.deps), 2);
+    assert.match(badValue.err.join(), /istio-mesh:clusterMode = "minikube"/);
 
     const bad = harness();
     assert.equal(await main(["--port", "1"], bad.deps), 2);
     assert.match(bad.err.join(), /usage: npm run dashboards/);
   });
 
-  test("an existing cluster with no kubeconfig in the stack uses its configured context", async () => {
-    const h = harness({ "istio-mesh:clusterMode": "existing", "istio-mesh:kubeContext": "prod-east" }, async () => "");
+  test("an existing cluster: no kubeconfig output; its configured file and context", async () => {
+    const h = harness(
+      {
+        "istio-mesh:clusterMode": "existing",
+        "istio-mesh:kubeconfig": "/etc/mesh/kubeconfig",
+        "istio-mesh:kubeContext": "prod-east",
+      },
+      { kubeconfig: null },
+    );
     const done = main([], h.deps);
-    await settle();
-    assert.deepEqual(h.children[0]?.args.slice(0, 2), ["--context", "prod-east"]);
+    await h.settle();
+    assert.deepEqual(h.children[0]?.args.slice(0, 4), [
+      "--kubeconfig",
+      "/etc/mesh/kubeconfig",
+      "--context",
+      "prod-east",
+    ]);
     h.stop();
     assert.equal(await done, 0);
   });

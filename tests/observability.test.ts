@@ -206,7 +206,7 @@ describe("credentials and exposure", () => {
     let component: Observability | undefined;
     const run = await runWithMocks(() => {
       const dummy = new pulumi.ComponentResource("test:index:Dummy", "dummy");
-      component = new Observability("observability", { spec, namespace: dummy, crds: dummy });
+      component = new Observability("observability", { spec, namespace: dummy, crds: dummy, istiod: dummy });
     });
     assert.ok(component);
     assert.equal(await pulumi.isSecret(component.grafanaAdminPassword), true);
@@ -262,18 +262,25 @@ describe("in the program", () => {
     run.get(TELEMETRY, "mesh-default");
   });
 
-  test("the tools wait for istio-system (and the Telemetry for the CRDs), never for istiod or the gateway", async () => {
+  test("the tools wait for istio-system, never for istiod or the gateway; the Telemetry waits for the CRDs and istiod", async () => {
     const run = await devStack();
     const istioNs = run.get(T.namespace, "istio-system");
     const istiod = run.get(T.release, "istiod");
     const gateway = run.get(T.release, "istio-ingressgateway");
     const k8sObjects = toolResources(run).filter((r) => r.type.startsWith("kubernetes:"));
-    assert.equal(k8sObjects.length, 3 + 4 + 2 + 1);
-    for (const r of k8sObjects) {
+    const telemetry = run.get(TELEMETRY, "mesh-default");
+    const tools = k8sObjects.filter((r) => r !== telemetry);
+    assert.equal(tools.length, 3 + 4 + 2);
+    for (const r of tools) {
       assert.ok(run.dependsOn(r, istioNs), `${r.name} waits for its namespace`);
       assert.ok(!run.dependsOn(r, istiod) && !run.dependsOn(r, gateway), `${r.name} must not wait for istiod`);
     }
-    assert.ok(run.dependsOn(run.get(TELEMETRY, "mesh-default"), run.get(T.release, "istio-base")));
+    // An Istio object: the CRDs must exist and istiod's webhook must be up to validate it.
+    assert.deepEqual(
+      [istioNs, run.get(T.release, "istio-base"), istiod].map((r) => run.dependsOn(telemetry, r)),
+      [true, true, true],
+    );
+    assert.ok(!run.dependsOn(telemetry, gateway));
     assert.ok(run.dependsOn(run.get(T.release, "grafana"), run.get(SECRET, "grafana-admin")));
     assert.ok(run.dependsOn(run.get(T.release, "kiali"), run.get(SECRET, "kiali-signing-key")));
     const jaegerPod = (run.get(T.deployment, "jaeger").inputs.spec as any).template.metadata.labels;

@@ -296,10 +296,39 @@ describe("peer-authentication-strict", () => {
     const unset = clone(strictPeerAuthentication());
     unset.metadata.name = "inherit";
     unset.spec = {};
+    const fix =
+      "set STRICT, or for a migration list the namespace in peer-authentication-strict.permissiveNamespaces " +
+      "in policies/config/<stack>.json";
     assert.deepEqual(await check(peerAuthenticationStrict, [permissive, unset]), [
-      "PeerAuthentication backend/default: mtls.mode is PERMISSIVE; set STRICT",
-      "PeerAuthentication backend/default: port 9080 mtls.mode is DISABLE; set STRICT",
-      "PeerAuthentication backend/inherit: mtls.mode is UNSET; set STRICT",
+      `PeerAuthentication backend/default: mtls.mode is PERMISSIVE; ${fix}`,
+      `PeerAuthentication backend/default: port 9080 mtls.mode is DISABLE; ${fix}`,
+      `PeerAuthentication backend/inherit: mtls.mode is UNSET; ${fix}`,
+    ]);
+  });
+
+  test("a namespace in permissiveNamespaces may run the program's PERMISSIVE policy; nothing weaker, nowhere else", async () => {
+    const migrating = buildMeshSpec(meshConfig({ mtlsMode: "PERMISSIVE" })).security.peerAuthentication;
+    assert.equal(migrating.spec?.mtls?.mode, "PERMISSIVE");
+    const { PeerAuthentication } = await import("@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication");
+    new PeerAuthentication(migrating as never).validate();
+    const allowBackend = { "peer-authentication-strict": { permissiveNamespaces: ["backend"] } };
+    // The default (no config) is the invariant: STRICT everywhere.
+    assert.equal((await check(peerAuthenticationStrict, [migrating])).length, 1);
+    assert.deepEqual(await check(peerAuthenticationStrict, [migrating], allowBackend), []);
+
+    const disabledPort = clone(migrating);
+    disabledPort.spec = { mtls: { mode: "PERMISSIVE" }, portLevelMtls: { "9080": { mode: "DISABLE" } } };
+    const unset = clone(migrating);
+    unset.metadata.name = "inherit";
+    unset.spec = {};
+    const elsewhere = clone(migrating);
+    elsewhere.metadata.namespace = "payments";
+    const fix = "set STRICT (or PERMISSIVE while the namespace migrates)";
+    assert.deepEqual((await check(peerAuthenticationStrict, [disabledPort, unset, elsewhere], allowBackend)).sort(), [
+      `PeerAuthentication backend/default: port 9080 mtls.mode is DISABLE; ${fix}`,
+      `PeerAuthentication backend/inherit: mtls.mode is UNSET; ${fix}`,
+      "PeerAuthentication payments/default: mtls.mode is PERMISSIVE; set STRICT, or for a migration list the " +
+        "namespace in peer-authentication-strict.permissiveNamespaces in policies/config/<stack>.json",
     ]);
   });
 });

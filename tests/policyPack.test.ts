@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { unknown } from "@pulumi/pulumi/output";
 import { deployMesh } from "../components/mesh";
 import { PACK_NAME, policies } from "../policies/policies";
+import { peerAuthenticationStrict } from "../policies/security";
 import { FAULT_INJECTION } from "../policies/traffic";
 import { asPulumiConfig, devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
 import { type MockOptions, runWithMocks } from "./support/mockEngine";
@@ -32,6 +33,7 @@ const PACK_DIR = join(PROJECT_ROOT, "policies");
 const configFile = (stack: string): PackConfigFile =>
   JSON.parse(readFileSync(join(PACK_DIR, "config", `${stack}.json`), "utf8"));
 const DEV_POLICY_CONFIG = configFile("dev");
+const PEER_AUTHN = peerAuthenticationStrict.name;
 /** Outputs named for a credential (`demoToken`, `jwtSigningKey`), not for a fact about one (`demoTokenExpiresAt`). */
 const CREDENTIAL_OUTPUT = /(?:kubeconfig|key|token|password|secret|credential)$/i;
 
@@ -135,6 +137,27 @@ describe("the pack over the program's own resources", () => {
     const { inputs } = await dev;
     const run = await runPolicies(policies, inputs, { packEnforcementLevel: "mandatory" });
     assert.deepEqual([...new Set(run.mandatory.map((d) => d.policyName))], [FAULT_INJECTION]);
+  });
+
+  test("a PERMISSIVE (migrating) stack: blocked by default, passes with backend in permissiveNamespaces", async () => {
+    const { inputs } = await devStack({
+      config: asPulumiConfig({ ...devStackConfig(), "istio-mesh:mtlsMode": "PERMISSIVE" }),
+    });
+    const blocked = await runPolicies(policies, inputs, {
+      config: DEV_POLICY_CONFIG,
+      packEnforcementLevel: "mandatory",
+    });
+    assert.deepEqual(
+      blocked.mandatory.map((d) => d.policyName),
+      [PEER_AUTHN],
+    );
+    const migrating: PackConfigFile = { ...DEV_POLICY_CONFIG, [PEER_AUTHN]: { permissiveNamespaces: ["backend"] } };
+    const allowed = await runPolicies(policies, inputs, { config: migrating, packEnforcementLevel: "mandatory" });
+    assert.deepEqual(summary(allowed.mandatory), []);
+    assert.deepEqual(
+      allowed.advisory.filter((d) => d.policyName !== FAULT_INJECTION),
+      [],
+    );
   });
 
   test("a corrupted stack fails every policy", async () => {

@@ -55,6 +55,7 @@ describe("kind cluster", () => {
     // kind confirms the cluster is gone. An explicit false would override that.
     assert.ok(!("deleteUnreachable" in provider.inputs), JSON.stringify(Object.keys(provider.inputs)));
     const outputs = run.result as ReturnType<typeof deployDev>;
+    assert.ok(outputs.kubeconfig, "kind mode outputs the cluster's kubeconfig");
     assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
     assert.equal(await resolved(outputs.kubeconfig), FAKE_KUBECONFIG);
     assert.equal(await resolved(outputs.clusterName), "lab-cluster");
@@ -120,6 +121,13 @@ describe("existing cluster", () => {
     const outputs = run.result as ReturnType<typeof existing>;
     assert.equal(await resolved(outputs.clusterName), "prod-east");
     assert.deepEqual(outputs.gatewayUrls, { http: "http://localhost:30080", https: "https://localhost:30443" });
+  });
+
+  test("no kubeconfig output: the stack keeps no copy of the user's kubeconfig, and no path posing as one", async () => {
+    const run = await runWithMocks(existing);
+    const outputs = run.result as ReturnType<typeof existing>;
+    // null, not undefined: an undefined export makes the engine warn on every update.
+    assert.equal(outputs.kubeconfig, null);
   });
 
   test("destroy deletes what the stack created: nothing is deletedWith anything", async () => {

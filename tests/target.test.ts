@@ -207,6 +207,40 @@ describe("resolveTarget through the Pulumi CLI (default)", () => {
     assert.equal(fromOutputs.httpsUrl, "https://localhost:8443");
   });
 
+  test("kind: the kubeconfig output is the contents; without it (not up yet), kind's context", async () => {
+    const { pulumi } = fakeCli({ ...outputs, [OUTPUTS.kubeconfig]: "" }, config);
+    const target = await resolveTarget(
+      { url: "http://127.0.0.1:9" },
+      { projectRoot: dir, pulumi, requireConfig: true },
+    );
+    assert.deepEqual(target.cluster, { context: "kind-lab-cluster" });
+  });
+
+  test("existing: no kubeconfig output; the configured file and context, whatever an older stack put there", async () => {
+    const existing = {
+      "istio-mesh:clusterMode": { value: "existing", secret: false },
+      "istio-mesh:kubeconfig": { value: "/home/me/.kube/prod", secret: false },
+      "istio-mesh:kubeContext": { value: "prod-east", secret: false },
+    };
+    // What the program outputs now (null) and what it output before (the configured path, as if contents).
+    for (const kubeconfig of [null, "/home/me/.kube/prod", ""]) {
+      const { pulumi } = fakeCli({ ...outputs, [OUTPUTS.kubeconfig]: kubeconfig }, existing);
+      const target = await resolveTarget({ stack: "prod" }, { projectRoot: dir, pulumi });
+      assert.deepEqual(
+        target.cluster,
+        { kubeconfigPath: "/home/me/.kube/prod", context: "prod-east" },
+        String(kubeconfig),
+      );
+    }
+    const ambient = { "istio-mesh:clusterMode": { value: "existing", secret: false } };
+    const { pulumi } = fakeCli({ ...outputs, [OUTPUTS.kubeconfig]: null }, ambient);
+    assert.deepEqual(
+      (await resolveTarget({}, { projectRoot: dir, pulumi })).cluster,
+      {},
+      "kubectl's default kubeconfig",
+    );
+  });
+
   test("a stack that is not up says to pass --url; a bad config value is named", async () => {
     await assert.rejects(
       resolveTarget({}, { projectRoot: dir, pulumi: fakeCli({}, {}).pulumi }),

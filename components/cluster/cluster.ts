@@ -27,8 +27,12 @@ export function deleteWithCluster(cluster: pulumi.Resource): pulumi.ResourceTran
  */
 export class MeshCluster extends pulumi.ComponentResource {
   readonly provider: k8s.Provider;
-  /** kind: the kubeconfig contents; existing: the kubeconfig path, if one was given. */
-  readonly kubeconfig: pulumi.Output<string>;
+  /**
+   * kind: the kubeconfig contents (secret). Existing: none. The stack keeps no copy of the user's
+   * kubeconfig: it may hold every cluster's credentials, and exec plugins and token rotation make a
+   * copy stale or useless elsewhere. Tools read the configured file and context, as the provider does.
+   */
+  readonly kubeconfig?: pulumi.Output<string>;
   readonly clusterName: pulumi.Output<string>;
   /**
    * Options for every component whose resources live in the cluster. Besides the provider, in kind
@@ -60,16 +64,16 @@ export class MeshCluster extends pulumi.ComponentResource {
         // Same cluster name: the old one must go before the new one is created.
         { parent: this, additionalSecretOutputs: ["stdout"], deleteBeforeReplace: true },
       );
-      this.kubeconfig = pulumi.secret(kind.stdout);
+      const kubeconfig = pulumi.secret(kind.stdout);
+      this.kubeconfig = kubeconfig;
       this.clusterName = pulumi.output(args.kindSpec.name);
       // No deleteUnreachable here: it would let any refresh while Docker is stopped drop every object
       // from state. scripts/pulumi.sh turns it on (PULUMI_K8S_DELETE_UNREACHABLE) for one refresh, and
       // only when kind confirms the cluster is gone.
-      this.provider = new k8s.Provider("kind", { kubeconfig: this.kubeconfig }, { parent: this });
+      this.provider = new k8s.Provider("kind", { kubeconfig }, { parent: this });
       this.inClusterOptions = { provider: this.provider, transformations: [deleteWithCluster(kind)] };
     } else {
       const { kubeconfig, context } = args.cluster;
-      this.kubeconfig = pulumi.secret(kubeconfig ?? "");
       this.clusterName = pulumi.output(context ?? "current-context");
       this.provider = new k8s.Provider(
         "existing",
@@ -80,6 +84,6 @@ export class MeshCluster extends pulumi.ComponentResource {
       this.inClusterOptions = { provider: this.provider };
     }
 
-    this.registerOutputs({ kubeconfig: this.kubeconfig, clusterName: this.clusterName });
+    this.registerOutputs({ ...(this.kubeconfig && { kubeconfig: this.kubeconfig }), clusterName: this.clusterName });
   }
 }

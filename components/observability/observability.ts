@@ -12,14 +12,19 @@ export interface ObservabilityArgs {
   readonly spec: ObservabilitySpec;
   /** istio-system: everything here lives in it. */
   readonly namespace: pulumi.Resource;
-  /** The Istio CRDs (istio-base): the Telemetry needs them. Nothing here waits for istiod. */
+  /** The Istio CRDs (istio-base): the Telemetry needs them. */
   readonly crds: pulumi.Resource;
+  /**
+   * istiod: only the Telemetry waits for it. Its validating webhook checks Istio objects, and
+   * istio-base's validator lets anything through while istiod is down.
+   */
+  readonly istiod: pulumi.Resource;
 }
 
 /**
  * Prometheus, Grafana, Kiali (Helm releases), Jaeger (plain objects) and the mesh-wide Telemetry.
- * None of it is injected and none of it waits for istiod, so it installs beside the control plane
- * rather than after it.
+ * None of the tools is injected and none waits for istiod, so they install beside the control plane
+ * rather than after it; only the Telemetry (an Istio object, validated by istiod) waits for istiod.
  */
 export class Observability extends pulumi.ComponentResource {
   readonly grafanaAdminPassword: pulumi.Output<string>;
@@ -77,7 +82,7 @@ export class Observability extends pulumi.ComponentResource {
     new k8s.apiextensions.CustomResource(
       spec.telemetry.metadata.name,
       asArgs<k8s.apiextensions.CustomResourceArgs>(spec.telemetry),
-      { parent: this, dependsOn: [args.namespace, args.crds] },
+      { parent: this, dependsOn: [args.namespace, args.crds, args.istiod] },
     );
 
     this.registerOutputs({});

@@ -171,7 +171,10 @@ function defaultWorkspace(deps: CanaryMainDeps) {
   };
 }
 
-/** Prometheus's query API through the API server's service proxy, with the stack's kubeconfig. */
+/**
+ * Prometheus's query API through the API server's service proxy, with the target's cluster access
+ * (kind: the stack's kubeconfig output; existing: the configured kubeconfig and context).
+ */
 async function prometheusViaApiServer(target: Target): Promise<PromQuery | undefined> {
   const api = await clusterTransport(target.cluster);
   if (api === undefined) return undefined;

@@ -14,6 +14,7 @@ import { deployMesh } from "../../components/mesh";
 import { projectConfig } from "../../config/load";
 import { parseMeshConfig } from "../../config/parse";
 import { readStackFile } from "../../config/stackFile";
+import type { MeshConfig } from "../../config/types";
 import { type Registered, runWithMocks } from "../../tests/support/mockEngine";
 
 /** Typical seconds to create one resource of a type on a kind cluster (a cold image pull included). */
@@ -70,15 +71,32 @@ export function criticalPath(resources: readonly Registered[], weight: (r: Regis
   return result;
 }
 
+/** What the engine registers for a stack, apart from components and the stack itself. */
+export interface StackPath {
+  readonly resources: readonly Registered[];
+  readonly chain: Chain;
+}
+
+/** Runs the program for `cfg` under mocks and measures its critical path. */
+export async function stackCriticalPath(cfg: MeshConfig): Promise<StackPath> {
+  const run = await runWithMocks(() => deployMesh(cfg));
+  if (run.error !== undefined) throw run.error;
+  const resources = run.resources.filter((r) => !r.type.startsWith("istio-mesh:") && r.type !== "pulumi:pulumi:Stack");
+  return { resources, chain: criticalPath(resources, (r) => typicalSeconds(r.type)) };
+}
+
+/** A stack file's config, parsed as the program parses it. */
+export function stackFileConfig(projectRoot: string, stack: string): MeshConfig {
+  return parseMeshConfig(projectConfig(readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`))));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { stack: { type: "string", default: "dev" } } });
-  const root = path.resolve(__dirname, "..", "..");
-  const cfg = parseMeshConfig(projectConfig(readStackFile(path.join(root, `Pulumi.${values.stack}.yaml`))));
-  const run = await runWithMocks(() => deployMesh(cfg));
-  const real = run.resources.filter((r) => !r.type.startsWith("istio-mesh:") && r.type !== "pulumi:pulumi:Stack");
-  const chain = criticalPath(real, (r) => typicalSeconds(r.type));
+  const { resources, chain } = await stackCriticalPath(
+    stackFileConfig(path.resolve(__dirname, "..", ".."), values.stack),
+  );
   console.log(
-    `${real.length} resources; critical path: ${chain.resources.length} resources, ~${chain.seconds}s typical`,
+    `${resources.length} resources; critical path: ${chain.resources.length} resources, ~${chain.seconds}s typical`,
   );
   for (const r of chain.resources)
     console.log(`  ${String(typicalSeconds(r.type)).padStart(3)}s  ${r.type}  ${r.name}`);

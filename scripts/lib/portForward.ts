@@ -79,9 +79,11 @@ export function kubectlPortForwarder(options: KubectlOptions = {}): PortForwarde
   };
 }
 
-/** kubectl's arguments; a kubeconfig given as content goes to a private temp file. */
-export function kubectlArgs(request: ForwardRequest): { args: string[]; cleanup: () => void } {
-  const { cluster } = request;
+/**
+ * kubectl's flags for a cluster: `--kubeconfig` and `--context`. A kubeconfig given as content goes to
+ * a 0600 file in a private temp dir, removed by `cleanup` (or at process exit, whichever comes first).
+ */
+export function kubectlClusterFlags(cluster: ClusterAccess): { args: string[]; cleanup: () => void } {
   let kubeconfigPath = cluster.kubeconfigPath;
   let cleanup = () => {};
   if (cluster.kubeconfig !== undefined) {
@@ -98,6 +100,14 @@ export function kubectlArgs(request: ForwardRequest): { args: string[]; cleanup:
   const args = [
     ...(kubeconfigPath !== undefined ? ["--kubeconfig", kubeconfigPath] : []),
     ...(cluster.context !== undefined ? ["--context", cluster.context] : []),
+  ];
+  return { args, cleanup };
+}
+
+/** kubectl's arguments for a forward from a random local port. */
+export function kubectlArgs(request: ForwardRequest): { args: string[]; cleanup: () => void } {
+  const { args, cleanup } = kubectlClusterFlags(request.cluster);
+  args.push(
     "port-forward",
     "--namespace",
     request.namespace,
@@ -105,7 +115,7 @@ export function kubectlArgs(request: ForwardRequest): { args: string[]; cleanup:
     "127.0.0.1",
     `service/${request.service}`,
     `:${request.port}`,
-  ];
+  );
   return { args, cleanup };
 }
 

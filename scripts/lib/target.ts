@@ -47,7 +47,8 @@ gatewayUrls, demoToken, caCert, kubeconfig)
   --https-url URL            the gateway's HTTPS URL (verify's https check; bench loads --url)
   --token JWT                sent as "Authorization: Bearer JWT" (default: the stack's demo token)
   --ca-cert FILE             PEM CA that signed the gateway's certificate (default: the stack's caCert)
-  --kubeconfig FILE          for the cluster (default: the stack's kubeconfig output, else the config's)`;
+  --kubeconfig FILE          for the cluster (default: kind: the stack's kubeconfig output, else context
+                             kind-<name>; existing: the config's kubeconfig and kubeContext)`;
 
 type TargetValues = { readonly [K in keyof typeof TARGET_OPTIONS]?: string | undefined };
 
@@ -80,7 +81,7 @@ export interface TargetFlags {
 
 /** How to reach the cluster's API server, for port-forwards and in-cluster checks. */
 export interface ClusterAccess {
-  /** Kubeconfig content (the stack's secret output): write it to a private file, never print it. */
+  /** Kubeconfig content (a kind stack's secret output): write it to a private file, never print it. */
   readonly kubeconfig?: string;
   /** A kubeconfig file; absent with `kubeconfig` absent means kubectl's own default ($KUBECONFIG, ~/.kube/config). */
   readonly kubeconfigPath?: string;
@@ -119,18 +120,43 @@ export interface TargetDeps {
   readonly requireConfig?: boolean;
 }
 
-export async function resolveTarget(flags: TargetFlags, deps: TargetDeps): Promise<Target> {
+/** A stack, its config and how to reach its cluster, for a tool that sends no traffic to the gateway. */
+export interface StackTarget extends Omit<Target, "url" | "config"> {
+  readonly config: MeshConfig;
+}
+
+/**
+ * The stack alone (`--stack` through the Pulumi CLI, or `--config`), with `--kubeconfig` applied:
+ * for tools such as `npm run dashboards` that need the config and the cluster but not the gateway.
+ */
+export async function resolveStack(
+  flags: Pick<TargetFlags, "stack" | "config" | "kubeconfig">,
+  deps: Omit<TargetDeps, "requireConfig">,
+): Promise<StackTarget> {
+  const { config, ...base } = await stackBase(flags, { ...deps, requireConfig: true });
+  // With requireConfig the stack is always read, through the CLI or its file.
+  if (config === undefined) throw new TargetError(`${base.source} has no config`);
+  return {
+    ...base,
+    config,
+    ...(flags.kubeconfig !== undefined && { cluster: kubeconfigFile(flags.kubeconfig, base.cluster) }),
+  };
+}
+
+async function stackBase(flags: TargetFlags, deps: TargetDeps): Promise<Resolved> {
   if (flags.config !== undefined && flags.stack !== undefined) {
     throw new TargetError("--stack picks a stack for the Pulumi CLI and --config reads a stack file: use one of them");
   }
   const instead = deps.requireConfig ? "--config Pulumi.<stack>.yaml" : "--config Pulumi.<stack>.yaml or --url";
-  const base =
-    flags.config !== undefined
-      ? await fromStackFile(path.resolve(flags.config))
-      : flags.url !== undefined && !deps.requireConfig
-        ? { source: "--url", cluster: {} }
-        : await fromPulumiCli(deps.pulumi ?? spawnPulumi(deps.projectRoot, { instead }), flags.stack);
+  return flags.config !== undefined
+    ? await fromStackFile(path.resolve(flags.config))
+    : flags.url !== undefined && !deps.requireConfig
+      ? { source: "--url", cluster: {} }
+      : await fromPulumiCli(deps.pulumi ?? spawnPulumi(deps.projectRoot, { instead }), flags.stack);
+}
 
+export async function resolveTarget(flags: TargetFlags, deps: TargetDeps): Promise<Target> {
+  const base = await stackBase(flags, deps);
   const url = flags.url ?? base.gatewayUrls?.http;
   if (url === undefined) throw new TargetError(`${base.source} has no ${OUTPUTS.gatewayUrls} output; pass --url`);
   const httpsUrl = flags.httpsUrl ?? base.gatewayUrls?.https;
@@ -207,12 +233,23 @@ async function fromPulumiCli(pulumi: PulumiCli, stack: string | undefined): Prom
     ...(typeof token === "string" && { token }),
     ...(typeof caCert === "string" && { caCert }),
     config,
-    // The stack's kubeconfig output reaches its cluster whatever the local kubeconfig says.
-    cluster: typeof kubeconfig === "string" ? { kubeconfig } : clusterAccess(config),
+    cluster: stackClusterAccess(config, kubeconfig),
   };
 }
 
-/** Without the stack's kubeconfig output: kind merges `kind-<name>` into the default kubeconfig. */
+/**
+ * kind: the stack's kubeconfig output (contents) reaches its cluster whatever the local kubeconfig
+ * says. Existing: the stack outputs no kubeconfig (a stack last updated by an older version put the
+ * configured path there), so the configured file and context, as the provider reads them.
+ */
+export function stackClusterAccess(config: MeshConfig, kubeconfigOutput: unknown): ClusterAccess {
+  if (config.cluster.mode === "kind" && typeof kubeconfigOutput === "string" && kubeconfigOutput.trim() !== "") {
+    return { kubeconfig: kubeconfigOutput };
+  }
+  return clusterAccess(config);
+}
+
+/** From the config alone: kind merges `kind-<name>` into the default kubeconfig. */
 function clusterAccess(config: MeshConfig): ClusterAccess {
   if (config.cluster.mode === "kind") return { context: `kind-${config.cluster.name}` };
   return {
