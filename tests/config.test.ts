@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError } from "../config/issues";
 import { projectConfig } from "../config/load";
-import { parseMeshConfig, type RawConfig } from "../config/parse";
-import { asPulumiConfig, devConfig, devStackConfig } from "./support/configs";
+import { CONFIG_KEYS, parseMeshConfig, type RawConfig } from "../config/parse";
+import { asPulumiConfig, devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
 
 /** Parses `raw`, expecting rejection; returns the issue keys. */
 function rejectedKeys(raw: RawConfig): string[] {
@@ -213,5 +215,17 @@ describe("invalid values are rejected, naming the key", () => {
       "istio-mesh:hostHttpPort",
       "istio-mesh:istioVersion",
     ]);
+  });
+});
+
+describe("README.md", () => {
+  test("its config table has a row for every key the program parses, and no other", () => {
+    const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
+    const section = readme.slice(
+      readme.indexOf("\n## Config\n"),
+      readme.indexOf("\n## ", readme.indexOf("\n## Config\n") + 1),
+    );
+    const rows = [...section.matchAll(/^\| `istio-mesh:(\w+)`/gm)].map((m) => m[1]);
+    assert.deepEqual([...rows].sort(), [...CONFIG_KEYS].sort());
   });
 });
