@@ -4,6 +4,7 @@ import { Backends } from "./backends/backends";
 import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
 import { Egress } from "./egress/egress";
+import { gatewayUrls } from "./endpoints";
 import { buildMeshSpec } from "./meshSpec";
 import type { ToolAccess, ToolName } from "./observability/access";
 import { Observability } from "./observability/observability";
@@ -86,13 +87,4 @@ export function deployMesh(cfg: MeshConfig) {
     /** PKCS#8 PEM of the JWT signing key, for `npm run token` (secret). */
     jwtSigningKey: security.jwtSigningKey,
   };
-}
-
-/** Where users reach the ingress gateway: kind's host ports, or the NodePorts on ingressHost. */
-export function gatewayUrls(cfg: MeshConfig): { http: string; https: string } {
-  const [http, https] =
-    cfg.cluster.mode === "kind"
-      ? [cfg.cluster.hostHttpPort, cfg.cluster.hostHttpsPort]
-      : [cfg.ingress.httpNodePort, cfg.ingress.httpsNodePort];
-  return { http: `http://${cfg.ingress.host}:${http}`, https: `https://${cfg.ingress.host}:${https}` };
 }

@@ -7,6 +7,16 @@ export type RawConfig = Readonly<Record<string, unknown>>;
 /** The full key users type and see in messages: `istio-mesh:<name>`. */
 export const configKey = (name: string) => `${PROJECT}:${name}`;
 
+/** This project's keys out of a full `namespace:key` config map, prefix stripped. */
+export function projectConfig(all: Readonly<Record<string, unknown>>): RawConfig {
+  const prefix = `${PROJECT}:`;
+  return Object.fromEntries(
+    Object.entries(all)
+      .filter(([k]) => k.startsWith(prefix))
+      .map(([k, v]) => [k.slice(prefix.length), v]),
+  );
+}
+
 /** Runs `parse` on a key's value only when the key is set. */
 export function optional<T>(
   raw: RawConfig,

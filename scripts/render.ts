@@ -12,8 +12,8 @@ import { parseArgs } from "node:util";
 import * as YAML from "yaml";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
 import { ConfigError } from "../config/issues";
-import { projectConfig } from "../config/load";
 import { parseMeshConfig } from "../config/parse";
+import { projectConfig } from "../config/readers";
 import { readStackFile, StackFileError, secretProjectKeys } from "../config/stackFile";
 
 export interface RenderedFile {

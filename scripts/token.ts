@@ -13,9 +13,8 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { mintToken } from "../components/security/jwt";
 import { ConfigError } from "../config/issues";
-import { projectConfig } from "../config/load";
 import { parseMeshConfig } from "../config/parse";
-import { durationMillis } from "../config/readers";
+import { durationMillis, projectConfig } from "../config/readers";
 import { readStackFile, StackFileError } from "../config/stackFile";
 import type { Io } from "./render";
 

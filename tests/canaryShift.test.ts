@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { deployMesh } from "../components/mesh";
-import { projectConfig } from "../config/load";
+import { projectConfig } from "../config/readers";
 import { devStackConfig, meshConfig } from "./support/configs";
 import { type Registered, runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";

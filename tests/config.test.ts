@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError } from "../config/issues";
-import { projectConfig } from "../config/load";
 import { CONFIG_KEYS, parseMeshConfig, type RawConfig } from "../config/parse";
+import { projectConfig } from "../config/readers";
 import { asPulumiConfig, devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
 
 /** Parses `raw`, expecting rejection; returns the issue keys. */

@@ -5,8 +5,8 @@ import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import * as YAML from "yaml";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
-import { projectConfig } from "../config/load";
 import { parseMeshConfig } from "../config/parse";
+import { projectConfig } from "../config/readers";
 import { type Io, main, RenderError, renderMesh } from "../scripts/render";
 
 // Real YAML types, as a stack file holds them (Pulumi itself would hand over JSON strings).

@@ -11,8 +11,8 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { deployMesh } from "../../components/mesh";
-import { projectConfig } from "../../config/load";
 import { parseMeshConfig } from "../../config/parse";
+import { projectConfig } from "../../config/readers";
 import { readStackFile } from "../../config/stackFile";
 import type { MeshConfig } from "../../config/types";
 import { type Registered, runWithMocks } from "../../tests/support/mockEngine";

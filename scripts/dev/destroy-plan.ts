@@ -104,7 +104,11 @@ async function main() {
   const root = path.resolve(values.root ?? path.join(__dirname, "..", ".."));
   const { deployMesh } = require(path.join(root, "components/mesh"));
   const { devStackConfig, meshConfig } = require(path.join(root, "tests/support/configs"));
-  const { projectConfig } = require(path.join(root, "config/load"));
+  // Older trees (the "before" figure) kept projectConfig in config/load.
+  const { projectConfig } =
+    require(path.join(root, "config/readers")).projectConfig !== undefined
+      ? require(path.join(root, "config/readers"))
+      : require(path.join(root, "config/load"));
   const { runWithMocks } = require(path.join(root, "tests/support/mockEngine"));
   // The dev stack's routes and faults; in existing mode without the kind-only clusterName.
   const { clusterName, ...shared } = projectConfig(devStackConfig());

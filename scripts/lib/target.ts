@@ -13,9 +13,10 @@
 import { spawn } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { gatewayUrls } from "../../components/endpoints";
 import { ConfigError } from "../../config/issues";
-import { projectConfig } from "../../config/load";
 import { parseMeshConfig } from "../../config/parse";
+import { projectConfig } from "../../config/readers";
 import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
 import type { MeshConfig } from "../../config/types";
 
@@ -200,8 +201,6 @@ async function fromStackFile(file: string): Promise<Resolved> {
     );
   }
   const config = parseConfig(projectConfig(stackConfig), path.basename(file));
-  // The program's own derivation; its module loads @pulumi/pulumi (a second), so only when needed.
-  const { gatewayUrls } = await import("../../components/mesh.js");
   return {
     source: path.basename(file),
     gatewayUrls: gatewayUrls(config),

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { projectConfig } from "../../config/load";
 import { parseMeshConfig, type RawConfig } from "../../config/parse";
+import { projectConfig } from "../../config/readers";
 import type { MeshConfig } from "../../config/types";
 
 export const PROJECT_ROOT = join(__dirname, "..", "..");
