@@ -21,8 +21,6 @@ export const CONFIG_KEYS = [
   ...OBSERVABILITY_KEYS,
 ] as const;
 
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
-
 /**
  * Parses and validates the project's stack config. Collects every problem and throws one
  * ConfigError that lists them all; returns a complete MeshConfig with defaults applied.

@@ -1,7 +1,14 @@
-/** Reading a `Pulumi.<stack>.yaml` without the Pulumi CLI: render, bench and verify share this. */
+/**
+ * Reading a `Pulumi.<stack>.yaml` without the Pulumi CLI: render, token, the dev scripts and the
+ * target resolver (bench, verify, canary, dashboards) share this.
+ */
 import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import * as YAML from "yaml";
 import { PROJECT } from "./defaults";
+import { parseMeshConfig } from "./parse";
+import { projectConfig } from "./readers";
+import type { MeshConfig } from "./types";
 
 /** A stack file that is missing or not shaped like one; reported without a stack trace. */
 export class StackFileError extends Error {
@@ -34,4 +41,9 @@ const holdsSecret = (value: unknown): boolean =>
 /** This project's keys whose value (or a part of it) is encrypted in the stack file. */
 export function secretProjectKeys(stackConfig: Readonly<Record<string, unknown>>): string[] {
   return Object.keys(stackConfig).filter((k) => k.startsWith(`${PROJECT}:`) && holdsSecret(stackConfig[k]));
+}
+
+/** `Pulumi.<stack>.yaml` in `projectRoot`, parsed as the program parses its config. */
+export function stackFileConfig(projectRoot: string, stack: string): MeshConfig {
+  return parseMeshConfig(projectConfig(readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`))));
 }

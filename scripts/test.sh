@@ -14,7 +14,7 @@ if ! npx biome check .; then
   kill "$typecheck_pid" 2>/dev/null
   exit 1
 fi
-node --import tsx --test --test-concurrency=3 tests/*.test.ts
+npm run -s test:unit
 tests=$?
 
 wait "$typecheck_pid"

@@ -13,9 +13,8 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { mintToken } from "../components/security/jwt";
 import { ConfigError } from "../config/issues";
-import { parseMeshConfig } from "../config/parse";
-import { durationMillis, projectConfig } from "../config/readers";
-import { readStackFile, StackFileError } from "../config/stackFile";
+import { durationMillis } from "../config/readers";
+import { StackFileError, stackFileConfig } from "../config/stackFile";
 import type { Io } from "./render";
 
 const USAGE =
@@ -81,7 +80,7 @@ export async function main(
       throw new TokenError(`--ttl ${ttl}: a duration up to 720h, e.g. 30m, 1h`);
     const claims = parseClaims(values.claim ?? []);
     const stack = values.stack ?? "dev";
-    const cfg = parseMeshConfig(projectConfig(readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`))));
+    const cfg = stackFileConfig(projectRoot, stack);
     const key = values["key-file"]
       ? readFileSync(values["key-file"], "utf8")
       : deps.stackOutput("jwtSigningKey", stack);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { criticalPath, stackCriticalPath, stackFileConfig, typicalSeconds } from "../scripts/dev/critical-path";
+import { stackFileConfig } from "../config/stackFile";
+import { criticalPath, stackCriticalPath, typicalSeconds } from "../scripts/dev/critical-path";
 import { PROJECT_ROOT } from "./support/configs";
 import type { Registered } from "./support/mockEngine";
 import { T } from "./support/types";

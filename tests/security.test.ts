@@ -189,12 +189,15 @@ describe("cross-checks", () => {
 describe("authorization rules", () => {
   test("no ALLOW rule allows by method or path alone: each names its callers by principal", () => {
     for (const [, cfg] of configs) {
-      for (const policy of authorizationPolicies(cfg)) {
+      let rules = 0;
+      for (const policy of authorizationPolicies(cfg).filter((p) => (p.spec?.action ?? "ALLOW") === "ALLOW")) {
         for (const rule of policy.spec?.rules ?? []) {
+          rules++;
           assert.ok(rule.from && rule.from.length > 0, `${policy.metadata.name}: a rule without from`);
           for (const { source } of rule.from) assert.ok((source?.principals ?? []).length > 0, policy.metadata.name);
         }
       }
+      assert.ok(rules >= 3, "one ALLOW rule per backend at least");
     }
   });
 

@@ -191,7 +191,12 @@ describe("routes", () => {
 
   test("user-service retries 3×2s on 5xx within 10s, at the ingress and inside the mesh", () => {
     for (const vs of [ingressRoutes(devConfig()), userServiceMeshRoutes(devConfig())]) {
-      for (const route of (vs.spec?.http ?? []).filter((r) => r.name?.startsWith("user-service"))) {
+      const routes = (vs.spec?.http ?? []).filter((r) => r.name?.startsWith("user-service"));
+      assert.deepEqual(
+        routes.map((r) => r.name),
+        ["user-service-beta", "user-service-canary"],
+      );
+      for (const route of routes) {
         assert.deepEqual(route.retries, { attempts: 3, perTryTimeout: "2s", retryOn: "5xx" });
         assert.equal(route.timeout, "10s");
       }
@@ -254,7 +259,12 @@ describe("faults", () => {
   test("a fault on user-service applies at the ingress and inside the mesh, always with a percentage", () => {
     const cfg = meshConfig({ faults: { "user-service": { percent: 10, delay: "2s", status: 503 } } });
     for (const vs of [ingressRoutes(cfg), userServiceMeshRoutes(cfg)]) {
-      for (const route of (vs.spec?.http ?? []).filter((r) => r.name?.startsWith("user-service"))) {
+      const routes = (vs.spec?.http ?? []).filter((r) => r.name?.startsWith("user-service"));
+      assert.deepEqual(
+        routes.map((r) => r.name),
+        ["user-service-beta", "user-service-canary"],
+      );
+      for (const route of routes) {
         assert.deepEqual(route.fault, {
           delay: { fixedDelay: "2s", percentage: { value: 10 } },
           abort: { httpStatus: 503, percentage: { value: 10 } },

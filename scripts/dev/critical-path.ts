@@ -11,9 +11,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { deployMesh } from "../../components/mesh";
-import { parseMeshConfig } from "../../config/parse";
-import { projectConfig } from "../../config/readers";
-import { readStackFile } from "../../config/stackFile";
+import { stackFileConfig } from "../../config/stackFile";
 import type { MeshConfig } from "../../config/types";
 import { type Registered, runWithMocks } from "../../tests/support/mockEngine";
 
@@ -83,11 +81,6 @@ export async function stackCriticalPath(cfg: MeshConfig): Promise<StackPath> {
   if (run.error !== undefined) throw run.error;
   const resources = run.resources.filter((r) => !r.type.startsWith("istio-mesh:") && r.type !== "pulumi:pulumi:Stack");
   return { resources, chain: criticalPath(resources, (r) => typicalSeconds(r.type)) };
-}
-
-/** A stack file's config, parsed as the program parses it. */
-export function stackFileConfig(projectRoot: string, stack: string): MeshConfig {
-  return parseMeshConfig(projectConfig(readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`))));
 }
 
 async function main(): Promise<void> {

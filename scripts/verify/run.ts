@@ -18,9 +18,6 @@ export const CHECKS: Readonly<Record<CheckName, Check>> = {
   "rate-limit": rateLimit,
 };
 
-/** Checks that test a rate against alpha; the Bonferroni bound of a run counts their rows. */
-export const STATISTICAL_SUBJECTS = /split|rate$/;
-
 /**
  * Runs the planned checks in plan order. A check that throws (API server down, pod missing) becomes
  * a failed row with the reason, so one broken dependency does not hide the other results.
