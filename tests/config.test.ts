@@ -2,31 +2,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ConfigError } from "../config/issues";
 import { CONFIG_KEYS, parseMeshConfig, type RawConfig } from "../config/parse";
 import { projectConfig } from "../config/readers";
-import { asPulumiConfig, devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
+import { asPulumiConfig, devConfig, devStackConfig, PROJECT_ROOT, rejected } from "./support/configs";
 
-/** Parses `raw`, expecting rejection; returns the issue keys. */
-function rejectedKeys(raw: RawConfig): string[] {
-  try {
-    parseMeshConfig(raw);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    return error.issues.map((i) => i.key);
-  }
-  assert.fail(`config was accepted: ${JSON.stringify(raw)}`);
-}
-
-function rejectionMessage(raw: RawConfig): string {
-  assert.throws(() => parseMeshConfig(raw), ConfigError);
-  try {
-    parseMeshConfig(raw);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  return "";
-}
+const rejectedKeys = (raw: RawConfig): string[] => rejected(raw).issues.map((i) => i.key);
+const rejectionMessage = (raw: RawConfig): string => rejected(raw).message;
 
 describe("defaults", () => {
   test("an empty stack gets the lab's cluster, pinned versions and all traffic on v1", () => {

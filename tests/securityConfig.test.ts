@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../config/issues";
-import { parseMeshConfig, type RawConfig } from "../config/parse";
+import type { RawConfig } from "../config/parse";
 import { DEFAULT_JWT } from "../config/security";
-import { meshConfig } from "./support/configs";
+import { meshConfig, rejected } from "./support/configs";
 import { runWithMocks } from "./support/mockEngine";
-
-function rejected(raw: RawConfig): ConfigError {
-  try {
-    parseMeshConfig(raw);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail(`config was accepted: ${JSON.stringify(raw)}`);
-}
 
 describe("security config: defaults and overrides", () => {
   test("an empty stack: STRICT mTLS, the lab's JWT and 100 requests a minute, api.example.com, probe clients", () => {

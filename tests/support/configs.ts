@@ -1,6 +1,8 @@
+import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { ConfigError } from "../../config/issues";
 import { parseMeshConfig, type RawConfig } from "../../config/parse";
 import { projectConfig } from "../../config/readers";
 import type { MeshConfig } from "../../config/types";
@@ -23,4 +25,15 @@ export const meshConfig = (raw: RawConfig = {}): MeshConfig => parseMeshConfig(r
 /** Flat `istio-mesh:key` → string map, the way the Pulumi CLI hands config to a program. */
 export function asPulumiConfig(stack: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(stack).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** Parses `raw` expecting a ConfigError, and returns it; fails the test if the config is accepted. */
+export function rejected(raw: RawConfig): ConfigError {
+  try {
+    parseMeshConfig(raw);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    return error;
+  }
+  return assert.fail(`config was accepted: ${JSON.stringify(raw)}`);
 }
