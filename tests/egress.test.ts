@@ -16,21 +16,13 @@ import { EGRESS_NAMESPACE, INGRESS_NAMESPACE, type NamedObject, serviceHost } fr
 import { parseMeshConfig, type RawConfig } from "../config/parse";
 import type { MeshConfig } from "../config/types";
 import { asPulumiConfig, devConfig, devStackConfig, meshConfig, rejected } from "./support/configs";
+import { loadIndex } from "./support/indexProgram";
+import { istioModels } from "./support/istioSchemas";
 import { type MockRun, type Registered, runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
 
 type Spec = Record<string, any>;
 const specOf = (o: NamedObject): Spec => (o as { spec?: Spec }).spec ?? {};
-
-async function istioValidators() {
-  const [{ Gateway }, { VirtualService }, { DestinationRule }, { ServiceEntry }] = await Promise.all([
-    import("@kubernetes-models/istio/networking.istio.io/v1/Gateway"),
-    import("@kubernetes-models/istio/networking.istio.io/v1/VirtualService"),
-    import("@kubernetes-models/istio/networking.istio.io/v1/DestinationRule"),
-    import("@kubernetes-models/istio/networking.istio.io/v1/ServiceEntry"),
-  ]);
-  return { Gateway, VirtualService, DestinationRule, ServiceEntry };
-}
 
 const configs: [string, MeshConfig][] = [
   ["defaults", meshConfig()],
@@ -71,7 +63,7 @@ function servicePorts(spec: MeshSpec): Map<string, number[]> {
 describe("egress: Istio schemas", () => {
   for (const [name, cfg] of configs) {
     test(`every Istio object is valid networking.istio.io/v1, ServiceEntries included (${name})`, async () => {
-      const models = await istioValidators();
+      const models = await istioModels();
       const objects = egressIstioObjects(buildMeshSpec(cfg).egress);
       assert.ok(objects.length >= 3);
       for (const object of objects) {
@@ -84,7 +76,7 @@ describe("egress: Istio schemas", () => {
   }
 
   test("the ServiceEntry schema rejects a broken object (the check has teeth)", async () => {
-    const { ServiceEntry } = await istioValidators();
+    const { ServiceEntry } = await istioModels();
     const [httpbin] = buildMeshSpec(meshConfig()).egress.serviceEntries;
     const broken = structuredClone(httpbin) as { spec: { resolution: string } };
     broken.spec.resolution = "DNS_PLEASE";
@@ -380,19 +372,14 @@ describe("egress: config", () => {
     assert.deepEqual(cfg.egress, { gateway: false, outboundTrafficPolicy: "REGISTRY_ONLY" });
   });
 
-  const entry = require.resolve("../index");
   for (const [key, value] of [
     ["egressGateway", "on"],
     ["outboundTrafficPolicy", "BLOCK"],
   ] as const) {
     test(`through index.ts, a bad ${key} stops the program before any resource`, async () => {
-      const run = await runWithMocks(
-        () => {
-          delete require.cache[entry];
-          return require(entry);
-        },
-        { config: { ...asPulumiConfig(devStackConfig()), [`istio-mesh:${key}`]: value } },
-      );
+      const run = await runWithMocks(loadIndex, {
+        config: { ...asPulumiConfig(devStackConfig()), [`istio-mesh:${key}`]: value },
+      });
       assert.ok(pulumi.RunError.isInstance(run.error), String(run.error));
       assert.match((run.error as Error).message, new RegExp(`istio-mesh:${key} = "${value}"`));
       assert.equal(run.resources.length, 0);

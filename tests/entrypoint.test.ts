@@ -2,16 +2,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { asPulumiConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
+import { loadIndex } from "./support/indexProgram";
 import { runWithMocks } from "./support/mockEngine";
 import { runLikePulumiHost } from "./support/pulumiHost";
 import { T } from "./support/types";
-
-const entry = require.resolve("../index");
-/** index.ts runs on import, so each run needs a fresh copy. */
-function loadIndex(): Record<string, unknown> {
-  delete require.cache[entry];
-  return require(entry);
-}
 
 describe("index.ts under mocks", () => {
   test("a fresh stack previews with the cluster (and so the kubeconfig) still unknown", async () => {

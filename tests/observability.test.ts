@@ -15,6 +15,7 @@ import { parseMeshConfig, type RawConfig } from "../config/parse";
 import type { MeshConfig } from "../config/types";
 import { renderMesh } from "../scripts/render";
 import { devConfig, meshConfig, rejected } from "./support/configs";
+import { istioModels } from "./support/istioSchemas";
 import { RANDOM_PASSWORD, type Registered, resolved, runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
 
@@ -68,7 +69,7 @@ describe("tracing: the provider, the Telemetry and the Service behind them", () 
   ];
   for (const [name, cfg] of telemetryConfigs) {
     test(`the Telemetry is valid telemetry.istio.io/v1 (${name})`, async () => {
-      const { Telemetry } = await import("@kubernetes-models/istio/telemetry.istio.io/v1/Telemetry");
+      const { Telemetry } = await istioModels();
       const telemetry = specOf(cfg).telemetry;
       assert.doesNotThrow(() => new Telemetry(telemetry as never).validate());
       assert.equal(telemetry.metadata.namespace, "istio-system", "mesh-wide: the root namespace, no selector");
@@ -76,7 +77,7 @@ describe("tracing: the provider, the Telemetry and the Service behind them", () 
   }
 
   test("the schema check has teeth: a misspelt sampling field is refused", async () => {
-    const { Telemetry } = await import("@kubernetes-models/istio/telemetry.istio.io/v1/Telemetry");
+    const { Telemetry } = await istioModels();
     const broken = structuredClone(meshTelemetry(devConfig().observability)) as any;
     broken.spec.tracing[0].randomSamplingPercentage = "all";
     assert.throws(() => new Telemetry(broken).validate());

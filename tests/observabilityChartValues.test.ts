@@ -4,6 +4,7 @@ import { JAEGER_IMAGE } from "../components/observability/jaeger";
 import { ADDON_CHARTS, ADDON_IMAGES, type AddonRelease } from "../components/observability/pins";
 import { observabilitySpec } from "../components/observability/spec";
 import snapshot from "./fixtures/observability-chart-keys.json";
+import { isChartKey, leafPaths } from "./support/chartKeys";
 import { devConfig } from "./support/configs";
 
 /**
@@ -16,19 +17,8 @@ const OPEN_MAPS: Record<AddonRelease["chart"], readonly string[]> = {
   "kiali-server": [],
 };
 
-function leafPaths(value: unknown, prefix = ""): string[] {
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    return Object.entries(value).flatMap(([k, v]) => leafPaths(v, prefix ? `${prefix}.${k}` : k));
-  }
-  return [prefix];
-}
-
-function isChartKey(chart: AddonRelease["chart"], path: string): boolean {
-  const known = snapshot.charts[chart].keys;
-  if (known.includes(path)) return true;
-  const parents = path.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."));
-  return parents.some((p) => known.includes(`${p}.*`) || OPEN_MAPS[chart].includes(p));
-}
+const isKeyOf = (chart: AddonRelease["chart"], path: string) =>
+  isChartKey(snapshot.charts[chart].keys, OPEN_MAPS[chart], path);
 
 const releases = observabilitySpec(devConfig()).releases;
 
@@ -41,17 +31,17 @@ test("the key snapshot is of the chart versions we install", () => {
 
 test("every value we pass Prometheus, Grafana and Kiali is a key their chart reads", () => {
   for (const r of releases) {
-    const unknown = leafPaths(r.values).filter((p) => !isChartKey(r.chart, p));
+    const unknown = leafPaths(r.values).filter((p) => !isKeyOf(r.chart, p));
     assert.deepEqual(unknown, [], `${r.name} (${r.chart}) sets keys the chart does not define`);
   }
 });
 
 test("the check catches keys the charts do not have", () => {
-  assert.equal(isChartKey("grafana", "adminPasword"), false);
-  assert.equal(isChartKey("prometheus", "server.service.port"), false, "the chart's key is servicePort");
-  assert.equal(isChartKey("kiali-server", "external_services.tracing.in_cluster_url_typo"), false);
-  assert.equal(isChartKey("kiali-server", "external_services.tracing.internal_url"), true);
-  assert.equal(isChartKey("grafana", "grafana.ini.auth.anonymous.enabled"), true);
+  assert.equal(isKeyOf("grafana", "adminPasword"), false);
+  assert.equal(isKeyOf("prometheus", "server.service.port"), false, "the chart's key is servicePort");
+  assert.equal(isKeyOf("kiali-server", "external_services.tracing.in_cluster_url_typo"), false);
+  assert.equal(isKeyOf("kiali-server", "external_services.tracing.internal_url"), true);
+  assert.equal(isKeyOf("grafana", "grafana.ini.auth.anonymous.enabled"), true);
 });
 
 test("images are the ones Istio 1.30.3's addons run", () => {

@@ -15,6 +15,7 @@ import { PACK_NAME, policies } from "../policies/policies";
 import { peerAuthenticationStrict } from "../policies/security";
 import { FAULT_INJECTION } from "../policies/traffic";
 import { asPulumiConfig, devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
+import { loadIndex } from "./support/indexProgram";
 import { type MockOptions, runWithMocks } from "./support/mockEngine";
 import {
   type Diagnostic,
@@ -40,13 +41,6 @@ const CREDENTIAL_OUTPUT = /(?:kubeconfig|key|token|password|secret|credential)$/
 // Starting the pack type-checks it with ts-node (seconds): begin now, beside the in-process tests.
 const hostStarting = startPolicyPack(PACK_DIR);
 hostStarting.catch(() => undefined);
-
-const entry = require.resolve("../index");
-/** index.ts runs on import, so each run needs a fresh copy. */
-function loadIndex(): Record<string, unknown> {
-  delete require.cache[entry];
-  return require(entry);
-}
 
 /** A stack output as the engine records it; `apply` never runs on an unknown value during preview. */
 async function outputValue(value: unknown): Promise<unknown> {

@@ -13,6 +13,7 @@ import { LOCAL_RATE_LIMIT_TYPE, protoDuration, rateLimitFilter } from "../compon
 import { isPinnedImage } from "../config/readers";
 import type { MeshConfig } from "../config/types";
 import { devConfig, meshConfig } from "./support/configs";
+import { istioModels } from "./support/istioSchemas";
 import { type MockRun, resolved, runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
 
@@ -58,22 +59,10 @@ async function securityObjects(cfg: MeshConfig) {
   ];
 }
 
-async function validators() {
-  const [{ PeerAuthentication }, { AuthorizationPolicy }, { RequestAuthentication }, { EnvoyFilter }, { Gateway }] =
-    await Promise.all([
-      import("@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication"),
-      import("@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy"),
-      import("@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication"),
-      import("@kubernetes-models/istio/networking.istio.io/v1alpha3/EnvoyFilter"),
-      import("@kubernetes-models/istio/networking.istio.io/v1/Gateway"),
-    ]);
-  return { PeerAuthentication, AuthorizationPolicy, RequestAuthentication, EnvoyFilter, Gateway };
-}
-
 describe("security objects against Istio's schemas", () => {
   for (const [name, cfg] of configs) {
     test(`every security object validates (${name})`, async () => {
-      const models = await validators();
+      const models = await istioModels();
       for (const object of await securityObjects(cfg)) {
         const Model = models[object.kind as keyof typeof models];
         assert.ok(Model, `no schema for ${object.kind}`);
@@ -86,7 +75,7 @@ describe("security objects against Istio's schemas", () => {
   }
 
   test("the schemas do reject a broken object (the check has teeth)", async () => {
-    const { PeerAuthentication, AuthorizationPolicy } = await validators();
+    const { PeerAuthentication, AuthorizationPolicy } = await istioModels();
     const pa = structuredClone(buildMeshSpec(meshConfig()).security.peerAuthentication) as any;
     pa.spec.mtls.mode = "DISABLED_PLEASE";
     assert.throws(() => new PeerAuthentication(pa).validate(), /mode/);

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RawConfig } from "../config/parse";
 import { DEFAULT_JWT } from "../config/security";
 import { meshConfig, rejected } from "./support/configs";
+import { loadIndex } from "./support/indexProgram";
 import { runWithMocks } from "./support/mockEngine";
 
 describe("security config: defaults and overrides", () => {
@@ -85,9 +86,7 @@ describe("security config: invalid values are rejected, naming the key", () => {
   });
 
   test("through index.ts a bad security value stops the program with a RunError before any resource", async () => {
-    const entry = require.resolve("../index");
-    delete require.cache[entry];
-    const run = await runWithMocks(() => require(entry), {
+    const run = await runWithMocks(loadIndex, {
       config: { "istio-mesh:mtlsMode": "DISABLE", "istio-mesh:probeClients": "maybe" },
     });
     assert.ok(pulumi.RunError.isInstance(run.error), `expected RunError, got ${String(run.error)}`);

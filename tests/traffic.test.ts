@@ -11,16 +11,7 @@ import {
 } from "../components/traffic/routes";
 import type { MeshConfig } from "../config/types";
 import { devConfig, meshConfig } from "./support/configs";
-
-/** Istio's schemas, as published in @kubernetes-models/istio (generated from Istio's CRDs). */
-async function istioValidators() {
-  const [{ Gateway }, { VirtualService }, { DestinationRule }] = await Promise.all([
-    import("@kubernetes-models/istio/networking.istio.io/v1/Gateway"),
-    import("@kubernetes-models/istio/networking.istio.io/v1/VirtualService"),
-    import("@kubernetes-models/istio/networking.istio.io/v1/DestinationRule"),
-  ]);
-  return { Gateway, VirtualService, DestinationRule };
-}
+import { istioModels } from "./support/istioSchemas";
 
 function istioObjects(spec: MeshSpec) {
   return [spec.traffic.gateway, ...spec.traffic.virtualServices, ...spec.traffic.destinationRules];
@@ -42,7 +33,7 @@ const labConfigs: [string, MeshConfig][] = [
 describe("Istio schemas", () => {
   for (const [name, cfg] of labConfigs) {
     test(`every Istio object is valid networking.istio.io/v1 (${name})`, async () => {
-      const models = await istioValidators();
+      const models = await istioModels();
       for (const object of istioObjects(buildMeshSpec(cfg))) {
         assert.equal(object.apiVersion, "networking.istio.io/v1");
         const Model = models[object.kind as keyof typeof models];
@@ -53,7 +44,7 @@ describe("Istio schemas", () => {
   }
 
   test("the schemas do reject a broken object (the check has teeth)", async () => {
-    const { VirtualService } = await istioValidators();
+    const { VirtualService } = await istioModels();
     const broken = structuredClone(ingressRoutes(devConfig())) as {
       spec: { http: { route: { weight?: unknown }[] }[] };
     };
