@@ -124,10 +124,10 @@ describe("access matrix", () => {
     assert.deepEqual([...callers], ["ingress-gateway", "user-service", "product-service", "order-service"]);
   });
 
-  test("README.md shows the same table, between its access-matrix markers", () => {
-    const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
+  test("docs/security.md shows the same table, between its access-matrix markers", () => {
+    const readme = readFileSync(join(PROJECT_ROOT, "docs/security.md"), "utf8");
     const match = /<!-- access-matrix:begin -->\n([\s\S]*?)\n<!-- access-matrix:end -->/.exec(readme);
-    assert.ok(match, "README.md has no access-matrix block");
+    assert.ok(match, "docs/security.md has no access-matrix block");
     assert.equal(match[1], accessMatrixMarkdown(meshConfig()));
   });
 });

@@ -4,14 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type BenchIo, main } from "../scripts/bench";
-import { ArgsError, parseBenchArgs } from "../scripts/bench/args";
-import { type LoadStats, runLoad } from "../scripts/bench/load";
-import { progressDisplay, progressLine } from "../scripts/bench/progress";
-import { errorsCell, formatReport, ms } from "../scripts/bench/report";
-import type { BenchReport } from "../scripts/bench/run";
 import { MESH_ROUTES, type StandIn, startStandIn } from "../scripts/dev/standInBackend";
-import type { ForwardRequest, PortForwarder } from "../scripts/lib/portForward";
+import { ArgsError, parseBenchArgs } from "../tools/bench/args";
+import { type LoadStats, runLoad } from "../tools/bench/load";
+import { type BenchIo, main } from "../tools/bench/main";
+import { progressDisplay, progressLine } from "../tools/bench/progress";
+import { errorsCell, formatReport, ms } from "../tools/bench/report";
+import type { BenchReport } from "../tools/bench/run";
+import type { ForwardRequest, PortForwarder } from "../tools/lib/portForward";
 
 const ROUTES = ["/users", "/products", "/orders"];
 

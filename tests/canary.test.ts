@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
-import { evaluateGates, percentile, type SplitSample, type SplitTest, sampledHealth } from "../scripts/canary/gates";
-import { type CanaryPlan, planCanary, type Weights } from "../scripts/canary/plan";
-import { probeUsers, safeRate } from "../scripts/canary/probe";
-import { prometheusHealth } from "../scripts/canary/prometheus";
-import { type CanaryDeps, type CanaryState, interruptionAdvice, runCanary } from "../scripts/canary/run";
-import { versionOf } from "../scripts/verify/checks/gateway";
+import { evaluateGates, percentile, type SplitSample, type SplitTest, sampledHealth } from "../tools/canary/gates";
+import { type CanaryPlan, planCanary, type Weights } from "../tools/canary/plan";
+import { probeUsers, safeRate } from "../tools/canary/probe";
+import { prometheusHealth } from "../tools/canary/prometheus";
+import { type CanaryDeps, type CanaryState, interruptionAdvice, runCanary } from "../tools/canary/run";
+import { versionOf } from "../tools/verify/checks/gateway";
 import { meshConfig } from "./support/configs";
 
 const gates = { maxErrorRate: 0.01, maxP99Ms: 500, requests: 200 };

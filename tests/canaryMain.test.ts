@@ -3,9 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { parseCanaryArgs } from "../scripts/canary/args";
-import { main } from "../scripts/canary/main";
-import type { Weights } from "../scripts/canary/plan";
+import { parseCanaryArgs } from "../tools/canary/args";
+import { main } from "../tools/canary/main";
+import type { Weights } from "../tools/canary/plan";
 import { PROJECT_ROOT } from "./support/configs";
 
 /**

@@ -199,9 +199,9 @@ describe("invalid values are rejected, naming the key", () => {
   });
 });
 
-describe("README.md", () => {
+describe("docs/configuration.md", () => {
   test("its config table has a row for every key the program parses, and no other", () => {
-    const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
+    const readme = readFileSync(join(PROJECT_ROOT, "docs/configuration.md"), "utf8");
     const section = readme.slice(
       readme.indexOf("\n## Config\n"),
       readme.indexOf("\n## ", readme.indexOf("\n## Config\n") + 1),

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import * as YAML from "yaml";
-import { type DashboardDeps, main, TOOL_ORDER } from "../scripts/dashboards";
-import { type PulumiCli, TargetError } from "../scripts/lib/target";
+import { type DashboardDeps, main, TOOL_ORDER } from "../tools/dashboards/main";
+import { type PulumiCli, TargetError } from "../tools/lib/target";
 import { asPulumiConfig, devStackConfig } from "./support/configs";
 
 /** A stand-in for `kubectl port-forward`: records its arguments, exits when killed. */
@@ -29,7 +29,7 @@ const KUBECONFIG = "apiVersion: v1\nkind: Config\n# from the stack\n";
 const dir = mkdtempSync(path.join(tmpdir(), "dashboards-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The Pulumi CLI as scripts/lib/target.ts calls it: `stack output --json` and `config --json`. */
+/** The Pulumi CLI as tools/lib/target.ts calls it: `stack output --json` and `config --json`. */
 function fakePulumi(stack: Record<string, unknown>, kubeconfig: unknown) {
   const calls: string[][] = [];
   const config = Object.fromEntries(

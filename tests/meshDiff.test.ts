@@ -4,11 +4,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Io, main } from "../scripts/diff";
-import { commentMarker, formatMarkdown, formatText } from "../scripts/meshDiff/format";
-import { diffSnapshots } from "../scripts/meshDiff/semanticDiff";
-import { snapshotOf } from "../scripts/meshDiff/snapshot";
-import { renderMesh } from "../scripts/render";
+import { commentMarker, formatMarkdown, formatText } from "../tools/diff/format";
+import { type Io, main } from "../tools/diff/main";
+import { diffSnapshots } from "../tools/diff/semanticDiff";
+import { snapshotOf } from "../tools/diff/snapshot";
+import { renderMesh } from "../tools/render/main";
 import { devStackConfig, PROJECT_ROOT } from "./support/configs";
 
 const header = { stack: "dev", baseRef: "main", baseCommit: "0123456789abcdef0123" };
@@ -120,7 +120,7 @@ describe("npm run diff between two commits (a throwaway git repo)", () => {
     for (const entry of [
       "config",
       "components",
-      "scripts",
+      "tools",
       "package.json",
       "tsconfig.json",
       "Pulumi.yaml",

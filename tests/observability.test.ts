@@ -13,7 +13,7 @@ import { type ObservabilitySpec, observabilitySpec } from "../components/observa
 import { meshTelemetry, type TracingProvider } from "../components/observability/telemetry";
 import { parseMeshConfig, type RawConfig } from "../config/parse";
 import type { MeshConfig } from "../config/types";
-import { renderMesh } from "../scripts/render";
+import { renderMesh } from "../tools/render/main";
 import { devConfig, meshConfig, rejected } from "./support/configs";
 import { istioModels } from "./support/istioSchemas";
 import { RANDOM_PASSWORD, type Registered, resolved, runWithMocks } from "./support/mockEngine";

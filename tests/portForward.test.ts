@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
-import { kubectlArgs, kubectlPortForwarder, PortForwardError } from "../scripts/lib/portForward";
+import { kubectlArgs, kubectlPortForwarder, PortForwardError } from "../tools/lib/portForward";
 
 const dir = mkdtempSync(path.join(tmpdir(), "port-forward-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,7 +55,7 @@ describe("kubectlArgs", () => {
   });
 
   test("the kubeconfig copy is removed even when the process exits without cleanup (second Ctrl-C)", () => {
-    const module = path.join(__dirname, "..", "scripts", "lib", "portForward.ts");
+    const module = path.join(__dirname, "..", "tools", "lib", "portForward.ts");
     const program = `const { kubectlArgs } = require(${JSON.stringify(module)});
 const { args } = kubectlArgs(${JSON.stringify(request)});
 console.log(args[1]);

@@ -7,7 +7,7 @@ import * as YAML from "yaml";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
 import { parseMeshConfig } from "../config/parse";
 import { projectConfig } from "../config/readers";
-import { type Io, main, RenderError, renderMesh } from "../scripts/render";
+import { type Io, main, RenderError, renderMesh } from "../tools/render/main";
 
 // Real YAML types, as a stack file holds them (Pulumi itself would hand over JSON strings).
 const STACK_CONFIG = {

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { parseArgs } from "node:util";
 import * as YAML from "yaml";
-import { main as bench } from "../scripts/bench";
+import { main as bench } from "../tools/bench/main";
 import {
   OUTPUTS,
   type PulumiCli,
@@ -15,8 +15,8 @@ import {
   TARGET_OPTIONS,
   TargetError,
   targetFlags,
-} from "../scripts/lib/target";
-import { main as verify } from "../scripts/verify/main";
+} from "../tools/lib/target";
+import { main as verify } from "../tools/verify/main";
 import { devStackConfig, PROJECT_ROOT } from "./support/configs";
 
 const dir = mkdtempSync(path.join(tmpdir(), "target-test-"));

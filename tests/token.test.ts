@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { jwksFromPublicKey } from "../components/security/jwt";
-import { main } from "../scripts/token";
+import { main } from "../tools/token/main";
 import { PROJECT_ROOT } from "./support/configs";
 
 const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });

@@ -9,10 +9,10 @@ import {
   egressCheck,
   mtlsCheck,
   observabilityCheck,
-} from "../scripts/verify/checks/cluster";
-import { faultPlan, MAX_ATTEMPTS, probeClient } from "../scripts/verify/checks/probe";
-import { HttpClient } from "../scripts/verify/http";
-import type { Check, CheckRow, ClusterTransport, ExecResult, VerifyContext } from "../scripts/verify/types";
+} from "../tools/verify/checks/cluster";
+import { faultPlan, MAX_ATTEMPTS, probeClient } from "../tools/verify/checks/probe";
+import { HttpClient } from "../tools/verify/http";
+import type { Check, CheckRow, ClusterTransport, ExecResult, VerifyContext } from "../tools/verify/types";
 import { devConfig, meshConfig } from "./support/configs";
 
 const cfg = devConfig();

@@ -10,10 +10,10 @@ import {
   jwtCheck,
   rateLimit,
   versionOf,
-} from "../scripts/verify/checks/gateway";
-import { HttpClient } from "../scripts/verify/http";
-import { seededRandom } from "../scripts/verify/main";
-import type { Check, CheckRow, VerifyContext } from "../scripts/verify/types";
+} from "../tools/verify/checks/gateway";
+import { HttpClient } from "../tools/verify/http";
+import { seededRandom } from "../tools/verify/main";
+import type { Check, CheckRow, VerifyContext } from "../tools/verify/types";
 import { meshConfig } from "./support/configs";
 import { GOOD, makeTestKeys, type StandinBehaviour, startStandin, type TestKeys } from "./support/standinGateway";
 

@@ -7,8 +7,8 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { generate } from "selfsigned";
 import { WebSocketServer } from "ws";
-import { clusterTransport, kubeTransport } from "../scripts/verify/kube";
-import type { ClusterTransport } from "../scripts/verify/types";
+import { clusterTransport, kubeTransport } from "../tools/verify/kube";
+import type { ClusterTransport } from "../tools/verify/types";
 
 /**
  * The real in-cluster transport (@kubernetes/client-node) against a stand-in API server on

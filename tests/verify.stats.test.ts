@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { main } from "../scripts/verify/main";
-import { burstPlans, canaryPacing, planChecks } from "../scripts/verify/plan";
-import { buildReport, formatTable } from "../scripts/verify/report";
+import { main } from "../tools/verify/main";
+import { burstPlans, canaryPacing, planChecks } from "../tools/verify/plan";
+import { buildReport, formatTable } from "../tools/verify/report";
 import {
   binomialPValue,
   clopperPearson,
@@ -11,7 +11,7 @@ import {
   power,
   proportionTest,
   splitTest,
-} from "../scripts/verify/stats";
+} from "../tools/verify/stats";
 import { devConfig, meshConfig, PROJECT_ROOT } from "./support/configs";
 
 describe("verify statistics", () => {

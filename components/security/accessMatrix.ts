@@ -99,7 +99,7 @@ export function accessMatrix(cfg: MeshConfig): AccessCase[] {
 
 const cell = (status: number) => (status === 0 ? "refused" : String(status));
 
-/** The matrix as the Markdown table README.md shows between its access-matrix markers (Biome's layout). */
+/** The matrix as the Markdown table docs/security.md shows between its access-matrix markers (Biome's layout). */
 export function accessMatrixMarkdown(cfg: MeshConfig): string {
   const cases = accessMatrix(cfg);
   const targets = cfg.backend.services.map((s) => s.name);

@@ -13,7 +13,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { durationMillis } from "../../config/readers";
-import { runLoad } from "../bench/load";
+import { runLoad } from "../../tools/bench/load";
 
 interface Measured {
   readonly requestsPerSecond: number;

@@ -5,12 +5,12 @@
  *   tsx scripts/dev/verify-power.ts [--runs 100000] [--seed 1]
  *
  * Outcomes are drawn with stdlib's seeded binomial generator; the checks' own test functions
- * (scripts/verify/stats.ts) decide each run. README.md "Verify" quotes the output.
+ * (tools/verify/stats.ts) decide each run. README.md "Verify" quotes the output.
  */
 import { parseArgs } from "node:util";
 import binomial from "@stdlib/random-base-binomial";
-import { DEFAULT_REQUESTS, delaySample } from "../verify/plan";
-import { DEFAULT_ALPHA, detectableRange, power, proportionTest, splitTest } from "../verify/stats";
+import { DEFAULT_REQUESTS, delaySample } from "../../tools/verify/plan";
+import { DEFAULT_ALPHA, detectableRange, power, proportionTest, splitTest } from "../../tools/verify/stats";
 
 interface Scenario {
   readonly name: string;

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GOOD, makeTestKeys, startStandin } from "../../tests/support/standinGateway";
-import { main } from "../verify/main";
+import { main } from "../../tools/verify/main";
 
 const STACK_FILE = `config:
   istio-mesh:canaryWeights: { v1: 90, v2: 10 }

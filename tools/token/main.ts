@@ -11,11 +11,11 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { mintToken } from "../components/security/jwt";
-import { ConfigError } from "../config/issues";
-import { durationMillis } from "../config/readers";
-import { StackFileError, stackFileConfig } from "../config/stackFile";
-import type { Io } from "./render";
+import { mintToken } from "../../components/security/jwt";
+import { ConfigError } from "../../config/issues";
+import { durationMillis } from "../../config/readers";
+import { StackFileError, stackFileConfig } from "../../config/stackFile";
+import type { Io } from "../render/main";
 
 const USAGE =
   "usage: npm run -s token -- --sub NAME [--ttl 1h] [--claim key=value]... [--stack dev] [--key-file key.pem]";
@@ -103,7 +103,7 @@ export async function main(
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2), path.resolve(__dirname, ".."), {
+  main(process.argv.slice(2), path.resolve(__dirname, "..", ".."), {
     stdout: (line) => console.log(line),
     stderr: (line) => console.error(line),
   }).then((code) => {

@@ -1,9 +1,9 @@
 /**
- * Renders one checkout of the project with that checkout's own code (its scripts/render.ts and the
+ * Renders one checkout of the project with that checkout's own code (its tools/render/main.ts and the
  * builders behind it). `npm run diff` calls it in-process for the working tree and as a child
  * process for the base commit, whose code may differ:
  *
- *   node --import tsx scripts/meshDiff/renderTree.ts <project dir> <stack>   → JSON on stdout
+ *   node --import tsx tools/diff/renderTree.ts <project dir> <stack>   → JSON on stdout
  *
  * Exit 3: the stack file does not exist there (a stack the change adds). Exit 1: render failed.
  */
@@ -23,7 +23,10 @@ export function renderCheckout(dir: string, stack: string): RenderedFile[] | und
   const stackFile = path.join(dir, `Pulumi.${stack}.yaml`);
   if (!existsSync(stackFile)) return undefined;
   const doc = YAML.parse(readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> } | null;
-  const renderModule = path.join(dir, "scripts", "render.ts");
+  // A checkout from before the tools/ layout keeps its renderer at scripts/render.ts.
+  const renderModule =
+    [path.join(dir, "tools", "render", "main.ts"), path.join(dir, "scripts", "render.ts")].find(existsSync) ??
+    path.join(dir, "tools", "render", "main.ts");
   const { renderMesh } = (existsSync(renderModule) ? require(renderModule) : {}) as { renderMesh?: RenderMesh };
   if (typeof renderMesh !== "function") {
     throw new RenderCheckoutError(`${renderModule} exports no renderMesh(stackConfig); cannot render that commit`);

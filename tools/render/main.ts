@@ -1,7 +1,7 @@
 /**
  * Renders a stack's mesh to plain YAML with the program's own builders: no Pulumi CLI, no cluster.
  *
- *   tsx scripts/render.ts [--stack dev] [--out rendered/<stack>]
+ *   tsx tools/render/main.ts [--stack dev] [--out rendered/<stack>]
  *
  * Top-level files are the owned objects, numbered so `kubectl apply -f <out>/` takes namespaces
  * first. helm/ and kind/ hold inputs for other tools; kubectl -f without -R does not descend there.
@@ -10,11 +10,11 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import * as YAML from "yaml";
-import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
-import { ConfigError } from "../config/issues";
-import { parseMeshConfig } from "../config/parse";
-import { projectConfig } from "../config/readers";
-import { readStackFile, StackFileError, secretProjectKeys } from "../config/stackFile";
+import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/meshSpec";
+import { ConfigError } from "../../config/issues";
+import { parseMeshConfig } from "../../config/parse";
+import { projectConfig } from "../../config/readers";
+import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
 
 export interface RenderedFile {
   /** Relative to the output dir, `/`-separated. */
@@ -89,7 +89,7 @@ export function main(argv: string[], projectRoot: string, io: Io = consoleIo): n
       ({ values } = parseArgs({ args: argv, options: { stack: { type: "string" }, out: { type: "string" } } }));
     } catch (error) {
       throw new RenderError(
-        `${(error as Error).message}\nusage: tsx scripts/render.ts [--stack dev] [--out rendered/<stack>]`,
+        `${(error as Error).message}\nusage: tsx tools/render/main.ts [--stack dev] [--out rendered/<stack>]`,
       );
     }
     const stack = values.stack ?? "dev";
@@ -113,4 +113,4 @@ export function main(argv: string[], projectRoot: string, io: Io = consoleIo): n
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2), path.resolve(__dirname, ".."));
+if (require.main === module) process.exitCode = main(process.argv.slice(2), path.resolve(__dirname, "..", ".."));

@@ -67,7 +67,7 @@ export interface VerifyOptions {
   readonly alpha: number;
 }
 
-/** What the gateway checks use of the resolved target (scripts/lib/target.ts). */
+/** What the gateway checks use of the resolved target (tools/lib/target.ts). */
 export type GatewayTarget = Pick<Target, "url" | "httpsUrl" | "token" | "caCert">;
 
 export interface VerifyContext {

@@ -3,12 +3,12 @@
  * errors by status; `--direct` adds the same load straight to each backend. Flags: `--help`.
  */
 import * as path from "node:path";
-import { ArgsError, parseBenchArgs, USAGE } from "./bench/args";
-import { type ProgressStream, progressDisplay } from "./bench/progress";
-import { formatReport } from "./bench/report";
-import { BenchError, runBench } from "./bench/run";
-import { kubectlPortForwarder, PortForwardError, type PortForwarder } from "./lib/portForward";
-import { type PulumiCli, resolveTarget, TargetError } from "./lib/target";
+import { kubectlPortForwarder, PortForwardError, type PortForwarder } from "../lib/portForward";
+import { type PulumiCli, resolveTarget, TargetError } from "../lib/target";
+import { ArgsError, parseBenchArgs, USAGE } from "./args";
+import { type ProgressStream, progressDisplay } from "./progress";
+import { formatReport } from "./report";
+import { BenchError, runBench } from "./run";
 
 export interface BenchIo {
   readonly stdout: (text: string) => void;
@@ -72,7 +72,7 @@ if (require.main === module) {
     controller.abort();
   });
   main(process.argv.slice(2), {
-    projectRoot: path.resolve(__dirname, ".."),
+    projectRoot: path.resolve(__dirname, "..", ".."),
     io: {
       stdout: (text) => process.stdout.write(`${text}\n`),
       stderr: (text) => process.stderr.write(`${text}\n`),

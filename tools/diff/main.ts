@@ -5,7 +5,7 @@
  *
  * The base commit is exported (`git archive`) to a temp dir and rendered there by its own code in a
  * child process (node_modules linked from here); the working tree is rendered by this code. Both
- * use the program's spec builders, via scripts/render.ts, so the diff is exactly what `pulumi up`
+ * use the program's spec builders, via tools/render/main.ts, so the diff is exactly what `pulumi up`
  * would be asked to change. Exit 0 with or without changes; 1 when a side cannot be rendered.
  */
 import { spawnSync } from "node:child_process";
@@ -13,10 +13,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { type DiffHeader, formatMarkdown, formatText } from "./meshDiff/format";
-import { RenderCheckoutError, renderCheckout } from "./meshDiff/renderTree";
-import { diffSnapshots, type MeshChange } from "./meshDiff/semanticDiff";
-import { type RenderedFile, snapshotOf } from "./meshDiff/snapshot";
+import { type DiffHeader, formatMarkdown, formatText } from "./format";
+import { RenderCheckoutError, renderCheckout } from "./renderTree";
+import { diffSnapshots, type MeshChange } from "./semanticDiff";
+import { type RenderedFile, snapshotOf } from "./snapshot";
 
 export class DiffError extends Error {
   override name = "DiffError";
@@ -46,16 +46,12 @@ function renderCommit(projectRoot: string, commit: string, stack: string): Rende
     // The base's code runs against this checkout's installed packages.
     if (!existsSync(path.join(dir, "node_modules")))
       symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
-    const child = spawnSync(
-      process.execPath,
-      ["--import", "tsx", path.join(__dirname, "meshDiff", "renderTree.ts"), dir, stack],
-      {
-        cwd: dir,
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, NODE_OPTIONS: "" },
-      },
-    );
+    const child = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "renderTree.ts"), dir, stack], {
+      cwd: dir,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
     if (child.status === 3) return undefined;
     if (child.status !== 0) {
       throw new DiffError(
@@ -129,4 +125,4 @@ export function main(argv: string[], projectRoot: string, io: Io = consoleIo): n
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2), path.resolve(__dirname, ".."));
+if (require.main === module) process.exitCode = main(process.argv.slice(2), path.resolve(__dirname, "..", ".."));

@@ -15,7 +15,7 @@ export async function kubeTransport(kubeconfig: string): Promise<ClusterTranspor
 }
 
 /**
- * The in-cluster transport for a target's cluster access (scripts/lib/target.ts): the stack's
+ * The in-cluster transport for a target's cluster access (tools/lib/target.ts): the stack's
  * kubeconfig output, a kubeconfig file, or kubectl's default kubeconfig, with the stack's context.
  * Undefined when only the default was to be used and it does not know that context (in-cluster
  * checks then skip); an explicit kubeconfig without it is an error.

@@ -4,18 +4,18 @@
  *
  *   npm run dashboards [-- --stack NAME | --config Pulumi.<stack>.yaml] [-- --kubeconfig PATH]
  *
- * The stack and its cluster come from scripts/lib/target.ts, as for verify, bench and canary: by
+ * The stack and its cluster come from tools/lib/target.ts, as for verify, bench and canary: by
  * default the selected stack (or $STACK) through the Pulumi CLI; a kind stack's kubeconfig output
- * goes to a 0600 file in a private temp dir (scripts/lib/portForward.ts), removed on exit. Which
+ * goes to a 0600 file in a private temp dir (tools/lib/portForward.ts), removed on exit. Which
  * tools and ports come from the stack's config through the program's own builders
  * (components/observability/access.ts).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { dashboards, type ToolAccess, type ToolName } from "../components/observability/access";
-import { kubectlClusterFlags } from "./lib/portForward";
-import { type PulumiCli, resolveStack, TargetError } from "./lib/target";
+import { dashboards, type ToolAccess, type ToolName } from "../../components/observability/access";
+import { kubectlClusterFlags } from "../lib/portForward";
+import { type PulumiCli, resolveStack, TargetError } from "../lib/target";
 
 /** What the script needs from the outside world; tests pass stand-ins. */
 export interface DashboardDeps {
@@ -126,7 +126,7 @@ export function systemDeps(projectRoot: string): DashboardDeps {
 }
 
 if (require.main === module) {
-  const root = path.resolve(__dirname, "..");
+  const root = path.resolve(__dirname, "..", "..");
   main(process.argv.slice(2), systemDeps(root)).then((code) => {
     process.exitCode = code;
   });
