@@ -58,7 +58,25 @@ fi
 
 cd "$project_root"
 
-# Pulumi.yaml pins a local file backend, so no login is needed.
+# Pulumi.yaml pins a local file backend (file://./.pulumi-state), so no login is needed. The DIY
+# backend never creates its directory: every command fails with "unable to open state directory …
+# no such file or directory" until it exists (pulumi/pulumi issue 15841; massageBlobPath and
+# newDIYBackend in pkg/backend/diy/backend.go). A clone ships it (.pulumi-state/.gitignore), so a
+# plain `pulumi up` works too; this recreates it after an `rm -rf .pulumi-state`. Only a relative
+# file:// path is created, the project's own: any other backend is the user's to provide.
+backend_url="${PULUMI_BACKEND_URL:-}"
+if [[ -z "$backend_url" ]]; then
+  url_re='^[[:space:]]+url:[[:space:]]*"?(file://[^"[:space:]]*)'
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    if [[ "$line" =~ $url_re ]]; then backend_url="${BASH_REMATCH[1]}"; fi
+  done <Pulumi.yaml
+fi
+state_dir="${backend_url#file://}"
+state_dir="${state_dir%%\?*}"
+if [[ "$backend_url" == file://* && "$state_dir" != /* && "$state_dir" != "~"* && -n "$state_dir" ]]; then
+  mkdir -p "$state_dir"
+fi
+
 pulumi stack select --create "$STACK"
 
 if [[ "$verb" == up || "$verb" == preview ]]; then

@@ -9,7 +9,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { kindClusterSpec, kindCommands, OWNER_LABEL_KEY, ownerLabelValue } from "../components/cluster/kindConfig";
+import {
+  kindClusterSpec,
+  kindCommands,
+  OWNER_LABEL_KEY,
+  STACK_LABEL_KEY,
+  stackLabelValue,
+} from "../components/cluster/kindConfig";
 import { devConfig } from "./support/configs";
 import { KindWorld, systemDir } from "./support/stubTools";
 
@@ -28,8 +34,13 @@ after(() => {
 const cfg = devConfig();
 if (cfg.cluster.mode !== "kind") throw new Error("the dev stack is a kind stack");
 const spec = kindClusterSpec(cfg.cluster, cfg.ingress);
-const OWNER = ownerLabelValue("istio-mesh", "dev");
+/** This state's id (the RandomId's hex) and its stack label. */
+const OWNER = { stack: stackLabelValue("istio-mesh", "dev"), id: "5eed0f15a1b2c3d4" };
 const commands = kindCommands(spec, OWNER);
+/** Another state of a stack with the same project and name: a second clone, a wiped or moved state. */
+const TWIN = kindCommands(spec, { stack: OWNER.stack, id: "0ddba11c0ffee000" });
+/** The kind config code before the owner id fed: the stack label only (it is today's trigger). */
+const LEGACY_CONFIG = commands.trigger;
 
 /** The lab's own cluster from setup-cluster.sh: same name, no owner label. */
 const LAB_CONFIG = JSON.stringify({ kind: "Cluster", apiVersion: "kind.x-k8s.io/v1alpha4", name: "lab-cluster" });
@@ -38,10 +49,10 @@ function world(): KindWorld {
   return new KindWorld(path.join(root, `world-${worlds++}`), sys.bash);
 }
 
-function step(w: KindWorld, which: "create" | "delete", env: Record<string, string> = {}) {
-  const res = spawnSync(sys.sh, ["-c", commands[which]], {
-    env: { PATH: `${w.stubs}:${sys.dir}`, STUB_STATE: w.state, ...commands.environment, ...env },
-    input: which === "create" ? commands.stdin : "",
+function step(w: KindWorld, which: "create" | "delete", env: Record<string, string> = {}, steps = commands) {
+  const res = spawnSync(sys.sh, ["-c", steps[which]], {
+    env: { PATH: `${w.stubs}:${sys.dir}`, STUB_STATE: w.state, ...steps.environment, ...env },
+    input: which === "create" ? steps.stdin : "",
     encoding: "utf8",
     timeout: 30_000,
   });
@@ -69,7 +80,10 @@ describe("create", () => {
     assert.deepEqual(creates(w), ["kind create cluster --name lab-cluster --config=- --wait 180s"]);
     assert.deepEqual(w.clusters(), ["lab-cluster"]);
     const created = JSON.parse(w.config("lab-cluster"));
-    assert.deepEqual(created.nodes[0].labels, { [OWNER_LABEL_KEY]: "istio-mesh.dev" });
+    assert.deepEqual(created.nodes[0].labels, {
+      [STACK_LABEL_KEY]: "istio-mesh.dev",
+      [OWNER_LABEL_KEY]: "5eed0f15a1b2c3d4",
+    });
     assert.deepEqual(created.nodes[0].extraPortMappings, spec.nodes[0]?.extraPortMappings);
     assert.equal(r.stdout, "apiVersion: v1\nkind: Config\n# kubeconfig of lab-cluster\n");
     assert.match(r.stderr, /Creating cluster "lab-cluster"/, "kind's progress goes to stderr");
@@ -84,14 +98,14 @@ describe("create", () => {
     assert.equal(again.stdout, first.stdout);
     assert.match(
       again.stderr,
-      /reusing kind cluster "lab-cluster", created by this stack \(istio-mesh\/stack=istio-mesh\.dev\)/,
+      /reusing kind cluster "lab-cluster", created by this stack \(istio-mesh\/owner=5eed0f15a1b2c3d4\)/,
     );
     assert.ok(
       w
         .calls()
         .includes(
           "docker exec lab-cluster-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf get nodes " +
-            "--selector=istio-mesh/stack=istio-mesh.dev --output=name",
+            "--selector=istio-mesh/owner=5eed0f15a1b2c3d4 --output=name",
         ),
       w.calls().join("\n"),
     );
@@ -107,18 +121,72 @@ describe("create", () => {
     assert.deepEqual(deletes(w), []);
     assert.equal(w.config("lab-cluster"), LAB_CONFIG, "left as it was");
     assert.match(r.stderr, /a kind cluster named "lab-cluster" already exists, and this stack did not create it/);
-    assert.match(r.stderr, /no node has the label istio-mesh\/stack=istio-mesh\.dev/);
+    assert.match(r.stderr, /no node has the label istio-mesh\/owner=5eed0f15a1b2c3d4/);
     assert.match(r.stderr, /kind delete cluster --name lab-cluster/);
     assert.match(r.stderr, /pulumi config set clusterName <another-name>/);
   });
 
   test("a cluster another stack of this project created is foreign too", () => {
     const w = world();
-    w.addCluster("lab-cluster", kindCommands(spec, ownerLabelValue("istio-mesh", "ci")).stdin);
+    w.addCluster(
+      "lab-cluster",
+      kindCommands(spec, { stack: stackLabelValue("istio-mesh", "ci"), id: "c1c1c1c1" }).stdin,
+    );
     const r = step(w, "create");
     assert.equal(r.status, 1);
     assert.deepEqual(creates(w), []);
     assert.match(r.stderr, /this stack did not create it/);
+  });
+
+  test("the same project and stack name in another state (second clone, wiped state): refused, not adopted", () => {
+    const w = world();
+    assert.equal(step(w, "create", {}, TWIN).status, 0, "the other state made the cluster");
+    const r = step(w, "create");
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout, "", "no kubeconfig: Helm would find the other state's releases ('name in use')");
+    assert.equal(creates(w).length, 1);
+    assert.match(r.stderr, /this stack did not create it/);
+    assert.match(r.stderr, /the id this stack's state keeps/);
+    // A fresh state's create has no previous stdout: the stack label alone never adopts.
+    const again = step(w, "create", { PULUMI_COMMAND_STDOUT: "" });
+    assert.equal(again.status, 1);
+  });
+
+  test("state from before the owner id: create reruns (previous stdout set), labels the nodes with the id, reuses", () => {
+    const w = world();
+    w.addCluster("lab-cluster", LEGACY_CONFIG);
+    const r = step(w, "create", { PULUMI_COMMAND_STDOUT: "apiVersion: v1\nkind: Config\n" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(creates(w), []);
+    assert.match(r.stdout, /kubeconfig of lab-cluster/);
+    assert.ok(
+      w
+        .calls()
+        .includes(
+          "docker exec lab-cluster-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf label nodes " +
+            "--selector=istio-mesh/stack=istio-mesh.dev,!istio-mesh/owner istio-mesh/owner=5eed0f15a1b2c3d4",
+        ),
+      w.calls().join("\n"),
+    );
+    // From now on the id alone decides: the delete step finds the cluster ours.
+    assert.equal(step(w, "delete").status, 0);
+    assert.deepEqual(deletes(w), ["kind delete cluster --name lab-cluster"]);
+  });
+
+  test("a legacy cluster and a fresh state (no previous stdout): refused", () => {
+    const w = world();
+    w.addCluster("lab-cluster", LEGACY_CONFIG);
+    const r = step(w, "create");
+    assert.equal(r.status, 1, r.stderr);
+    assert.deepEqual(creates(w), []);
+  });
+
+  test("a cluster already labelled by another state is never relabelled, even on a rerun", () => {
+    const w = world();
+    assert.equal(step(w, "create", {}, TWIN).status, 0);
+    const r = step(w, "create", { PULUMI_COMMAND_STDOUT: "apiVersion: v1\n" });
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(!w.calls().some((c) => c.includes(" label nodes ")), w.calls().join("\n"));
   });
 
   test("kind can't list clusters (Docker stopped): stops, assumes nothing", () => {
@@ -151,6 +219,15 @@ describe("delete", () => {
     assert.deepEqual(w.clusters(), []);
   });
 
+  test("the same stack name's cluster from another state is left alone: neither state deletes the other's", () => {
+    const w = world();
+    step(w, "create", {}, TWIN);
+    const r = step(w, "delete");
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(deletes(w), []);
+    assert.deepEqual(w.clusters(), ["lab-cluster"]);
+  });
+
   test("a cluster this stack did not create is left alone, and the step succeeds", () => {
     const w = world();
     w.addCluster("lab-cluster", LAB_CONFIG);
@@ -158,7 +235,7 @@ describe("delete", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(deletes(w), []);
     assert.deepEqual(w.clusters(), ["lab-cluster"]);
-    assert.match(r.stderr, /was not created by this stack .*; leaving it/);
+    assert.match(r.stderr, /was not created by this stack's state .*; leaving it/);
   });
 
   test("a cluster already gone: nothing to do", () => {
@@ -178,12 +255,24 @@ describe("delete", () => {
   });
 });
 
-describe("owner label", () => {
-  test("project.stack, or a digest where that is no valid label value", () => {
-    assert.equal(ownerLabelValue("istio-mesh", "dev"), "istio-mesh.dev");
-    const long = ownerLabelValue("istio-mesh", "x".repeat(60));
+describe("labels", () => {
+  test("stack label: project.stack, or a digest where that is no valid label value", () => {
+    assert.equal(stackLabelValue("istio-mesh", "dev"), "istio-mesh.dev");
+    const long = stackLabelValue("istio-mesh", "x".repeat(60));
     assert.match(long, /^stack-[0-9a-f]{32}$/);
-    assert.notEqual(long, ownerLabelValue("istio-mesh", "y".repeat(60)));
-    assert.match(ownerLabelValue("istio-mesh", "ends-with-"), /^stack-/);
+    assert.notEqual(long, stackLabelValue("istio-mesh", "y".repeat(60)));
+    assert.match(stackLabelValue("istio-mesh", "ends-with-"), /^stack-/);
+  });
+
+  test("the trigger is the config without the id, byte for byte what older code fed on stdin", () => {
+    // Older code: JSON of the spec with nodes[].labels = { "istio-mesh/stack": "<project>.<stack>" }.
+    const older = JSON.stringify(
+      { ...spec, nodes: spec.nodes.map((n) => ({ ...n, labels: { "istio-mesh/stack": "istio-mesh.dev" } })) },
+      null,
+      2,
+    );
+    assert.equal(commands.trigger, older, "an upgrade reruns create instead of replacing the cluster");
+    assert.notEqual(commands.stdin, commands.trigger);
+    assert.equal(TWIN.trigger, commands.trigger, "the id never replaces a cluster");
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Runs scripts/check-prereqs.sh and scripts/pulumi.sh for real, against stub docker/kind/kubectl/pulumi
- * on a private PATH (tests/support/stubTools.ts): kind and docker keep cluster state, pulumi logs its
- * calls and answers `stack export` / `stack output` from the test's environment.
+ * Runs scripts/check-prereqs.sh and scripts/pulumi.sh for real, from a fresh copy of the repository
+ * (stubPulumi.ts freshClone), against stub docker/kind/kubectl (stubTools.ts) and the strict stub
+ * pulumi (stubPulumi.ts) on a private PATH: kind and docker keep cluster state, pulumi keeps the
+ * clone's file-backend state and refuses what the real CLI refuses.
  */
 
 import assert from "node:assert/strict";
@@ -10,53 +11,56 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { kindClusterSpec, kindCommands, ownerLabelValue } from "../components/cluster/kindConfig";
+import { parseDocument } from "yaml";
+import { kindClusterSpec, kindCommands, stackLabelValue } from "../components/cluster/kindConfig";
 import { devConfig } from "./support/configs";
+import { freshClone, PulumiStub, type StubResource } from "./support/stubPulumi";
 import { KindWorld, systemDir } from "./support/stubTools";
-
-const SCRIPTS = path.resolve(__dirname, "..", "scripts");
-const PROJECT_ROOT = path.resolve(__dirname, "..");
-const CHECK = path.join(SCRIPTS, "check-prereqs.sh");
-const WRAPPER = path.join(SCRIPTS, "pulumi.sh");
 
 type Tool = "docker" | "kind" | "kubectl" | "pulumi";
 const ALL: readonly Tool[] = ["docker", "kind", "kubectl", "pulumi"];
+/** The passphrase the runs hand the stub pulumi, as CI does (the stub refuses to run without one). */
+const PASSPHRASE = "test-passphrase";
 
 let root = "";
 let sys = { dir: "", bash: "", sh: "" };
 let worldCount = 0;
 
-const STUBS: Record<"kubectl" | "pulumi", string> = {
-  kubectl: `echo "Client Version: v1.35.0-stub"; echo "Kustomize Version: v5.0.0-stub"`,
-  pulumi: `
-printf '%s\t%s\t%s\n' "$PWD" "\${PULUMI_K8S_DELETE_UNREACHABLE:-}" "$*" >> "$PULUMI_LOG"
-if [ "$1" = config ] && [ "$2" = get ] && [ "$3" = clusterMode ]; then
-  if [ -n "\${STUB_CLUSTER_MODE:-}" ]; then echo "$STUB_CLUSTER_MODE"; exit 0; fi
-  echo "error: configuration key 'istio-mesh:clusterMode' not found for stack" >&2
-  exit 1
-fi
-if [ "$1" = stack ] && [ "$2" = export ]; then
-  printf '%s\n' "\${STUB_STATE_EXPORT:-{"version": 3, "deployment": {}}}"
-  exit 0
-fi
-if [ "$1" = stack ] && [ "$2" = output ] && [ "$3" = clusterName ]; then
-  if [ -n "\${STUB_OUTPUT_CLUSTER:-}" ]; then echo "$STUB_OUTPUT_CLUSTER"; exit 0; fi
-  echo "error: current stack does not have output property 'clusterName'" >&2
-  exit 1
-fi
-if [ "$1" = version ]; then echo "v3.270.0-stub"; fi
-exit 0`,
-};
+/** kubectl's `version --client` output (kubernetes/kubectl pkg/cmd/version: client line, then Kustomize). */
+const KUBECTL = `
+if [ "$1 \${2:-}" != "version --client" ]; then echo "kubectl stub: unexpected $*" >&2; exit 2; fi
+echo "Client Version: v1.35.0"
+echo "Kustomize Version: v5.7.1"`;
 
-/** A fresh world whose stub dir holds exactly `tools`. */
-function world(tools: readonly Tool[]): KindWorld {
-  const w = new KindWorld(
-    path.join(root, `world-${worldCount++}`),
+interface World {
+  readonly kind: KindWorld;
+  readonly pulumi: PulumiStub;
+  /** The fresh clone the scripts run from. */
+  readonly project: string;
+  readonly path: string;
+}
+
+/** A fresh world: a clone of the repository and a stub dir holding exactly `tools`. */
+function world(tools: readonly Tool[]): World {
+  const dir = path.join(root, `world-${worldCount++}`);
+  const kind = new KindWorld(
+    dir,
     sys.bash,
     tools.filter((t): t is "kind" | "docker" => t === "kind" || t === "docker"),
   );
-  for (const tool of tools) if (tool === "kubectl" || tool === "pulumi") w.stub(tool, STUBS[tool]);
-  return w;
+  if (tools.includes("kubectl")) kind.stub("kubectl", KUBECTL);
+  const pulumi = new PulumiStub(path.join(dir, "pulumi"));
+  const project = freshClone(path.join(dir, "clone"));
+  const dirs = [kind.stubs, ...(tools.includes("pulumi") ? [pulumi.bin] : []), sys.dir];
+  return { kind, pulumi, project, path: dirs.join(":") };
+}
+
+/** Sets `istio-mesh:<key>` in the clone's Pulumi.<stack>.yaml, as `pulumi config set` would. */
+function setConfig(w: World, stack: string, key: string, value: unknown): void {
+  const file = path.join(w.project, `Pulumi.${stack}.yaml`);
+  const doc = parseDocument(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "config: {}\n");
+  doc.setIn(["config", `istio-mesh:${key}`], value);
+  fs.writeFileSync(file, doc.toString());
 }
 
 interface Run {
@@ -68,34 +72,41 @@ interface Run {
   readonly pulumiCwds: readonly string[];
   /** PULUMI_K8S_DELETE_UNREACHABLE as each pulumi call saw it. */
   readonly deleteUnreachable: readonly string[];
-  readonly world: KindWorld;
+  readonly world: World;
 }
 
 function run(
-  script: string,
+  script: "check-prereqs.sh" | "pulumi.sh",
   args: readonly string[],
   tools: readonly Tool[],
-  env: Record<string, string> = {},
-  setup: (w: KindWorld) => void = () => {},
+  env: Record<string, string | undefined> = {},
+  setup: (w: World) => void = () => {},
 ): Run {
   const w = world(tools);
   setup(w);
-  const log = path.join(w.state, "pulumi.log");
-  const res = spawnSync("bash", [script, ...args], {
+  const fullEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries({
+    PATH: w.path,
+    HOME: path.dirname(w.project),
+    STUB_STATE: w.kind.state,
+    PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+    ...env,
+  }))
+    if (v !== undefined) fullEnv[k] = v;
+  const res = spawnSync("bash", [path.join(w.project, "scripts", script), ...args], {
     cwd: root, // not the project root: pulumi.sh must find its own way there
-    env: { PATH: `${w.stubs}:${sys.dir}`, HOME: root, PULUMI_LOG: log, STUB_STATE: w.state, ...env },
+    env: fullEnv,
     encoding: "utf8",
-    timeout: 30_000,
+    timeout: 60_000,
   });
   if (res.error) throw res.error;
-  const lines = fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter(Boolean) : [];
-  const fields = lines.map((l) => l.split("\t"));
+  const calls = w.pulumi.calls();
   return {
     status: res.status,
     out: res.stdout + res.stderr,
-    pulumiCalls: fields.map((f) => f.slice(2).join("\t")),
-    pulumiCwds: fields.map((f) => f[0] ?? ""),
-    deleteUnreachable: fields.map((f) => f[1] ?? ""),
+    pulumiCalls: calls.map((c) => c.argv.join(" ")),
+    pulumiCwds: calls.map((c) => c.cwd),
+    deleteUnreachable: calls.map((c) => c.env.PULUMI_K8S_DELETE_UNREACHABLE ?? ""),
     world: w,
   };
 }
@@ -103,6 +114,9 @@ function run(
 /** Calls other than the `version` probe check-prereqs.sh makes and the cluster check's reads. */
 const commands = (r: Run) =>
   r.pulumiCalls.filter((c) => c !== "version" && !c.startsWith("stack export") && !c.startsWith("stack output"));
+
+const CHECK = "check-prereqs.sh";
+const WRAPPER = "pulumi.sh";
 
 before(() => {
   root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "prereqs-test-")));
@@ -115,24 +129,28 @@ after(() => {
 
 test("the scripts' PATH hides the machine's real tools", () => {
   const w = world([]);
-  const res = spawnSync("bash", ["-c", "for t in docker kind kubectl pulumi; do command -v $t || true; done"], {
-    env: { PATH: `${w.stubs}:${sys.dir}` },
-    encoding: "utf8",
-  });
+  const res = spawnSync(
+    "bash",
+    ["-c", "for t in docker kind kubectl pulumi node istioctl; do command -v $t || true; done"],
+    {
+      env: { PATH: w.path },
+      encoding: "utf8",
+    },
+  );
   assert.equal(res.status, 0, res.stderr);
   assert.equal(res.stdout, "", `real tools leaked into the test PATH: ${res.stdout}`);
-  for (const entry of fs.readdirSync(sys.dir)) assert.ok(["bash", "sh", "timeout"].includes(entry), entry);
+  for (const entry of fs.readdirSync(sys.dir)) assert.ok(["bash", "sh", "mkdir", "timeout"].includes(entry), entry);
 });
 
 describe("check-prereqs.sh", () => {
   test("all present: exit 0, a version line for each tool", () => {
     const r = run(CHECK, [], ALL);
     assert.equal(r.status, 0, r.out);
-    assert.match(r.out, /OK\s+docker\s+Docker version 28\.0\.0-stub/);
+    assert.match(r.out, /OK\s+docker\s+Docker version 28\.0\.0, build/);
     assert.match(r.out, /OK\s+kind\s+kind v0\.33\.0 go1\.24\.0/);
-    assert.match(r.out, /OK\s+kubectl\s+Client Version: v1\.35\.0-stub/);
+    assert.match(r.out, /OK\s+kubectl\s+Client Version: v1\.35\.0/);
     assert.doesNotMatch(r.out, /Kustomize/, "only the first version line");
-    assert.match(r.out, /OK\s+pulumi\s+v3\.270\.0-stub/);
+    assert.match(r.out, /OK\s+pulumi\s+v3\.270\.0/);
     assert.match(r.out, /prerequisites: all present\s*$/);
   });
 
@@ -178,7 +196,7 @@ describe("check-prereqs.sh", () => {
   });
 
   test("a failing version probe of kubectl is reported, not fatal", () => {
-    const r = run(CHECK, [], ALL, {}, (w) => w.stub("kubectl", "exit 3"));
+    const r = run(CHECK, [], ALL, {}, (w) => w.kind.stub("kubectl", "exit 3"));
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /OK\s+kubectl\s+version unknown/);
   });
@@ -205,7 +223,7 @@ describe("check-prereqs.sh", () => {
   });
 
   test("a kind whose version can't be read is not taken on trust", () => {
-    const r = run(CHECK, [], ALL, {}, (w) => w.stub("kind", "exit 3"));
+    const r = run(CHECK, [], ALL, {}, (w) => w.kind.stub("kind", "exit 3"));
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /UNKNOWN\s+kind\s+version unknown: can't tell the version; install kind v0\.33\.0 or newer/);
   });
@@ -219,7 +237,10 @@ describe("check-prereqs.sh", () => {
     );
     assert.match(r.out, /systemd\.unified_cgroup_hierarchy=1/);
     assert.match(r.out, /cgroup_no_v1=all/);
-    assert.ok(r.world.calls().includes("docker info --format {{.CgroupVersion}}"), r.world.calls().join("\n"));
+    assert.ok(
+      r.world.kind.calls().includes("docker info --format {{.CgroupVersion}}"),
+      r.world.kind.calls().join("\n"),
+    );
   });
 
   test("Docker that doesn't report its cgroup version: the host's hierarchy decides", () => {
@@ -245,20 +266,58 @@ describe("check-prereqs.sh", () => {
   });
 });
 
+const UP_DEV = "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json";
+
 describe("pulumi.sh", () => {
-  test("up: selects/creates dev, then runs pulumi up from the project root", () => {
+  test("up: selects/creates dev in the clone's state directory, then runs pulumi up from the project root", () => {
     const r = run(WRAPPER, ["up", "--yes"], ALL);
     assert.equal(r.status, 0, r.out);
     assert.deepEqual(commands(r), [
       "stack select --create dev",
       "config get clusterMode --stack dev",
-      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json --yes",
+      `${UP_DEV} --yes`,
     ]);
     assert.ok(r.pulumiCalls.includes("version"), "prerequisites were checked");
     assert.ok(
-      r.pulumiCwds.every((cwd) => cwd === PROJECT_ROOT),
+      r.pulumiCwds.every((cwd) => cwd === r.world.project),
       r.pulumiCwds.join(", "),
     );
+    assert.deepEqual(r.world.pulumi.stacks(r.world.project), ["dev"]);
+    assert.equal(r.world.pulumi.stateDir(r.world.project), path.join(r.world.project, ".pulumi-state"));
+  });
+
+  test("the state directory was deleted (rm -rf .pulumi-state): the wrapper makes it again", () => {
+    const r = run(WRAPPER, ["preview"], ALL, {}, (w) =>
+      fs.rmSync(path.join(w.project, ".pulumi-state"), { recursive: true }),
+    );
+    assert.equal(r.status, 0, r.out);
+    assert.deepEqual(r.world.pulumi.stacks(r.world.project), ["dev"]);
+  });
+
+  test("PULUMI_BACKEND_URL naming a directory elsewhere: the wrapper leaves it to the user, the CLI's error stands", () => {
+    const r = run(WRAPPER, ["preview"], ALL, { PULUMI_BACKEND_URL: `file://${root}/no-such-state` });
+    assert.equal(r.status, 255, r.out);
+    assert.match(
+      r.out,
+      /unable to open state directory "file:\/\/.*\/no-such-state": stat .*: no such file or directory/,
+    );
+    assert.ok(!fs.existsSync(path.join(root, "no-such-state")));
+  });
+
+  test("no terminal and no PULUMI_CONFIG_PASSPHRASE: stops at stack creation with the CLI's message", () => {
+    const r = run(WRAPPER, ["up", "--yes"], ALL, { PULUMI_CONFIG_PASSPHRASE: undefined });
+    assert.equal(r.status, 255, r.out);
+    assert.match(
+      r.out,
+      /could not create secrets manager for new stack: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE/,
+    );
+    assert.deepEqual(commands(r), ["stack select --create dev"]);
+  });
+
+  test("up without --yes and no terminal: the CLI refuses, as it does for a real user's script", () => {
+    const r = run(WRAPPER, ["up"], ALL);
+    assert.equal(r.status, 255, r.out);
+    assert.match(r.out, /--yes or --skip-preview or --preview-only must be passed in to proceed/);
   });
 
   test("STACK=ci uses the ci stack", () => {
@@ -272,24 +331,31 @@ describe("pulumi.sh", () => {
     ]);
   });
 
-  test("clusterMode existing: proceeds without docker or kind", () => {
-    const r = run(WRAPPER, ["up"], ["kubectl", "pulumi"], { STUB_CLUSTER_MODE: "existing" });
+  test("an empty STACK means dev, never an empty --stack", () => {
+    const r = run(WRAPPER, ["preview"], ALL, { STACK: "" });
     assert.equal(r.status, 0, r.out);
-    assert.equal(
-      commands(r).at(-1),
-      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+    assert.equal(commands(r)[0], "stack select --create dev");
+  });
+
+  test("clusterMode existing: proceeds without docker or kind", () => {
+    const r = run(WRAPPER, ["up", "--yes"], ["kubectl", "pulumi"], {}, (w) =>
+      setConfig(w, "dev", "clusterMode", "existing"),
     );
+    assert.equal(r.status, 0, r.out);
+    assert.equal(commands(r).at(-1), `${UP_DEV} --yes`);
   });
 
   test("clusterMode kind (explicit): missing kind aborts before pulumi up", () => {
-    const r = run(WRAPPER, ["up"], ["docker", "kubectl", "pulumi"], { STUB_CLUSTER_MODE: "kind" });
+    const r = run(WRAPPER, ["up", "--yes"], ["docker", "kubectl", "pulumi"], {}, (w) =>
+      setConfig(w, "dev", "clusterMode", "kind"),
+    );
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /MISSING\s+kind/);
     assert.ok(!r.pulumiCalls.some((c) => c.startsWith("up")), r.pulumiCalls.join("\n"));
   });
 
   test("clusterMode unset (defaults to kind): missing kind aborts before pulumi up", () => {
-    const r = run(WRAPPER, ["up"], ["docker", "kubectl", "pulumi"]);
+    const r = run(WRAPPER, ["up", "--yes"], ["docker", "kubectl", "pulumi"]);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /MISSING\s+kind/);
     assert.ok(!r.pulumiCalls.some((c) => c.startsWith("up")), r.pulumiCalls.join("\n"));
@@ -323,41 +389,51 @@ describe("pulumi.sh", () => {
 
 describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
   const KIND_URN = "urn:pulumi:dev::istio-mesh::istio-mesh:cluster:MeshCluster$command:local:Command::kind-cluster";
+  const PROVIDER_URN = "urn:pulumi:dev::istio-mesh::istio-mesh:cluster:MeshCluster$pulumi:providers:kubernetes::kind";
+  const NAMESPACE_URN = "urn:pulumi:dev::istio-mesh::kubernetes:core/v1:Namespace::istio-system";
   const cfg = devConfig();
   if (cfg.cluster.mode !== "kind") throw new Error("the dev stack is a kind stack");
-  const ours = kindCommands(kindClusterSpec(cfg.cluster, cfg.ingress), ownerLabelValue("istio-mesh", "dev"));
-  /** `pulumi stack export` of a deployed dev stack (what matters of it), as the CLI prints it. */
-  const exported = (environment?: Record<string, string>) =>
-    JSON.stringify(
-      {
-        version: 3,
-        deployment: {
-          resources: [
-            { urn: "urn:pulumi:dev::istio-mesh::pulumi:pulumi:Stack::istio-mesh-dev", custom: false },
-            {
-              urn: KIND_URN,
-              custom: true,
-              type: "command:local:Command",
-              inputs: { ...(environment && { environment }), create: "…", delete: "…" },
-            },
-          ],
-        },
-      },
-      null,
-      4,
-    );
-  const STATE = { STUB_STATE_EXPORT: exported(ours.environment), STUB_OUTPUT_CLUSTER: "lab-cluster" };
-  const withOurCluster = (w: KindWorld) => w.addCluster("lab-cluster", ours.stdin);
-  const withLabCluster = (w: KindWorld) => w.addCluster("lab-cluster", JSON.stringify({ name: "lab-cluster" }));
+  const spec = kindClusterSpec(cfg.cluster, cfg.ingress);
+  const ours = kindCommands(spec, {
+    stack: stackLabelValue("istio-mesh", "dev"),
+    id: "5eed0f15a1b2c3d4",
+  });
+  /** A deployed dev stack (what matters of it): the cluster Command, the provider on it, one object in it. */
+  const deployed = (environment?: Record<string, string>): StubResource[] => [
+    {
+      urn: KIND_URN,
+      custom: true,
+      type: "command:local:Command",
+      inputs: { ...(environment && { environment }), create: "…", delete: "…" },
+    },
+    { urn: PROVIDER_URN, custom: true, type: "pulumi:providers:kubernetes", dependencies: [KIND_URN] },
+    { urn: NAMESPACE_URN, custom: true, type: "kubernetes:core/v1:Namespace", provider: `${PROVIDER_URN}::id` },
+  ];
+  const seeded =
+    (environment: Record<string, string> | undefined, cluster?: string) =>
+    (w: World): void => {
+      w.pulumi.seedStack(w.project, "dev", {
+        passphrase: PASSPHRASE,
+        resources: deployed(environment),
+        outputs: { clusterName: "lab-cluster" },
+      });
+      if (cluster) w.kind.addCluster("lab-cluster", cluster);
+    };
+  const LAB_CLUSTER = JSON.stringify({ kind: "Cluster", apiVersion: "kind.x-k8s.io/v1alpha4", name: "lab-cluster" });
+  const gone = seeded(ours.environment);
+  const present = seeded(ours.environment, ours.stdin);
+  const foreign = seeded(ours.environment, LAB_CLUSTER);
+  const resourcesLeft = (r: Run) =>
+    (r.world.pulumi.deployment(r.world.project, "dev").resources ?? []).map((x) => x.urn);
 
   test("deleted by hand, up: forgets the cluster and what ran in it, then the up recreates them", () => {
-    const r = run(WRAPPER, ["up", "--yes"], ALL, STATE);
+    const r = run(WRAPPER, ["up", "--yes"], ALL, {}, gone);
     assert.equal(r.status, 0, r.out);
     assert.deepEqual(commands(r), [
       "stack select --create dev",
       "config get clusterMode --stack dev",
       `state delete --stack dev --target-dependents --yes ${KIND_URN}`,
-      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json --yes",
+      `${UP_DEV} --yes`,
     ]);
     assert.match(
       r.out,
@@ -369,17 +445,35 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
     );
   });
 
+  test("state delete --target-dependents drops the cluster, its provider and everything on it", () => {
+    const w = world(ALL);
+    gone(w);
+    const res = spawnSync(
+      path.join(w.pulumi.bin, "pulumi"),
+      ["state", "delete", "--stack", "dev", "--target-dependents", "--yes", KIND_URN],
+      {
+        cwd: w.project,
+        env: { PATH: w.path, HOME: path.dirname(w.project), PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
+        encoding: "utf8",
+      },
+    );
+    assert.equal(res.status, 0, res.stderr);
+    assert.deepEqual(
+      (w.pulumi.deployment(w.project, "dev").resources ?? []).map((x) => x.type),
+      ["pulumi:pulumi:Stack"],
+    );
+  });
+
   test("deleted by hand, preview: says what up will do, changes nothing", () => {
-    const r = run(WRAPPER, ["preview"], ALL, STATE);
+    const r = run(WRAPPER, ["preview"], ALL, {}, gone);
     assert.equal(r.status, 0, r.out);
-    assert.deepEqual(commands(r).slice(2), [
-      "preview --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
-    ]);
+    assert.deepEqual(commands(r).slice(2), [UP_DEV.replace(/^up/, "preview")]);
     assert.match(r.out, /npm run up will forget it and everything that ran in it/);
+    assert.ok(resourcesLeft(r).includes(KIND_URN));
   });
 
   test("deleted by hand, destroy: one refresh with deleteUnreachable on, then destroy", () => {
-    const r = run(WRAPPER, ["destroy", "--yes"], ALL, STATE);
+    const r = run(WRAPPER, ["destroy", "--yes"], ALL, {}, gone);
     assert.equal(r.status, 0, r.out);
     const calls = commands(r);
     assert.deepEqual(calls, ["stack select --create dev", "refresh --stack dev --yes", "destroy --stack dev --yes"]);
@@ -388,68 +482,76 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
       unreachable.filter(([, v]) => v !== ""),
       [["refresh --stack dev --yes", "true"]],
     );
+    assert.deepEqual(resourcesLeft(r), []);
   });
 
   test("present and ours: up runs as usual", () => {
-    const r = run(WRAPPER, ["up"], ALL, STATE, withOurCluster);
+    const r = run(WRAPPER, ["up", "--yes"], ALL, {}, present);
     assert.equal(r.status, 0, r.out);
-    assert.deepEqual(commands(r).slice(2), [
-      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
-    ]);
+    assert.deepEqual(commands(r).slice(2), [`${UP_DEV} --yes`]);
     assert.doesNotMatch(r.out, /outside Pulumi/);
   });
 
+  test("present, but made by another state of a same-named stack: treated as foreign, never adopted", () => {
+    const twin = kindCommands(spec, {
+      stack: stackLabelValue("istio-mesh", "dev"),
+      id: "0ddba11c0ffee000",
+    });
+    const r = run(WRAPPER, ["up", "--yes"], ALL, {}, seeded(ours.environment, twin.stdin));
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /kind cluster "lab-cluster" is not the one stack dev created/);
+    assert.deepEqual(r.world.kind.clusters(), ["lab-cluster"], "the other state's cluster is untouched");
+  });
+
   test("replaced by a same-named cluster this stack didn't create: up forgets its own, then stops with how to proceed", () => {
-    const r = run(WRAPPER, ["up"], ALL, STATE, withLabCluster);
+    const r = run(WRAPPER, ["up", "--yes"], ALL, {}, foreign);
     assert.equal(r.status, 1, r.out);
     assert.deepEqual(commands(r).slice(2), [`state delete --stack dev --target-dependents --yes ${KIND_URN}`]);
     assert.match(r.out, /kind cluster "lab-cluster" is not the one stack dev created/);
     assert.match(r.out, /kind delete cluster --name lab-cluster/);
     assert.match(r.out, /pulumi config set clusterName <another-name>/);
-    assert.deepEqual(r.world.clusters(), ["lab-cluster"], "the foreign cluster is untouched");
-    assert.ok(!r.world.calls().some((c) => c.startsWith("kind delete")));
+    assert.deepEqual(r.world.kind.clusters(), ["lab-cluster"], "the foreign cluster is untouched");
+    assert.ok(!r.world.kind.calls().some((c) => c.startsWith("kind delete")));
   });
 
   test("replaced by a foreign cluster, preview: explains and stops, changes nothing", () => {
-    const r = run(WRAPPER, ["preview"], ALL, STATE, withLabCluster);
+    const r = run(WRAPPER, ["preview"], ALL, {}, foreign);
     assert.equal(r.status, 1, r.out);
     assert.deepEqual(commands(r).slice(2), []);
     assert.match(r.out, /To proceed, either/);
   });
 
   test("replaced by a foreign cluster, destroy: drops the stack's objects from state; the foreign cluster stays", () => {
-    const r = run(WRAPPER, ["destroy", "--yes"], ALL, STATE, withLabCluster);
+    const r = run(WRAPPER, ["destroy", "--yes"], ALL, {}, foreign);
     assert.equal(r.status, 0, r.out);
     assert.deepEqual(commands(r).slice(1), ["refresh --stack dev --yes", "destroy --stack dev --yes"]);
-    assert.deepEqual(r.world.clusters(), ["lab-cluster"]);
+    assert.deepEqual(r.world.kind.clusters(), ["lab-cluster"]);
   });
 
   test("kind can't answer (Docker stopped): nothing is assumed", () => {
-    const r = run(WRAPPER, ["destroy"], ALL, { ...STATE, STUB_KIND_FAIL: "1" });
-    assert.equal(r.status, 0, r.out);
+    const r = run(WRAPPER, ["destroy"], ALL, { STUB_KIND_FAIL: "1" }, gone);
+    assert.equal(r.status, 255, r.out);
     assert.deepEqual(commands(r).slice(1), ["destroy --stack dev"]);
+    assert.match(r.out, /--yes or --skip-preview or --preview-only must be passed/);
   });
 
   test("state from before the owner label: the name comes from the stack output, ownership isn't checked", () => {
-    const old = { STUB_STATE_EXPORT: exported(), STUB_OUTPUT_CLUSTER: "lab-cluster" };
-    const present = run(WRAPPER, ["up"], ALL, old, withLabCluster);
-    assert.equal(present.status, 0, present.out);
-    assert.deepEqual(commands(present).slice(2), [
-      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
-    ]);
-    const gone = run(WRAPPER, ["up"], ALL, old);
-    assert.deepEqual(commands(gone).slice(2), [
+    const presentOld = run(WRAPPER, ["up", "--yes"], ALL, {}, seeded(undefined, LAB_CLUSTER));
+    assert.equal(presentOld.status, 0, presentOld.out);
+    assert.deepEqual(commands(presentOld).slice(2), [`${UP_DEV} --yes`]);
+    const goneOld = run(WRAPPER, ["up", "--yes"], ALL, {}, seeded(undefined));
+    assert.deepEqual(commands(goneOld).slice(2), [
       `state delete --stack dev --target-dependents --yes ${KIND_URN}`,
-      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+      `${UP_DEV} --yes`,
     ]);
   });
 
   test("no kind cluster in state (a new stack, or existing mode): no check", () => {
-    const r = run(WRAPPER, ["up"], ALL, { STUB_OUTPUT_CLUSTER: "lab-cluster" });
+    const r = run(WRAPPER, ["up", "--yes"], ALL, {}, (w) =>
+      w.pulumi.seedStack(w.project, "dev", { passphrase: PASSPHRASE, outputs: { clusterName: "lab-cluster" } }),
+    );
     assert.equal(r.status, 0, r.out);
-    assert.deepEqual(commands(r).slice(2), [
-      "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
-    ]);
-    assert.ok(!r.world.calls().some((c) => c.startsWith("kind get clusters")), "kind isn't asked");
+    assert.deepEqual(commands(r).slice(2), [`${UP_DEV} --yes`]);
+    assert.ok(!r.world.kind.calls().some((c) => c.startsWith("kind get clusters")), "kind isn't asked");
   });
 });

@@ -8,7 +8,15 @@ import { KIND_CLUSTER_SCRIPT } from "../components/cluster/kindConfig";
 import { deployMesh } from "../components/mesh";
 import { buildMeshSpec } from "../components/meshSpec";
 import { devConfig, meshConfig } from "./support/configs";
-import { FAKE_KUBECONFIG, type MockRun, type Registered, resolved, runWithMocks } from "./support/mockEngine";
+import {
+  FAKE_KUBECONFIG,
+  MOCK_RANDOM_HEX,
+  type MockRun,
+  RANDOM_ID,
+  type Registered,
+  resolved,
+  runWithMocks,
+} from "./support/mockEngine";
 import { T } from "./support/types";
 
 const deployDev = () => deployMesh(devConfig());
@@ -31,19 +39,32 @@ describe("kind cluster", () => {
     assert.equal(kind.inputs.create, `${KIND_CLUSTER_SCRIPT}\nkind_cluster_create\n`);
     assert.equal(kind.inputs.delete, `${KIND_CLUSTER_SCRIPT}\nkind_cluster_delete\n`);
     // Mocks run as project istio-mesh, stack test.
+    // The owner label's value is the state's RandomId, so another state with this stack name is refused.
     assert.deepEqual(kind.inputs.environment, {
       KIND_CLUSTER_NAME: "lab-cluster",
-      KIND_CLUSTER_OWNER: "istio-mesh/stack=istio-mesh.test",
+      KIND_CLUSTER_OWNER: `istio-mesh/owner=${MOCK_RANDOM_HEX}`,
+      KIND_CLUSTER_STACK: "istio-mesh/stack=istio-mesh.test",
     });
+    const owner = run.get(RANDOM_ID, "kind-cluster-owner");
+    assert.equal(owner.inputs.byteLength, 8);
+    assert.ok(run.dependsOn(kind, owner));
     assert.equal(kind.inputs.logging, "stderr", "stdout is the kubeconfig and must stay out of the log");
     const config = JSON.parse(String(kind.inputs.stdin));
     assert.deepEqual(config.nodes[0].extraPortMappings, [
       { containerPort: 30080, hostPort: 8080, listenAddress: "127.0.0.1", protocol: "TCP" },
       { containerPort: 30443, hostPort: 8443, listenAddress: "127.0.0.1", protocol: "TCP" },
     ]);
-    assert.deepEqual(config.nodes[0].labels, { "istio-mesh/stack": "istio-mesh.test" });
+    assert.deepEqual(config.nodes[0].labels, {
+      "istio-mesh/stack": "istio-mesh.test",
+      "istio-mesh/owner": MOCK_RANDOM_HEX,
+    });
     assert.match(config.nodes[0].image, /^kindest\/node:v[\d.]+@sha256:/);
-    assert.deepEqual(kind.inputs.triggers, [kind.inputs.stdin], "a changed cluster spec replaces the cluster");
+    // A changed spec replaces the cluster; the id is left out, so the trigger is what older code fed.
+    const trigger = JSON.parse(String((kind.inputs.triggers as unknown[])[0]));
+    assert.deepEqual(trigger, {
+      ...config,
+      nodes: [{ ...config.nodes[0], labels: { "istio-mesh/stack": "istio-mesh.test" } }],
+    });
   });
 
   test("the provider: the kubeconfig from the create step, and no deleteUnreachable", async () => {

@@ -1,8 +1,9 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { ClusterConfig } from "../../config/types";
-import { type KindClusterSpec, kindCommands, ownerLabelValue } from "./kindConfig";
+import { type KindClusterSpec, kindCommands, stackLabelValue } from "./kindConfig";
 
 export interface MeshClusterArgs {
   readonly cluster: ClusterConfig;
@@ -48,7 +49,12 @@ export class MeshCluster extends pulumi.ComponentResource {
 
     if (args.cluster.mode === "kind") {
       if (!args.kindSpec) throw new Error("kind mode needs a kind cluster spec");
-      const commands = kindCommands(args.kindSpec, ownerLabelValue(pulumi.getProject(), pulumi.getStack()));
+      const spec = args.kindSpec;
+      // This state's own id: kept in state, so only the state that created the cluster can adopt or
+      // delete it; another state with the same stack name gets another id.
+      const ownerId = new random.RandomId("kind-cluster-owner", { byteLength: 8 }, { parent: this });
+      const stack = stackLabelValue(pulumi.getProject(), pulumi.getStack());
+      const commands = ownerId.hex.apply((id) => kindCommands(spec, { stack, id }));
       const kind = new command.local.Command(
         "kind-cluster",
         {
@@ -57,7 +63,7 @@ export class MeshCluster extends pulumi.ComponentResource {
           stdin: commands.stdin,
           environment: commands.environment,
           // A changed cluster spec means a new cluster, never an in-place edit.
-          triggers: [commands.stdin],
+          triggers: [commands.trigger],
           // stdout is the kubeconfig: keep it out of the update log.
           logging: "stderr",
         },

@@ -2,10 +2,14 @@
 # `/bin/sh -c`. This file only defines functions; kindConfig.ts appends the call, and the whole text
 # is stored in the stack's state, so `destroy` runs the delete step this stack was created with.
 #
-# Environment (the Command's `environment`):
+# Environment (the Command's `environment`; @pulumi/command adds PULUMI_COMMAND_STDOUT):
 #   KIND_CLUSTER_NAME   the cluster's name (a DNS label)
-#   KIND_CLUSTER_OWNER  key=value node label that marks a cluster this stack created; kind puts it
-#                       on the nodes at creation (the config's nodes[].labels)
+#   KIND_CLUSTER_OWNER  key=value node label that marks a cluster this stack's state created: the value
+#                       is a random id kept in the state, so another state with the same stack name
+#                       has another one. kind puts it on the nodes at creation (nodes[].labels).
+#   KIND_CLUSTER_STACK  key=value label naming the project and stack; the owner label of older code
+#   PULUMI_COMMAND_STDOUT  set by @pulumi/command when create reruns for a Command this state already
+#                       created (its previous stdout, the kubeconfig); empty on a first create
 # create: stdin is the kind config; stdout is the kubeconfig and nothing else (logs go to stderr).
 set -eu
 
@@ -27,34 +31,54 @@ kind_cluster_listed() {
   return 1
 }
 
-# The names of the cluster's nodes that carry this stack's label; fails when they can't be read.
-# Read inside the control-plane node, as kind itself runs kubectl, so neither a host kubectl nor a
-# kubeconfig context is needed. scripts/pulumi.sh uses it too.
-kind_cluster_owned_nodes() {
-  docker exec "$KIND_CLUSTER_NAME-control-plane" \
-    kubectl --kubeconfig=/etc/kubernetes/admin.conf get nodes --selector="$KIND_CLUSTER_OWNER" --output=name
+# kubectl inside the control-plane node, as kind itself runs it, so neither a host kubectl nor a
+# kubeconfig context is needed.
+kind_cluster_kubectl() {
+  docker exec "$KIND_CLUSTER_NAME-control-plane" kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
 }
 
-# Whether this stack created the cluster. Nodes that can't be read stop the step.
+# The names of the cluster's nodes that carry this state's owner label; fails when they can't be
+# read. scripts/pulumi.sh uses it too.
+kind_cluster_owned_nodes() {
+  kind_cluster_kubectl get nodes --selector="$KIND_CLUSTER_OWNER" --output=name
+}
+
+kind_cluster_unreadable() {
+  kind_cluster_fail \
+    "kind-cluster: kind cluster \"$KIND_CLUSTER_NAME\" exists, but its nodes can't be read, so there is no" \
+    "telling whether this stack created it. Start it (docker start $KIND_CLUSTER_NAME-control-plane) and retry," \
+    "or delete it yourself (kind delete cluster --name $KIND_CLUSTER_NAME)."
+}
+
+# Whether this state created the cluster. Nodes that can't be read stop the step.
 kind_cluster_owned() {
-  nodes=$(kind_cluster_owned_nodes) ||
-    kind_cluster_fail \
-      "kind-cluster: kind cluster \"$KIND_CLUSTER_NAME\" exists, but its nodes can't be read, so there is no" \
-      "telling whether this stack created it. Start it (docker start $KIND_CLUSTER_NAME-control-plane) and retry," \
-      "or delete it yourself (kind delete cluster --name $KIND_CLUSTER_NAME)."
+  nodes=$(kind_cluster_owned_nodes) || kind_cluster_unreadable
   [ -n "$nodes" ]
+}
+
+# A cluster made by code older than the owner id carries only the stack label. It is this state's
+# when create reruns for a Command this state created (PULUMI_COMMAND_STDOUT holds the kubeconfig
+# it printed then): its nodes get the id, and from then on only the id counts. A fresh state (an
+# empty PULUMI_COMMAND_STDOUT) never adopts it.
+kind_cluster_adopt_legacy() {
+  [ -n "${PULUMI_COMMAND_STDOUT:-}" ] || return 1
+  legacy="$KIND_CLUSTER_STACK,!${KIND_CLUSTER_OWNER%%=*}"
+  nodes=$(kind_cluster_kubectl get nodes --selector="$legacy" --output=name) || kind_cluster_unreadable
+  [ -n "$nodes" ] || return 1
+  kind_cluster_kubectl label nodes --selector="$legacy" "$KIND_CLUSTER_OWNER" >&2 || kind_cluster_unreadable
 }
 
 kind_cluster_create() {
   if ! kind_cluster_listed; then
     kind create cluster --name "$KIND_CLUSTER_NAME" --config=- --wait 180s >&2
-  elif kind_cluster_owned; then
+  elif kind_cluster_owned || kind_cluster_adopt_legacy; then
     printf 'kind-cluster: reusing kind cluster "%s", created by this stack (%s)\n' \
       "$KIND_CLUSTER_NAME" "$KIND_CLUSTER_OWNER" >&2
   else
     kind_cluster_fail \
       "kind-cluster: a kind cluster named \"$KIND_CLUSTER_NAME\" already exists, and this stack did not create it" \
-      "(no node has the label $KIND_CLUSTER_OWNER). It is left alone: adopting it would let" \
+      "(no node has the label $KIND_CLUSTER_OWNER, the id this stack's state keeps; another state of a" \
+      "same-named stack, a hand-made cluster or the lab's). It is left alone: adopting it would let" \
       "\`pulumi destroy\` delete it. To proceed, either" \
       "  - delete it, if nothing else needs it:    kind delete cluster --name $KIND_CLUSTER_NAME" \
       "  - or give this stack a cluster of its own: pulumi config set clusterName <another-name>"
@@ -68,7 +92,7 @@ kind_cluster_delete() {
   elif kind_cluster_owned; then
     kind delete cluster --name "$KIND_CLUSTER_NAME" >&2
   else
-    printf 'kind-cluster: kind cluster "%s" was not created by this stack (no node has the label %s); leaving it\n' \
+    printf 'kind-cluster: kind cluster "%s" was not created by this stack'"'"'s state (no node has the label %s); leaving it\n' \
       "$KIND_CLUSTER_NAME" "$KIND_CLUSTER_OWNER" >&2
   fi
 }

@@ -44,46 +44,74 @@ export function kindClusterSpec(cluster: KindClusterConfig, ingress: MeshConfig[
   };
 }
 
-/** The node label that marks a kind cluster as made by one stack: create reuses only such a cluster. */
-export const OWNER_LABEL_KEY = "istio-mesh/stack";
+/**
+ * The node label that marks a kind cluster as made by one stack's state: its value is a random id
+ * (a RandomId the state keeps), so a second state with the same project and stack name (a second
+ * clone, `rm -rf .pulumi-state`, a move to another backend) has another id, and its create step
+ * refuses the cluster instead of adopting it, and its delete step leaves it alone.
+ */
+export const OWNER_LABEL_KEY = "istio-mesh/owner";
+/**
+ * `<project>.<stack>` on every node, for people reading `kubectl get nodes --show-labels`; it was
+ * the owner label before there was an id, so a cluster carrying only it was made by older code.
+ */
+export const STACK_LABEL_KEY = "istio-mesh/stack";
 
 const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /** `<project>.<stack>`, or a digest of it where that is no valid label value (> 63 chars, odd ends). */
-export function ownerLabelValue(project: string, stack: string): string {
+export function stackLabelValue(project: string, stack: string): string {
   const id = `${project}.${stack}`;
   if (id.length <= 63 && LABEL_VALUE.test(id)) return id;
   return `stack-${createHash("sha256").update(id).digest("hex").slice(0, 32)}`;
 }
 
-/** The spec with every node labelled as this stack's; render leaves it out, so a hand-made cluster is foreign. */
-export function ownedBy(spec: KindClusterSpec, owner: string): KindClusterSpec {
-  return {
-    ...spec,
-    nodes: spec.nodes.map((node) => ({ ...node, labels: { ...node.labels, [OWNER_LABEL_KEY]: owner } })),
-  };
+/** Who a cluster belongs to: the stack's name label and the state's own id (RandomId hex). */
+export interface ClusterOwner {
+  readonly stack: string;
+  readonly id: string;
+}
+
+/** The spec with every node carrying `labels`; render leaves them out, so a hand-made cluster is foreign. */
+function labelled(spec: KindClusterSpec, labels: Readonly<Record<string, string>>): KindClusterSpec {
+  return { ...spec, nodes: spec.nodes.map((node) => ({ ...node, labels: { ...node.labels, ...labels } })) };
 }
 
 export interface KindCommands {
-  /** Creates the cluster, or reuses it if this stack made it, then prints its kubeconfig (the only stdout). */
+  /** Creates the cluster, or reuses it if this state made it, then prints its kubeconfig (the only stdout). */
   readonly create: string;
-  /** Deletes the cluster if this stack made it. */
+  /** Deletes the cluster if this state made it. */
   readonly delete: string;
-  /** Fed to `create` on stdin. */
+  /** Fed to `create` on stdin: the kind config, nodes labelled with both owner labels. */
   readonly stdin: string;
-  /** What the steps read: the cluster's name and the owner label as a `key=value` selector. */
-  readonly environment: { readonly KIND_CLUSTER_NAME: string; readonly KIND_CLUSTER_OWNER: string };
+  /**
+   * What replaces the cluster when it changes: the kind config without the state's id (a changed
+   * stdin alone only reruns `create`). It is the stdin older code fed, so state written before the
+   * id upgrades by rerunning `create` (which labels the nodes with the id) instead of replacing.
+   */
+  readonly trigger: string;
+  /** What the steps read: the cluster's name and the owner labels as `key=value` selectors. */
+  readonly environment: {
+    readonly KIND_CLUSTER_NAME: string;
+    readonly KIND_CLUSTER_OWNER: string;
+    readonly KIND_CLUSTER_STACK: string;
+  };
 }
 
 /** kind-cluster.sh defines the steps; each command is the whole script plus the one call it makes. */
 export const KIND_CLUSTER_SCRIPT = readFileSync(join(__dirname, "kind-cluster.sh"), "utf8");
 
 /** Shell for @pulumi/command's `/bin/sh -c`; values go through the environment, never into the script. */
-export function kindCommands(spec: KindClusterSpec, owner: string): KindCommands {
+export function kindCommands(spec: KindClusterSpec, owner: ClusterOwner): KindCommands {
   return {
     create: `${KIND_CLUSTER_SCRIPT}\nkind_cluster_create\n`,
     delete: `${KIND_CLUSTER_SCRIPT}\nkind_cluster_delete\n`,
-    stdin: JSON.stringify(ownedBy(spec, owner), null, 2),
-    environment: { KIND_CLUSTER_NAME: spec.name, KIND_CLUSTER_OWNER: `${OWNER_LABEL_KEY}=${owner}` },
+    stdin: JSON.stringify(labelled(spec, { [STACK_LABEL_KEY]: owner.stack, [OWNER_LABEL_KEY]: owner.id }), null, 2),
+    trigger: JSON.stringify(labelled(spec, { [STACK_LABEL_KEY]: owner.stack }), null, 2),
+    environment: {
+      KIND_CLUSTER_NAME: spec.name,
+      KIND_CLUSTER_OWNER: `${OWNER_LABEL_KEY}=${owner.id}`,
+      KIND_CLUSTER_STACK: `${STACK_LABEL_KEY}=${owner.stack}`,
+    },
   };
 }

@@ -101,6 +101,9 @@ monitor.registerResource = function (this: unknown, req: RegisterRequest, callba
 };
 
 export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
+export const RANDOM_ID = "random:index/randomId:RandomId";
+/** What a RandomId's `hex` is under these mocks: fixed, so tests can name the kind cluster's owner label. */
+export const MOCK_RANDOM_HEX = "0123456789abcdef";
 
 export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, from tests\n";
 
@@ -116,6 +119,7 @@ function mocks(options: MockOptions): pulumi.runtime.Mocks {
       }
       // The provider generates it; the engine would hand it back as a secret.
       if (args.type === RANDOM_PASSWORD) state.result = `mock-${args.name}`;
+      if (args.type === RANDOM_ID && !options.unknownCommandOutputs) state.hex = MOCK_RANDOM_HEX;
       return { id: `${args.name}-id`, state };
     },
     call: (args) => args.inputs,

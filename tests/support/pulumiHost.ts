@@ -58,6 +58,7 @@ export async function runLikePulumiHost(
       const state: Record<string, unknown> = { ...args.inputs, ...tlsOutputs(args.type, args.name) };
       if (args.type === "command:local:Command") state.stdout = "apiVersion: v1\nkind: Config\n";
       if (args.type === "random:index/randomPassword:RandomPassword") state.result = `mock-${args.name}`;
+      if (args.type === "random:index/randomId:RandomId") state.hex = "0123456789abcdef";
       return { id: `${args.name}-id`, state };
     },
     call: (args) => args.inputs,

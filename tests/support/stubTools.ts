@@ -3,8 +3,8 @@
  * a kind cluster is a file under `<state>/clusters/<name>` holding the kind config it was created
  * with; an emptied file is a deleted cluster. Every call is appended to `<state>/calls.log`.
  *
- * Scripts see a private PATH: a stub dir plus a "sys" dir with symlinks to just the shells and
- * `timeout` (this machine has real docker and kubectl on the usual PATH; they must stay hidden).
+ * Scripts see a private PATH: a stub dir plus a "sys" dir with symlinks to just the shells, `mkdir`
+ * and `timeout` (this machine has real docker and kubectl on the usual PATH; they must stay hidden).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -24,7 +24,7 @@ export function which(name: string): string | undefined {
   return undefined;
 }
 
-/** A dir of symlinks to bash, sh and (when present) timeout: everything the scripts need but the stubs. */
+/** A dir of symlinks to bash, sh, mkdir and (when present) timeout: everything the scripts need but the stubs. */
 export function systemDir(root: string): { dir: string; bash: string; sh: string } {
   const dir = path.join(root, "sys");
   fs.mkdirSync(dir);
@@ -37,11 +37,22 @@ export function systemDir(root: string): { dir: string; bash: string; sh: string
   const sh = resolve("sh");
   fs.symlinkSync(bash, path.join(dir, "bash"));
   fs.symlinkSync(sh, path.join(dir, "sh"));
+  fs.symlinkSync(resolve("mkdir"), path.join(dir, "mkdir"));
   const timeout = which("timeout");
   if (timeout) fs.symlinkSync(fs.realpathSync(timeout), path.join(dir, "timeout"));
   return { dir, bash, sh };
 }
 
+/**
+ * kind v0.33 on the commands kind-cluster.sh and the scripts run, after kubernetes-sigs/kind:
+ * `get clusters` prints "No kind clusters found." on stderr and exits 0 when there are none
+ * (pkg/cmd/kind/get/clusters/clusters.go); `get kubeconfig` of a missing cluster fails with
+ * "could not locate any control plane nodes…" (pkg/cluster/internal/kubeconfig/kubeconfig.go);
+ * `create cluster` refuses a name in use ("node(s) already exist…", pkg/cluster/internal/create/create.go)
+ * and a config that is not kind.x-k8s.io/v1alpha4 Cluster; `delete cluster` of a missing cluster
+ * succeeds (pkg/cmd/kind/delete/cluster/deletecluster.go). Failures print `ERROR: …` and exit 1
+ * (cmd/kind/app/main.go).
+ */
 const KIND = `
 printf 'kind %s\\n' "$*" >> "$STUB_STATE/calls.log"
 clusters="$STUB_STATE/clusters"
@@ -64,35 +75,63 @@ case "$1 \${2:-}" in
     done
     if [ -z "$found" ]; then echo "No kind clusters found." >&2; fi ;;
   "get kubeconfig")
-    if [ ! -s "$clusters/$name" ]; then echo "ERROR: could not locate any control plane nodes" >&2; exit 1; fi
+    if [ ! -s "$clusters/$name" ]; then
+      echo "ERROR: could not locate any control plane nodes for cluster named '$name'. Use the --name option to select a different cluster" >&2
+      exit 1
+    fi
     printf 'apiVersion: v1\\nkind: Config\\n# kubeconfig of %s\\n' "$name" ;;
   "create cluster")
-    echo "Creating cluster \\"$name\\" ..." >&2
     config=""
     while IFS= read -r line || [ -n "$line" ]; do config+="$line"$'\\n'; done
-    printf '%s' "$config" > "$clusters/$name" ;;
+    if [ -s "$clusters/$name" ]; then
+      echo "ERROR: failed to create cluster: node(s) already exist for a cluster with the name \\"$name\\"" >&2
+      exit 1
+    fi
+    if [[ "$config" != *'"kind": "Cluster"'* || "$config" != *'"apiVersion": "kind.x-k8s.io/v1alpha4"'* ]]; then
+      echo "ERROR: failed to create cluster: unknown apiVersion or kind in the cluster config" >&2
+      exit 1
+    fi
+    echo "Creating cluster \\"$name\\" ..." >&2
+    printf '%s' "$config" > "$clusters/$name"
+    : > "$STUB_STATE/labels/$name" ;;
   "delete cluster")
     echo "Deleting cluster \\"$name\\" ..." >&2
-    : > "$clusters/$name" 2>/dev/null || true ;;
+    : > "$clusters/$name" 2>/dev/null || true
+    : > "$STUB_STATE/labels/$name" ;;
   *) echo "kind stub: unexpected $*" >&2; exit 2 ;;
 esac
 `;
 
+/**
+ * docker on what the scripts run: `--version`, `info` (docker/cli), and `docker exec
+ * <name>-control-plane kubectl … get nodes --selector=… --output=name` / `label nodes --selector=…
+ * key=value` inside a kind node. A missing container is "Error response from daemon: No such
+ * container: …", exit 1. Selectors follow kubernetes/apimachinery pkg/labels: comma-separated
+ * `key=value` (must match) and `!key` (must be absent); `get … --output=name` prints `node/<name>`
+ * per match and nothing when none match; `label` prints `node/<name> labeled` (kubectl pkg/cmd/label).
+ * The node's labels are the kind config's nodes[].labels, kept in the cluster's file.
+ */
 const DOCKER = `
 printf 'docker %s\\n' "$*" >> "$STUB_STATE/calls.log"
 case "$1" in
-  --version) echo "Docker version 28.0.0-stub, build stub" ;;
+  --version) echo "Docker version 28.0.0, build 0000000" ;;
   info)
     if [ -n "\${STUB_DOCKER_INFO_FAIL:-}" ]; then
-      echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock" >&2
+      echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
       exit 1
     fi
-    if [ "\${2:-}" = --format ]; then echo "\${STUB_DOCKER_CGROUP-2}"; else echo "Server Version: 28.0.0-stub"; fi ;;
+    if [ "\${2:-}" = --format ]; then echo "\${STUB_DOCKER_CGROUP-2}"; else echo "Server Version: 28.0.0"; fi ;;
   exec)
     container="$2"
     selector=""
+    verb=""
+    assignment=""
     for arg in "$@"; do
-      case "$arg" in --selector=*) selector="\${arg#--selector=}" ;; esac
+      case "$arg" in
+        --selector=*) selector="\${arg#--selector=}" ;;
+        get | label) [ -z "$verb" ] && verb="$arg" ;;
+        *=*) case "$arg" in --*) ;; *) assignment="$arg" ;; esac ;;
+      esac
     done
     file="$STUB_STATE/clusters/\${container%-control-plane}"
     if [ -n "\${STUB_DOCKER_EXEC_FAIL:-}" ]; then
@@ -100,9 +139,31 @@ case "$1" in
       exit 1
     fi
     if [ ! -s "$file" ]; then echo "Error response from daemon: No such container: $container" >&2; exit 1; fi
-    config="$(<"$file")"
-    needle="\\"\${selector%%=*}\\": \\"\${selector#*=}\\""
-    if [[ "$config" == *"$needle"* ]]; then echo "node/$container"; fi ;;
+    # A label is the kind config's "key": "value" or a key=value line kubectl label added.
+    labels="$(<"$file")"$'\\n'
+    added="$STUB_STATE/labels/\${container%-control-plane}"
+    if [ -f "$added" ]; then
+      while IFS='=' read -r key value; do labels+="\\"$key\\": \\"$value\\""$'\\n'; done <"$added"
+    fi
+    match=1
+    IFS=, read -ra terms <<<"$selector"
+    for term in "\${terms[@]}"; do
+      if [[ "$term" == '!'* ]]; then
+        [[ "$labels" == *"\\"\${term#!}\\": "* ]] && match=""
+      else
+        [[ "$labels" == *"\\"\${term%%=*}\\": \\"\${term#*=}\\""* ]] || match=""
+      fi
+    done
+    if [ -z "$match" ]; then
+      if [ "$verb" = label ]; then echo "error: no objects passed to label" >&2; exit 1; fi
+      exit 0
+    fi
+    if [ "$verb" = label ]; then
+      printf '%s\\n' "$assignment" >> "$added"
+      echo "node/$container labeled"
+    else
+      echo "node/$container"
+    fi ;;
   *) echo "docker stub: unexpected $*" >&2; exit 2 ;;
 esac
 `;
@@ -121,6 +182,7 @@ export class KindWorld {
     this.state = path.join(dir, "state");
     fs.mkdirSync(this.stubs, { recursive: true });
     fs.mkdirSync(path.join(this.state, "clusters"), { recursive: true });
+    fs.mkdirSync(path.join(this.state, "labels"), { recursive: true });
     fs.writeFileSync(path.join(this.state, "calls.log"), "");
     for (const tool of tools) this.stub(tool, tool === "kind" ? KIND : DOCKER);
   }
