@@ -125,6 +125,12 @@ export class PulumiStub {
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
   }
 
+  /** Operations now waiting for a signal (StubProgram.waitForSignal), in the order they started. */
+  waiting(): string[] {
+    const file = path.join(this.dir, "waiting.log");
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+  }
+
   /** The state directory the project's Pulumi.yaml names (resolved against the project dir). */
   stateDir(project: string): string {
     const doc = parse(fs.readFileSync(path.join(project, "Pulumi.yaml"), "utf8")) as { backend?: { url?: string } };

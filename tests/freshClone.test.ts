@@ -1,0 +1,214 @@
+/**
+ * A fresh clone and the Pulumi CLI, run as a new user would, against the strict stub pulumi
+ * (tests/support/stubPulumi.ts; the rules and their pulumi/pulumi sources are in pulumiCli.ts).
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { PROJECT_ROOT } from "./support/configs";
+import { freshClone, PulumiStub } from "./support/stubPulumi";
+
+let root = "";
+let count = 0;
+before(() => {
+  root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "fresh-clone-")));
+});
+after(() => {
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
+
+interface Setup {
+  readonly pulumi: PulumiStub;
+  readonly project: string;
+  readonly home: string;
+}
+
+function setup(): Setup {
+  const dir = path.join(root, `case-${count++}`);
+  const home = path.join(dir, "home");
+  fs.mkdirSync(home, { recursive: true });
+  return { pulumi: new PulumiStub(path.join(dir, "pulumi")), project: freshClone(path.join(dir, "clone")), home };
+}
+
+/** `pulumi <args>` in the clone, without a terminal (as CI and every script run it). */
+function pulumi(s: Setup, args: readonly string[], env: Record<string, string> = {}) {
+  const res = spawnSync(path.join(s.pulumi.bin, "pulumi"), args, {
+    cwd: s.project,
+    env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE: "pass", ...env },
+    encoding: "utf8",
+  });
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+describe("the state directory on a fresh clone", () => {
+  test("plain `pulumi stack select --create dev` works: the clone has .pulumi-state", () => {
+    const s = setup();
+    const r = pulumi(s, ["stack", "select", "--create", "dev"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Created stack 'dev'/);
+    assert.deepEqual(s.pulumi.stacks(s.project), ["dev"]);
+    // Then a plain `pulumi up` in the project needs nothing else.
+    const up = pulumi(s, ["up", "--yes", "--non-interactive"]);
+    assert.equal(up.status, 0, up.stderr);
+  });
+
+  test("without the shipped directory (the clone before the fix) the same command fails as the CLI does", () => {
+    const s = setup();
+    fs.rmSync(path.join(s.project, ".pulumi-state"), { recursive: true });
+    const r = pulumi(s, ["stack", "select", "--create", "dev"]);
+    assert.equal(r.status, 255);
+    const dir = path.join(s.project, ".pulumi-state");
+    assert.equal(
+      r.stderr,
+      `error: unable to open state directory "file://./.pulumi-state" (resolved to "file://${dir}"): ` +
+        `stat ${dir}: no such file or directory\n`,
+    );
+    for (const cmd of [["up", "--yes"], ["preview"], ["destroy", "--yes"]]) {
+      assert.equal(pulumi(s, [...cmd, "--stack", "dev"]).status, 255, cmd.join(" "));
+    }
+  });
+
+  test("git keeps the directory and its .gitignore, and ignores whatever state is written there", () => {
+    const git = (...args: string[]) => spawnSync("git", args, { cwd: PROJECT_ROOT, encoding: "utf8" });
+    const listed = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", ".pulumi-state"], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+    });
+    assert.equal(listed, ".pulumi-state/.gitignore\n");
+    for (const file of [".pulumi-state/.pulumi/meta.yaml", ".pulumi-state/.pulumi/stacks/istio-mesh/dev.json"]) {
+      assert.equal(git("check-ignore", "-q", "--no-index", file).status, 0, `${file} must be ignored`);
+    }
+    assert.equal(git("check-ignore", "-q", "--no-index", ".pulumi-state/.gitignore").status, 1);
+  });
+});
+
+describe("the stub is as strict as the CLI", () => {
+  test("an empty --stack with no stack selected, non-interactive: no stack selected", () => {
+    const s = setup();
+    const up = pulumi(s, ["up", "--stack", "", "--yes", "--non-interactive"]);
+    assert.equal(up.status, 255);
+    assert.equal(
+      up.stderr,
+      "error: no stack selected; please use `pulumi stack select` or `pulumi stack init` to choose one\n",
+    );
+    const sel = pulumi(s, ["stack", "select", "--stack", "", "--non-interactive"]);
+    assert.equal(sel.stderr, "error: no stack selected; specify a stack name with --stack\n");
+    const out = pulumi(s, ["stack", "output", "--stack", ""]);
+    assert.equal(out.stderr, "error: no stack selected; please use `pulumi stack select` to choose one\n");
+  });
+
+  test("a named stack that does not exist is not created by up", () => {
+    const s = setup();
+    const r = pulumi(s, ["up", "--stack", "ci", "--yes"]);
+    assert.equal(r.status, 255);
+    assert.equal(r.stderr, "error: no stack named 'ci' found\n");
+  });
+
+  test("passphrase: needed to create a stack and to run up, not to read plaintext config or masked outputs", () => {
+    const s = setup();
+    const none = { PULUMI_CONFIG_PASSPHRASE: "" };
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    const noPass = (args: string[]) => {
+      const res = spawnSync(path.join(s.pulumi.bin, "pulumi"), args, {
+        cwd: s.project,
+        env: { PATH: "/usr/bin:/bin", HOME: s.home },
+        encoding: "utf8",
+      });
+      return { status: res.status, stderr: res.stderr, stdout: res.stdout };
+    };
+    const up = noPass(["up", "--stack", "dev", "--yes"]);
+    assert.equal(up.status, 255);
+    assert.equal(
+      up.stderr,
+      "error: getting stack configuration: get stack secrets manager: passphrase must be set with " +
+        "PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n",
+    );
+    assert.equal(noPass(["config", "get", "clusterName", "--stack", "dev"]).stdout, "lab-cluster\n");
+    assert.equal(noPass(["stack", "output", "--stack", "dev", "--json"]).status, 0);
+    assert.equal(noPass(["stack", "output", "--stack", "dev", "--show-secrets"]).status, 255);
+    // An empty passphrase is a passphrase (the CLI checks that the variable is set), but not this one.
+    assert.match(pulumi(s, ["up", "--stack", "dev", "--yes"], none).stderr, /incorrect passphrase/);
+    const file = path.join(s.home, "passphrase");
+    fs.writeFileSync(file, "pass\n");
+    assert.equal(noPass(["up", "--stack", "dev", "--yes"]).status, 255);
+    const viaFile = spawnSync(path.join(s.pulumi.bin, "pulumi"), ["up", "--stack", "dev", "--yes"], {
+      cwd: s.project,
+      env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE_FILE: file },
+      encoding: "utf8",
+    });
+    assert.equal(viaFile.status, 0, viaFile.stderr);
+  });
+
+  test("secret outputs: masked without --show-secrets, decrypted with it", () => {
+    const s = setup();
+    s.pulumi.program({ outputs: { clusterName: "lab-cluster", demoToken: "t0k3n" }, secretOutputs: ["demoToken"] });
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    assert.equal(pulumi(s, ["up", "--yes"]).status, 0);
+    assert.deepEqual(JSON.parse(pulumi(s, ["stack", "output", "--json"]).stdout), {
+      clusterName: "lab-cluster",
+      demoToken: "[secret]",
+    });
+    assert.equal(pulumi(s, ["stack", "output", "demoToken", "--show-secrets"]).stdout, "t0k3n\n");
+    assert.doesNotMatch(pulumi(s, ["stack", "export"]).stdout, /t0k3n/);
+    assert.deepEqual(s.pulumi.outputs(s.project, "dev"), { clusterName: "lab-cluster", demoToken: "t0k3n" });
+  });
+
+  test("config set-all --path keeps the stack file's comments and types numbers", () => {
+    const s = setup();
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    const r = pulumi(s, [
+      "config",
+      "set-all",
+      "--stack",
+      "dev",
+      "--path",
+      "--plaintext",
+      "istio-mesh:canaryWeights.v1=70",
+      "--plaintext",
+      "istio-mesh:canaryWeights.v2=30",
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(s.pulumi.config(s.project, "dev")["istio-mesh:canaryWeights"], { v1: 70, v2: 30 });
+    const text = fs.readFileSync(path.join(s.project, "Pulumi.dev.yaml"), "utf8");
+    assert.match(text, /^encryptionsalt: v1:/);
+    assert.match(text, /# The lab's stack/);
+  });
+
+  test("a command the stub does not reproduce fails loudly (exit 2), never passes", () => {
+    const s = setup();
+    const r = pulumi(s, ["stack", "tag", "ls"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /pulumi stub: `pulumi stack tag` is not reproduced/);
+    assert.equal(pulumi(s, ["up", "--bogus"]).stderr, "error: unknown flag: --bogus\n");
+  });
+
+  test("calls and signals are logged: an up waiting on the engine is cancelled by SIGINT", async () => {
+    const s = setup();
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    s.pulumi.program({ waitForSignal: ["up"] });
+    const child = spawn(path.join(s.pulumi.bin, "pulumi"), ["up", "--yes", "--stack", "dev"], {
+      cwd: s.project,
+      env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE: "pass" },
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    // Signal once the stub says it is waiting (past its checks, its handlers installed).
+    while (s.pulumi.waiting().length === 0) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(code, 255);
+    assert.deepEqual(s.pulumi.signals(), ["SIGINT"]);
+    assert.match(stderr, /\^C received; cancelling/);
+    assert.match(stderr, /error: update canceled/);
+    assert.deepEqual(
+      s.pulumi.calls().map((c) => c.argv.join(" ")),
+      ["stack select --create dev", "up --yes --stack dev"],
+    );
+    assert.equal(s.pulumi.calls()[1]?.env.PULUMI_CONFIG_PASSPHRASE, "<set>", "the log never holds the passphrase");
+  });
+});
