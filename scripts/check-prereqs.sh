@@ -2,16 +2,22 @@
 # Checks the command-line tools this project needs and prints, for each, OK with its version
 # or what is wrong with where to get it.
 #
-#   scripts/check-prereqs.sh                     # kind mode: docker, kind, kubectl, pulumi
-#   scripts/check-prereqs.sh --existing-cluster  # existing cluster: kubectl, pulumi
+#   scripts/check-prereqs.sh                     # kind mode: node, docker, kind, kubectl, pulumi, ports
+#   scripts/check-prereqs.sh --existing-cluster  # existing cluster: node, kubectl, pulumi
 #
-# In kind mode it also needs kind >= KIND_MIN (the pinned node image is built for it) and Docker on
-# cgroup v2: Kubernetes 1.35, the pinned node, refuses cgroup v1 by default, and kind would fail
-# with a kubelet error. Exits 0 when everything is in order, 1 otherwise (2 on bad usage).
+# Node must satisfy package.json's engines (read from there: @pulumi/pulumi 3.270 and
+# @kubernetes-models/* declare node >=22). In kind mode it also needs kind >= KIND_MIN (the pinned
+# node image is built for it), Docker on cgroup v2 (Kubernetes 1.35, the pinned node, refuses
+# cgroup v1 by default, and kind would fail with a kubelet error), and the stack's gateway host
+# ports (hostHttpPort, hostHttpsPort of $STACK, default dev) free on 127.0.0.1, unless the stack's
+# own kind cluster already holds them. istioctl is optional: it is listed, never counted.
+# Exits 0 when everything is in order, 1 otherwise (2 on bad usage).
 # Uses only bash builtins plus the tools it probes, so it runs on a bare PATH.
 set -euo pipefail
 
 KIND_MIN=0.33.0
+STACK="${STACK:-dev}"
+project_root="${BASH_SOURCE[0]%/*}/.."
 # Where the host's cgroup hierarchy is mounted; consulted only when Docker doesn't say (tests move it).
 CGROUP_ROOT="${ISTIO_MESH_CGROUP_ROOT:-/sys/fs/cgroup}"
 
@@ -35,6 +41,8 @@ hint_for() {
     kind) printf 'install kind v%s or newer (needed for the pinned node image): https://kind.sigs.k8s.io/docs/user/quick-start/#installation' "$KIND_MIN" ;;
     kubectl) printf 'install kubectl: https://kubernetes.io/docs/tasks/tools/' ;;
     pulumi) printf 'install the Pulumi CLI: https://www.pulumi.com/docs/iac/download-install/' ;;
+    node) printf 'install Node.js %s or newer (an LTS release; 24 is used in CI): https://nodejs.org/en/download' "$NODE_MIN" ;;
+    istioctl) printf 'optional, for the checks in docs/verify.md and istioctl analyze; install the release matching the mesh: https://istio.io/latest/docs/setup/additional-setup/download-istio-release/' ;;
   esac
 }
 
@@ -119,12 +127,110 @@ check_docker() {
   fi
 }
 
+# package.json's engines.node, ">=22" or ">=22.12.0": the dependencies' own floor.
+NODE_MIN=""
+engines_re='"node"[[:space:]]*:[[:space:]]*">=[[:space:]]*([0-9]+(\.[0-9]+)*)"'
+while IFS= read -r line || [[ -n "$line" ]]; do
+  if [[ "$line" =~ $engines_re ]]; then NODE_MIN="${BASH_REMATCH[1]}"; fi
+done <"$project_root/package.json"
+
+# major.minor.patch of a version as one comparable number; missing parts count as 0.
+version_number() {
+  local major minor patch
+  IFS=. read -r major minor patch <<<"$1"
+  printf '%d' $(((10#${major:-0}) * 1000000 + (10#${minor:-0}) * 1000 + (10#${patch:-0})))
+}
+
+check_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    report MISSING node "$(hint_for node)"
+    return
+  fi
+  local line
+  line="$(version_line node --version)"
+  if [[ ! "$line" =~ v([0-9]+\.[0-9]+\.[0-9]+) ]]; then
+    report UNKNOWN node "$line: can't tell the version; $(hint_for node)"
+  elif (($(version_number "${BASH_REMATCH[1]}") < $(version_number "$NODE_MIN"))); then
+    report TOO-OLD node "$line: the dependencies need node >=$NODE_MIN (package.json engines); $(hint_for node)"
+  else
+    report OK node "$line"
+  fi
+}
+
+# Optional tools are listed with what they are for, and never counted as problems.
+check_optional() {
+  local tool="$1"
+  shift
+  if command -v "$tool" >/dev/null 2>&1; then
+    report OK "$tool" "$(version_line "$@")"
+  else
+    printf '%-8s %-8s %s\n' OPTIONAL "$tool" "$(hint_for "$tool")"
+  fi
+}
+
+# Whether something accepts connections on 127.0.0.1:<port> (bash's /dev/tcp; no nc or ss needed).
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# A kind-mode key of stack $STACK: Pulumi.$STACK.yaml's `istio-mesh:<key>: <value>`, else the
+# program's default, read from config/defaults.ts (the one place it is written). Only plain scalars
+# are read; the program's parser validates them on `pulumi up`.
+stack_value() { # KEY DEFAULT_CONSTANT
+  local line value="" key_re="^[[:space:]]+istio-mesh:$1:[[:space:]]*[\"']?([^\"'#[:space:]]+)"
+  local default_re="^export const $2 = \"?([^\";]+)\"?;"
+  if [[ -f "$project_root/Pulumi.$STACK.yaml" ]]; then
+    while IFS= read -r line || [[ -n "$line" ]]; do
+      if [[ "$line" =~ $key_re ]]; then value="${BASH_REMATCH[1]}"; fi
+    done <"$project_root/Pulumi.$STACK.yaml"
+  fi
+  if [[ -z "$value" ]]; then
+    while IFS= read -r line || [[ -n "$line" ]]; do
+      if [[ "$line" =~ $default_re ]]; then value="${BASH_REMATCH[1]}"; fi
+    done <"$project_root/config/defaults.ts"
+  fi
+  printf '%s' "$value"
+}
+
+# The stack's gateway host ports must be free for kind to map them, unless its cluster already does.
+check_ports() {
+  local name http https clusters cluster port busy=""
+  name="$(stack_value clusterName DEFAULT_CLUSTER_NAME)"
+  http="$(stack_value hostHttpPort DEFAULT_HOST_HTTP_PORT)"
+  https="$(stack_value hostHttpsPort DEFAULT_HOST_HTTPS_PORT)"
+  if [[ ! "$http" =~ ^[0-9]+$ || ! "$https" =~ ^[0-9]+$ ]]; then
+    report CONFIG ports "stack $STACK: hostHttpPort ${http:-?} / hostHttpsPort ${https:-?} are not port numbers"
+    return
+  fi
+  if clusters="$(probe kind get clusters 2>/dev/null)"; then
+    while IFS= read -r cluster; do
+      if [[ "$cluster" == "$name" ]]; then
+        report OK ports "$http, $https: mapped by kind cluster $name already"
+        return
+      fi
+    done <<<"$clusters"
+  fi
+  for port in "$http" "$https"; do
+    if port_in_use "$port"; then busy+="${busy:+, }127.0.0.1:$port"; fi
+  done
+  if [[ -z "$busy" ]]; then
+    report OK ports "127.0.0.1:$http and 127.0.0.1:$https are free (stack $STACK's gateway)"
+  else
+    report IN-USE ports "$busy already in use; kind maps stack $STACK's gateway there. Stop what listens there, or pulumi config set hostHttpPort / hostHttpsPort to free ports"
+  fi
+}
+
+check_node
 if ((existing_cluster == 0)); then
   check_docker
   check_kind
 fi
 check_tool kubectl kubectl version --client || true
 check_tool pulumi pulumi version || true
+check_optional istioctl istioctl version --remote=false
+if ((existing_cluster == 0)); then
+  check_ports
+fi
 
 if ((problems > 0)); then
   printf 'prerequisites: %d to fix\n' "$problems"

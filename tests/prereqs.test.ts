@@ -8,23 +8,46 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { parseDocument } from "yaml";
+import { Document, parseDocument } from "yaml";
 import { kindClusterSpec, kindCommands, stackLabelValue } from "../components/cluster/kindConfig";
 import { devConfig } from "./support/configs";
 import { freshClone, PulumiStub, type StubResource } from "./support/stubPulumi";
 import { KindWorld, systemDir } from "./support/stubTools";
 
-type Tool = "docker" | "kind" | "kubectl" | "pulumi";
-const ALL: readonly Tool[] = ["docker", "kind", "kubectl", "pulumi"];
+type Tool = "docker" | "kind" | "kubectl" | "pulumi" | "node" | "istioctl";
+const ALL: readonly Tool[] = ["node", "docker", "kind", "kubectl", "pulumi"];
 /** The passphrase the runs hand the stub pulumi, as CI does (the stub refuses to run without one). */
 const PASSPHRASE = "test-passphrase";
 
 let root = "";
 let sys = { dir: "", bash: "", sh: "" };
 let worldCount = 0;
+/** Two ports nothing listens on, for the clones' gateway (8080/8443 may be taken on a shared machine). */
+let freePorts: readonly [number, number] = [0, 0];
+/** A port something listens on for the whole file. */
+let busy: net.Server | undefined;
+let busyPort = 0;
+
+async function listening(): Promise<net.Server> {
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+const portOf = (server: net.Server) => (server.address() as net.AddressInfo).port;
+
+/** Node: `--version` prints `v<major>.<minor>.<patch>` (nodejs/node doc/api/cli.md, -v/--version). */
+const NODE = `
+if [ "$1" != --version ]; then echo "node stub: unexpected $*" >&2; exit 2; fi
+echo "\${STUB_NODE_VERSION:-v24.11.1}"`;
+
+/** istioctl 1.30: `version --remote=false` prints "client version: <version>" (istio/istio istioctl/pkg/version). */
+const ISTIOCTL = `
+if [ "$1 \${2:-}" != "version --remote=false" ]; then echo "istioctl stub: unexpected $*" >&2; exit 2; fi
+echo "client version: 1.30.3"`;
 
 /** kubectl's `version --client` output (kubernetes/kubectl pkg/cmd/version: client line, then Kustomize). */
 const KUBECTL = `
@@ -49,17 +72,23 @@ function world(tools: readonly Tool[]): World {
     tools.filter((t): t is "kind" | "docker" => t === "kind" || t === "docker"),
   );
   if (tools.includes("kubectl")) kind.stub("kubectl", KUBECTL);
+  if (tools.includes("node")) kind.stub("node", NODE);
+  if (tools.includes("istioctl")) kind.stub("istioctl", ISTIOCTL);
   const pulumi = new PulumiStub(path.join(dir, "pulumi"));
   const project = freshClone(path.join(dir, "clone"));
+  const w = { kind, pulumi, project, path: "" };
+  setConfig(w, "dev", "hostHttpPort", freePorts[0]);
+  setConfig(w, "dev", "hostHttpsPort", freePorts[1]);
   const dirs = [kind.stubs, ...(tools.includes("pulumi") ? [pulumi.bin] : []), sys.dir];
-  return { kind, pulumi, project, path: dirs.join(":") };
+  return { ...w, path: dirs.join(":") };
 }
 
-/** Sets `istio-mesh:<key>` in the clone's Pulumi.<stack>.yaml, as `pulumi config set` would. */
-function setConfig(w: World, stack: string, key: string, value: unknown): void {
+/** Sets (undefined: removes) `istio-mesh:<key>` in the clone's Pulumi.<stack>.yaml, as `pulumi config set` would. */
+function setConfig(w: Pick<World, "project">, stack: string, key: string, value: unknown): void {
   const file = path.join(w.project, `Pulumi.${stack}.yaml`);
-  const doc = parseDocument(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "config: {}\n");
-  doc.setIn(["config", `istio-mesh:${key}`], value);
+  const doc = fs.existsSync(file) ? parseDocument(fs.readFileSync(file, "utf8")) : new Document({ config: {} });
+  if (value === undefined) doc.deleteIn(["config", `istio-mesh:${key}`]);
+  else doc.setIn(["config", `istio-mesh:${key}`], value);
   fs.writeFileSync(file, doc.toString());
 }
 
@@ -118,12 +147,18 @@ const commands = (r: Run) =>
 const CHECK = "check-prereqs.sh";
 const WRAPPER = "pulumi.sh";
 
-before(() => {
+before(async () => {
   root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "prereqs-test-")));
   sys = systemDir(root);
+  const [a, b] = [await listening(), await listening()];
+  freePorts = [portOf(a), portOf(b)];
+  await Promise.all([a, b].map((s) => new Promise((resolve) => s.close(resolve))));
+  busy = await listening();
+  busyPort = portOf(busy);
 });
 
 after(() => {
+  busy?.close();
   if (root) fs.rmSync(root, { recursive: true, force: true });
 });
 
@@ -144,8 +179,14 @@ test("the scripts' PATH hides the machine's real tools", () => {
 
 describe("check-prereqs.sh", () => {
   test("all present: exit 0, a version line for each tool", () => {
-    const r = run(CHECK, [], ALL);
+    const r = run(CHECK, [], [...ALL, "istioctl"]);
     assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /OK\s+node\s+v24\.11\.1/);
+    assert.match(r.out, /OK\s+istioctl\s+client version: 1\.30\.3/);
+    assert.match(
+      r.out,
+      new RegExp(`OK\\s+ports\\s+127\\.0\\.0\\.1:${freePorts[0]} and 127\\.0\\.0\\.1:${freePorts[1]} are free`),
+    );
     assert.match(r.out, /OK\s+docker\s+Docker version 28\.0\.0, build/);
     assert.match(r.out, /OK\s+kind\s+kind v0\.33\.0 go1\.24\.0/);
     assert.match(r.out, /OK\s+kubectl\s+Client Version: v1\.35\.0/);
@@ -155,7 +196,7 @@ describe("check-prereqs.sh", () => {
   });
 
   test("kind and kubectl missing: exit 1, both named with install hints, 2 missing", () => {
-    const r = run(CHECK, [], ["docker", "pulumi"]);
+    const r = run(CHECK, [], ["node", "docker", "pulumi"]);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /MISSING\s+kind\s.*https:\/\/kind\.sigs\.k8s\.io\/docs\/user\/quick-start\/#installation/);
     assert.match(r.out, /MISSING\s+kind\s.*v0\.33\.0 or newer/);
@@ -166,11 +207,70 @@ describe("check-prereqs.sh", () => {
   });
 
   test("docker and pulumi missing: their install hints", () => {
-    const r = run(CHECK, [], ["kind", "kubectl"]);
+    const r = run(CHECK, [], ["node", "kind", "kubectl"]);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /MISSING\s+docker\s.*https:\/\/docs\.docker\.com\/get-docker\//);
     assert.match(r.out, /MISSING\s+pulumi\s.*https:\/\/www\.pulumi\.com\/docs\/iac\/download-install\//);
     assert.match(r.out, /prerequisites: 2 to fix/);
+  });
+
+  test("Node older than package.json's engines (node >=22, what @pulumi/pulumi 3.270 needs): TOO-OLD", () => {
+    const r = run(CHECK, [], ALL, { STUB_NODE_VERSION: "v20.19.5" });
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /TOO-OLD\s+node\s+v20\.19\.5: the dependencies need node >=22 \(package\.json engines\)/);
+    assert.match(r.out, /https:\/\/nodejs\.org\/en\/download/);
+    assert.match(r.out, /prerequisites: 1 to fix/);
+    for (const ok of ["v22.0.0", "v24.11.1", "v25.2.0"])
+      assert.equal(run(CHECK, [], ALL, { STUB_NODE_VERSION: ok }).status, 0, ok);
+  });
+
+  test("Node missing: named with its install hint", () => {
+    const r = run(CHECK, [], ["docker", "kind", "kubectl", "pulumi"]);
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /MISSING\s+node\s+install Node\.js 22 or newer/);
+  });
+
+  test("istioctl missing: listed as optional with the install hint, not counted", () => {
+    const r = run(CHECK, [], ALL);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /OPTIONAL\s+istioctl\s+optional, for the checks in docs\/verify\.md/);
+    assert.match(r.out, /download-istio-release/);
+    assert.match(r.out, /prerequisites: all present/);
+  });
+
+  test("a gateway host port in use: IN-USE, naming it and how to move the gateway", () => {
+    const r = run(CHECK, [], ALL, {}, (w) => setConfig(w, "dev", "hostHttpsPort", busyPort));
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, new RegExp(`IN-USE\\s+ports\\s+127\\.0\\.0\\.1:${busyPort} already in use`));
+    assert.match(r.out, /pulumi config set hostHttpPort \/ hostHttpsPort/);
+  });
+
+  test("the ports of the stack named by STACK; a stack without a file has the defaults", () => {
+    const r = run(CHECK, [], ALL, { STACK: "ci" }, (w) => setConfig(w, "ci", "hostHttpPort", busyPort));
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, new RegExp(`127\\.0\\.0\\.1:${busyPort} already in use; kind maps stack ci's gateway`));
+    const defaults = run(CHECK, [], ALL, { STACK: "nofile" });
+    assert.match(defaults.out, /ports\s+127\.0\.0\.1:8080\b.*8443\b.*stack nofile's gateway/);
+    const bad = run(CHECK, [], ALL, {}, (w) => setConfig(w, "dev", "hostHttpPort", "eighty"));
+    assert.equal(bad.status, 1, bad.out);
+    assert.match(bad.out, /CONFIG\s+ports\s+stack dev: hostHttpPort eighty \/ hostHttpsPort \d+ are not port numbers/);
+  });
+
+  test("the stack's kind cluster exists: its ports are its own, not checked", () => {
+    const r = run(CHECK, [], ALL, {}, (w) => {
+      setConfig(w, "dev", "hostHttpPort", busyPort);
+      w.kind.addCluster("lab-cluster", "{}");
+    });
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /OK\s+ports\s+.*mapped by kind cluster lab-cluster already/);
+  });
+
+  test("--existing-cluster: no port check", () => {
+    const r = run(CHECK, ["--existing-cluster"], ["node", "kubectl", "pulumi"], {}, (w) =>
+      setConfig(w, "dev", "hostHttpPort", busyPort),
+    );
+    assert.equal(r.status, 0, r.out);
+    assert.doesNotMatch(r.out, /ports/);
   });
 
   test("docker present but `docker info` failing: the daemon isn't running", () => {
@@ -181,15 +281,15 @@ describe("check-prereqs.sh", () => {
     assert.match(r.out, /prerequisites: 1 to fix/);
   });
 
-  test("--existing-cluster needs only kubectl and pulumi", () => {
-    const r = run(CHECK, ["--existing-cluster"], ["kubectl", "pulumi"]);
+  test("--existing-cluster needs only node, kubectl and pulumi", () => {
+    const r = run(CHECK, ["--existing-cluster"], ["node", "kubectl", "pulumi"]);
     assert.equal(r.status, 0, r.out);
     assert.doesNotMatch(r.out, /docker|kind/i);
     assert.match(r.out, /prerequisites: all present/);
   });
 
   test("--existing-cluster still requires kubectl", () => {
-    const r = run(CHECK, ["--existing-cluster"], ["pulumi"]);
+    const r = run(CHECK, ["--existing-cluster"], ["node", "pulumi"]);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /MISSING\s+kubectl/);
     assert.match(r.out, /prerequisites: 1 to fix/);
@@ -321,7 +421,10 @@ describe("pulumi.sh", () => {
   });
 
   test("STACK=ci uses the ci stack", () => {
-    const r = run(WRAPPER, ["preview"], ALL, { STACK: "ci" });
+    const r = run(WRAPPER, ["preview"], ALL, { STACK: "ci" }, (w) => {
+      setConfig(w, "ci", "hostHttpPort", freePorts[0]);
+      setConfig(w, "ci", "hostHttpsPort", freePorts[1]);
+    });
     assert.equal(r.status, 0, r.out);
     assert.deepEqual(commands(r), [
       "stack select --create ci",
@@ -338,15 +441,17 @@ describe("pulumi.sh", () => {
   });
 
   test("clusterMode existing: proceeds without docker or kind", () => {
-    const r = run(WRAPPER, ["up", "--yes"], ["kubectl", "pulumi"], {}, (w) =>
-      setConfig(w, "dev", "clusterMode", "existing"),
-    );
+    const r = run(WRAPPER, ["up", "--yes"], ["node", "kubectl", "pulumi"], {}, (w) => {
+      // The kind-only keys go too: the program refuses them with clusterMode existing.
+      for (const key of ["clusterName", "hostHttpPort", "hostHttpsPort"]) setConfig(w, "dev", key, undefined);
+      setConfig(w, "dev", "clusterMode", "existing");
+    });
     assert.equal(r.status, 0, r.out);
     assert.equal(commands(r).at(-1), `${UP_DEV} --yes`);
   });
 
   test("clusterMode kind (explicit): missing kind aborts before pulumi up", () => {
-    const r = run(WRAPPER, ["up", "--yes"], ["docker", "kubectl", "pulumi"], {}, (w) =>
+    const r = run(WRAPPER, ["up", "--yes"], ["node", "docker", "kubectl", "pulumi"], {}, (w) =>
       setConfig(w, "dev", "clusterMode", "kind"),
     );
     assert.equal(r.status, 1, r.out);
@@ -355,7 +460,7 @@ describe("pulumi.sh", () => {
   });
 
   test("clusterMode unset (defaults to kind): missing kind aborts before pulumi up", () => {
-    const r = run(WRAPPER, ["up", "--yes"], ["docker", "kubectl", "pulumi"]);
+    const r = run(WRAPPER, ["up", "--yes"], ["node", "docker", "kubectl", "pulumi"]);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /MISSING\s+kind/);
     assert.ok(!r.pulumiCalls.some((c) => c.startsWith("up")), r.pulumiCalls.join("\n"));
@@ -368,7 +473,7 @@ describe("pulumi.sh", () => {
   });
 
   test("pulumi missing: prints the hints, exit 1", () => {
-    const r = run(WRAPPER, ["up"], ["docker", "kind", "kubectl"]);
+    const r = run(WRAPPER, ["up"], ["node", "docker", "kind", "kubectl"]);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /MISSING\s+pulumi\s.*download-install/);
   });
@@ -552,6 +657,7 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
     );
     assert.equal(r.status, 0, r.out);
     assert.deepEqual(commands(r).slice(2), [`${UP_DEV} --yes`]);
-    assert.ok(!r.world.kind.calls().some((c) => c.startsWith("kind get clusters")), "kind isn't asked");
+    // Once, by the prerequisites' port check; the cluster check never asks.
+    assert.equal(r.world.kind.calls().filter((c) => c.startsWith("kind get clusters")).length, 1, "kind isn't asked");
   });
 });
