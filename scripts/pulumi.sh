@@ -8,13 +8,18 @@
 # can't notice what happened to it outside Pulumi:
 #   deleted (kind doesn't list it):
 #     up       forgets it and everything in it (pulumi state delete --target-dependents), so the
-#              up creates them again
+#              up creates them again. A plain `pulumi up` would instead keep the Command and try
+#              to reach the gone cluster with its old kubeconfig, and fail.
 #     preview  says so; changes nothing
-#     destroy  refreshes with PULUMI_K8S_DELETE_UNREACHABLE=true, dropping the objects that went
-#              with the cluster from state (their deletes would fail), then destroys the rest
-#   replaced by a same-named cluster this stack didn't create (no node has its owner label): the
-#     same, but up and preview then stop and say how to proceed (delete that cluster or set
-#     clusterName); destroy's delete step leaves a foreign cluster alone
+#     destroy  a plain destroy: every in-cluster object is deletedWith the cluster's Command, so the
+#              engine skips their deletes (no uninstall, no request to the gone cluster), the
+#              Command's delete step finds the cluster already gone, and the state ends empty.
+#              Only state written before deletedWith (an object of type kubernetes:* without it,
+#              i.e. no `up` since) needs more: those deletes would fail against the gone cluster, so
+#              a refresh with PULUMI_K8S_DELETE_UNREACHABLE=true first drops them from state.
+#   replaced by a same-named cluster this stack's state didn't create (no node has its owner label,
+#     the state's own id): the same, but up and preview then stop and say how to proceed (delete
+#     that cluster or set clusterName); destroy's delete step leaves a foreign cluster alone
 # Nothing is assumed when kind or Docker can't answer.
 # up and preview run the policy pack in policies/ (with policies/config/<stack>.json when it exists).
 set -euo pipefail
@@ -93,17 +98,24 @@ if [[ "$verb" == up || "$verb" == preview ]]; then
   fi
 fi
 
-# What the stack's state says about its kind cluster: sets state_urn, state_name and state_owner
-# (the owner label selector; empty in state written before there was one). 1 when there is none.
+# What the stack's state says about its kind cluster: sets state_urn, state_name, state_owner
+# (the owner label selector; empty in state written before there was one) and state_before_deleted_with
+# (1 when some kubernetes:* object is not deletedWith the cluster). 1 when there is no cluster.
 read_state_cluster() {
-  state_urn="" state_name="" state_owner=""
-  local state
+  state_urn="" state_name="" state_owner="" state_before_deleted_with=0
+  local state line objects=0 deleted_with=0
   local urn_re='(urn:pulumi:[^"]*command:local:Command::kind-cluster)'
   local name_re='"KIND_CLUSTER_NAME": *"([^"]*)"'
   local owner_re='"KIND_CLUSTER_OWNER": *"([^"]*)"'
+  local object_re='^ *"type": *"kubernetes:'
   state="$(pulumi stack export --stack "$STACK" 2>/dev/null)" || return 1
   [[ "$state" =~ $urn_re ]] || return 1
   state_urn="${BASH_REMATCH[1]}"
+  while IFS= read -r line; do
+    if [[ "$line" =~ $object_re ]]; then objects=$((objects + 1)); fi
+    if [[ "$line" == *'"deletedWith": "'"$state_urn"'"'* ]]; then deleted_with=$((deleted_with + 1)); fi
+  done <<<"$state"
+  if ((deleted_with < objects)); then state_before_deleted_with=1; fi
   if [[ "$state" =~ $name_re ]]; then
     state_name="${BASH_REMATCH[1]}"
   else
@@ -157,8 +169,12 @@ case "$cluster_status:$verb" in
     printf 'npm run up will forget it and everything that ran in it; this preview still shows them.\n' >&2
     ;;
   gone:destroy | foreign:destroy)
-    printf 'Dropping what ran in it from state, then destroying the rest.\n' >&2
-    PULUMI_K8S_DELETE_UNREACHABLE=true pulumi refresh --stack "$STACK" --yes
+    if ((state_before_deleted_with)); then
+      printf 'This state predates deletedWith: dropping what ran in it from state first (refresh), then destroying the rest.\n' >&2
+      PULUMI_K8S_DELETE_UNREACHABLE=true pulumi refresh --stack "$STACK" --yes
+    else
+      printf 'Everything that ran in it is deletedWith it: destroy skips those deletes and empties the state.\n' >&2
+    fi
     ;;
 esac
 if [[ "$cluster_status" == foreign && "$verb" != destroy ]]; then

@@ -503,8 +503,11 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
     stack: stackLabelValue("istio-mesh", "dev"),
     id: "5eed0f15a1b2c3d4",
   });
-  /** A deployed dev stack (what matters of it): the cluster Command, the provider on it, one object in it. */
-  const deployed = (environment?: Record<string, string>): StubResource[] => [
+  /**
+   * A deployed dev stack (what matters of it): the cluster Command, the provider on it, one object
+   * in it, deletedWith the cluster unless the state predates deletedWith.
+   */
+  const deployed = (environment?: Record<string, string>, legacy = false): StubResource[] => [
     {
       urn: KIND_URN,
       custom: true,
@@ -512,14 +515,20 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
       inputs: { ...(environment && { environment }), create: "…", delete: "…" },
     },
     { urn: PROVIDER_URN, custom: true, type: "pulumi:providers:kubernetes", dependencies: [KIND_URN] },
-    { urn: NAMESPACE_URN, custom: true, type: "kubernetes:core/v1:Namespace", provider: `${PROVIDER_URN}::id` },
+    {
+      urn: NAMESPACE_URN,
+      custom: true,
+      type: "kubernetes:core/v1:Namespace",
+      provider: `${PROVIDER_URN}::id`,
+      ...(!legacy && { deletedWith: KIND_URN }),
+    },
   ];
   const seeded =
-    (environment: Record<string, string> | undefined, cluster?: string) =>
+    (environment: Record<string, string> | undefined, cluster?: string, legacy = false) =>
     (w: World): void => {
       w.pulumi.seedStack(w.project, "dev", {
         passphrase: PASSPHRASE,
-        resources: deployed(environment),
+        resources: deployed(environment, legacy),
         outputs: { clusterName: "lab-cluster" },
       });
       if (cluster) w.kind.addCluster("lab-cluster", cluster);
@@ -577,8 +586,18 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
     assert.ok(resourcesLeft(r).includes(KIND_URN));
   });
 
-  test("deleted by hand, destroy: one refresh with deleteUnreachable on, then destroy", () => {
+  test("deleted by hand, destroy: a plain destroy (every object is deletedWith the cluster), no refresh", () => {
     const r = run(WRAPPER, ["destroy", "--yes"], ALL, {}, gone);
+    assert.equal(r.status, 0, r.out);
+    assert.deepEqual(commands(r), ["stack select --create dev", "destroy --stack dev --yes"]);
+    assert.match(r.out, /deletedWith it: destroy skips those deletes and empties the state/);
+    assert.ok(r.deleteUnreachable.every((v) => v === ""));
+    assert.deepEqual(resourcesLeft(r), []);
+  });
+
+  test("deleted by hand, destroy, state from before deletedWith: one refresh with deleteUnreachable on, then destroy", () => {
+    const r = run(WRAPPER, ["destroy", "--yes"], ALL, {}, seeded(ours.environment, undefined, true));
+    assert.match(r.out, /predates deletedWith/);
     assert.equal(r.status, 0, r.out);
     const calls = commands(r);
     assert.deepEqual(calls, ["stack select --create dev", "refresh --stack dev --yes", "destroy --stack dev --yes"]);
@@ -626,11 +645,13 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
     assert.match(r.out, /To proceed, either/);
   });
 
-  test("replaced by a foreign cluster, destroy: drops the stack's objects from state; the foreign cluster stays", () => {
+  test("replaced by a foreign cluster, destroy: empties the stack's state; the foreign cluster stays", () => {
     const r = run(WRAPPER, ["destroy", "--yes"], ALL, {}, foreign);
     assert.equal(r.status, 0, r.out);
-    assert.deepEqual(commands(r).slice(1), ["refresh --stack dev --yes", "destroy --stack dev --yes"]);
+    assert.deepEqual(commands(r).slice(1), ["destroy --stack dev --yes"]);
     assert.deepEqual(r.world.kind.clusters(), ["lab-cluster"]);
+    const legacy = run(WRAPPER, ["destroy", "--yes"], ALL, {}, seeded(ours.environment, LAB_CLUSTER, true));
+    assert.deepEqual(commands(legacy).slice(1), ["refresh --stack dev --yes", "destroy --stack dev --yes"]);
   });
 
   test("kind can't answer (Docker stopped): nothing is assumed", () => {

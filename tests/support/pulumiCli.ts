@@ -208,6 +208,7 @@ interface Resource {
   parent?: string;
   dependencies?: string[];
   provider?: string;
+  deletedWith?: string;
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
 }
@@ -772,7 +773,7 @@ function configCmd(ctx: Context, args: readonly string[]): void {
     );
 }
 
-/** URNs that depend on `urn`: children, dependencies, providers, transitively (pkg/resource/edit). */
+/** URNs that depend on `urn`: children, dependencies, providers, deletedWith, transitively (pkg/resource/edit). */
 function dependents(resources: readonly Resource[], urn: string): Set<string> {
   const out = new Set<string>();
   let grew = true;
@@ -780,7 +781,12 @@ function dependents(resources: readonly Resource[], urn: string): Set<string> {
     grew = false;
     for (const r of resources) {
       if (out.has(r.urn) || r.urn === urn) continue;
-      const refs = [r.parent, r.provider?.split("::").slice(0, -1).join("::"), ...(r.dependencies ?? [])];
+      const refs = [
+        r.parent,
+        r.provider?.split("::").slice(0, -1).join("::"),
+        r.deletedWith,
+        ...(r.dependencies ?? []),
+      ];
       if (refs.some((ref) => ref === urn || (ref !== undefined && out.has(ref)))) {
         out.add(r.urn);
         grew = true;

@@ -60,6 +60,7 @@ export interface StubResource {
   readonly parent?: string;
   readonly dependencies?: readonly string[];
   readonly provider?: string;
+  readonly deletedWith?: string;
   readonly inputs?: Record<string, unknown>;
   readonly outputs?: Record<string, unknown>;
 }
