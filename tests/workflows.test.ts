@@ -139,19 +139,64 @@ describe("workflow contents", () => {
     const run = (pattern: RegExp) => step(e2e, (s) => pattern.test(s.run ?? ""), String(pattern));
     assert.match(run(/kind-linux-amd64\.sha256sum/).run ?? "", /sha256sum -c/);
     assert.match(run(/npm run up/).run ?? "", /seconds=/);
-    assert.equal(run(/npm run -s verify -- --json/).id, "verify");
+    assert.equal(run(/npm run -s verify -- "\$\{args\[@\]\}"/).id, "verify");
     assert.equal(
       step(e2e, (s) => s.with?.name === "verify-json", "verify artifact").if,
       "always() && steps.up.outcome == 'success'",
     );
-    const diagnostics = run(/istioctl analyze/);
-    assert.equal(diagnostics.if, "failure()");
-    for (const what of [/get pods --all-namespaces/, /logs deploy\/istiod/, /logs deploy\/istio-ingressgateway/]) {
-      assert.match(diagnostics.run ?? "", what);
-    }
     const destroy = run(/npm run destroy/);
     assert.equal(destroy.if, "always()");
     assert.match(destroy.run ?? "", /seconds=/);
     assert.match(run(/GITHUB_STEP_SUMMARY/).run ?? "", /UP_SECONDS[\s\S]*DESTROY_SECONDS/);
+  });
+
+  test("end to end: diagnostics after a failure, a step's timeout or a cancelled run, with everything needed", () => {
+    const e2e = job("e2e.yml", "kind");
+    const diagnostics = step(e2e, (s) => /istioctl analyze/.test(s.run ?? ""), "diagnostics");
+    // A step past its timeout-minutes fails (failure()); a cancelled run is cancelled(). always() would
+    // also collect on success, and failure() alone misses a cancel.
+    assert.equal(diagnostics.if, "failure() || cancelled()");
+    assert.equal(step(e2e, (s) => s.with?.name === "diagnostics", "diagnostics artifact").if, diagnostics.if);
+    for (const what of [
+      /get pods --all-namespaces/,
+      /logs deploy\/istiod/,
+      /-n istio-ingress logs deploy\/istio-ingressgateway/,
+      /-n istio-egress logs deploy\/istio-egressgateway/,
+      /kubectl get gateways\.networking\.istio\.io,virtualservices\.networking\.istio\.io,destinationrules\.networking\.istio\.io,serviceentries\.networking\.istio\.io,authorizationpolicies\.security\.istio\.io,peerauthentications\.security\.istio\.io \\\s+--all-namespaces -o yaml/,
+      /istioctl proxy-status/,
+      /kind export logs "\$out\/kind-logs" --name "\$CLUSTER_NAME"/,
+    ]) {
+      assert.match(diagnostics.run ?? "", what);
+    }
+  });
+
+  test("end to end: every long step has its own timeout, within the job's", () => {
+    const e2e = job("e2e.yml", "kind") as Job & { "timeout-minutes": number };
+    const limits = e2e.steps.map((s) => (s as Step & { "timeout-minutes"?: number })["timeout-minutes"]);
+    for (const [i, s] of e2e.steps.entries()) {
+      if (s.uses?.startsWith("actions/checkout") || s.uses?.startsWith("actions/setup-node")) continue;
+      assert.ok(limits[i], `step ${s.name ?? s.run ?? s.uses} has no timeout-minutes`);
+    }
+    const total = limits.reduce<number>((sum, m) => sum + (m ?? 0), 0);
+    assert.ok(total <= e2e["timeout-minutes"], `steps ${total} min > job ${e2e["timeout-minutes"]} min`);
+  });
+
+  test("end to end: the nightly verify is --offline; a manual run opts in to the internet checks", () => {
+    const wf = workflow("e2e.yml");
+    const input = (wf.on.workflow_dispatch as { inputs: Record<string, { type: string; default: boolean }> }).inputs[
+      "internet-checks"
+    ];
+    assert.deepEqual([input?.type, input?.default], ["boolean", false]);
+    const verify = step(job("e2e.yml", "kind"), (s) => s.id === "verify", "verify") as Step & {
+      env: Record<string, string>;
+    };
+    assert.equal(verify.env.INTERNET_CHECKS, "${{ inputs.internet-checks }}");
+    assert.match(verify.run ?? "", /if \[\[ "\$INTERNET_CHECKS" != true \]\]; then args\+=\(--offline\); fi/);
+  });
+
+  test("the workflows run Node's active LTS, which package.json's engines allow", () => {
+    const engines = JSON.parse(source("../../package.json")).engines.node as string;
+    assert.equal(engines, ">=22");
+    assert.equal(workflow("e2e.yml").env.NODE_VERSION, "24");
   });
 });
