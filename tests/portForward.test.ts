@@ -21,13 +21,23 @@ const request = {
   cluster: { kubeconfig: KUBECONFIG, context: "kind-lab-cluster" },
 };
 
-/** A Node program standing in for kubectl; `body` runs with `args` = its argv and `log` = a file. */
+/**
+ * A Node program standing in for kubectl; `body` runs with `args` = its argv and `log` = a file.
+ * Like kubectl (kubernetes/kubectl pkg/cmd/portforward/portforward.go) it takes `port-forward`
+ * only with a TYPE/NAME and a [LOCAL]:REMOTE port, else "error: …" and exit 1, before `body` runs.
+ */
 function stubKubectl(name: string, body: string): { bin: string; log: string } {
   const bin = path.join(dir, name);
   const log = path.join(dir, `${name}.log`);
+  const usage = `const verb = args.indexOf("port-forward");
+const rest = verb < 0 ? [] : args.slice(verb + 1).filter((a, i, all) => !a.startsWith("--") && !all[i - 1]?.match(/^--(namespace|address)$/));
+if (verb < 0 || rest.length !== 2 || !/^[a-z]+\\/[a-z0-9-]+$/.test(rest[0]) || !/^\\d*:\\d+$/.test(rest[1])) {
+  console.error("error: TYPE/NAME and list of ports are required for port-forward");
+  process.exit(1);
+}`;
   writeFileSync(
     bin,
-    `#!${process.execPath}\nconst fs = require("node:fs");\nconst args = process.argv.slice(2);\nconst log = ${JSON.stringify(log)};\n${body}\n`,
+    `#!${process.execPath}\nconst fs = require("node:fs");\nconst args = process.argv.slice(2);\nconst log = ${JSON.stringify(log)};\n${usage}\n${body}\n`,
   );
   chmodSync(bin, 0o755);
   return { bin, log };
@@ -82,6 +92,7 @@ describe("kubectlPortForwarder", () => {
 fs.writeFileSync(log, JSON.stringify({ args, kubeconfig, pid: process.pid }));
 const server = require("node:http").createServer((req, res) => res.end("pod says hi " + req.url));
 server.listen(0, "127.0.0.1", () => {
+  // client-go tools/portforward/portforward.go: "Forwarding from <address>:<local> -> <remote>".
   setTimeout(() => console.log("Forwarding from 127.0.0.1:" + server.address().port + " -> 8080"), 100);
 });
 process.on("SIGTERM", () => process.exit(0));`,
@@ -105,7 +116,7 @@ process.on("SIGTERM", () => process.exit(0));`,
     const { bin, log } = stubKubectl(
       "kubectl-fail",
       `fs.writeFileSync(log, args[args.indexOf("--kubeconfig") + 1]);
-console.error('error: services "user-service" not found');
+console.error('Error from server (NotFound): services "user-service" not found');
 process.exit(1);`,
     );
     await assert.rejects(

@@ -1,6 +1,6 @@
 /** Where bench and verify send traffic, and what they know of the stack: the Pulumi CLI, a stack file, or a URL. */
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
@@ -18,6 +18,7 @@ import {
 } from "../tools/lib/target";
 import { main as verify } from "../tools/verify/main";
 import { devStackConfig, PROJECT_ROOT } from "./support/configs";
+import { freshClone, PulumiStub } from "./support/stubPulumi";
 
 const dir = mkdtempSync(path.join(tmpdir(), "target-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -256,17 +257,21 @@ describe("resolveTarget through the Pulumi CLI (default)", () => {
 
 describe("spawnPulumi", () => {
   test("runs the binary in the project and returns stdout; a failure carries stderr", async () => {
-    const stub = path.join(dir, "pulumi-stub");
-    writeFileSync(
-      stub,
-      `#!/bin/sh\nif [ "$1" = fail ]; then echo "error: no stack selected" >&2; exit 255; fi\nprintf '%s|%s' "$PWD" "$*"\n`,
-    );
-    chmodSync(stub, 0o755);
-    const cli = spawnPulumi(PROJECT_ROOT, { binary: stub });
-    assert.equal(await cli(["stack", "output", "--json"]), `${PROJECT_ROOT}|stack output --json`);
+    // The strict stand-in (tests/support/stubPulumi.ts), in a fresh copy of the project.
+    const stub = new PulumiStub(path.join(dir, "pulumi-stub"));
+    const project = freshClone(path.join(dir, "clone"));
+    const cli = spawnPulumi(project, { binary: path.join(stub.bin, "pulumi") });
     await assert.rejects(
-      cli(["fail", "x"]),
-      (e: unknown) => e instanceof TargetError && /exit 255.*no stack selected/s.test(e.message),
+      cli(["stack", "output", "--json", "--stack", "dev"]),
+      (e: unknown) => e instanceof TargetError && /exit 255.*no stack named 'dev' found/s.test(e.message),
+    );
+    stub.seedStack(project, "dev", { passphrase: "unused", outputs: { clusterName: "lab-cluster" } });
+    assert.deepEqual(JSON.parse(await cli(["stack", "output", "--json", "--stack", "dev"])), {
+      clusterName: "lab-cluster",
+    });
+    assert.ok(
+      stub.calls().every((c) => c.cwd === project),
+      "run in the project",
     );
     await assert.rejects(
       spawnPulumi(dir, { binary: path.join(dir, "absent") })(["version"]),
