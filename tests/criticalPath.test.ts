@@ -40,10 +40,12 @@ describe("the dev stack's critical path (the program under mocks)", () => {
   const isIstioObject = (r: Registered) => /^kubernetes:[\w.]*istio\.io\//.test(r.type);
   const isGatewayRelease = (r: Registered) => r.type === T.release && r.inputs.chart === "gateway";
 
-  test("kind cluster → kind provider → istio-system → istio-base → istiod → a gateway release, and nothing else", async () => {
+  test("owner id → kind cluster → kind provider → istio-system → istio-base → istiod → a gateway release, and nothing else", async () => {
     const { chain } = await dev;
     const steps = chain.resources.map((r) => `${r.type} ${r.name}`);
-    assert.deepEqual(steps.slice(0, 5), [
+    assert.deepEqual(steps.slice(0, 6), [
+      // The state's id that labels the cluster as this state's (components/cluster/cluster.ts).
+      "random:index/randomId:RandomId kind-cluster-owner",
       `${T.command} kind-cluster`,
       `${T.provider} kind`,
       `${T.namespace} istio-system`,
@@ -52,7 +54,7 @@ describe("the dev stack's critical path (the program under mocks)", () => {
     ]);
     const last = chain.resources.at(-1);
     assert.ok(last && isGatewayRelease(last), `ends at a gateway release, not ${steps.at(-1)}`);
-    assert.equal(chain.resources.length, 6, steps.join("\n"));
+    assert.equal(chain.resources.length, 7, steps.join("\n"));
     for (const r of chain.resources) {
       assert.ok(r.type !== T.deployment, `no backend Deployment on the path: ${r.name}`);
       assert.ok(!isIstioObject(r), `no Istio custom resource on the path: ${r.name}`);
