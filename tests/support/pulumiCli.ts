@@ -1,0 +1,1008 @@
+/**
+ * The stand-in `pulumi` executable (built and installed by stubPulumi.ts; never imported by tests).
+ *
+ * It reproduces, on the commands this project runs, what the real CLI (v3.270, DIY file backend,
+ * passphrase secrets) does, failures first. The upstream source each rule follows, in pulumi/pulumi:
+ *
+ * - Backend URL: PULUMI_BACKEND_URL, else `backend.url` of the Pulumi.yaml found upwards from the cwd
+ *   (pkg/workspace/creds.go GetCurrentCloudURLWithSource). A relative `file://` path is resolved
+ *   against the cwd, `~` against the home dir (pkg/backend/diy/backend.go massageBlobPath). The DIY
+ *   backend never creates the directory: gocloud's fileblob stats it and the open fails
+ *   (backend.go newDIYBackend, stateStoreNoun, describeBackendURL; issue 15841). An empty directory
+ *   gets `.pulumi/meta.yaml` (backend.go ensurePulumiMeta).
+ * - Stacks live in `.pulumi/stacks/<project>/<stack>.json` (project-scoped layout, pkg/backend/diy).
+ *   The selected stack is a workspace setting under PULUMI_HOME (~/.pulumi/workspaces).
+ * - Stack choice: `--stack ""` is no stack; then the selected one is used, and with none a
+ *   non-interactive run stops (pkg/cmd/pulumi/stack/io.go RequireStack/ChooseStack; stack_select.go
+ *   returns backenderr.NoStackSelectedError). A named stack that does not exist is
+ *   StackNotFoundError unless `stack select --create` / `stack init` creates it (stack/io.go CreateStack).
+ * - Secrets: a DIY stack's default provider is the passphrase one. Creating a stack, up, preview,
+ *   refresh, destroy, state edits and every --show-secrets read construct it, and without
+ *   PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE a non-interactive run stops
+ *   (pkg/secrets/passphrase/manager.go readPassphrase; stack/secrets.go createSecretsManagerForNewStack;
+ *   config/io.go getAndSaveSecretsManager). `stack export` and `stack output` without --show-secrets,
+ *   and `config get` of a plaintext key, do not (stack_export.go, stack_output.go BlindingProvider,
+ *   config/config.go getConfig). A wrong passphrase is "incorrect passphrase".
+ * - up, destroy and refresh need --yes (or --skip-preview) when not interactive
+ *   (operations/up.go, destroy.go, refresh.go: backenderr.NoConfirmationInNonInteractiveError).
+ * - `state delete` refuses a resource others depend on unless --target-dependents (state/state_delete.go).
+ * - Interactive means stdin and stdout are terminals, TERM is not dumb, no CI and no --non-interactive
+ *   (sdk/go/common/util/cmdutil/console.go Interactive). The stub does not reproduce prompts: where
+ *   the real CLI would prompt, it stops and says so (exit 2), so no test passes on a prompt.
+ * - Errors print `error: <message>` on stderr and exit 255 (the CLI's os.Exit(-1)).
+ *
+ * What a deployment does is not Pulumi's to know: `up`, `refresh` and `destroy` apply the program
+ * file the test wrote (stubPulumi.ts StubProgram). Every call is logged to calls.jsonl and every
+ * signal to signals.log in PULUMI_STUB_DIR.
+ */
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Document, isMap, parse, parseDocument } from "yaml";
+
+const VERSION = "v3.270.0";
+/** The marker Pulumi puts on a secret property value in a checkpoint (sdk/go/common/resource/sig). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+const stubDir = process.env.PULUMI_STUB_DIR ?? "";
+
+class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 255,
+  ) {
+    super(message);
+  }
+}
+const fail = (message: string): never => {
+  throw new CliFailure(message);
+};
+/** Where the real CLI would ask on a terminal: the stub never pretends an answer. */
+const wouldPrompt = (what: string): never => {
+  throw new CliFailure(`pulumi stub: the real CLI would prompt here (${what}); prompts are not reproduced`, 2);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Flags (cobra: --flag value, --flag=value, -s value, `--` ends flags)
+
+type FlagKind = "bool" | "string" | "array";
+const GLOBAL_FLAGS: Record<string, FlagKind> = {
+  "non-interactive": "bool",
+  cwd: "string",
+  color: "string",
+  emoji: "bool",
+  logtostderr: "bool",
+  verbose: "string",
+  "disable-integrity-checking": "bool",
+};
+const SHORT: Record<string, string> = { s: "stack", y: "yes", C: "cwd", c: "create", v: "verbose", f: "skip-preview" };
+
+interface Parsed {
+  readonly positional: string[];
+  readonly flags: Map<string, string[]>;
+}
+
+function parseFlags(args: readonly string[], known: Record<string, FlagKind>): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string[]>();
+  const kinds = { ...GLOBAL_FLAGS, ...known };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "--") {
+      positional.push(...args.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positional.push(arg);
+      continue;
+    }
+    const body = arg.startsWith("--") ? arg.slice(2) : arg.slice(1);
+    const eq = body.indexOf("=");
+    let name = eq >= 0 ? body.slice(0, eq) : body;
+    if (!arg.startsWith("--")) name = SHORT[name] ?? name;
+    const kind = kinds[name];
+    if (!kind) fail(`unknown flag: ${arg.startsWith("--") ? `--${name}` : arg}`);
+    let value: string;
+    if (eq >= 0) value = body.slice(eq + 1);
+    else if (kind === "bool") value = "true";
+    else {
+      if (i + 1 >= args.length) fail(`flag needs an argument: ${arg}`);
+      value = args[++i] as string;
+    }
+    flags.set(name, [...(flags.get(name) ?? []), value]);
+  }
+  return { positional, flags };
+}
+
+const flag = (p: Parsed, name: string): string | undefined => p.flags.get(name)?.at(-1);
+const bool = (p: Parsed, name: string): boolean => flag(p, name) === "true";
+
+// ---------------------------------------------------------------------------------------------
+// Project, backend, stacks
+
+interface Project {
+  readonly name: string;
+  readonly dir: string;
+  readonly file: string;
+  readonly backendUrl?: string;
+}
+
+function findProject(cwd: string): Project | undefined {
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    for (const file of ["Pulumi.yaml", "Pulumi.yml"]) {
+      const full = path.join(dir, file);
+      if (fs.existsSync(full)) {
+        const doc = parse(fs.readFileSync(full, "utf8")) as { name?: string; backend?: { url?: string } };
+        if (!doc?.name) fail(`${full}: project is missing a 'name' attribute`);
+        return { name: doc.name as string, dir, file: full, backendUrl: doc.backend?.url };
+      }
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function requireProject(cwd: string): Project {
+  return (
+    findProject(cwd) ??
+    fail(
+      `no Pulumi.yaml project file found (searching upwards from ${cwd}). If you have not created a project yet, ` +
+        "use `pulumi new` to do so: no project file found",
+    )
+  );
+}
+
+/** The opened DIY backend: its directory (which exists). */
+function openBackend(cwd: string, project: Project | undefined): string {
+  const original = process.env.PULUMI_BACKEND_URL || project?.backendUrl;
+  if (!original) {
+    fail("PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions");
+  }
+  const url = original as string;
+  if (!url.startsWith("file://")) fail(`pulumi stub: only file:// backends are reproduced, not ${url}`);
+  let dir = url.slice("file://".length).split("?")[0] as string;
+  if (dir.startsWith("~")) dir = dir === "~" ? os.homedir() : path.join(os.homedir(), dir.slice(2));
+  dir = path.resolve(cwd, dir);
+  const resolved = `file://${dir}`;
+  const shown = resolved === url ? `"${url}"` : `"${url}" (resolved to "${resolved}")`;
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    return fail(`unable to open state directory ${shown}: stat ${dir}: no such file or directory`);
+  }
+  if (!stat.isDirectory()) fail(`unable to open state directory ${shown}: ${dir} is not a directory`);
+  const meta = path.join(dir, ".pulumi", "meta.yaml");
+  if (!fs.existsSync(meta)) {
+    fs.mkdirSync(path.dirname(meta), { recursive: true });
+    fs.writeFileSync(meta, "version: 1\n");
+  }
+  return dir;
+}
+
+const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/** `name` or `organization/<project>/name`, as the DIY backend parses a stack reference. */
+function stackName(ref: string, project: Project): string {
+  const parts = ref.split("/");
+  let name = ref;
+  if (parts.length === 3) {
+    if (parts[0] !== "organization") fail(`organization name must be 'organization'`);
+    if (parts[1] !== project.name) fail(`stack ${ref} is not in the current project ${project.name}`);
+    name = parts[2] as string;
+  } else if (parts.length !== 1) fail(`could not parse stack reference '${ref}'`);
+  if (!STACK_NAME.test(name)) fail("a stack name may only contain alphanumeric, hyphens, underscores, or periods");
+  return name;
+}
+
+interface Resource {
+  urn: string;
+  type: string;
+  custom?: boolean;
+  id?: string;
+  parent?: string;
+  dependencies?: string[];
+  provider?: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+}
+interface Deployment {
+  manifest: { time: string; magic: string; version: string };
+  secrets_providers?: { type: string; state: { salt: string } };
+  resources?: Resource[];
+}
+interface Checkpoint {
+  version: 3;
+  checkpoint: { stack: string; latest?: Deployment };
+}
+
+class Backend {
+  constructor(
+    readonly dir: string,
+    readonly project: Project,
+  ) {}
+
+  private file(name: string): string {
+    return path.join(this.dir, ".pulumi", "stacks", this.project.name, `${name}.json`);
+  }
+
+  exists(name: string): boolean {
+    return fs.existsSync(this.file(name));
+  }
+
+  names(): string[] {
+    const dir = path.dirname(this.file("x"));
+    return fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith(".json"))
+          .map((f) => f.slice(0, -5))
+          .sort()
+      : [];
+  }
+
+  read(name: string): Checkpoint {
+    return JSON.parse(fs.readFileSync(this.file(name), "utf8")) as Checkpoint;
+  }
+
+  write(name: string, checkpoint: Checkpoint): void {
+    fs.mkdirSync(path.dirname(this.file(name)), { recursive: true });
+    fs.writeFileSync(this.file(name), JSON.stringify(checkpoint, null, 4));
+  }
+
+  history(name: string): Record<string, unknown>[] {
+    const dir = path.join(this.dir, ".pulumi", "history", this.project.name, name);
+    if (!fs.existsSync(dir)) return [];
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".history.json"))
+      .sort()
+      .reverse()
+      .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as Record<string, unknown>);
+  }
+
+  addHistory(name: string, entry: Record<string, unknown>): void {
+    const dir = path.join(this.dir, ".pulumi", "history", this.project.name, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const n = String(this.history(name).length + 1).padStart(6, "0");
+    fs.writeFileSync(path.join(dir, `${name}-${n}.history.json`), JSON.stringify(entry, null, 4));
+  }
+}
+
+/** The workspace setting that remembers the selected stack (pkg/workspace: ~/.pulumi/workspaces). */
+function workspaceFile(project: Project): string {
+  const home = process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
+  const hash = createHash("sha1").update(project.file).digest("hex");
+  return path.join(home, "workspaces", `${project.name}-${hash}-workspace.json`);
+}
+function selectedStack(project: Project): string | undefined {
+  const file = workspaceFile(project);
+  if (!fs.existsSync(file)) return undefined;
+  const ref = (JSON.parse(fs.readFileSync(file, "utf8")) as { stack?: string }).stack;
+  return ref?.split("/").at(-1);
+}
+function select(project: Project, name: string): void {
+  const file = workspaceFile(project);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ stack: `organization/${project.name}/${name}` }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passphrase secrets
+
+function isCI(): boolean {
+  return ["CI", "GITHUB_ACTIONS", "BUILD_NUMBER", "TF_BUILD", "GITLAB_CI"].some((v) => {
+    const value = process.env[v];
+    return value !== undefined && value !== "" && value !== "false";
+  });
+}
+
+let nonInteractiveFlag = false;
+function interactive(): boolean {
+  return (
+    !nonInteractiveFlag &&
+    Boolean(process.stdin.isTTY && process.stdout.isTTY) &&
+    (process.env.TERM ?? "").toLowerCase() !== "dumb" &&
+    !isCI()
+  );
+}
+
+const PASSPHRASE_MISSING =
+  "passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables";
+
+function readPassphrase(): string {
+  if (process.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return process.env.PULUMI_CONFIG_PASSPHRASE;
+  const file = process.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  if (file) {
+    try {
+      return fs.readFileSync(path.resolve(file), "utf8").trim();
+    } catch (error) {
+      return fail(`unable to read PULUMI_CONFIG_PASSPHRASE_FILE: ${(error as Error).message}`);
+    }
+  }
+  if (interactive()) wouldPrompt("Enter your passphrase to unlock config/secrets");
+  return fail(PASSPHRASE_MISSING);
+}
+
+const check = (phrase: string, salt: string) => createHmac("sha256", phrase).update(salt).digest("base64");
+
+/** A new salt bound to the passphrase, in the shape the real one has (`v1:<salt>:v1:<nonce>:<check>`). */
+function newSalt(phrase: string): string {
+  const salt = randomBytes(8).toString("base64");
+  return `v1:${salt}:v1:stub:${check(phrase, salt)}`;
+}
+
+class Crypter {
+  constructor(readonly salt: string) {}
+
+  /** Unlocks the stack's secrets with the environment's passphrase, or fails as the CLI does. */
+  static unlock(salt: string, wrap: string): Crypter {
+    let phrase: string;
+    try {
+      phrase = readPassphrase();
+    } catch (error) {
+      if (error instanceof CliFailure && error.exitCode === 255) fail(`${wrap}${error.message}`);
+      throw error;
+    }
+    const [, saltPart, , , mac] = salt.split(":");
+    if (check(phrase, saltPart ?? "") !== mac) fail(`${wrap}incorrect passphrase`);
+    return new Crypter(salt);
+  }
+
+  encrypt(plain: string): string {
+    return `v1:stub:${Buffer.from(plain, "utf8").toString("base64")}`;
+  }
+
+  decrypt(cipher: string): string {
+    if (!cipher.startsWith("v1:stub:")) fail("failed to decrypt: incorrect passphrase");
+    return Buffer.from(cipher.slice("v1:stub:".length), "base64").toString("utf8");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stack config files (Pulumi.<stack>.yaml), edited as documents so comments survive
+
+interface ConfigValue {
+  readonly value: string;
+  readonly secret: boolean;
+  readonly object?: unknown;
+}
+
+class StackFile {
+  readonly file: string;
+  readonly doc: Document;
+
+  constructor(project: Project, stack: string) {
+    this.file = path.join(project.dir, `Pulumi.${stack}.yaml`);
+    this.doc = fs.existsSync(this.file) ? parseDocument(fs.readFileSync(this.file, "utf8")) : new Document({});
+    if (!isMap(this.doc.contents)) this.doc.contents = this.doc.createNode({}) as never;
+  }
+
+  get salt(): string | undefined {
+    const salt = this.doc.get("encryptionsalt");
+    return typeof salt === "string" ? salt : undefined;
+  }
+
+  set salt(salt: string) {
+    const map = this.doc.contents as unknown as { items: unknown[] };
+    this.doc.set("encryptionsalt", salt);
+    // Pulumi writes it as the file's first key.
+    const item = map.items.pop();
+    map.items.unshift(item);
+  }
+
+  raw(): Record<string, unknown> {
+    return ((this.doc.toJS() as { config?: Record<string, unknown> } | null)?.config ?? {}) as Record<string, unknown>;
+  }
+
+  hasSecrets(): boolean {
+    return JSON.stringify(this.raw()).includes('"secure"');
+  }
+
+  values(crypter?: Crypter): Record<string, ConfigValue> {
+    const reveal = (v: unknown): unknown => {
+      if (v && typeof v === "object" && !Array.isArray(v)) {
+        const entries = Object.entries(v as Record<string, unknown>);
+        if (entries.length === 1 && entries[0]?.[0] === "secure")
+          return crypter ? crypter.decrypt(String(entries[0][1])) : "[secret]";
+        return Object.fromEntries(entries.map(([k, x]) => [k, reveal(x)]));
+      }
+      return Array.isArray(v) ? v.map(reveal) : v;
+    };
+    const out: Record<string, ConfigValue> = {};
+    for (const [key, v] of Object.entries(this.raw())) {
+      const secret = JSON.stringify(v).includes('"secure"');
+      const shown = reveal(v);
+      out[key] =
+        typeof shown === "object" && shown !== null
+          ? { value: JSON.stringify(shown), secret, object: shown }
+          : { value: String(shown), secret };
+    }
+    return out;
+  }
+
+  set(key: string, pathParts: readonly string[], value: unknown): void {
+    if (!this.doc.has("config")) this.doc.set("config", this.doc.createNode({}));
+    this.doc.setIn(["config", key, ...pathParts], value);
+  }
+
+  remove(key: string, pathParts: readonly string[]): void {
+    this.doc.deleteIn(["config", key, ...pathParts]);
+  }
+
+  save(): void {
+    fs.writeFileSync(this.file, this.doc.toString());
+  }
+}
+
+/** `clusterMode` → `istio-mesh:clusterMode`; with --path, the part after the first `.` is a path. */
+function configKey(project: Project, key: string, withPath: boolean): { key: string; path: string[] } {
+  let [head, ...rest] = withPath ? key.split(".") : [key];
+  head = head as string;
+  const full = head.includes(":") ? head : `${project.name}:${head}`;
+  if (!/^[^:]+:[^:]+$/.test(full)) fail(`invalid configuration key: could not parse ${key} as a configuration key`);
+  return { key: full, path: rest };
+}
+
+/** What `config set` stores: with --path, numbers and booleans are typed (pkg/resource/config). */
+function pathValue(value: string, withPath: boolean): unknown {
+  if (!withPath) return value;
+  if (value === "true" || value === "false") return value === "true";
+  if (/^-?\d+$/.test(value) && String(Number(value)) === value) return Number(value);
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test's program (see stubPulumi.ts)
+
+type Op = "up" | "preview" | "refresh" | "destroy";
+interface StubProgram {
+  resources?: Resource[];
+  outputs?: Record<string, unknown>;
+  secretOutputs?: string[];
+  fail?: Partial<Record<Op, string>>;
+  waitForSignal?: Op[];
+  refreshDrops?: string[];
+}
+function program(): StubProgram {
+  const file = path.join(stubDir, "program.json");
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as StubProgram) : {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+interface Context {
+  readonly cwd: string;
+  readonly out: (text: string) => void;
+}
+
+function stackFlags(extra: Record<string, FlagKind> = {}): Record<string, FlagKind> {
+  return { stack: "string", ...extra };
+}
+
+interface Opened {
+  readonly project: Project;
+  readonly backend: Backend;
+  readonly stack: string;
+}
+
+/** RequireStack: a named stack must exist; no name means the selected one. */
+function requireStack(ctx: Context, p: Parsed, offerNew: boolean): Opened {
+  const project = requireProject(ctx.cwd);
+  const backend = new Backend(openBackend(ctx.cwd, project), project);
+  const given = flag(p, "stack") ?? "";
+  if (given !== "") {
+    const name = stackName(given, project);
+    if (!backend.exists(name)) {
+      if (offerNew && interactive()) wouldPrompt(`The stack '${name}' does not exist. Create it?`);
+      fail(`no stack named '${name}' found`);
+    }
+    return { project, backend, stack: name };
+  }
+  const current = selectedStack(project);
+  if (current && backend.exists(current)) return { project, backend, stack: current };
+  if (interactive()) wouldPrompt("Please choose a stack");
+  return fail(
+    offerNew
+      ? "no stack selected; please use `pulumi stack select` or `pulumi stack init` to choose one"
+      : "no stack selected; please use `pulumi stack select` to choose one",
+  );
+}
+
+function saltOf(o: Opened): string {
+  return (
+    o.backend.read(o.stack).checkpoint.latest?.secrets_providers?.state.salt ??
+    new StackFile(o.project, o.stack).salt ??
+    ""
+  );
+}
+
+function createStack(ctx: Context, project: Project, backend: Backend, name: string, provider: string): void {
+  if (provider !== "default" && provider !== "passphrase")
+    fail(`pulumi stub: secrets provider ${provider} is not reproduced`);
+  const file = new StackFile(project, name);
+  let salt = file.salt;
+  const wrap = "could not create secrets manager for new stack: ";
+  if (salt) Crypter.unlock(salt, wrap);
+  else {
+    let phrase: string;
+    try {
+      phrase = readPassphrase();
+    } catch (error) {
+      if (error instanceof CliFailure && error.exitCode === 255) fail(`${wrap}${error.message}`);
+      throw error;
+    }
+    salt = newSalt(phrase);
+    file.salt = salt;
+    file.save();
+  }
+  const manifest = { time: new Date().toISOString(), magic: "stub", version: VERSION };
+  backend.write(name, {
+    version: 3,
+    checkpoint: {
+      stack: `organization/${project.name}/${name}`,
+      latest: { manifest, secrets_providers: { type: "passphrase", state: { salt } } },
+    },
+  });
+  ctx.out(`Created stack '${name}'\n`);
+}
+
+function stackSelect(ctx: Context, args: readonly string[]): void {
+  const p = parseFlags(args, stackFlags({ create: "bool", "secrets-provider": "string" }));
+  const project = requireProject(ctx.cwd);
+  const backend = new Backend(openBackend(ctx.cwd, project), project);
+  let given = flag(p, "stack") ?? "";
+  if (p.positional.length > 0) {
+    if (given !== "") fail("only one of --stack or argument stack name may be specified, not both");
+    given = p.positional[0] as string;
+  }
+  if (given === "") {
+    if (interactive()) wouldPrompt("Please choose a stack, or create a new one");
+    fail("no stack selected; specify a stack name with --stack");
+  }
+  const name = stackName(given, project);
+  if (!backend.exists(name)) {
+    if (!bool(p, "create")) fail(`no stack named '${name}' found`);
+    createStack(ctx, project, backend, name, flag(p, "secrets-provider") ?? "default");
+  }
+  select(project, name);
+}
+
+function stackInit(ctx: Context, args: readonly string[]): void {
+  const p = parseFlags(args, stackFlags({ "secrets-provider": "string", "no-select": "bool" }));
+  const project = requireProject(ctx.cwd);
+  const backend = new Backend(openBackend(ctx.cwd, project), project);
+  const given = p.positional[0] ?? flag(p, "stack") ?? "";
+  if (given === "") {
+    if (interactive()) wouldPrompt("Please enter your desired stack name");
+    fail("Must supply <stack name> unless pulumi is run interactively");
+  }
+  const name = stackName(given, project);
+  if (backend.exists(name)) fail(`stack '${name}' already exists`);
+  createStack(ctx, project, backend, name, flag(p, "secrets-provider") ?? "default");
+  if (!bool(p, "no-select")) select(project, name);
+}
+
+function stackLs(ctx: Context, args: readonly string[]): void {
+  const p = parseFlags(args, { json: "bool", all: "bool" });
+  const project = requireProject(ctx.cwd);
+  const backend = new Backend(openBackend(ctx.cwd, project), project);
+  const current = selectedStack(project);
+  const rows = backend.names().map((name) => ({ name, current: name === current }));
+  if (bool(p, "json")) ctx.out(`${JSON.stringify(rows, null, 4)}\n`);
+  else ctx.out(`NAME\n${rows.map((r) => `${r.name}${r.current ? "*" : ""}\n`).join("")}`);
+}
+
+function stackResource(o: Opened): Resource | undefined {
+  return o.backend.read(o.stack).checkpoint.latest?.resources?.find((r) => r.type === "pulumi:pulumi:Stack");
+}
+
+function isSecret(v: unknown): v is { ciphertext: string } {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+}
+
+function stackOutput(ctx: Context, args: readonly string[]): void {
+  const p = parseFlags(args, stackFlags({ json: "bool", "show-secrets": "bool", shell: "bool" }));
+  const o = requireStack(ctx, p, false);
+  const crypter = bool(p, "show-secrets") ? Crypter.unlock(saltOf(o), "constructing secrets manager: ") : undefined;
+  const raw = stackResource(o)?.outputs ?? {};
+  const outputs = Object.fromEntries(
+    Object.entries(raw).map(([k, v]) => [
+      k,
+      isSecret(v) ? (crypter ? JSON.parse(crypter.decrypt(v.ciphertext)) : "[secret]") : v,
+    ]),
+  );
+  const name = p.positional[0];
+  const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+  if (name !== undefined) {
+    if (!(name in outputs)) fail(`current stack does not have output property '${name}'`);
+    ctx.out(bool(p, "json") ? `${JSON.stringify(outputs[name], null, 2)}\n` : `${show(outputs[name])}\n`);
+    return;
+  }
+  if (bool(p, "json")) ctx.out(`${JSON.stringify(outputs, null, 2)}\n`);
+  else
+    ctx.out(
+      `Current stack outputs (${Object.keys(outputs).length}):\n    OUTPUT  VALUE\n${Object.entries(outputs)
+        .map(([k, v]) => `    ${k}  ${show(v)}\n`)
+        .join("")}`,
+    );
+}
+
+function stackExport(ctx: Context, args: readonly string[]): void {
+  const p = parseFlags(args, stackFlags({ "show-secrets": "bool", file: "string", version: "string" }));
+  const o = requireStack(ctx, p, false);
+  const latest = o.backend.read(o.stack).checkpoint.latest ?? {};
+  let deployment: unknown = latest;
+  if (bool(p, "show-secrets")) {
+    const crypter = Crypter.unlock(saltOf(o), "constructing secrets manager: ");
+    deployment = JSON.parse(JSON.stringify(latest), (_k, v) =>
+      isSecret(v) ? { [SECRET_SIG]: SECRET_VALUE, plaintext: crypter.decrypt(v.ciphertext) } : v,
+    );
+  }
+  const text = `${JSON.stringify({ version: 3, deployment }, null, 4)}\n`;
+  const file = flag(p, "file");
+  if (file) fs.writeFileSync(path.resolve(ctx.cwd, file), text);
+  else ctx.out(text);
+}
+
+function stackHistory(ctx: Context, args: readonly string[]): void {
+  const p = parseFlags(
+    args,
+    stackFlags({ json: "bool", "show-secrets": "bool", "page-size": "string", page: "string", "full-dates": "bool" }),
+  );
+  const o = requireStack(ctx, p, false);
+  if (bool(p, "show-secrets")) Crypter.unlock(saltOf(o), "getting secrets manager: ");
+  const size = Number(flag(p, "page-size") ?? "0");
+  const page = Math.max(1, Number(flag(p, "page") ?? "1"));
+  let entries = o.backend.history(o.stack);
+  if (size > 0) entries = entries.slice((page - 1) * size, page * size);
+  if (!bool(p, "json")) fail("pulumi stub: only `stack history --json` is reproduced");
+  ctx.out(`${JSON.stringify(entries, null, 4)}\n`);
+}
+
+function configCmd(ctx: Context, args: readonly string[]): void {
+  const sub = args[0];
+  const known = stackFlags({
+    json: "bool",
+    "show-secrets": "bool",
+    path: "bool",
+    secret: sub === "set-all" ? "array" : "bool",
+    plaintext: sub === "set-all" ? "array" : "bool",
+    "config-file": "string",
+    open: "bool",
+  });
+  if (sub === "get" || sub === "set" || sub === "set-all" || sub === "rm") {
+    const p = parseFlags(args.slice(1), known);
+    if (flag(p, "config-file")) fail("pulumi stub: --config-file is not reproduced");
+    const o = requireStack(ctx, p, false);
+    const file = new StackFile(o.project, o.stack);
+    const withPath = bool(p, "path");
+    const unlock = () => Crypter.unlock(file.salt ?? saltOf(o), "get stack secrets manager: ");
+    if (sub === "get") {
+      const keyArg = p.positional[0] ?? fail("accepts 1 arg(s), received 0");
+      const { key, path: parts } = configKey(o.project, keyArg, withPath);
+      const raw = file.raw()[key];
+      let v: unknown = raw;
+      for (const part of parts) v = v && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
+      const short = key.startsWith(`${o.project.name}:`) ? key.slice(o.project.name.length + 1) : key;
+      if (v === undefined) fail(`configuration key '${short}' not found for stack '${o.stack}'`);
+      const secret = JSON.stringify(v).includes('"secure"');
+      const crypter = secret ? unlock() : undefined;
+      const value = crypter ? new StackFile(o.project, o.stack).values(crypter)[key] : undefined;
+      let shown: unknown = v;
+      if (value) {
+        shown = value.object ?? value.value;
+        for (const part of parts) shown = (shown as Record<string, unknown>)[part];
+      }
+      const text = typeof shown === "object" ? JSON.stringify(shown) : String(shown);
+      ctx.out(bool(p, "json") ? `${JSON.stringify({ value: text, secret }, null, 2)}\n` : `${text}\n`);
+      return;
+    }
+    if (sub === "set") {
+      const [keyArg, value] = p.positional;
+      if (keyArg === undefined) fail("accepts between 1 and 2 arg(s), received 0");
+      if (value === undefined) {
+        if (interactive()) wouldPrompt("value");
+        fail("value must be specified in non-interactive mode");
+      }
+      const { key, path: parts } = configKey(o.project, keyArg as string, withPath);
+      file.set(
+        key,
+        parts,
+        bool(p, "secret") ? { secure: unlock().encrypt(value as string) } : pathValue(value as string, withPath),
+      );
+      file.save();
+      return;
+    }
+    if (sub === "set-all") {
+      const plain = p.flags.get("plaintext") ?? [];
+      const secret = p.flags.get("secret") ?? [];
+      const crypter = secret.length > 0 ? unlock() : undefined;
+      for (const [pairs, isSecretValue] of [
+        [plain, false],
+        [secret, true],
+      ] as const) {
+        for (const pair of pairs) {
+          const eq = pair.indexOf("=");
+          if (eq < 0) fail(`could not parse ${pair} as a key=value pair`);
+          const { key, path: parts } = configKey(o.project, pair.slice(0, eq), withPath);
+          const value = pair.slice(eq + 1);
+          file.set(key, parts, isSecretValue ? { secure: crypter?.encrypt(value) } : pathValue(value, withPath));
+        }
+      }
+      file.save();
+      return;
+    }
+    const keyArg = p.positional[0] ?? fail("accepts 1 arg(s), received 0");
+    const { key, path: parts } = configKey(o.project, keyArg, withPath);
+    file.remove(key, parts);
+    file.save();
+    return;
+  }
+  if (sub !== undefined && !sub.startsWith("-")) fail(`pulumi stub: \`pulumi config ${sub}\` is not reproduced`);
+  const p = parseFlags(args, known);
+  const o = requireStack(ctx, p, false);
+  const file = new StackFile(o.project, o.stack);
+  const crypter =
+    bool(p, "show-secrets") && file.hasSecrets()
+      ? Crypter.unlock(file.salt ?? saltOf(o), "get stack secrets manager: ")
+      : undefined;
+  const values = file.values(crypter);
+  if (bool(p, "json")) {
+    const json = Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [
+        k,
+        v.secret && !crypter
+          ? { secret: true }
+          : { value: v.value, secret: v.secret, ...(v.object !== undefined && { objectValue: v.object }) },
+      ]),
+    );
+    ctx.out(`${JSON.stringify(json, null, 2)}\n`);
+  } else
+    ctx.out(
+      `KEY  VALUE\n${Object.entries(values)
+        .map(([k, v]) => `${k}  ${v.value}\n`)
+        .join("")}`,
+    );
+}
+
+/** URNs that depend on `urn`: children, dependencies, providers, transitively (pkg/resource/edit). */
+function dependents(resources: readonly Resource[], urn: string): Set<string> {
+  const out = new Set<string>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const r of resources) {
+      if (out.has(r.urn) || r.urn === urn) continue;
+      const refs = [r.parent, r.provider?.split("::").slice(0, -1).join("::"), ...(r.dependencies ?? [])];
+      if (refs.some((ref) => ref === urn || (ref !== undefined && out.has(ref)))) {
+        out.add(r.urn);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+function stateCmd(ctx: Context, args: readonly string[]): void {
+  if (args[0] !== "delete") fail(`pulumi stub: \`pulumi state ${args[0] ?? ""}\` is not reproduced`);
+  const p = parseFlags(
+    args.slice(1),
+    stackFlags({ yes: "bool", "target-dependents": "bool", force: "bool", all: "bool" }),
+  );
+  const o = requireStack(ctx, p, true);
+  Crypter.unlock(saltOf(o), "");
+  const urn = p.positional[0] ?? fail("Must supply <resource URN> unless pulumi is run interactively");
+  if (!bool(p, "yes") && interactive()) wouldPrompt("Are you sure you want to proceed?");
+  const checkpoint = o.backend.read(o.stack);
+  const resources = checkpoint.checkpoint.latest?.resources ?? [];
+  if (!resources.some((r) => r.urn === urn)) fail(`No such resource "${urn}" exists in the current state`);
+  const deps = dependents(resources, urn);
+  if (deps.size > 0 && !bool(p, "target-dependents")) {
+    fail(
+      `${urn} can't be safely deleted because the following resources depend on it:\n${[...deps]
+        .map((d) => ` * ${JSON.stringify(d.split("::").at(-1)).padEnd(15)} (${d})\n`)
+        .join("")}\nDelete those resources first or pass --target-dependents.`,
+    );
+  }
+  const latest = checkpoint.checkpoint.latest as Deployment;
+  latest.resources = resources.filter((r) => r.urn !== urn && !deps.has(r.urn));
+  o.backend.write(o.stack, checkpoint);
+  ctx.out("Resource deleted\n");
+}
+
+const OP_FLAGS: Record<string, FlagKind> = stackFlags({
+  yes: "bool",
+  "skip-preview": "bool",
+  "policy-pack": "array",
+  "policy-pack-config": "array",
+  diff: "bool",
+  refresh: "bool",
+  "exec-kind": "string",
+  "exec-agent": "string",
+  "event-log": "string",
+  message: "string",
+  target: "array",
+  "target-dependents": "bool",
+  replace: "array",
+  exclude: "array",
+  "exclude-dependents": "bool",
+  "expect-no-changes": "bool",
+  "suppress-outputs": "bool",
+  "suppress-progress": "bool",
+  "show-secrets": "bool",
+  json: "bool",
+  parallel: "string",
+  client: "string",
+  "preview-only": "bool",
+  "clear-pending-creates": "bool",
+  "run-program": "string",
+  "config-file": "string",
+});
+
+/** Resolves when `ms` passes or a signal arrives; a signal cancels the operation. */
+function waitForSignal(): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    cancel = () => reject(new CliFailure("update canceled"));
+    setInterval(() => {}, 1 << 30);
+  });
+}
+let cancel: (() => void) | undefined;
+
+async function operation(ctx: Context, op: Op, args: readonly string[]): Promise<void> {
+  const p = parseFlags(args, OP_FLAGS);
+  if (flag(p, "config-file")) fail("pulumi stub: --config-file is not reproduced");
+  const o = requireStack(ctx, p, op === "up" || op === "preview");
+  const yes = bool(p, "yes") || bool(p, "skip-preview") || process.env.PULUMI_SKIP_CONFIRMATIONS === "true";
+  if (op !== "preview" && !yes && !bool(p, "preview-only")) {
+    if (interactive()) wouldPrompt("Do you want to perform this update?");
+    fail("--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode");
+  }
+  for (const pack of p.flags.get("policy-pack") ?? []) {
+    const dir = path.resolve(ctx.cwd, pack);
+    if (!fs.existsSync(path.join(dir, "PulumiPolicy.yaml")))
+      fail(`could not find PulumiPolicy.yaml in ${dir} (pulumi stub: the real CLI fails to load the pack)`);
+  }
+  for (const config of p.flags.get("policy-pack-config") ?? []) {
+    if (!fs.existsSync(path.resolve(ctx.cwd, config)))
+      fail(`open ${path.resolve(ctx.cwd, config)}: no such file or directory`);
+  }
+  const file = new StackFile(o.project, o.stack);
+  const crypter = Crypter.unlock(file.salt ?? saltOf(o), "getting stack configuration: get stack secrets manager: ");
+  const config = file.values(crypter);
+  const prog = program();
+  if (prog.waitForSignal?.includes(op)) await waitForSignal();
+  const failure = prog.fail?.[op];
+  if (failure) fail(failure);
+  const checkpoint = o.backend.read(o.stack);
+  const latest = checkpoint.checkpoint.latest as Deployment;
+  const stackUrn = `urn:pulumi:${o.stack}::${o.project.name}::pulumi:pulumi:Stack::${o.project.name}-${o.stack}`;
+  if (op === "up") {
+    const outputs = Object.fromEntries(
+      Object.entries(prog.outputs ?? {}).map(([k, v]) => [
+        k,
+        prog.secretOutputs?.includes(k)
+          ? { [SECRET_SIG]: SECRET_VALUE, ciphertext: crypter.encrypt(JSON.stringify(v)) }
+          : v,
+      ]),
+    );
+    latest.resources = [
+      { urn: stackUrn, type: "pulumi:pulumi:Stack", custom: false, outputs },
+      ...(prog.resources ?? []),
+    ];
+  } else if (op === "destroy") {
+    latest.resources = [];
+  } else if (op === "refresh") {
+    const drops = new Set(prog.refreshDrops ?? []);
+    latest.resources = (latest.resources ?? []).filter((r) => !drops.has(r.urn));
+  }
+  if (op !== "preview") {
+    o.backend.write(o.stack, checkpoint);
+    o.backend.addHistory(o.stack, {
+      kind: op === "up" ? "update" : op,
+      startTime: Math.floor(Date.now() / 1000),
+      endTime: Math.floor(Date.now() / 1000),
+      message: flag(p, "message") ?? "",
+      environment: { "exec.kind": flag(p, "exec-kind") ?? "cli" },
+      config: Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v.value, secret: v.secret }])),
+      result: "succeeded",
+      version: o.backend.history(o.stack).length + 1,
+      resourceChanges: { same: latest.resources?.length ?? 0 },
+    });
+  }
+  ctx.out(
+    `${op === "preview" ? "Previewing update" : op === "up" ? "Updating" : op === "destroy" ? "Destroying" : "Refreshing"} (${o.stack})\n`,
+  );
+}
+
+function whoami(ctx: Context, args: readonly string[]): void {
+  const p = parseFlags(args, { json: "bool" });
+  const project = findProject(ctx.cwd);
+  const dir = openBackend(ctx.cwd, project);
+  const user = os.userInfo().username;
+  if (bool(p, "json")) ctx.out(`${JSON.stringify({ user, organizations: [], url: `file://${dir}` }, null, 2)}\n`);
+  else ctx.out(`${user}\n`);
+}
+
+async function run(argv: readonly string[], ctx: Context): Promise<void> {
+  const [command, ...rest] = argv;
+  const sub = rest[0];
+  switch (command) {
+    case "version":
+      ctx.out(`${VERSION}\n`);
+      return;
+    case "whoami":
+      return whoami(ctx, rest);
+    case "stack":
+      if (sub === "select") return stackSelect(ctx, rest.slice(1));
+      if (sub === "init") return stackInit(ctx, rest.slice(1));
+      if (sub === "ls") return stackLs(ctx, rest.slice(1));
+      if (sub === "output") return stackOutput(ctx, rest.slice(1));
+      if (sub === "export") return stackExport(ctx, rest.slice(1));
+      if (sub === "history") return stackHistory(ctx, rest.slice(1));
+      return fail(`pulumi stub: \`pulumi stack ${sub ?? ""}\` is not reproduced`);
+    case "config":
+      return configCmd(ctx, rest);
+    case "state":
+      return stateCmd(ctx, rest);
+    case "up":
+    case "update":
+      return operation(ctx, "up", rest);
+    case "preview":
+    case "refresh":
+    case "destroy":
+      return operation(ctx, command, rest);
+    default:
+      return fail(`pulumi stub: \`pulumi ${command ?? ""}\` is not reproduced`);
+  }
+}
+
+function log(file: string, line: string): void {
+  if (stubDir) fs.appendFileSync(path.join(stubDir, file), `${line}\n`);
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const env = Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([k]) => k.startsWith("PULUMI_") && k !== "PULUMI_STUB_DIR")
+      .map(([k, v]) => [k, k === "PULUMI_CONFIG_PASSPHRASE" ? "<set>" : v]),
+  );
+  log("calls.jsonl", JSON.stringify({ argv, cwd: process.cwd(), env }));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      log("signals.log", signal);
+      if (cancel) {
+        process.stderr.write("^C received; cancelling. If you would like to terminate immediately, press ^C again.\n");
+        cancel();
+      } else process.exit(255);
+    });
+  }
+  let cwd = process.cwd();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--non-interactive") nonInteractiveFlag = true;
+    else if (a === "--cwd" || a === "-C") cwd = path.resolve(cwd, argv[++i] ?? "");
+    else if (a.startsWith("--cwd=")) cwd = path.resolve(cwd, a.slice(6));
+    else if (a === "--color") i++;
+    else if (!a.startsWith("--color=")) rest.push(a);
+  }
+  let stdout = "";
+  try {
+    await run(rest, { cwd, out: (text) => (stdout += text) });
+    process.stdout.write(stdout);
+    return 0;
+  } catch (error) {
+    process.stdout.write(stdout);
+    if (error instanceof CliFailure) {
+      process.stderr.write(error.exitCode === 255 ? `error: ${error.message}\n` : `${error.message}\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}
+
+main().then((code) => process.exit(code));
