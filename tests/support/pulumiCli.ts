@@ -59,6 +59,10 @@ class CliFailure extends Error {
 const fail = (message: string): never => {
   throw new CliFailure(message);
 };
+/** What the stub does not reproduce stops the test's run (exit 2) rather than pass for the real CLI. */
+const unsupported = (what: string): never => {
+  throw new CliFailure(`pulumi stub: ${what}`, 2);
+};
 /** Where the real CLI would ask on a terminal: the stub never pretends an answer. */
 const wouldPrompt = (what: string): never => {
   throw new CliFailure(`pulumi stub: the real CLI would prompt here (${what}); prompts are not reproduced`, 2);
@@ -160,7 +164,7 @@ function openBackend(cwd: string, project: Project | undefined): string {
     fail("PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions");
   }
   const url = original as string;
-  if (!url.startsWith("file://")) fail(`pulumi stub: only file:// backends are reproduced, not ${url}`);
+  if (!url.startsWith("file://")) unsupported(`only file:// backends are reproduced, not ${url}`);
   let dir = url.slice("file://".length).split("?")[0] as string;
   if (dir.startsWith("~")) dir = dir === "~" ? os.homedir() : path.join(os.homedir(), dir.slice(2));
   dir = path.resolve(cwd, dir);
@@ -521,7 +525,7 @@ function saltOf(o: Opened): string {
 
 function createStack(ctx: Context, project: Project, backend: Backend, name: string, provider: string): void {
   if (provider !== "default" && provider !== "passphrase")
-    fail(`pulumi stub: secrets provider ${provider} is not reproduced`);
+    unsupported(`secrets provider ${provider} is not reproduced`);
   const file = new StackFile(project, name);
   let salt = file.salt;
   const wrap = "could not create secrets manager for new stack: ";
@@ -658,7 +662,7 @@ function stackHistory(ctx: Context, args: readonly string[]): void {
   const page = Math.max(1, Number(flag(p, "page") ?? "1"));
   let entries = o.backend.history(o.stack);
   if (size > 0) entries = entries.slice((page - 1) * size, page * size);
-  if (!bool(p, "json")) fail("pulumi stub: only `stack history --json` is reproduced");
+  if (!bool(p, "json")) unsupported("only `stack history --json` is reproduced");
   ctx.out(`${JSON.stringify(entries, null, 4)}\n`);
 }
 
@@ -675,7 +679,7 @@ function configCmd(ctx: Context, args: readonly string[]): void {
   });
   if (sub === "get" || sub === "set" || sub === "set-all" || sub === "rm") {
     const p = parseFlags(args.slice(1), known);
-    if (flag(p, "config-file")) fail("pulumi stub: --config-file is not reproduced");
+    if (flag(p, "config-file")) unsupported("--config-file is not reproduced");
     const o = requireStack(ctx, p, false);
     const file = new StackFile(o.project, o.stack);
     const withPath = bool(p, "path");
@@ -741,7 +745,7 @@ function configCmd(ctx: Context, args: readonly string[]): void {
     file.save();
     return;
   }
-  if (sub !== undefined && !sub.startsWith("-")) fail(`pulumi stub: \`pulumi config ${sub}\` is not reproduced`);
+  if (sub !== undefined && !sub.startsWith("-")) unsupported(`\`pulumi config ${sub}\` is not reproduced`);
   const p = parseFlags(args, known);
   const o = requireStack(ctx, p, false);
   const file = new StackFile(o.project, o.stack);
@@ -787,7 +791,7 @@ function dependents(resources: readonly Resource[], urn: string): Set<string> {
 }
 
 function stateCmd(ctx: Context, args: readonly string[]): void {
-  if (args[0] !== "delete") fail(`pulumi stub: \`pulumi state ${args[0] ?? ""}\` is not reproduced`);
+  if (args[0] !== "delete") unsupported(`\`pulumi state ${args[0] ?? ""}\` is not reproduced`);
   const p = parseFlags(
     args.slice(1),
     stackFlags({ yes: "bool", "target-dependents": "bool", force: "bool", all: "bool" }),
@@ -842,7 +846,7 @@ const OP_FLAGS: Record<string, FlagKind> = stackFlags({
   "config-file": "string",
 });
 
-/** Resolves when `ms` passes or a signal arrives; a signal cancels the operation. */
+/** Never resolves: the operation waits, as on a slow engine, until a signal cancels it. */
 function waitForSignal(): Promise<never> {
   return new Promise((_resolve, reject) => {
     cancel = () => reject(new CliFailure("update canceled"));
@@ -853,7 +857,7 @@ let cancel: (() => void) | undefined;
 
 async function operation(ctx: Context, op: Op, args: readonly string[]): Promise<void> {
   const p = parseFlags(args, OP_FLAGS);
-  if (flag(p, "config-file")) fail("pulumi stub: --config-file is not reproduced");
+  if (flag(p, "config-file")) unsupported("--config-file is not reproduced");
   const o = requireStack(ctx, p, op === "up" || op === "preview");
   const yes = bool(p, "yes") || bool(p, "skip-preview") || process.env.PULUMI_SKIP_CONFIRMATIONS === "true";
   if (op !== "preview" && !yes && !bool(p, "preview-only")) {
@@ -873,7 +877,10 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
   const crypter = Crypter.unlock(file.salt ?? saltOf(o), "getting stack configuration: get stack secrets manager: ");
   const config = file.values(crypter);
   const prog = program();
-  if (prog.waitForSignal?.includes(op)) await waitForSignal();
+  if (prog.waitForSignal?.includes(op)) {
+    log("waiting.log", op);
+    await waitForSignal();
+  }
   const failure = prog.fail?.[op];
   if (failure) fail(failure);
   const checkpoint = o.backend.read(o.stack);
@@ -942,7 +949,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<void> {
       if (sub === "output") return stackOutput(ctx, rest.slice(1));
       if (sub === "export") return stackExport(ctx, rest.slice(1));
       if (sub === "history") return stackHistory(ctx, rest.slice(1));
-      return fail(`pulumi stub: \`pulumi stack ${sub ?? ""}\` is not reproduced`);
+      return unsupported(`\`pulumi stack ${sub ?? ""}\` is not reproduced`);
     case "config":
       return configCmd(ctx, rest);
     case "state":
@@ -955,7 +962,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<void> {
     case "destroy":
       return operation(ctx, command, rest);
     default:
-      return fail(`pulumi stub: \`pulumi ${command ?? ""}\` is not reproduced`);
+      return unsupported(`\`pulumi ${command ?? ""}\` is not reproduced`);
   }
 }
 

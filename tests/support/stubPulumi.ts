@@ -25,7 +25,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
-import { parse, parseDocument } from "yaml";
+import { Document, parse, parseDocument } from "yaml";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -125,6 +125,12 @@ export class PulumiStub {
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
   }
 
+  /** Operations now waiting for a signal (StubProgram.waitForSignal), in the order they started. */
+  waiting(): string[] {
+    const file = path.join(this.dir, "waiting.log");
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+  }
+
   /** The state directory the project's Pulumi.yaml names (resolved against the project dir). */
   stateDir(project: string): string {
     const doc = parse(fs.readFileSync(path.join(project, "Pulumi.yaml"), "utf8")) as { backend?: { url?: string } };
@@ -211,7 +217,7 @@ export class PulumiStub {
       }),
     );
     const configFile = path.join(project, `Pulumi.${stack}.yaml`);
-    const doc = parseDocument(fs.existsSync(configFile) ? fs.readFileSync(configFile, "utf8") : "config: {}\n");
+    const doc = fs.existsSync(configFile) ? parseDocument(fs.readFileSync(configFile, "utf8")) : new Document({});
     doc.set("encryptionsalt", salt);
     fs.writeFileSync(configFile, doc.toString());
   }
@@ -229,12 +235,20 @@ let cloneFiles: string[] | undefined;
 
 /**
  * The files a fresh `git clone` of this repository would have, as the working tree has them now
- * (tracked plus not-yet-committed files that .gitignore lets through; never node_modules or
- * .pulumi-state contents), limited to `under` (paths or directory prefixes). Copied to `dest`.
+ * (tracked plus not-yet-committed files that .gitignore lets through; never .pulumi-state
+ * contents, never node_modules), limited to `under` (paths or directory prefixes), copied to `dest`.
  */
 export function freshClone(
   dest: string,
-  under: readonly string[] = ["Pulumi.", ".pulumi-state/", "scripts/", "components/cluster/", "policies/"],
+  under: readonly string[] = [
+    "Pulumi.",
+    ".pulumi-state/",
+    "package.json",
+    "scripts/",
+    "config/",
+    "components/cluster/",
+    "policies/",
+  ],
 ): string {
   cloneFiles ??= execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], {
     cwd: REPO_ROOT,
