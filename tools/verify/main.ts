@@ -34,7 +34,7 @@ export function powerStatement(requests = DEFAULT_REQUESTS, alpha = DEFAULT_ALPH
   ].join("\n");
 }
 
-const help = (requests: number) => `npm run verify -- [options]
+const help = (requests: number) => `usage: npm run verify -- [options]
 
 Checks the running mesh against the stack's own parsed config: canary split, beta routing, faults,
 JWT, rate limit, HTTPS, circuit breaker through the ingress gateway; access matrix, mTLS, egress,
