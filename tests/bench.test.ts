@@ -248,7 +248,7 @@ describe("npm run bench (main) against a stand-in gateway", () => {
     const before = gateway.hits.get("other") ?? 0;
     const forwarder: PortForwarder = async () => assert.fail("no forward for an unknown route");
     const { code, stderr } = await runCli(["--url", gateway.url, "--direct", "--path", "/health"], { forwarder });
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.match(stderr, /no backend serves \/health/);
     assert.equal(gateway.hits.get("other") ?? 0, before);
   });
@@ -281,9 +281,9 @@ describe("npm run bench (main) against a stand-in gateway", () => {
     assert.ok((report.routes[0]?.gateway.durationSeconds ?? 99) < 30);
   });
 
-  test("an unreachable gateway: a clear message, exit 1, no load", async () => {
+  test("an unreachable gateway: a clear message, exit 2, no load", async () => {
     const { code, stderr, stdout } = await runCli(["--url", "http://127.0.0.1:1", "--duration", "30s"]);
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.match(stderr, /cannot reach http:\/\/127\.0\.0\.1:1\/users: ECONNREFUSED/);
     assert.equal(stdout, "");
   });

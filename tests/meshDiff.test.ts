@@ -105,7 +105,7 @@ describe("npm run diff between two commits (a throwaway git repo)", () => {
     const out: string[] = [];
     const err: string[] = [];
     const io: Io = { stdout: (t) => out.push(t), stderr: (t) => err.push(t) };
-    return { code: main(argv, repo, io), stdout: out.join(""), stderr: err.join("") };
+    return { code: main(argv, repo, io, {}), stdout: out.join(""), stderr: err.join("") };
   };
   const edit = (file: string, from: string | RegExp, to: string) => {
     const path = join(repo, file);
@@ -166,9 +166,9 @@ describe("npm run diff between two commits (a throwaway git repo)", () => {
     assert.equal(added.code, 0, added.stderr);
     assert.match(added.stdout, /Pulumi.staging.yaml is new since HEAD: every object is added/);
     assert.match(added.stdout, /^\+ VirtualService backend\/app-routes$/m);
-    assert.deepEqual(run(["--base", "no-such-ref"]).code, 1);
+    assert.deepEqual(run(["--base", "no-such-ref"]).code, 2);
     assert.match(run(["--base", "no-such-ref"]).stderr, /--base no-such-ref is not a commit/);
     assert.equal(run([]).code, 2);
-    assert.equal(run(["--base", "HEAD", "--stack", "nope"]).code, 1);
+    assert.equal(run(["--base", "HEAD", "--stack", "nope"]).code, 2);
   });
 });

@@ -118,7 +118,7 @@ describe("main", () => {
   const run = (argv: string[]) => {
     const lines = { stdout: [] as string[], stderr: [] as string[] };
     const io: Io = { stdout: (l) => lines.stdout.push(l), stderr: (l) => lines.stderr.push(l) };
-    return { code: main(argv, root, io), ...lines };
+    return { code: main(argv, root, io, {}), ...lines };
   };
   const writeStack = (stack: string, body: string) => writeFileSync(path.join(root, `Pulumi.${stack}.yaml`), body);
 
@@ -139,19 +139,19 @@ describe("main", () => {
     assert.equal(readdirSync(out).length, expected.filter((f) => !f.path.includes("/")).length + 2);
   });
 
-  test("an invalid value exits 1, names the key and leaves the previous output alone", () => {
+  test("an invalid value exits 2, names the key and leaves the previous output alone", () => {
     writeStack("bad", "config:\n  istio-mesh:canaryWeights: {v1: 50}\n");
     const before = readdirSync(out);
     const result = run(["--stack", "bad", "--out", out]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 2);
     assert.match(result.stderr.join("\n"), /istio-mesh:canaryWeights/);
     assert.doesNotMatch(result.stderr.join("\n"), /\bat .*\.ts:\d+/); // no stack trace
     assert.deepEqual(readdirSync(out), before);
   });
 
-  test("a missing stack file exits 1 and names the file", () => {
+  test("a missing stack file exits 2 and names the file", () => {
     const result = run(["--stack", "nope", "--out", out]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 2);
     assert.match(result.stderr.join("\n"), /Pulumi\.nope\.yaml/);
   });
 
@@ -160,13 +160,23 @@ describe("main", () => {
     mkdirSync(foreign);
     writeFileSync(path.join(foreign, "notes.txt"), "mine");
     const result = run(["--stack", "ci", "--out", foreign]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 2);
     assert.ok(existsSync(path.join(foreign, "notes.txt")));
   });
 
-  test("an unknown option exits 1 with usage", () => {
+  test("an unknown option exits 2 with one line pointing at --help", () => {
     const result = run(["--stak", "ci"]);
-    assert.equal(result.code, 1);
-    assert.match(result.stderr.join("\n"), /usage:/);
+    assert.equal(result.code, 2);
+    assert.deepEqual(result.stderr, ["render: Unknown option '--stak' (see npm run render -- --help)"]);
+  });
+
+  test("STACK picks the stack file when --stack is absent; --stack wins over it", () => {
+    writeStack("ci", YAML.stringify({ config: STACK_CONFIG }));
+    const fromEnv = main(["--out", out], root, { stdout: () => {}, stderr: () => {} }, { STACK: "ci" });
+    assert.equal(fromEnv, 0);
+    const lines: string[] = [];
+    const io: Io = { stdout: (l) => lines.push(l), stderr: (l) => lines.push(l) };
+    assert.equal(main(["--stack", "nope", "--out", out], root, io, { STACK: "ci" }), 2);
+    assert.match(lines.join("\n"), /Pulumi\.nope\.yaml/);
   });
 });

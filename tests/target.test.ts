@@ -303,15 +303,22 @@ describe("bench and verify share the target flags and its errors", () => {
     try {
       const errors: string[] = [];
       const io = { stdout: () => {}, stderr: (t: string) => errors.push(t), progress: process.stderr };
-      assert.equal(await bench([], { projectRoot: dir, io }), 1);
-      assert.deepEqual(errors, ["the Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml or --url instead"]);
+      assert.equal(await bench([], { projectRoot: dir, io, env: { PATH: dir } }), 2);
+      assert.deepEqual(errors, [
+        "bench: the Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml or --url instead",
+      ]);
       // verify needs the stack's config, so --url alone is no way out.
-      await assert.rejects(
-        verify(["--url", "http://127.0.0.1:1"]),
-        (e: unknown) =>
-          e instanceof TargetError &&
-          e.message === "the Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml instead",
-      );
+      const verifyErrors: string[] = [];
+      const code = await verify(["--url", "http://127.0.0.1:1"], {
+        projectRoot: dir,
+        stdout: () => assert.fail("nothing on stdout without --json"),
+        stderr: (line) => verifyErrors.push(line),
+        env: { PATH: dir },
+      });
+      assert.equal(code, 2);
+      assert.deepEqual(verifyErrors, [
+        "verify: the Pulumi CLI is not installed: pass --config Pulumi.<stack>.yaml instead",
+      ]);
     } finally {
       process.env.PATH = savedPath;
     }

@@ -115,11 +115,20 @@ describe("verify plan", () => {
 });
 
 describe("verify main and output", () => {
-  it("an unreachable gateway is reported at once, not after a hang", async () => {
-    await assert.rejects(
-      main(["--config", join(PROJECT_ROOT, "Pulumi.dev.yaml"), "--url", "http://127.0.0.1:1", "--only", "jwt"]),
-      /cannot reach the ingress gateway at http:\/\/127\.0\.0\.1:1: ECONNREFUSED/,
-    );
+  it("an unreachable gateway is reported at once, not after a hang; --json still writes why", async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const argv = ["--config", join(PROJECT_ROOT, "Pulumi.dev.yaml"), "--url", "http://127.0.0.1:1", "--only", "jwt"];
+    const deps = { projectRoot: PROJECT_ROOT, stdout: (t: string) => out.push(t), stderr: (l: string) => err.push(l) };
+    assert.equal(await main(argv, deps), 2);
+    assert.equal(err.length, 1);
+    assert.match(err[0] ?? "", /^verify: cannot reach the ingress gateway at http:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
+    assert.deepEqual(out, []);
+    assert.equal(await main([...argv, "--json"], deps), 2);
+    const report = JSON.parse(out.join(""));
+    assert.equal(report.passed, false);
+    assert.equal(report.exitCode, 2);
+    assert.match(report.error, /cannot reach the ingress gateway/);
   });
 
   it("the table and JSON carry every row, and the family-wise bound counts statistical rows", () => {

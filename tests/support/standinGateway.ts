@@ -19,8 +19,13 @@ export interface StandinBehaviour {
   readonly productDelay: { readonly fraction: number; readonly ms: number };
   readonly orderAbort: { readonly fraction: number; readonly status: number };
   readonly jwt: { readonly verify: boolean; readonly required: boolean };
-  /** Tokens per pod per second, or false for no limit. */
-  readonly rateLimit: { readonly perPod: number; readonly header: boolean } | false;
+  /**
+   * A token bucket per pod, or false for no limit. `refillMs` absent: never refilled. A test's stand-in
+   * serves one check, and a wall-clock refill made the verdict depend on how fast the machine sends
+   * (a loaded run refilled the bucket before its 400th request and saw no 429 at all). The check
+   * allows for refills it cannot see; it must never need one.
+   */
+  readonly rateLimit: { readonly perPod: number; readonly header: boolean; readonly refillMs?: number } | false;
   /** In-flight /products requests admitted past the delay; beyond that 503, marked as overflow or not. */
   readonly productPool: { readonly capacity: number; readonly marked: boolean } | false;
 }
@@ -140,7 +145,8 @@ export async function startStandin(
     const pod = version === "v2" ? pods.v2[0] : pods.v1[roundRobin++ % 3];
     if (behaviour.rateLimit && pod) {
       const now = Date.now();
-      if (now - pod.filled >= 1000) {
+      const { refillMs } = behaviour.rateLimit;
+      if (refillMs !== undefined && now - pod.filled >= refillMs) {
         pod.tokens = behaviour.rateLimit.perPod;
         pod.filled = now;
       }

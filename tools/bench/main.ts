@@ -3,12 +3,14 @@
  * errors by status; `--direct` adds the same load straight to each backend. Flags: `--help`.
  */
 import * as path from "node:path";
-import { kubectlPortForwarder, PortForwardError, type PortForwarder } from "../lib/portForward";
-import { type PulumiCli, resolveTarget, TargetError } from "../lib/target";
+import { CliError, EXIT, reportFailure } from "../lib/cli";
+import { checkKubectlTarget } from "../lib/kubeconfig";
+import { kubectlPortForwarder, type PortForwarder } from "../lib/portForward";
+import { type PulumiCli, resolveTarget } from "../lib/target";
 import { ArgsError, parseBenchArgs, USAGE } from "./args";
 import { type ProgressStream, progressDisplay } from "./progress";
 import { formatReport } from "./report";
-import { BenchError, runBench } from "./run";
+import { runBench } from "./run";
 
 export interface BenchIo {
   readonly stdout: (text: string) => void;
@@ -23,21 +25,34 @@ export interface MainDeps {
   readonly pulumi?: PulumiCli;
   readonly forwarder?: PortForwarder;
   readonly signal?: AbortSignal;
+  /** STACK, PULUMI_CONFIG_PASSPHRASE*, KUBECONFIG (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Exit codes: 0 measured (HTTP errors are figures, not failures), 1 could not measure, 130 interrupted. */
+export const HELP = `${USAGE}
+
+Exit status: 0 measured (HTTP errors are figures, not failures), 2 could not measure (bad flag,
+config, Pulumi CLI or passphrase, no cluster for --direct, unreachable gateway), 130 interrupted.`;
+
+/**
+ * Exit codes (HELP): 0 measured (HTTP errors are figures, not failures), 2 could not measure,
+ * 130 interrupted. Never throws: a failure is one line on stderr.
+ */
 export async function main(argv: readonly string[], deps: MainDeps): Promise<number> {
   const { io } = deps;
   try {
     const plan = parseBenchArgs(argv);
     if (plan.help) {
-      io.stdout(USAGE);
+      io.stdout(HELP);
       return 0;
     }
     const target = await resolveTarget(plan.target, {
       projectRoot: deps.projectRoot,
       ...(deps.pulumi && { pulumi: deps.pulumi }),
+      ...(deps.env && { env: deps.env }),
     });
+    // Before any load: kubectl without a cluster would try http://localhost:8080, the gateway's port.
+    if (plan.direct && deps.forwarder === undefined) checkKubectlTarget(target.cluster, deps.env);
     const report = await runBench(
       { paths: plan.paths, shape: plan.shape, direct: plan.direct },
       {
@@ -48,18 +63,14 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
       },
     );
     io.stdout(plan.json ? JSON.stringify(report, null, 2) : formatReport(report));
-    return report.interrupted ? 130 : 0;
+    return report.interrupted ? EXIT.interrupted : EXIT.ok;
   } catch (error) {
-    if (
-      error instanceof ArgsError ||
-      error instanceof TargetError ||
-      error instanceof BenchError ||
-      error instanceof PortForwardError
-    ) {
-      io.stderr(error.message);
-      return 1;
-    }
-    throw error;
+    // args.ts ends its message with the whole usage: keep the line per bad flag, point at --help.
+    const failure =
+      error instanceof ArgsError
+        ? new CliError(`${error.message.split("\n\n")[0]?.replace(/^bench: /, "")} (see npm run bench -- --help)`)
+        : error;
+    return reportFailure("bench", failure, io.stderr, deps.env);
   }
 }
 

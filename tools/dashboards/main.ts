@@ -12,18 +12,18 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { dashboards, type ToolAccess, type ToolName } from "../../components/observability/access";
+import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
 import { kubectlClusterFlags } from "../lib/portForward";
-import { type PulumiCli, resolveStack, TargetError } from "../lib/target";
+import { type PulumiCli, resolveStack } from "../lib/target";
 
 /** What the script needs from the outside world; tests pass stand-ins. */
 export interface DashboardDeps {
   readonly projectRoot: string;
   /** The Pulumi CLI (default: the real one, run in projectRoot). */
   readonly pulumi?: PulumiCli;
-  /** $STACK, as `npm run up` reads it. */
-  readonly envStack?: string | undefined;
+  /** STACK and PULUMI_CONFIG_PASSPHRASE* (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
   /** Starts a long-running child (kubectl port-forward). */
   spawn(command: string, args: readonly string[]): Pick<ChildProcess, "pid" | "kill" | "once">;
   /** Registers the handler for Ctrl-C / SIGTERM. */
@@ -34,9 +34,20 @@ export interface DashboardDeps {
 
 export const TOOL_ORDER: readonly ToolName[] = ["kiali", "jaeger", "prometheus", "grafana"];
 
-const USAGE = "usage: npm run dashboards -- [--stack NAME | --config Pulumi.<stack>.yaml] [--kubeconfig PATH]";
+export const HELP = `usage: npm run dashboards -- [--stack NAME | --config Pulumi.<stack>.yaml] [--kubeconfig PATH]
 
-class UsageError extends Error {}
+Opens Kiali, Jaeger, Prometheus and Grafana through kubectl port-forward, prints their URLs and how
+to sign in; Ctrl-C closes them all.
+
+  --stack NAME               a stack other than the selected one (Pulumi CLI: its config and
+                             kubeconfig output; PULUMI_CONFIG_PASSPHRASE for a passphrase-protected
+                             stack); or STACK=NAME
+  --config Pulumi.<s>.yaml   read the stack file instead; needs no Pulumi CLI
+  --kubeconfig PATH          for the cluster (default: kind: the stack's kubeconfig output, else
+                             context kind-<name>; existing: the config's kubeconfig and kubeContext)
+
+Exit status: 0 closed with Ctrl-C, 1 a port-forward ended on its own, 2 could not start (bad flag,
+config, Pulumi CLI or passphrase, observability off).`;
 
 export const portForwardArgs = (target: readonly string[], t: ToolAccess) => [
   ...target,
@@ -47,74 +58,84 @@ export const portForwardArgs = (target: readonly string[], t: ToolAccess) => [
   `${t.localPort}:${t.servicePort}`,
 ];
 
-/** Runs until Ctrl-C or until every port-forward has ended; resolves to the exit code. */
-export async function main(argv: string[], deps: DashboardDeps): Promise<number> {
+/** Runs until Ctrl-C or until every port-forward has ended; resolves to the exit code, never throws. */
+export async function main(argv: readonly string[], deps: DashboardDeps): Promise<number> {
   let cleanup = () => {};
-  try {
-    let values: { stack?: string | undefined; config?: string | undefined; kubeconfig?: string | undefined };
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: { stack: { type: "string" }, config: { type: "string" }, kubeconfig: { type: "string" } },
-      }));
-    } catch (error) {
-      throw new UsageError(`${(error as Error).message}\n${USAGE}`);
-    }
-    const stack = values.stack ?? (values.config === undefined ? deps.envStack : undefined);
-    const target = await resolveStack(
-      { stack, config: values.config, kubeconfig: values.kubeconfig },
-      { projectRoot: deps.projectRoot, ...(deps.pulumi && { pulumi: deps.pulumi }) },
-    );
-    if (!target.config.observability.enabled) {
-      throw new UsageError(`${target.source} has istio-mesh:observability.enabled = false; there is nothing to open`);
-    }
-    const tools = dashboards(target.config.cluster);
-    const flags = kubectlClusterFlags(target.cluster);
-    cleanup = flags.cleanup;
-
-    return await new Promise<number>((resolve) => {
-      const running = new Map<ToolName, Pick<ChildProcess, "pid" | "kill" | "once">>();
-      let stopping = false;
-      const finish = (code: number) => {
+  return runCli(
+    "dashboards",
+    async () => {
+      try {
+        return await openAll(argv, deps, (c) => {
+          cleanup = c;
+        });
+      } finally {
         cleanup();
-        resolve(code);
-      };
-      for (const name of TOOL_ORDER) {
-        const tool = tools[name];
-        const child = deps.spawn("kubectl", portForwardArgs(flags.args, tool));
-        running.set(name, child);
-        const ended = (why: string) => {
-          if (!running.delete(name)) return;
-          if (!stopping) deps.stderr(`${name}: port-forward ended (${why})`);
-          if (running.size === 0) finish(stopping ? 0 : 1);
-        };
-        child.once("exit", (code: number | null) => ended(`exit ${code ?? "by signal"}`));
-        // kubectl missing: spawn reports an error and may never report an exit.
-        child.once("error", (error: Error) => ended(error.message));
-        deps.stdout(`${name.padEnd(10)} ${tool.url}   login: ${tool.login}`);
       }
-      deps.stdout("Ctrl-C closes all four port-forwards.");
-      deps.onStop(() => {
-        if (stopping) return;
-        stopping = true;
-        // Only the children this script started, by their own handles.
-        for (const child of running.values()) child.kill("SIGTERM");
-      });
-    });
-  } catch (error) {
-    cleanup();
-    if (error instanceof UsageError || error instanceof TargetError) {
-      deps.stderr(error.message);
-      return 2;
-    }
-    throw error;
+    },
+    deps.stderr,
+  );
+}
+
+async function openAll(
+  argv: readonly string[],
+  deps: DashboardDeps,
+  setCleanup: (cleanup: () => void) => void,
+): Promise<number> {
+  const parsed = parseCli("dashboards", argv, {
+    stack: { type: "string" },
+    config: { type: "string" },
+    kubeconfig: { type: "string" },
+  });
+  if (parsed === undefined) {
+    deps.stdout(HELP);
+    return EXIT.ok;
   }
+  const { values } = parsed;
+  const target = await resolveStack(
+    { stack: values.stack, config: values.config, kubeconfig: values.kubeconfig },
+    {
+      projectRoot: deps.projectRoot,
+      ...(deps.pulumi && { pulumi: deps.pulumi }),
+      ...(deps.env && { env: deps.env }),
+    },
+  );
+  if (!target.config.observability.enabled) {
+    throw new CliError(`${target.source} has istio-mesh:observability.enabled = false; there is nothing to open`);
+  }
+  const tools = dashboards(target.config.cluster);
+  const flags = kubectlClusterFlags(target.cluster);
+  setCleanup(flags.cleanup);
+
+  return await new Promise<number>((resolve) => {
+    const running = new Map<ToolName, Pick<ChildProcess, "pid" | "kill" | "once">>();
+    let stopping = false;
+    for (const name of TOOL_ORDER) {
+      const tool = tools[name];
+      const child = deps.spawn("kubectl", portForwardArgs(flags.args, tool));
+      running.set(name, child);
+      const ended = (why: string) => {
+        if (!running.delete(name)) return;
+        if (!stopping) deps.stderr(`${name}: port-forward ended (${why})`);
+        if (running.size === 0) resolve(stopping ? EXIT.ok : EXIT.failed);
+      };
+      child.once("exit", (code: number | null) => ended(`exit ${code ?? "by signal"}`));
+      // kubectl missing: spawn reports an error and may never report an exit.
+      child.once("error", (error: Error) => ended(error.message));
+      deps.stdout(`${name.padEnd(10)} ${tool.url}   login: ${tool.login}`);
+    }
+    deps.stdout("Ctrl-C closes all four port-forwards.");
+    deps.onStop(() => {
+      if (stopping) return;
+      stopping = true;
+      // Only the children this script started, by their own handles.
+      for (const child of running.values()) child.kill("SIGTERM");
+    });
+  });
 }
 
 export function systemDeps(projectRoot: string): DashboardDeps {
   return {
     projectRoot,
-    envStack: process.env.STACK,
     spawn: (command, args) => spawn(command, [...args], { stdio: ["ignore", "ignore", "inherit"] }),
     onStop: (handler) => {
       process.once("SIGINT", handler);

@@ -1,28 +1,39 @@
 /**
  * What a change does to the mesh, object by object, with no cluster and no Pulumi state:
  *
- *   npm run diff -- --base <git-ref> [--stack dev] [--markdown]
+ *   npm run diff -- --base <git-ref> [--stack dev] [--markdown]     (--help for the rest)
  *
  * The base commit is exported (`git archive`) to a temp dir and rendered there by its own code in a
  * child process (node_modules linked from here); the working tree is rendered by this code. Both
  * use the program's spec builders, via tools/render/main.ts, so the diff is exactly what `pulumi up`
- * would be asked to change. Exit 0 with or without changes; 1 when a side cannot be rendered.
+ * would be asked to change. Exit 0 with or without changes; 2 when it cannot diff (HELP).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { CliError, EXIT, fileStack, parseCli, reportFailure } from "../lib/cli";
 import { type DiffHeader, formatMarkdown, formatText } from "./format";
-import { RenderCheckoutError, renderCheckout } from "./renderTree";
+import { renderCheckout } from "./renderTree";
 import { diffSnapshots, type MeshChange } from "./semanticDiff";
 import { type RenderedFile, snapshotOf } from "./snapshot";
 
-export class DiffError extends Error {
+/** Cannot diff (git, the base ref, a side that does not render): one line, exit 2. */
+export class DiffError extends CliError {
   override name = "DiffError";
 }
 
-const USAGE = "usage: npm run diff -- --base <git-ref> [--stack dev] [--markdown]";
+export const HELP = `usage: npm run diff -- --base <git-ref> [--stack NAME] [--markdown]
+
+What a change does to the mesh, object by object: the base commit and the working tree each rendered
+by their own code (as npm run render does), compared. No cluster, no Pulumi CLI or state.
+
+  --base REF     the commit to compare against, e.g. origin/main (required)
+  --stack NAME   the stack file Pulumi.NAME.yaml (default: $STACK, else dev, as npm run up)
+  --markdown     a PR comment instead of plain text
+
+Exit status: 0 diff printed (with or without changes), 2 could not diff (bad flag, not a commit, git
+missing, a side that does not render).`;
 
 function git(cwd: string, args: string[]): string {
   const run = spawnSync("git", args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -97,31 +108,30 @@ export interface Io {
 
 const consoleIo: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
-export function main(argv: string[], projectRoot: string, io: Io = consoleIo): number {
-  let values: { base?: string | undefined; stack?: string | undefined; markdown?: boolean | undefined };
+/** The CLI; never throws: a failure is one line on stderr and the exit code HELP documents. */
+export function main(
+  argv: readonly string[],
+  projectRoot: string,
+  io: Io = consoleIo,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { base: { type: "string" }, stack: { type: "string" }, markdown: { type: "boolean" } },
-    }));
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (!values.base) {
-    io.stderr(`--base is required\n${USAGE}\n`);
-    return 2;
-  }
-  try {
-    const { changes, header } = meshDiff(projectRoot, values.base, values.stack ?? "dev");
-    io.stdout(values.markdown ? formatMarkdown(changes, header) : formatText(changes, header));
-    return 0;
-  } catch (error) {
-    if (error instanceof DiffError || error instanceof RenderCheckoutError) {
-      io.stderr(`${error.message}\n`);
-      return 1;
+    const parsed = parseCli("diff", argv, {
+      base: { type: "string" },
+      stack: { type: "string" },
+      markdown: { type: "boolean" },
+    });
+    if (parsed === undefined) {
+      io.stdout(`${HELP}\n`);
+      return EXIT.ok;
     }
-    throw error;
+    const { values } = parsed;
+    if (!values.base) throw new CliError("--base is required (see npm run diff -- --help)");
+    const { changes, header } = meshDiff(projectRoot, values.base, fileStack(values.stack, env));
+    io.stdout(values.markdown ? formatMarkdown(changes, header) : formatText(changes, header));
+    return EXIT.ok;
+  } catch (error) {
+    return reportFailure("diff", error, (line) => io.stderr(`${line}\n`));
   }
 }
 

@@ -53,6 +53,14 @@ export function stackChoice(flag: string | undefined, env: NodeJS.ProcessEnv = p
   return fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined;
 }
 
+/**
+ * The stack a tool that reads Pulumi.<stack>.yaml itself (render, diff) reads: --stack, else $STACK,
+ * else dev, as `npm run up` picks it (scripts/pulumi.sh). It has no Pulumi CLI to ask for the selected one.
+ */
+export function fileStack(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return stackChoice(flag, env) ?? "dev";
+}
+
 export type ErrorSink = (line: string) => void;
 
 /**

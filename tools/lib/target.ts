@@ -2,7 +2,8 @@
  * Where a tool that talks to the live mesh (bench, verify) sends its traffic, and what it knows about
  * the stack behind it. Three sources, the same for every tool:
  *
- *   (default)                    the selected stack, through the Pulumi CLI: its config and outputs
+ *   (default)                    the stack --stack or $STACK names, else the selected one, through
+ *                                the Pulumi CLI: its config and outputs
  *   --config Pulumi.<stack>.yaml the stack file, parsed by the program's own parser; no Pulumi CLI
  *   --url URL                    any gateway; nothing is known about its config (unless the tool
  *                                needs the config: then `--url` only overrides the stack's URL)
@@ -11,14 +12,16 @@
  * `--kubeconfig` override the outputs. TARGET_OPTIONS and TARGET_USAGE keep the flags one set.
  */
 import { spawn } from "node:child_process";
-import { accessSync, constants, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import * as YAML from "yaml";
 import { gatewayUrls } from "../../components/endpoints";
 import { ConfigError } from "../../config/issues";
 import { parseMeshConfig } from "../../config/parse";
 import { projectConfig } from "../../config/readers";
 import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
 import type { MeshConfig } from "../../config/types";
+import { CliError, EXIT, stackChoice } from "./cli";
 
 /** Stack outputs read here (components/mesh.ts returns them; index.ts exports them). */
 export const OUTPUTS = {
@@ -26,6 +29,7 @@ export const OUTPUTS = {
   kubeconfig: "kubeconfig",
   token: "demoToken",
   caCert: "caCert",
+  signingKey: "jwtSigningKey",
 } as const;
 
 /** The target flags, for node:util parseArgs: every tool spells them the same. */
@@ -41,8 +45,8 @@ export const TARGET_OPTIONS = {
 
 /** The target part of a tool's --help. */
 export const TARGET_USAGE = `target (default: the selected stack, through the Pulumi CLI: config and outputs
-gatewayUrls, demoToken, caCert, kubeconfig)
-  --stack NAME               a stack other than the selected one (Pulumi CLI)
+gatewayUrls, demoToken, caCert, kubeconfig; PULUMI_CONFIG_PASSPHRASE for a passphrase-protected stack)
+  --stack NAME               a stack other than the selected one (Pulumi CLI); or STACK=NAME
   --config Pulumi.<s>.yaml   read the stack file instead; needs no Pulumi CLI
   --url URL                  the gateway's HTTP URL, e.g. http://localhost:8080 (any gateway)
   --https-url URL            the gateway's HTTPS URL (verify's https check; bench loads --url)
@@ -106,9 +110,12 @@ export interface Target {
   readonly cluster: ClusterAccess;
 }
 
-/** A problem the user fixes (flags, files, the Pulumi CLI); reported without a stack trace. */
-export class TargetError extends Error {
+/** A problem the user fixes (flags, files, the Pulumi CLI): one line, exit 2 (could not run). */
+export class TargetError extends CliError {
   override name = "TargetError";
+  constructor(message: string) {
+    super(message, EXIT.usage);
+  }
 }
 
 /** Runs `pulumi <args>` in the project and resolves to its stdout. */
@@ -119,11 +126,15 @@ export interface TargetDeps {
   readonly pulumi?: PulumiCli;
   /** The tool needs the stack's config (verify): `--url` then overrides the URL instead of replacing the stack. */
   readonly requireConfig?: boolean;
+  /** STACK and the PULUMI_CONFIG_PASSPHRASE variables (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** A stack, its config and how to reach its cluster, for a tool that sends no traffic to the gateway. */
 export interface StackTarget extends Omit<Target, "url" | "config"> {
   readonly config: MeshConfig;
+  /** The `jwtSigningKey` output (PKCS#8 PEM; secret), read through the Pulumi CLI only. */
+  readonly signingKey?: string;
 }
 
 /**
@@ -148,12 +159,38 @@ async function stackBase(flags: TargetFlags, deps: TargetDeps): Promise<Resolved
   if (flags.config !== undefined && flags.stack !== undefined) {
     throw new TargetError("--stack picks a stack for the Pulumi CLI and --config reads a stack file: use one of them");
   }
+  const env = deps.env ?? process.env;
   const instead = deps.requireConfig ? "--config Pulumi.<stack>.yaml" : "--config Pulumi.<stack>.yaml or --url";
-  return flags.config !== undefined
-    ? await fromStackFile(path.resolve(flags.config))
-    : flags.url !== undefined && !deps.requireConfig
-      ? { source: "--url", cluster: {} }
-      : await fromPulumiCli(deps.pulumi ?? spawnPulumi(deps.projectRoot, { instead }), flags.stack);
+  if (flags.config !== undefined) return await fromStackFile(path.resolve(flags.config));
+  if (flags.url !== undefined && !deps.requireConfig) return { source: "--url", cluster: {} };
+  // $STACK only where --stack could go: --config and --url name their own target.
+  const stack = stackChoice(flags.stack, env);
+  if (stack !== undefined) checkPassphrase(deps.projectRoot, stack, env);
+  return await fromPulumiCli(deps.pulumi ?? spawnPulumi(deps.projectRoot, { instead, env }), stack);
+}
+
+const PASSPHRASE_HINT = "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) and run again";
+
+/**
+ * Says before any Pulumi CLI call that the stack's secrets need a passphrase the environment does not
+ * give. Pulumi.<stack>.yaml's `encryptionsalt` marks the passphrase provider (a file backend's default);
+ * `stack output --show-secrets` then reads PULUMI_CONFIG_PASSPHRASE (even empty), else a non-empty
+ * PULUMI_CONFIG_PASSPHRASE_FILE, else, its output being piped here, it stops: it never prompts
+ * (pulumi/pulumi pkg/secrets/passphrase/manager.go readPassphrase; cmdutil/console.go Interactive).
+ */
+export function checkPassphrase(projectRoot: string, stack: string, env: NodeJS.ProcessEnv): void {
+  if (env.PULUMI_CONFIG_PASSPHRASE !== undefined || (env.PULUMI_CONFIG_PASSPHRASE_FILE ?? "") !== "") return;
+  const file = path.join(projectRoot, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) return;
+  let doc: unknown;
+  try {
+    doc = YAML.parse(readFileSync(file, "utf8"));
+  } catch {
+    return; // the Pulumi CLI reports a broken stack file in its own words
+  }
+  if (typeof doc === "object" && doc !== null && "encryptionsalt" in doc) {
+    throw new TargetError(`stack ${stack} keeps its secrets under a passphrase: ${PASSPHRASE_HINT}`);
+  }
 }
 
 export async function resolveTarget(flags: TargetFlags, deps: TargetDeps): Promise<Target> {
@@ -184,7 +221,7 @@ function kubeconfigFile(file: string, stack: ClusterAccess): ClusterAccess {
   return { kubeconfigPath: path.resolve(file), ...(stack.context !== undefined && { context: stack.context }) };
 }
 
-type Resolved = Omit<Target, "url">;
+type Resolved = Omit<Target, "url"> & { readonly signingKey?: string };
 
 async function fromStackFile(file: string): Promise<Resolved> {
   let stackConfig: Record<string, unknown>;
@@ -226,11 +263,13 @@ async function fromPulumiCli(pulumi: PulumiCli, stack: string | undefined): Prom
   const kubeconfig = outputs[OUTPUTS.kubeconfig];
   const token = outputs[OUTPUTS.token];
   const caCert = outputs[OUTPUTS.caCert];
+  const signingKey = outputs[OUTPUTS.signingKey];
   return {
     source,
     ...(isGatewayUrls(urls) && { gatewayUrls: { http: urls.http, https: urls.https } }),
     ...(typeof token === "string" && { token }),
     ...(typeof caCert === "string" && { caCert }),
+    ...(typeof signingKey === "string" && { signingKey }),
     config,
     cluster: stackClusterAccess(config, kubeconfig),
   };
@@ -312,16 +351,22 @@ function readPem(file: string): string {
 }
 
 /**
- * The real CLI, run in the project (Pulumi.yaml names the state backend). stdin stays open for a
- * passphrase prompt. `instead` names what to pass when the CLI is not installed.
+ * The real CLI, run in the project (Pulumi.yaml names the state backend). Its output is read here, so
+ * it never prompts (cmdutil/console.go Interactive wants stdin and stdout on a terminal): stdin is
+ * closed, and a passphrase comes from the environment or not at all. Its failure becomes one line.
+ * `instead` names what to pass when the CLI is not installed.
  */
 export function spawnPulumi(
   projectRoot: string,
-  { binary = "pulumi", instead = "--config Pulumi.<stack>.yaml or --url" }: { binary?: string; instead?: string } = {},
+  {
+    binary = "pulumi",
+    instead = "--config Pulumi.<stack>.yaml or --url",
+    env = process.env,
+  }: { binary?: string; instead?: string; env?: NodeJS.ProcessEnv } = {},
 ): PulumiCli {
   return (args) =>
     new Promise((resolve, reject) => {
-      const child = spawn(binary, args, { cwd: projectRoot, stdio: ["inherit", "pipe", "pipe"] });
+      const child = spawn(binary, args, { cwd: projectRoot, env, stdio: ["ignore", "pipe", "pipe"] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
@@ -333,10 +378,28 @@ export function spawnPulumi(
       );
       child.on("close", (code) => {
         if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
-        else {
-          const detail = Buffer.concat(err).toString("utf8").trim();
-          reject(new TargetError(`\`pulumi ${args.slice(0, 2).join(" ")}\` failed (exit ${code})\n${detail}`));
-        }
+        else reject(pulumiFailure(args, code, Buffer.concat(err).toString("utf8")));
       });
     });
+}
+
+/**
+ * A failed Pulumi CLI call as one line. The CLI prints `error: <message>` (cmd/pulumi/main.go
+ * DisplayErrorMessage); passphrase failures get what to do instead of the wrapped Go error.
+ */
+export function pulumiFailure(args: readonly string[], code: number | null, stderr: string): TargetError {
+  const stackFlag = args.indexOf("--stack");
+  const stack = stackFlag >= 0 && args[stackFlag + 1] ? `stack ${args[stackFlag + 1]}` : "the selected stack";
+  if (/passphrase must be set with PULUMI_CONFIG_PASSPHRASE/.test(stderr)) {
+    return new TargetError(`${stack} keeps its secrets under a passphrase: ${PASSPHRASE_HINT}`);
+  }
+  if (/incorrect passphrase/.test(stderr)) {
+    return new TargetError(`PULUMI_CONFIG_PASSPHRASE is not the passphrase of ${stack} (pulumi: incorrect passphrase)`);
+  }
+  const errorLine = stderr
+    .split("\n")
+    .map((line) => line.trim())
+    .find((line) => line.startsWith("error:"));
+  const why = (errorLine ?? stderr.trim().split("\n").at(-1) ?? "").replace(/^error:\s*/, "");
+  return new TargetError(`\`pulumi ${args.slice(0, 2).join(" ")}\` failed (exit ${code})${why ? `: ${why}` : ""}`);
 }

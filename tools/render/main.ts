@@ -1,20 +1,19 @@
 /**
  * Renders a stack's mesh to plain YAML with the program's own builders: no Pulumi CLI, no cluster.
  *
- *   tsx tools/render/main.ts [--stack dev] [--out rendered/<stack>]
+ *   npm run render -- [--stack dev] [--out rendered/<stack>]     (--help for the rest)
  *
  * Top-level files are the owned objects, numbered so `kubectl apply -f <out>/` takes namespaces
  * first. helm/ and kind/ hold inputs for other tools; kubectl -f without -R does not descend there.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import * as YAML from "yaml";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/meshSpec";
-import { ConfigError } from "../../config/issues";
 import { parseMeshConfig } from "../../config/parse";
 import { projectConfig } from "../../config/readers";
-import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
+import { readStackFile, secretProjectKeys } from "../../config/stackFile";
+import { CliError, EXIT, fileStack, parseCli, reportFailure } from "../lib/cli";
 
 export interface RenderedFile {
   /** Relative to the output dir, `/`-separated. */
@@ -22,10 +21,22 @@ export interface RenderedFile {
   readonly content: string;
 }
 
-/** A problem the user fixes (arguments, stack file, output dir); reported without a stack trace. */
-export class RenderError extends Error {
+/** A problem the user fixes (arguments, stack file, output dir): one line, exit 2. */
+export class RenderError extends CliError {
   override name = "RenderError";
 }
+
+export const HELP = `usage: npm run render -- [--stack NAME] [--out DIR]
+
+Renders a stack's mesh to plain YAML with the program's own builders, from Pulumi.<stack>.yaml: no
+Pulumi CLI, no cluster. Top-level files are the owned objects, numbered so \`kubectl apply -f DIR/\`
+takes namespaces first; helm/ holds the charts' values and kind/ the cluster's config.
+
+  --stack NAME   the stack file Pulumi.NAME.yaml (default: $STACK, else dev, as npm run up)
+  --out DIR      where to write (default rendered/<stack>); cleared first, if render wrote it
+
+Exit status: 0 written, 2 could not render (bad flag, missing stack file, invalid or encrypted config,
+an --out dir holding other files).`;
 
 // kubectl and Helm read YAML 1.1, where bare `yes`/`on`/`0755` are not strings: 1.1 output quotes them.
 const toYaml = (value: unknown) => YAML.stringify(value, { version: "1.1", aliasDuplicateObjects: false });
@@ -81,18 +92,21 @@ export interface Io {
 
 const consoleIo: Io = { stdout: (line) => console.log(line), stderr: (line) => console.error(line) };
 
-/** The CLI: reads the stack file, writes the files, returns the exit code. */
-export function main(argv: string[], projectRoot: string, io: Io = consoleIo): number {
+/** The CLI: reads the stack file, writes the files, returns the exit code; never throws. */
+export function main(
+  argv: readonly string[],
+  projectRoot: string,
+  io: Io = consoleIo,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   try {
-    let values: { stack?: string | undefined; out?: string | undefined };
-    try {
-      ({ values } = parseArgs({ args: argv, options: { stack: { type: "string" }, out: { type: "string" } } }));
-    } catch (error) {
-      throw new RenderError(
-        `${(error as Error).message}\nusage: tsx tools/render/main.ts [--stack dev] [--out rendered/<stack>]`,
-      );
+    const parsed = parseCli("render", argv, { stack: { type: "string" }, out: { type: "string" } });
+    if (parsed === undefined) {
+      io.stdout(HELP);
+      return EXIT.ok;
     }
-    const stack = values.stack ?? "dev";
+    const { values } = parsed;
+    const stack = fileStack(values.stack, env);
     const files = renderMesh(readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`)));
     // Render before clearing, so a bad config leaves the previous output in place.
     const outDir = values.out === undefined ? path.join(projectRoot, "rendered", stack) : path.resolve(values.out);
@@ -103,13 +117,9 @@ export function main(argv: string[], projectRoot: string, io: Io = consoleIo): n
       writeFileSync(target, file.content);
     }
     io.stdout(`render: wrote ${files.length} files for stack ${stack} to ${outDir}`);
-    return 0;
+    return EXIT.ok;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof RenderError || error instanceof StackFileError) {
-      io.stderr(error.message);
-      return 1;
-    }
-    throw error;
+    return reportFailure("render", error, io.stderr);
   }
 }
 

@@ -3,11 +3,10 @@
  * Run `npm run verify -- --help` for the options; README.md "Verify" explains the checks.
  */
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import mt19937 from "@stdlib/random-base-mt19937";
 import { accessMatrix } from "../../components/security/accessMatrix";
-import { ConfigError } from "../../config/issues";
-import { resolveTarget, TARGET_OPTIONS, TARGET_USAGE, TargetError, targetFlags } from "../lib/target";
+import { CliError, EXIT, parseCli, reportFailure } from "../lib/cli";
+import { type PulumiCli, resolveTarget, TARGET_OPTIONS, TARGET_USAGE, targetFlags } from "../lib/target";
 import { HttpClient, probeTcp } from "./http";
 import { clusterTransport } from "./kube";
 import { BETA_SAMPLE, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, delaySample, planChecks } from "./plan";
@@ -35,7 +34,7 @@ export function powerStatement(requests = DEFAULT_REQUESTS, alpha = DEFAULT_ALPH
   ].join("\n");
 }
 
-const help = (requests: number) => `npm run verify -- [options]
+const help = (requests: number) => `usage: npm run verify -- [options]
 
 Checks the running mesh against the stack's own parsed config: canary split, beta routing, faults,
 JWT, rate limit, HTTPS, circuit breaker through the ingress gateway; access matrix, mTLS, egress,
@@ -52,8 +51,9 @@ Run:
   --concurrency N         requests in flight (default ${DEFAULT_CONCURRENCY})
   --seed N                seeds pacing jitter and request ids (default: random, printed)
   --offline               skip checks that need the internet (egress to httpbin.org)
-  --json                  machine-readable report
-Exit status: 0 all passed, 1 a check failed, 2 could not run (bad flags, config, unreachable gateway).
+  --json                  machine-readable report; when it could not run, {"passed": false, "error": "…"}
+Exit status: 0 all passed, 1 a check failed, 2 could not run (bad flags, config, Pulumi CLI or
+passphrase, unreachable gateway).
 
 Pacing: with a rate limit, the canary split is paced so the busiest user-service pod stays at 75% of
 its token refill (dev: ~4 min at the default N); lower --requests for a quicker, less sensitive run.
@@ -64,31 +64,31 @@ A full dev run has 3 statistical checks (split, delay rate, abort rate): a false
 has probability ≤ 0.3% (Bonferroni).
 `;
 
-function parseCli(argv: readonly string[]) {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      ...TARGET_OPTIONS,
-      only: { type: "string" },
-      requests: { type: "string" },
-      concurrency: { type: "string" },
-      seed: { type: "string" },
-      offline: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+const OPTIONS = {
+  ...TARGET_OPTIONS,
+  only: { type: "string" },
+  requests: { type: "string" },
+  concurrency: { type: "string" },
+  seed: { type: "string" },
+  offline: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+} as const;
+
+/** The flags, checked; undefined for --help. */
+function parseFlags(argv: readonly string[]) {
+  const parsed = parseCli("verify", argv, OPTIONS);
+  if (parsed === undefined) return undefined;
+  const { values } = parsed;
   const positiveInt = (name: string, text: string | undefined, fallback: number, max: number) => {
     if (text === undefined) return fallback;
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 1 || n > max)
-      throw new UsageError(`--${name} ${text}: an integer from 1 to ${max}`);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new CliError(`--${name} ${text}: an integer from 1 to ${max}`);
     return n;
   };
   const only = values.only?.split(",").map((s) => s.trim());
   const unknown = only?.filter((n) => !(CHECK_NAMES as readonly string[]).includes(n)) ?? [];
   if (unknown.length > 0)
-    throw new UsageError(`--only ${unknown.join(",")}: not a check; allowed: ${CHECK_NAMES.join(", ")}`);
+    throw new CliError(`--only ${unknown.join(",")}: not a check; allowed: ${CHECK_NAMES.join(", ")}`);
   return {
     ...values,
     only: only as CheckName[] | undefined,
@@ -98,8 +98,13 @@ function parseCli(argv: readonly string[]) {
   };
 }
 
-class UsageError extends Error {
-  override name = "UsageError";
+/** --help at the sizes the other flags ask for, when they parse; else at the defaults. */
+function helpFor(argv: readonly string[]): string {
+  try {
+    return help(parseFlags(argv.filter((a) => a !== "--help" && a !== "-h"))?.requests ?? DEFAULT_REQUESTS);
+  } catch {
+    return help(DEFAULT_REQUESTS);
+  }
 }
 
 /** Seeded uniform [0, 1) from stdlib's Mersenne Twister. */
@@ -133,20 +138,58 @@ function progressLine(): {
   };
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const args = parseCli(argv);
-  if (args.help) {
-    process.stdout.write(help(args.requests));
-    return 0;
+export interface VerifyDeps {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (line: string) => void;
+  readonly projectRoot: string;
+  /** The Pulumi CLI (default: the real one, run in projectRoot). */
+  readonly pulumi?: PulumiCli;
+  /** STACK and PULUMI_CONFIG_PASSPHRASE* (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const processDeps: VerifyDeps = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+  projectRoot: PROJECT_ROOT,
+};
+
+/**
+ * The CLI; never throws. A failure to run is one line on stderr and exit 2; with --json, stdout gets
+ * `{"passed": false, "error": …}` too, so a CI step that keeps the file keeps why.
+ */
+export async function main(argv: readonly string[], deps: VerifyDeps = processDeps): Promise<number> {
+  try {
+    return await verify(argv, deps);
+  } catch (error) {
+    const code = reportFailure("verify", error, deps.stderr);
+    if (argv.includes("--json")) {
+      const message = error instanceof Error ? error.message : String(error);
+      deps.stdout(`${JSON.stringify({ passed: false, exitCode: code, error: message }, null, 2)}\n`);
+    }
+    return code;
   }
-  const target = await resolveTarget(targetFlags(args), { projectRoot: PROJECT_ROOT, requireConfig: true });
+}
+
+async function verify(argv: readonly string[], deps: VerifyDeps): Promise<number> {
+  const args = parseFlags(argv);
+  if (args === undefined) {
+    deps.stdout(helpFor(argv));
+    return EXIT.ok;
+  }
+  const target = await resolveTarget(targetFlags(args), {
+    projectRoot: deps.projectRoot,
+    requireConfig: true,
+    ...(deps.pulumi && { pulumi: deps.pulumi }),
+    ...(deps.env && { env: deps.env }),
+  });
   const cfg = target.config;
-  if (cfg === undefined) throw new UsageError(`${target.source} gives no stack config: pass --config`);
+  if (cfg === undefined) throw new CliError(`${target.source} gives no stack config: pass --config`);
   let cluster: ClusterTransport | undefined;
   try {
     cluster = await clusterTransport(target.cluster);
   } catch (e) {
-    throw new UsageError(`cannot use the kubeconfig: ${(e as Error).message}`);
+    throw new CliError(`cannot use the kubeconfig: ${(e as Error).message}`);
   }
   const plan = planChecks(
     cfg,
@@ -167,7 +210,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       await probeTcp(target.url);
     } catch (e) {
-      throw new UsageError(
+      throw new CliError(
         `cannot reach the ingress gateway at ${target.url}: ${(e as Error).message}. ` +
           "Is the stack up (npm run up)? For another address pass --url.",
       );
@@ -204,22 +247,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       seed: args.seed,
       alpha: DEFAULT_ALPHA,
     });
-    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTable(report)}\n`);
-    return report.passed ? 0 : 1;
+    deps.stdout(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTable(report)}\n`);
+    return report.passed ? EXIT.ok : EXIT.failed;
   } finally {
     http.close();
   }
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      const known = e instanceof UsageError || e instanceof TargetError || e instanceof ConfigError;
-      process.stderr.write(`verify: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}\n`);
-      process.exitCode = 2;
-    },
-  );
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }
