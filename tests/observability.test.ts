@@ -64,7 +64,7 @@ describe("tracing: the provider, the Telemetry and the Service behind them", () 
     ["defaults", meshConfig()],
     [
       "sampling off, two tags",
-      meshConfig({ observability: { traceSampling: 0, metricTags: { a: "request.host", b: "response.code" } } }),
+      meshConfig({ observability: { traceSampling: 0, metricTags: { a: "request.protocol", b: "response.code" } } }),
     ],
   ];
   for (const [name, cfg] of telemetryConfigs) {
@@ -83,11 +83,11 @@ describe("tracing: the provider, the Telemetry and the Service behind them", () 
     assert.throws(() => new Telemetry(broken).validate());
   });
 
-  test("the dev stack samples 100% and tags user_agent; request_id is not tagged", () => {
+  test("the dev stack samples 100% and tags request_protocol (bounded); user_agent and request_id are not tagged", () => {
     const telemetry = specOf(devConfig()).telemetry;
     assert.equal(telemetry.spec.tracing[0]?.randomSamplingPercentage, 100);
     const tags = telemetry.spec.metrics?.[0]?.overrides[0]?.tagOverrides ?? {};
-    assert.deepEqual(tags, { user_agent: { operation: "UPSERT", value: "request.headers['user-agent']" } });
+    assert.deepEqual(tags, { request_protocol: { operation: "UPSERT", value: "request.protocol" } });
     assert.equal(meshTelemetry(meshConfig().observability).spec.metrics, undefined, "no tags: no metrics override");
   });
 
@@ -393,20 +393,68 @@ describe("istio-mesh:observability is validated", () => {
       `${K}.metricTags.request_id`,
       /attribute expression/,
     ],
-    [
-      "a per-request id",
-      { metricTags: { request_id: "request.id" } },
-      `${K}.metricTags.request_id`,
-      /series per request/,
-    ],
+    ["a per-request id", { metricTags: { request_id: "request.id" } }, `${K}.metricTags.request_id`, /series per/],
     [
       "the request-id header",
       { metricTags: { rid: "request.headers['x-request-id']" } },
       `${K}.metricTags.rid`,
-      /series per request/,
+      /series per/,
     ],
-    ["not an attribute", { metricTags: { a: "rm -rf /" } }, `${K}.metricTags.a`, /attribute expression/],
-    ["an empty expression", { metricTags: { a: "" } }, `${K}.metricTags.a`, /attribute expression/],
+    ["not an attribute", { metricTags: { a: "rm -rf /" } }, `${K}.metricTags.a`, /bounded attributes/],
+    ["an empty expression", { metricTags: { a: "" } }, `${K}.metricTags.a`, /bounded attributes/],
+    // Credentials in a label are readable by anyone with Prometheus, Grafana or Kiali access.
+    ...["authorization", "cookie", "Authorization", "proxy-authorization", "x-api-key"].map(
+      (header): [string, unknown, string, RegExp] => [
+        `the ${header} header`,
+        { metricTags: { who: `request.headers['${header}']` } },
+        `${K}.metricTags.who`,
+        /never a credential/,
+      ],
+    ),
+    [
+      "a cookie in the response",
+      { metricTags: { c: "response.headers['set-cookie']" } },
+      `${K}.metricTags.c`,
+      /never a credential/,
+    ],
+    // Unbounded values: one series per client address, connection, path or client-chosen header.
+    ...[
+      "source.address",
+      "connection.id",
+      "request.url_path",
+      "request.path",
+      "request.host",
+      "request.method",
+      "request.headers['user-agent']",
+      "request.headers['traceparent']",
+      "request.headers['x-b3-traceid']",
+      "request.time",
+      "request.auth.principal",
+      "source.port",
+    ].map((expression): [string, unknown, string, RegExp] => [
+      `the unbounded ${expression}`,
+      { metricTags: { t: expression } },
+      `${K}.metricTags.t`,
+      /bounded attributes/,
+    ]),
+    // Names the scrape's relabelling sets on every target; honor_labels would let the tag overwrite them.
+    ...[
+      "namespace",
+      "pod",
+      "app",
+      "version",
+      "job",
+      "instance",
+      "node",
+      "service",
+      "pod_template_hash",
+      "app_kubernetes_io_name",
+    ].map((name): [string, unknown, string, RegExp] => [
+      `the scrape label ${name}`,
+      { metricTags: { [name]: "request.protocol" } },
+      `${K}.metricTags.${name}`,
+      /honor_labels/,
+    ]),
   ];
   for (const [name, value, key, allowed] of cases) {
     test(`${name} is rejected, naming ${key}`, () => {
