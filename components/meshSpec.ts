@@ -74,6 +74,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...egressIstioObjects(egress),
     ...observabilityObjects(spec.observability),
     // The RequestAuthentication and the TLS Secret hold key material that only `pulumi up` generates.
+    security.meshPeerAuthentication,
     security.peerAuthentication,
     ...security.authorizationPolicies,
     ...(security.rateLimit ? [security.rateLimit] : []),

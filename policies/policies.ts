@@ -3,6 +3,7 @@
  * directly. Importing this module starts nothing.
  */
 import type { Policies } from "@pulumi/policy";
+import { meshMtlsPolicies } from "./meshMtls";
 import { observabilityPolicies } from "./observability";
 import { secretPolicies } from "./secrets";
 import { securityPolicies } from "./security";
@@ -17,4 +18,5 @@ export const policies: Policies = [
   ...securityPolicies,
   ...secretPolicies,
   ...observabilityPolicies,
+  ...meshMtlsPolicies,
 ];
