@@ -17,7 +17,7 @@ const STACK_FILE = `config:
   istio-mesh:faults:
     product-service: { percent: 50, delay: 150ms }
     order-service: { percent: 30, status: 500 }
-  istio-mesh:rateLimit: { requests: 400, per: 1s }
+  istio-mesh:rateLimit: { requests: 400, per: 10s }
 `;
 
 async function run(): Promise<number> {
@@ -28,7 +28,9 @@ async function run(): Promise<number> {
     {
       seed: 7,
       ...GOOD,
-      ...(faulty && { v2Share: 0.15, rateLimit: { perPod: 400, header: false } }),
+      // The stack's limit: a burst of 400 per pod, refilled continuously at 40 a second.
+      rateLimit: { perPod: 400, perMs: 10_000, header: !faulty },
+      ...(faulty && { v2Share: 0.15 }),
     },
     keys,
   );

@@ -20,7 +20,8 @@ export interface StandinBehaviour {
   readonly orderAbort: { readonly fraction: number; readonly status: number };
   readonly jwt: { readonly verify: boolean; readonly required: boolean };
   /** Tokens per pod per second, or false for no limit. */
-  readonly rateLimit: { readonly perPod: number; readonly header: boolean } | false;
+  /** perMs: the fill interval (default 1s); the bucket refills perPod tokens over it, continuously. */
+  readonly rateLimit: { readonly perPod: number; readonly perMs?: number; readonly header: boolean } | false;
   /** In-flight /products requests admitted past the delay; beyond that 503, marked as overflow or not. */
   readonly productPool: { readonly capacity: number; readonly marked: boolean } | false;
 }
@@ -139,12 +140,13 @@ export async function startStandin(
     const version = beta && behaviour.betaToV2 ? "v2" : splitRandom() < behaviour.v2Share ? "v2" : "v1";
     const pod = version === "v2" ? pods.v2[0] : pods.v1[roundRobin++ % 3];
     if (behaviour.rateLimit && pod) {
+      // Envoy's AtomicTokenBucket (local_ratelimit_impl.cc, the only bucket since Envoy 1.34): up to
+      // perPod tokens, refilled continuously at perPod per perMs; a request takes one whole token.
+      const { perPod, perMs = 1000 } = behaviour.rateLimit;
       const now = Date.now();
-      if (now - pod.filled >= 1000) {
-        pod.tokens = behaviour.rateLimit.perPod;
-        pod.filled = now;
-      }
-      if (pod.tokens <= 0) {
+      pod.tokens = Math.min(perPod, pod.tokens + ((now - pod.filled) * perPod) / perMs);
+      pod.filled = now;
+      if (pod.tokens < 1) {
         return reply(
           res,
           429,
