@@ -3,6 +3,7 @@
  * directly. Importing this module starts nothing.
  */
 import type { Policies } from "@pulumi/policy";
+import { egressPolicies } from "./egress";
 import { meshMtlsPolicies } from "./meshMtls";
 import { observabilityPolicies } from "./observability";
 import { secretPolicies } from "./secrets";
@@ -19,4 +20,5 @@ export const policies: Policies = [
   ...secretPolicies,
   ...observabilityPolicies,
   ...meshMtlsPolicies,
+  ...egressPolicies,
 ];

@@ -85,6 +85,9 @@ async function corruptedStack(): Promise<PolicyInput[]> {
     [`${T.namespace}::backend`]: (p) => {
       delete p.metadata.labels["istio-injection"];
     },
+    [`${T.gateway}::istio-egressgateway`]: (p) => {
+      p.spec.servers[1].tls = { mode: "PASSTHROUGH" };
+    },
     [`${T.peerAuthentication}::mesh-default`]: (p) => {
       p.spec.mtls.mode = "PERMISSIVE";
     },
