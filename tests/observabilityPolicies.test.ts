@@ -1,10 +1,13 @@
 /** telemetry-metric-tags-bounded: the pack refuses what `observability.metricTags` refuses, on any Telemetry. */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { meshTelemetry } from "../components/observability/telemetry";
+import { BOUNDED_TAG_ATTRIBUTES } from "../config/metricTags";
 import { telemetryMetricTagsBounded } from "../policies/observability";
 import { policies } from "../policies/policies";
-import { devConfig } from "./support/configs";
+import { devConfig, PROJECT_ROOT } from "./support/configs";
 import { kubernetesResource, runPolicies } from "./support/policyHarness";
 
 type Tags = Record<string, { operation?: string; value?: string }>;
@@ -65,5 +68,14 @@ describe("telemetry-metric-tags-bounded", () => {
     assert.match(at("session"), /never a credential/);
     for (const name of ["user_agent", "peer", "conn", "path"]) assert.match(at(name), /bounded attributes/, name);
     for (const name of ["namespace", "app"]) assert.match(at(name), /honor_labels/, name);
+  });
+});
+
+describe("the documented list", () => {
+  test("docs/observability.md lists exactly the bounded attributes the config and the pack accept", () => {
+    const text = readFileSync(join(PROJECT_ROOT, "docs/observability.md"), "utf8");
+    const listed = [...text.matchAll(/^ {2}\| `([a-z_.]+)` +\|/gm)].map((m) => m[1]);
+    assert.deepEqual(listed, Object.keys(BOUNDED_TAG_ATTRIBUTES));
+    assert.doesNotMatch(text, /count by \(user_agent\)/);
   });
 });
