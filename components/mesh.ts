@@ -7,13 +7,20 @@ import { Egress } from "./egress/egress";
 import { gatewayUrls } from "./endpoints";
 import { buildMeshSpec } from "./meshSpec";
 import type { ToolAccess, ToolName } from "./observability/access";
+import { type DashboardLoad, loadPinnedDashboards } from "./observability/dashboardSource";
 import { Observability } from "./observability/observability";
 import { requestAuthentication } from "./security/jwt";
 import { MeshSecurity } from "./security/security";
 import { TrafficManagement } from "./traffic/traffic";
 
+/** What the program reads from outside the cluster when it runs; tests pass their own. */
+export interface MeshEnvironment {
+  /** The pinned Grafana dashboards (default: the local cache, else GitHub, digest-checked). */
+  readonly dashboards?: () => Promise<DashboardLoad>;
+}
+
 /** Stands the mesh up from parsed config; the return value becomes the stack outputs. */
-export function deployMesh(cfg: MeshConfig) {
+export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
   const spec = buildMeshSpec(cfg);
 
   const cluster = new MeshCluster("cluster", {
@@ -54,6 +61,7 @@ export function deployMesh(cfg: MeshConfig) {
         namespace: controlPlane.istioNamespace,
         crds: controlPlane.base,
         istiod: controlPlane.istiod,
+        dashboards: (env.dashboards ?? loadPinnedDashboards)(),
       },
       onCluster,
     );

@@ -2,7 +2,7 @@ import type { MeshConfig } from "../config/types";
 import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
-import { type EgressSpec, egressIstioObjects, egressSpec } from "./egress/egressSpec";
+import { type EgressSpec, egressIstioObjects, egressKubernetesObjects, egressSpec } from "./egress/egressSpec";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
 import { type ObservabilitySpec, observabilityObjects, observabilitySpec } from "./observability/spec";
@@ -72,8 +72,10 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...traffic.destinationRules,
     ...traffic.virtualServices,
     ...egressIstioObjects(egress),
+    ...egressKubernetesObjects(egress),
     ...observabilityObjects(spec.observability),
     // The RequestAuthentication and the TLS Secret hold key material that only `pulumi up` generates.
+    security.meshPeerAuthentication,
     security.peerAuthentication,
     ...security.authorizationPolicies,
     ...(security.rateLimit ? [security.rateLimit] : []),

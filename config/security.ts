@@ -29,6 +29,12 @@ export const DEFAULT_HTTPS_HOST = "api.example.com";
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)+$/;
 const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 const TOKEN_TEXT = /^[^\s"\\]{1,256}$/;
+/**
+ * RFC 7519's registered claims. The token's own `iss`, `sub`, `aud`, `exp`, `nbf`, `iat` and `jti` are
+ * set by whoever mints it (mintToken overwrites them), so a role claim of that name could never carry
+ * a role and every call would get 403.
+ */
+export const REGISTERED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"] as const;
 
 export function parseSecurityArea(raw: RawConfig, read: Readers): SecurityConfig {
   const mtlsMode = optional(raw, "mtlsMode", (v, k) => read.oneOf(k, v, ["STRICT", "PERMISSIVE"] as const));
@@ -56,7 +62,7 @@ function parseJwt(read: Readers, k: string, value: unknown): JwtConfig | undefin
   const required = field("required", (v, at) => read.bool(at, v));
   const issuer = field("issuer", (v, at) => read.string(at, v, TOKEN_TEXT, "a non-empty issuer without spaces"));
   const audiences = field("audiences", (v, at) => read.stringList(at, v, TOKEN_TEXT, "audiences without spaces"));
-  const roleClaim = field("roleClaim", (v, at) => read.string(at, v, CLAIM_NAME, "a claim name such as role"));
+  const roleClaim = field("roleClaim", (v, at) => parseRoleClaim(read, at, v));
   const roles = field("roles", (v, at) => read.stringList(at, v, TOKEN_TEXT, "role values without spaces"));
   const demoTokenTtl = field("demoTokenTtl", (v, at) =>
     within(read, at, read.duration(at, v), MINUTE_MS, 720 * HOUR_MS, "a duration from 1m to 720h"),
@@ -70,6 +76,13 @@ function parseJwt(read: Readers, k: string, value: unknown): JwtConfig | undefin
     ...(roles !== undefined && { roles }),
     ...(demoTokenTtl !== undefined && { demoTokenTtl }),
   };
+}
+
+function parseRoleClaim(read: Readers, at: string, value: unknown): string | undefined {
+  const allowed = `a claim name such as role, not a registered claim (${REGISTERED_CLAIMS.join(", ")})`;
+  const claim = read.string(at, value, CLAIM_NAME, allowed);
+  if (claim === undefined) return undefined;
+  return (REGISTERED_CLAIMS as readonly string[]).includes(claim) ? read.fail(at, claim, allowed) : claim;
 }
 
 function parseRateLimit(read: Readers, k: string, value: unknown): RateLimit | false | undefined {

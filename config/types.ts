@@ -109,7 +109,7 @@ export interface JwtConfig {
   readonly demoTokenTtl: string;
 }
 
-/** A local token bucket per user-service pod: `requests` every `per`. */
+/** A local token bucket per user-service pod: a burst of `requests`, refilled continuously at `requests` per `per`. */
 export interface RateLimit {
   readonly requests: number;
   readonly per: string;

@@ -3,6 +3,9 @@
  * directly. Importing this module starts nothing.
  */
 import type { Policies } from "@pulumi/policy";
+import { egressPolicies } from "./egress";
+import { meshMtlsPolicies } from "./meshMtls";
+import { observabilityPolicies } from "./observability";
 import { secretPolicies } from "./secrets";
 import { securityPolicies } from "./security";
 import { trafficPolicies } from "./traffic";
@@ -10,4 +13,12 @@ import { workloadPolicies } from "./workloads";
 
 export const PACK_NAME = "istio-mesh-guardrails";
 
-export const policies: Policies = [...trafficPolicies, ...workloadPolicies, ...securityPolicies, ...secretPolicies];
+export const policies: Policies = [
+  ...trafficPolicies,
+  ...workloadPolicies,
+  ...securityPolicies,
+  ...secretPolicies,
+  ...observabilityPolicies,
+  ...meshMtlsPolicies,
+  ...egressPolicies,
+];

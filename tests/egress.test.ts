@@ -62,12 +62,13 @@ function servicePorts(spec: MeshSpec): Map<string, number[]> {
 
 describe("egress: Istio schemas", () => {
   for (const [name, cfg] of configs) {
-    test(`every Istio object is valid networking.istio.io/v1, ServiceEntries included (${name})`, async () => {
+    test(`every Istio object is valid v1 (networking, and the gateway's AuthorizationPolicy) (${name})`, async () => {
       const models = await istioModels();
       const objects = egressIstioObjects(buildMeshSpec(cfg).egress);
       assert.ok(objects.length >= 3);
       for (const object of objects) {
-        assert.equal(object.apiVersion, "networking.istio.io/v1");
+        const group = object.kind === "AuthorizationPolicy" ? "security" : "networking";
+        assert.equal(object.apiVersion, `${group}.istio.io/v1`);
         const Model = models[object.kind as keyof typeof models];
         assert.ok(Model, `no schema for ${object.kind}`);
         assert.doesNotThrow(() => new Model(object as never).validate(), `${object.kind}/${object.metadata.name}`);
@@ -284,16 +285,29 @@ describe("egress: the objects", () => {
     assert.doesNotMatch(JSON.stringify(rule), /consecutiveErrors/);
   });
 
-  test("the egress Gateway listens for httpbin.org: HTTP on 80, the client's TLS passed through on 443", () => {
+  test("the egress Gateway takes httpbin.org only inside Istio mTLS: HTTP in mTLS on 80, TLS in mTLS on 443", () => {
     const gateway = buildMeshSpec(meshConfig()).egress.gateway?.gateway;
     assert.deepEqual(gateway?.metadata.namespace, EGRESS_NAMESPACE);
     assert.deepEqual(gateway?.spec, {
       selector: { istio: "egressgateway" },
       servers: [
-        { port: { number: 80, name: "http", protocol: "HTTP" }, hosts: [HTTPBIN_HOST] },
-        { port: { number: 443, name: "tls", protocol: "TLS" }, hosts: [HTTPBIN_HOST], tls: { mode: "PASSTHROUGH" } },
+        {
+          port: { number: 80, name: "https-mesh-httpbin", protocol: "HTTPS" },
+          hosts: [HTTPBIN_HOST],
+          tls: { mode: "ISTIO_MUTUAL" },
+        },
+        {
+          port: { number: 443, name: "tls-mesh-httpbin", protocol: "TLS" },
+          hosts: [HTTPBIN_HOST],
+          tls: { mode: "ISTIO_MUTUAL" },
+        },
       ],
     });
+    // The sidecars' side of the same leg: the subset originates Istio mTLS with the SNI the servers match.
+    const rule = buildMeshSpec(meshConfig()).egress.gateway?.destinationRule;
+    assert.deepEqual(rule?.spec?.subsets, [
+      { name: "httpbin", trafficPolicy: { tls: { mode: "ISTIO_MUTUAL", sni: HTTPBIN_HOST } } },
+    ]);
   });
 
   test("one VirtualService, two legs per protocol: sidecar → gateway Service subset httpbin, gateway → httpbin.org", () => {
@@ -318,10 +332,13 @@ describe("egress: the objects", () => {
         r.match?.[0]?.sniHosts,
         r.route?.[0]?.destination,
       ]),
-      [
-        [["mesh"], 443, [HTTPBIN_HOST], { host: gatewayHost, subset: "httpbin", port: { number: 443 } }],
-        [[gw], 443, [HTTPBIN_HOST], { host: HTTPBIN_HOST, port: { number: 443 } }],
-      ],
+      [[["mesh"], 443, [HTTPBIN_HOST], { host: gatewayHost, subset: "httpbin", port: { number: 443 } }]],
+    );
+    // The gateway terminated the mTLS, so its leg is TCP (istio's gateway.go builds TCP proxy filters
+    // from `tcp` routes for non-passthrough TLS servers): the client's own TLS goes on untouched.
+    assert.deepEqual(
+      vs.spec?.tcp?.map((r) => [r.match?.[0]?.gateways, r.match?.[0]?.port, r.route?.[0]?.destination]),
+      [[[gw], 443, { host: HTTPBIN_HOST, port: { number: 443 } }]],
     );
   });
 
@@ -434,7 +451,9 @@ describe("egress: the program (Pulumi mocks)", () => {
   });
 
   test("egressGateway: false registers no release, namespace or routing; the ServiceEntries and httpbin rule stay", () => {
-    assert.equal(inNamespace(on, EGRESS_NAMESPACE).length, 3);
+    assert.equal(inNamespace(on, EGRESS_NAMESPACE).length, 4);
+    assert.equal(on.ofType(T.networkPolicy).length, 1);
+    assert.equal(off.ofType(T.networkPolicy).length, 0, "without the gateway, nothing fences direct egress");
     assert.equal(inNamespace(off, EGRESS_NAMESPACE).length, 0);
     assert.equal(off.ofType(T.release).filter((r) => r.name === "istio-egressgateway").length, 0);
     assert.ok(off.ofType(T.namespace).every((r) => r.name !== EGRESS_NAMESPACE));

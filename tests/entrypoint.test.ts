@@ -27,7 +27,8 @@ describe("index.ts under mocks", () => {
     assert.equal(run.resources.filter((r) => r.type.startsWith("kubernetes:helm.sh/v4")).length, 0);
     // Security objects register too, the JWKS-bearing RequestAuthentication with its spec still unknown.
     assert.equal(run.ofType(T.requestAuthentication).length, 1);
-    assert.equal(run.ofType(T.authorizationPolicy).length, 4);
+    // allow-nothing and one per backend in backend, and the egress gateway's.
+    assert.equal(run.ofType(T.authorizationPolicy).length, 5);
     const outputs = run.result as { kubeconfig: pulumi.Output<string>; demoToken: pulumi.Output<string> };
     assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
     assert.equal(await pulumi.isSecret(outputs.demoToken), true);

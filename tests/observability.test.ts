@@ -64,7 +64,7 @@ describe("tracing: the provider, the Telemetry and the Service behind them", () 
     ["defaults", meshConfig()],
     [
       "sampling off, two tags",
-      meshConfig({ observability: { traceSampling: 0, metricTags: { a: "request.host", b: "response.code" } } }),
+      meshConfig({ observability: { traceSampling: 0, metricTags: { a: "request.protocol", b: "response.code" } } }),
     ],
   ];
   for (const [name, cfg] of telemetryConfigs) {
@@ -83,11 +83,11 @@ describe("tracing: the provider, the Telemetry and the Service behind them", () 
     assert.throws(() => new Telemetry(broken).validate());
   });
 
-  test("the dev stack samples 100% and tags user_agent; request_id is not tagged", () => {
+  test("the dev stack samples 100% and tags request_protocol (bounded); user_agent and request_id are not tagged", () => {
     const telemetry = specOf(devConfig()).telemetry;
     assert.equal(telemetry.spec.tracing[0]?.randomSamplingPercentage, 100);
     const tags = telemetry.spec.metrics?.[0]?.overrides[0]?.tagOverrides ?? {};
-    assert.deepEqual(tags, { user_agent: { operation: "UPSERT", value: "request.headers['user-agent']" } });
+    assert.deepEqual(tags, { request_protocol: { operation: "UPSERT", value: "request.protocol" } });
     assert.equal(meshTelemetry(meshConfig().observability).spec.metrics, undefined, "no tags: no metrics override");
   });
 
@@ -153,16 +153,24 @@ describe("Kiali and Grafana find the other tools", () => {
     assert.equal(source.isDefault, true);
   });
 
-  test("Grafana loads Istio's dashboards from the Istio release we install", () => {
-    const dashboards = values("grafana").dashboards.istio as Record<string, { url: string }>;
-    assert.ok(Object.keys(dashboards).length >= 6);
-    const tag = devConfig().istio.version.replaceAll(".", "\\.");
-    const fromRelease = new RegExp(
-      `^https://raw\\.githubusercontent\\.com/istio/istio/${tag}/manifests/addons/dashboards/[\\w.-]+\\.json$`,
+  test("Grafana reads Istio's dashboards from ConfigMaps, one per provider; nothing is downloaded at pod start", () => {
+    const grafana = values("grafana");
+    // The chart renders its download-dashboards init container only for `dashboards` entries.
+    assert.equal(grafana.dashboards, undefined);
+    assert.equal(grafana.defaultCurlOptions, undefined);
+    assert.deepEqual(grafana.dashboardsConfigMaps, {
+      istio: "istio-grafana-dashboards",
+      "istio-services": "istio-services-grafana-dashboards",
+    });
+    const providers = grafana.dashboardProviders["dashboardproviders.yaml"].providers;
+    assert.deepEqual(
+      providers.map((p: { name: string; options: { path: string } }) => [p.name, p.options.path]),
+      [
+        ["istio", "/var/lib/grafana/dashboards/istio"],
+        ["istio-services", "/var/lib/grafana/dashboards/istio-services"],
+      ],
+      "the chart mounts a provider's ConfigMap at that provider's path",
     );
-    for (const { url } of Object.values(dashboards)) assert.match(url, fromRelease);
-    const provider = values("grafana").dashboardProviders["dashboardproviders.yaml"].providers[0];
-    assert.equal(provider.name, "istio", "the chart writes a provider's dashboards into that provider's path");
   });
 
   test("the port-forwards target the same Services and ports", () => {
@@ -207,7 +215,14 @@ describe("credentials and exposure", () => {
     let component: Observability | undefined;
     const run = await runWithMocks(() => {
       const dummy = new pulumi.ComponentResource("test:index:Dummy", "dummy");
-      component = new Observability("observability", { spec, namespace: dummy, crds: dummy, istiod: dummy });
+      const dashboards = Promise.resolve({ contents: {}, missing: [] });
+      component = new Observability("observability", {
+        spec,
+        namespace: dummy,
+        crds: dummy,
+        istiod: dummy,
+        dashboards,
+      });
     });
     assert.ok(component);
     assert.equal(await pulumi.isSecret(component.grafanaAdminPassword), true);
@@ -240,7 +255,9 @@ describe("in the program", () => {
         r.type === RANDOM_PASSWORD ||
         r.type.startsWith("istio-mesh:observability") ||
         (r.type === T.release && ["prometheus", "grafana", "kiali-server"].includes(String(r.inputs.chart))) ||
-        (r.inputs.metadata as { namespace?: string } | undefined)?.namespace === "istio-system",
+        // The mesh-wide PeerAuthentication lives in istio-system too, but is security's.
+        ((r.inputs.metadata as { namespace?: string } | undefined)?.namespace === "istio-system" &&
+          r.type !== T.peerAuthentication),
     );
 
   test("registers the three charts at the pinned versions, Jaeger's objects, the Secrets and the Telemetry", async () => {
@@ -271,7 +288,8 @@ describe("in the program", () => {
     const k8sObjects = toolResources(run).filter((r) => r.type.startsWith("kubernetes:"));
     const telemetry = run.get(TELEMETRY, "mesh-default");
     const tools = k8sObjects.filter((r) => r !== telemetry);
-    assert.equal(tools.length, 3 + 4 + 2);
+    // 3 releases, Jaeger's 4 objects, 2 Secrets, 2 dashboard ConfigMaps.
+    assert.equal(tools.length, 3 + 4 + 2 + 2);
     for (const r of tools) {
       assert.ok(run.dependsOn(r, istioNs), `${r.name} waits for its namespace`);
       assert.ok(!run.dependsOn(r, istiod) && !run.dependsOn(r, gateway), `${r.name} must not wait for istiod`);
@@ -393,20 +411,68 @@ describe("istio-mesh:observability is validated", () => {
       `${K}.metricTags.request_id`,
       /attribute expression/,
     ],
-    [
-      "a per-request id",
-      { metricTags: { request_id: "request.id" } },
-      `${K}.metricTags.request_id`,
-      /series per request/,
-    ],
+    ["a per-request id", { metricTags: { request_id: "request.id" } }, `${K}.metricTags.request_id`, /series per/],
     [
       "the request-id header",
       { metricTags: { rid: "request.headers['x-request-id']" } },
       `${K}.metricTags.rid`,
-      /series per request/,
+      /series per/,
     ],
-    ["not an attribute", { metricTags: { a: "rm -rf /" } }, `${K}.metricTags.a`, /attribute expression/],
-    ["an empty expression", { metricTags: { a: "" } }, `${K}.metricTags.a`, /attribute expression/],
+    ["not an attribute", { metricTags: { a: "rm -rf /" } }, `${K}.metricTags.a`, /bounded attributes/],
+    ["an empty expression", { metricTags: { a: "" } }, `${K}.metricTags.a`, /bounded attributes/],
+    // Credentials in a label are readable by anyone with Prometheus, Grafana or Kiali access.
+    ...["authorization", "cookie", "Authorization", "proxy-authorization", "x-api-key"].map(
+      (header): [string, unknown, string, RegExp] => [
+        `the ${header} header`,
+        { metricTags: { who: `request.headers['${header}']` } },
+        `${K}.metricTags.who`,
+        /never a credential/,
+      ],
+    ),
+    [
+      "a cookie in the response",
+      { metricTags: { c: "response.headers['set-cookie']" } },
+      `${K}.metricTags.c`,
+      /never a credential/,
+    ],
+    // Unbounded values: one series per client address, connection, path or client-chosen header.
+    ...[
+      "source.address",
+      "connection.id",
+      "request.url_path",
+      "request.path",
+      "request.host",
+      "request.method",
+      "request.headers['user-agent']",
+      "request.headers['traceparent']",
+      "request.headers['x-b3-traceid']",
+      "request.time",
+      "request.auth.principal",
+      "source.port",
+    ].map((expression): [string, unknown, string, RegExp] => [
+      `the unbounded ${expression}`,
+      { metricTags: { t: expression } },
+      `${K}.metricTags.t`,
+      /bounded attributes/,
+    ]),
+    // Names the scrape's relabelling sets on every target; honor_labels would let the tag overwrite them.
+    ...[
+      "namespace",
+      "pod",
+      "app",
+      "version",
+      "job",
+      "instance",
+      "node",
+      "service",
+      "pod_template_hash",
+      "app_kubernetes_io_name",
+    ].map((name): [string, unknown, string, RegExp] => [
+      `the scrape label ${name}`,
+      { metricTags: { [name]: "request.protocol" } },
+      `${K}.metricTags.${name}`,
+      /honor_labels/,
+    ]),
   ];
   for (const [name, value, key, allowed] of cases) {
     test(`${name} is rejected, naming ${key}`, () => {

@@ -85,6 +85,18 @@ async function corruptedStack(): Promise<PolicyInput[]> {
     [`${T.namespace}::backend`]: (p) => {
       delete p.metadata.labels["istio-injection"];
     },
+    [`${T.gateway}::istio-egressgateway`]: (p) => {
+      p.spec.servers[1].tls = { mode: "PASSTHROUGH" };
+    },
+    [`${T.peerAuthentication}::mesh-default`]: (p) => {
+      p.spec.mtls.mode = "PERMISSIVE";
+    },
+    [`${T.telemetry}::mesh-default`]: (p) => {
+      p.spec.metrics[0].overrides[0].tagOverrides.token = {
+        operation: "UPSERT",
+        value: "request.headers['authorization']",
+      };
+    },
   };
   return fromRegistered(run.resources).map((r) => {
     // The kubeconfig command without its additionalSecretOutputs.

@@ -47,6 +47,12 @@ describe("security config: invalid values are rejected, naming the key", () => {
     ["an issuer with a space", { jwt: { issuer: "my issuer" } }, "istio-mesh:jwt.issuer"],
     ["no audiences", { jwt: { audiences: [] } }, "istio-mesh:jwt.audiences"],
     ["a role claim name with a bracket", { jwt: { roleClaim: "role]" } }, "istio-mesh:jwt.roleClaim"],
+    // mintToken sets these itself, so a role there never reaches authorization (every call 403).
+    ...["iss", "sub", "aud", "exp", "nbf", "iat", "jti"].map((claim): [string, RawConfig, string] => [
+      `the registered claim ${claim} as the role claim`,
+      { jwt: { roleClaim: claim } },
+      "istio-mesh:jwt.roleClaim",
+    ]),
     ["roles that are not a list", { jwt: { roles: "admin" } }, "istio-mesh:jwt.roles"],
     ["a demo token TTL under a minute", { jwt: { demoTokenTtl: "30s" } }, "istio-mesh:jwt.demoTokenTtl"],
     ["a demo token TTL over 720h", { jwt: { demoTokenTtl: "721h" } }, "istio-mesh:jwt.demoTokenTtl"],

@@ -39,6 +39,8 @@ const TIMEOUT: Answer = { exit: 28, stderr: "curl: (28) Operation timed out afte
 interface Call {
   caller: string;
   url: string;
+  /** curl's --connect-to, when the call goes to another server than the URL's. */
+  connectTo?: string;
   token: string | undefined;
   /** curl's -m. */
   timeoutSeconds: number;
@@ -164,7 +166,14 @@ function fakeCluster(f: FakeCluster = {}): ClusterTransport & { execs: string[][
       const auth = command.find((c) => c.startsWith("Authorization: Bearer "));
       const caller = podName.replace(/-0$/, "");
       const timeoutSeconds = Number(command[command.indexOf("-m") + 1]);
-      const answer = curl({ caller, url, token: auth?.slice("Authorization: Bearer ".length), timeoutSeconds });
+      const connectTo = command.includes("--connect-to") ? command[command.indexOf("--connect-to") + 1] : undefined;
+      const answer = curl({
+        caller,
+        url,
+        token: auth?.slice("Authorization: Bearer ".length),
+        timeoutSeconds,
+        ...(connectTo && { connectTo }),
+      });
       if (url.startsWith("http://httpbin.org") && egressCounts) egress++;
       return typeof answer === "number"
         ? { stdout: String(answer), stderr: "", exitCode: 0 }
@@ -347,6 +356,30 @@ describe("verify inside the cluster, through injected exec and API transports", 
     const bypass = await run(egressCheck, fakeCluster({ egressCounts: false }));
     assert.match(bypass[0]?.observed ?? "", /counted 0 request/);
     assert.equal(bypass[0]?.verdict, "fail");
+  });
+
+  it("egress: outside-client's request sent to the gateway itself is refused (its servers take mTLS only)", async () => {
+    const cluster = fakeCluster();
+    const rows = await run(egressCheck, cluster);
+    assert.equal(
+      rows[1]?.subject,
+      "outside-client → http://httpbin.org/get sent to istio-egressgateway.istio-egress.svc.cluster.local",
+    );
+    assert.equal(rows[1]?.verdict, "pass", rows[1]?.observed);
+    const relayed = cluster.execs.find((e) => e[0] === "outside-client-0");
+    assert.deepEqual(relayed?.slice(relayed.indexOf("--connect-to"), relayed.indexOf("--connect-to") + 2), [
+      "--connect-to",
+      "httpbin.org:80:istio-egressgateway.istio-egress.svc.cluster.local:80",
+    ]);
+    // Today's open relay: the gateway serves whoever sends the right Host.
+    const open = fakeCluster({ curl: (call) => (call.connectTo ? 200 : policyAnswer(call)) });
+    const relay = await run(egressCheck, open);
+    assert.equal(relay[1]?.verdict, "fail");
+    assert.match(relay[1]?.observed ?? "", /HTTP 200: the gateway relays for anyone/);
+    // A name that does not resolve tests nothing: never a pass.
+    const unresolved = fakeCluster({ curl: (call) => (call.connectTo ? DNS : policyAnswer(call)) });
+    assert.equal((await run(egressCheck, unresolved))[1]?.verdict, "fail");
+    assert.equal((await run(egressCheck, fakeCluster(), undefined, meshConfig({ egressGateway: false }))).length, 1);
   });
 
   it("control plane: istiod ready, every backend pod has its app and istio-proxy (native or classic sidecar)", async () => {

@@ -18,14 +18,15 @@ import { meshConfig } from "./support/configs";
 import { GOOD, makeTestKeys, type StandinBehaviour, startStandin, type TestKeys } from "./support/standinGateway";
 
 /** The dev stack's shape with delays and the rate-limit window shortened for a test. */
-const cfg: MeshConfig = meshConfig({
+const cfgRaw = {
   canaryWeights: { v1: 90, v2: 10 },
   faults: {
     "product-service": { percent: 50, delay: "150ms" },
     "order-service": { percent: 30, status: 500 },
   },
   rateLimit: { requests: 400, per: "1s" },
-});
+};
+const cfg: MeshConfig = meshConfig(cfgRaw);
 
 let keys: TestKeys;
 before(async () => {
@@ -39,12 +40,13 @@ async function run(
     requests = 400,
     token = true,
     tlsLeaf,
-  }: { requests?: number; token?: boolean; tlsLeaf?: { cert: string; key: string } } = {},
+    config = cfg,
+  }: { requests?: number; token?: boolean; tlsLeaf?: { cert: string; key: string }; config?: MeshConfig } = {},
 ): Promise<CheckRow[]> {
   const standin = await startStandin({ seed: 7, ...GOOD, ...change }, keys, tlsLeaf);
   const http = new HttpClient(10);
   const ctx: VerifyContext = {
-    cfg,
+    cfg: config,
     target: {
       url: standin.httpUrl,
       httpsUrl: standin.httpsUrl,
@@ -141,13 +143,19 @@ describe("verify through a stand-in gateway", () => {
     assert.equal(skipped.at(-1)?.verdict, "skip");
   });
 
-  it("rate limit: 429 with its header once the beta pod's budget is spent", async () => {
-    allPass(await run(rateLimit));
-    assert.equal((await run(rateLimit, { rateLimit: false }))[0]?.verdict, "fail");
-    const bare = await run(rateLimit, { rateLimit: { perPod: 400, header: false } });
+  it("rate limit: 429 with its header once the beta pod's burst is spent", async () => {
+    // A minute's fill interval: the continuous refill (400 a minute) stays far below any send rate, so
+    // the outcome does not depend on how fast this machine sends.
+    const minute = { config: meshConfig({ ...cfgRaw, rateLimit: { requests: 400, per: "60s" } }) };
+    const bucket = { perPod: 400, perMs: 60_000, header: true };
+    const good = await run(rateLimit, { rateLimit: bucket }, minute);
+    allPass(good);
+    assert.match(good[0]?.expected ?? "", /after ≤ 4\d\d admitted \(burst 400 \+ \d+ refilled\)/);
+    assert.equal((await run(rateLimit, { rateLimit: false }, minute))[0]?.verdict, "fail");
+    const bare = await run(rateLimit, { rateLimit: { ...bucket, header: false } }, minute);
     assert.equal(bare[0]?.verdict, "fail");
     assert.match(bare[0]?.observed ?? "", /0\/\d+ with the header/);
-    const loose = await run(rateLimit, { rateLimit: { perPod: 2000, header: true } });
+    const loose = await run(rateLimit, { rateLimit: { ...bucket, perPod: 2000 } }, minute);
     assert.equal(loose[0]?.verdict, "fail", "a bucket far above the configured one is not the configured limit");
   });
 

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { helmRelease } from "../helm";
-import type { NamedObject } from "../meta";
+import { asArgs, type NamedObject } from "../meta";
 import type { EgressSpec } from "./egressSpec";
 
 export interface EgressArgs extends EgressSpec {
@@ -33,11 +33,17 @@ export class Egress extends pulumi.ComponentResource {
     for (const spec of args.destinationRules) istioObject(spec, args.backendNamespace);
 
     if (args.gateway) {
-      const { namespace, release, gateway, destinationRule, virtualService } = args.gateway;
+      const { namespace, release, gateway, destinationRule, virtualService, authorization, networkPolicy } =
+        args.gateway;
       const egressNs = new k8s.core.v1.Namespace(namespace.metadata.name, namespace, { parent: this });
       // Waits for istiod only, so it installs side by side with the ingress gateway.
       this.gatewayRelease = helmRelease(release, { parent: this, dependsOn: [egressNs, args.istiod] });
-      for (const spec of [gateway, destinationRule, virtualService]) istioObject(spec, egressNs);
+      for (const spec of [gateway, destinationRule, virtualService, authorization]) istioObject(spec, egressNs);
+      // Plain Kubernetes: it needs only its namespace, not the CRDs or istiod.
+      new k8s.networking.v1.NetworkPolicy(networkPolicy.metadata.name, asArgs(networkPolicy), {
+        parent: this,
+        dependsOn: [args.backendNamespace],
+      });
     }
 
     this.registerOutputs({ ...(this.gatewayRelease && { gatewayRelease: this.gatewayRelease.status }) });

@@ -2,11 +2,13 @@ import type { MeshConfig } from "../../config/types";
 import type { IstioRelease } from "../controlPlane/helmValues";
 import type { NamedObject } from "../meta";
 import { egressNamespace, type NamespaceSpec } from "../namespaces";
+import type { AuthorizationPolicySpec } from "../security/authorization";
 import type { DestinationRuleSpec } from "../traffic/destinationRules";
 import type { GatewaySpec } from "../traffic/gateway";
 import type { VirtualServiceSpec } from "../traffic/routes";
 import { egressGatewayRelease } from "./egressGateway";
 import { httpbinDestinationRule, type ServiceEntrySpec, serviceEntries } from "./externalServices";
+import { backendEgressPolicy, egressGatewayAuthorization, type NetworkPolicySpec } from "./fence";
 import { egressGateway, egressGatewayRule, egressRoutes } from "./routing";
 
 /** What `egressGateway: false` removes: the namespace, the release and the routing through it. */
@@ -16,6 +18,10 @@ export interface EgressGatewaySpec {
   readonly gateway: GatewaySpec;
   readonly destinationRule: DestinationRuleSpec;
   readonly virtualService: VirtualServiceSpec;
+  /** Only the backend namespace's identities may use the gateway. */
+  readonly authorization: AuthorizationPolicySpec;
+  /** Backend pods reach the outside only through the gateway (where the CNI enforces NetworkPolicy). */
+  readonly networkPolicy: NetworkPolicySpec;
 }
 
 export interface EgressSpec {
@@ -34,11 +40,18 @@ export function egressSpec(cfg: MeshConfig): EgressSpec {
         gateway: egressGateway(),
         destinationRule: egressGatewayRule(cfg),
         virtualService: egressRoutes(cfg),
+        authorization: egressGatewayAuthorization(cfg),
+        networkPolicy: backendEgressPolicy(cfg),
       },
     }),
     serviceEntries: serviceEntries(cfg),
     destinationRules: [httpbinDestinationRule(cfg)],
   };
+}
+
+/** The Kubernetes objects beside the Istio ones (render and the mesh diff list them too). */
+export function egressKubernetesObjects(spec: EgressSpec): readonly NamedObject[] {
+  return spec.gateway ? [spec.gateway.networkPolicy] : [];
 }
 
 /** The Istio objects, in the order `kubectl apply` takes them: hosts before the routes that name them. */
@@ -47,6 +60,6 @@ export function egressIstioObjects(spec: EgressSpec): readonly NamedObject[] {
   return [
     ...spec.serviceEntries,
     ...spec.destinationRules,
-    ...(gateway ? [gateway.gateway, gateway.destinationRule, gateway.virtualService] : []),
+    ...(gateway ? [gateway.gateway, gateway.destinationRule, gateway.virtualService, gateway.authorization] : []),
   ];
 }

@@ -7,10 +7,11 @@ import { EGRESS_GATEWAY_PORTS, EGRESS_GATEWAY_SELECTOR, egressGatewayHost } from
 import { HTTPBIN_HOST, HTTPBIN_HTTP_PORT, HTTPBIN_TLS_PORT } from "./externalServices";
 
 /**
- * Mesh → egress gateway → httpbin.org, after Istio's "Egress Gateways" task: plain HTTP on port 80
- * (the lab's Step 5-3) and, as in the task's HTTPS section, the client's own TLS on 443 passed
- * through by SNI, so every request to httpbin.org leaves through the gateway. All three objects
- * live in the gateway's namespace and go away with it; they are exported to the callers' namespace.
+ * Mesh → egress gateway → httpbin.org, after Istio's "Egress Gateways" task and its "additional
+ * security considerations": plain HTTP on port 80 (the lab's Step 5-3) and the client's own TLS on
+ * 443, each carried from the sidecar to the gateway inside Istio mTLS (ISTIO_MUTUAL, SNI httpbin.org),
+ * so the gateway knows who is calling and its AuthorizationPolicy can refuse everyone else. All of
+ * it lives in the gateway's namespace and goes away with it; it is exported to the callers' namespace.
  */
 
 export const EGRESS_GATEWAY = "istio-egressgateway";
@@ -30,6 +31,13 @@ const servicePort = (name: "http2" | "https"): number => {
 
 const visibleTo = (cfg: MeshConfig) => [".", cfg.backend.namespace];
 
+/** Only sidecars with an Istio certificate get past the gateway's listeners: mTLS, SNI httpbin.org. */
+const MESH_MTLS = { mode: "ISTIO_MUTUAL" } as const;
+
+/**
+ * The gateway terminates the mesh's mTLS on both ports: on `http2` (80) it then reads the HTTP
+ * inside, on `https` (443) it forwards the client's own TLS, still encrypted, as a TCP stream.
+ */
 export function egressGateway(): GatewaySpec {
   return {
     apiVersion: "networking.istio.io/v1",
@@ -38,14 +46,26 @@ export function egressGateway(): GatewaySpec {
     spec: {
       selector: { ...EGRESS_GATEWAY_SELECTOR },
       servers: [
-        { port: { ...HTTPBIN_HTTP_PORT }, hosts: [HTTPBIN_HOST] },
-        { port: { ...HTTPBIN_TLS_PORT }, hosts: [HTTPBIN_HOST], tls: { mode: "PASSTHROUGH" } },
+        {
+          port: { number: servicePort("http2"), name: "https-mesh-httpbin", protocol: "HTTPS" },
+          hosts: [HTTPBIN_HOST],
+          tls: { ...MESH_MTLS },
+        },
+        {
+          port: { number: servicePort("https"), name: "tls-mesh-httpbin", protocol: "TLS" },
+          hosts: [HTTPBIN_HOST],
+          tls: { ...MESH_MTLS },
+        },
       ],
     },
   };
 }
 
-/** Found by callers in other namespaces because it sits in the gateway Service's own namespace. */
+/**
+ * Found by callers in other namespaces because it sits in the gateway Service's own namespace. The
+ * subset's TLS makes the sidecar originate Istio mTLS to the gateway, with the SNI the gateway's
+ * servers match on.
+ */
 export function egressGatewayRule(cfg: MeshConfig): DestinationRuleSpec {
   return {
     apiVersion: "networking.istio.io/v1",
@@ -54,12 +74,16 @@ export function egressGatewayRule(cfg: MeshConfig): DestinationRuleSpec {
     spec: {
       host: egressGatewayHost(),
       exportTo: visibleTo(cfg),
-      subsets: [{ name: EGRESS_SUBSET }],
+      subsets: [{ name: EGRESS_SUBSET, trafficPolicy: { tls: { ...MESH_MTLS, sni: HTTPBIN_HOST } } }],
     },
   };
 }
 
-/** One route per leg and protocol: sidecar → gateway (`mesh`), then gateway → httpbin.org. */
+/**
+ * One route per leg and protocol: sidecar → gateway (`mesh`), then gateway → httpbin.org. On 443 the
+ * gateway has terminated the mTLS, so its leg is a `tcp` route (a `tls` route binds only to a
+ * PASSTHROUGH server).
+ */
 export function egressRoutes(cfg: MeshConfig): VirtualServiceSpec {
   const toGateway = (port: number) => ({ host: egressGatewayHost(), subset: EGRESS_SUBSET, port: { number: port } });
   const toHttpbin = (port: number) => ({ host: HTTPBIN_HOST, port: { number: port } });
@@ -81,7 +105,7 @@ export function egressRoutes(cfg: MeshConfig): VirtualServiceSpec {
         },
         {
           name: "egress-gateway-to-httpbin",
-          match: [{ gateways: [egressGatewayRef()], port: http }],
+          match: [{ gateways: [egressGatewayRef()], port: servicePort("http2") }],
           route: [{ destination: toHttpbin(http) }],
         },
       ],
@@ -90,8 +114,10 @@ export function egressRoutes(cfg: MeshConfig): VirtualServiceSpec {
           match: [{ gateways: ["mesh"], port: tls, sniHosts: [HTTPBIN_HOST] }],
           route: [{ destination: toGateway(servicePort("https")) }],
         },
+      ],
+      tcp: [
         {
-          match: [{ gateways: [egressGatewayRef()], port: tls, sniHosts: [HTTPBIN_HOST] }],
+          match: [{ gateways: [egressGatewayRef()], port: servicePort("https") }],
           route: [{ destination: toHttpbin(tls) }],
         },
       ],

@@ -27,7 +27,7 @@ export function addonSecrets(): { grafanaAdmin: SecretShell; kialiSigningKey: Se
 }
 
 /** Release names: the Grafana chart names its Service after the release ("grafana"). */
-export function addonReleases(istioVersion: string, localUrls: { grafana: string; tracing: string }): AddonRelease[] {
+export function addonReleases(localUrls: { grafana: string; tracing: string }): AddonRelease[] {
   const release = (name: string, chart: AddonRelease["chart"], values: HelmValues): AddonRelease => ({
     name,
     chart,
@@ -37,7 +37,7 @@ export function addonReleases(istioVersion: string, localUrls: { grafana: string
   });
   return [
     release(PROMETHEUS.name, "prometheus", prometheusValues()),
-    release(GRAFANA.name, "grafana", grafanaValues(istioVersion)),
+    release(GRAFANA.name, "grafana", grafanaValues()),
     release(KIALI.name, "kiali-server", kialiValues(localUrls)),
   ];
 }

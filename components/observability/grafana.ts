@@ -1,4 +1,5 @@
 import type { HelmValues } from "../controlPlane/helmValues";
+import { DASHBOARD_GROUPS, DASHBOARD_PROVIDERS, dashboardDir } from "./dashboards";
 import { ADDON_IMAGES, NOT_INJECTED } from "./pins";
 import { GRAFANA, inClusterUrl, PROMETHEUS } from "./services";
 
@@ -8,31 +9,12 @@ import { GRAFANA, inClusterUrl, PROMETHEUS } from "./services";
 export const GRAFANA_ADMIN_SECRET = { name: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" };
 export const GRAFANA_ADMIN_USER = "admin";
 
-/** Istio's dashboards, exactly as tagged in the Istio release we install (read at `up` by Grafana's init container). */
-export const ISTIO_DASHBOARDS = {
-  "istio-mesh": "istio-mesh-dashboard.gen.json",
-  "istio-service": "istio-service-dashboard.json",
-  "istio-workload": "istio-workload-dashboard.json",
-  "istio-performance": "istio-performance-dashboard.json",
-  "istio-control-plane": "pilot-dashboard.gen.json",
-  "istio-extension": "istio-extension-dashboard.json",
-  "istio-ztunnel": "ztunnel-dashboard.gen.json",
-} as const;
-
-export const dashboardUrl = (istioVersion: string, file: string) =>
-  `https://raw.githubusercontent.com/istio/istio/${istioVersion}/manifests/addons/dashboards/${file}`;
-
-const DASHBOARD_PROVIDER = "istio";
-const DASHBOARD_DIR = "/var/lib/grafana/dashboards/istio";
-
-export function grafanaValues(istioVersion: string): HelmValues {
+export function grafanaValues(): HelmValues {
   return {
     image: ADDON_IMAGES.grafana,
     // Grafana reads no Kubernetes API here; no RBAC, no test pod.
     rbac: { create: false },
     testFramework: { enabled: false },
-    // The chart's default adds -k; dashboards come over verified TLS.
-    defaultCurlOptions: "-sLf",
     podLabels: { app: "grafana", ...NOT_INJECTED },
     service: { type: "ClusterIP", port: GRAFANA.port },
     admin: {
@@ -62,25 +44,21 @@ export function grafanaValues(istioVersion: string): HelmValues {
         ],
       },
     },
+    // Istio's addon layout: one file provider per ConfigMap, each its own folder. No `dashboards`
+    // key, so the chart renders no init container that downloads anything when the pod starts.
     dashboardProviders: {
       "dashboardproviders.yaml": {
         apiVersion: 1,
-        providers: [
-          {
-            name: DASHBOARD_PROVIDER,
-            orgId: 1,
-            folder: "istio",
-            type: "file",
-            disableDeletion: false,
-            options: { path: DASHBOARD_DIR },
-          },
-        ],
+        providers: DASHBOARD_PROVIDERS.map((name) => ({
+          name,
+          orgId: 1,
+          folder: name,
+          type: "file",
+          disableDeletion: false,
+          options: { path: dashboardDir(name) },
+        })),
       },
     },
-    dashboards: {
-      [DASHBOARD_PROVIDER]: Object.fromEntries(
-        Object.entries(ISTIO_DASHBOARDS).map(([key, file]) => [key, { url: dashboardUrl(istioVersion, file) }]),
-      ),
-    },
+    dashboardsConfigMaps: Object.fromEntries(DASHBOARD_PROVIDERS.map((p) => [p, DASHBOARD_GROUPS[p].configMap])),
   };
 }

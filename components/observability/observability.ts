@@ -4,6 +4,8 @@ import * as random from "@pulumi/random";
 import { helmRelease } from "../helm";
 import { asArgs } from "../meta";
 import type { SecretShell } from "./charts";
+import type { DashboardLoad } from "./dashboardSource";
+import { DASHBOARD_GROUPS, DASHBOARD_PROVIDERS, type DashboardProvider, dashboardConfigMap } from "./dashboards";
 import { GRAFANA_ADMIN_SECRET, GRAFANA_ADMIN_USER } from "./grafana";
 import { KIALI_SIGNING_SECRET } from "./kiali";
 import type { ObservabilitySpec } from "./spec";
@@ -19,6 +21,8 @@ export interface ObservabilityArgs {
    * istio-base's validator lets anything through while istiod is down.
    */
   readonly istiod: pulumi.Resource;
+  /** The pinned Grafana dashboards, fetched and digest-checked when the program runs. */
+  readonly dashboards: Promise<DashboardLoad>;
 }
 
 /**
@@ -70,9 +74,18 @@ export class Observability extends pulumi.ComponentResource {
       new k8s.core.v1.Service(service.metadata.name, asArgs(service), inNamespace);
     }
 
-    // Grafana and Kiali read their Secrets at pod start.
+    const dashboardMaps = DASHBOARD_PROVIDERS.map(
+      (provider) =>
+        new k8s.core.v1.ConfigMap(
+          DASHBOARD_GROUPS[provider].configMap,
+          dashboardConfigMapArgs(provider, args.dashboards),
+          inNamespace,
+        ),
+    );
+
+    // Grafana and Kiali read their Secrets (Grafana its dashboards too) at pod start.
     const needs: Record<string, pulumi.Resource[]> = {
-      grafana: [grafanaAdmin],
+      grafana: [grafanaAdmin, ...dashboardMaps],
       kiali: [kialiSigningKey, grafanaAdmin],
     };
     for (const r of spec.releases) {
@@ -87,4 +100,32 @@ export class Observability extends pulumi.ComponentResource {
 
     this.registerOutputs({});
   }
+}
+
+/**
+ * A dashboards ConfigMap whose data waits for the load. It never blocks evaluation: a dashboard that
+ * could be neither read from the cache nor fetched is left out with a warning, and in a preview its
+ * data stays unknown (shown as computed, not as a removal), so previews, tests and policy runs work
+ * with no network. `up` then serves what it has; the next run with a network fills in the rest.
+ */
+function dashboardConfigMapArgs(provider: DashboardProvider, load: Promise<DashboardLoad>): k8s.core.v1.ConfigMapArgs {
+  const mine = (missing: DashboardLoad["missing"]) =>
+    missing.filter((m) => DASHBOARD_GROUPS[provider].dashboards.some((d) => d.file === m.file));
+  const spec = pulumi.output(load).apply((loaded) => {
+    const lacking = mine(loaded.missing);
+    if (lacking.length === 0) return dashboardConfigMap(provider, loaded.contents);
+    const list = lacking.map((m) => `${m.file} (${m.reason})`).join(", ");
+    if (pulumi.runtime.isDryRun()) {
+      pulumi.log.warn(`Grafana dashboards not available now, shown as computed: ${list}`);
+      return pulumi.unknown as unknown as ReturnType<typeof dashboardConfigMap>;
+    }
+    pulumi.log.warn(`Grafana dashboards left out (run \`pulumi up\` again with a network to add them): ${list}`);
+    return dashboardConfigMap(provider, loaded.contents);
+  });
+  const shell = dashboardConfigMap(provider, {});
+  return {
+    ...asArgs<k8s.core.v1.ConfigMapArgs>(shell),
+    metadata: { ...shell.metadata, annotations: spec.apply((s) => s.metadata.annotations ?? {}) },
+    data: spec.apply((s) => s.data ?? {}),
+  };
 }

@@ -19,7 +19,7 @@ export function observabilitySpec(cfg: MeshConfig): ObservabilitySpec {
   return {
     telemetry: meshTelemetry(cfg.observability),
     jaeger: jaegerSpecs(),
-    releases: addonReleases(cfg.istio.version, kialiLinks()),
+    releases: addonReleases(kialiLinks()),
     secrets: addonSecrets(),
     dashboards: dashboards(cfg.cluster),
   };

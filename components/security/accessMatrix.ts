@@ -13,7 +13,7 @@ import {
   principal,
 } from "./identities";
 import { DEMO_SUBJECT, requestAuthentication } from "./jwt";
-import { peerAuthentication } from "./peerAuthentication";
+import { meshPeerAuthentication, peerAuthentication } from "./peerAuthentication";
 
 export type TokenState = "none" | "valid" | "invalid";
 export const TOKEN_STATES: readonly TokenState[] = ["none", "valid", "invalid"];
@@ -56,7 +56,7 @@ export function callers(cfg: MeshConfig): Caller[] {
 export function securityPolicies(cfg: MeshConfig): SecurityPolicies {
   return {
     rootNamespace: ISTIO_NAMESPACE,
-    peerAuthentications: [peerAuthentication(cfg)],
+    peerAuthentications: [meshPeerAuthentication(), peerAuthentication(cfg)],
     requestAuthentications: [requestAuthentication(cfg, '{"keys":[]}')],
     authorizationPolicies: authorizationPolicies(cfg),
   };

@@ -44,32 +44,73 @@ export interface Decision {
   readonly reason: string;
 }
 
-const selects = (selector: { matchLabels?: Record<string, string> } | undefined, workload: Workload) =>
+type Selector = { matchLabels?: Record<string, string> } | undefined;
+
+const selects = (selector: Selector, workload: Workload) =>
   Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => workload.labels[k] === v);
+const hasSelector = (selector: Selector) => Object.keys(selector?.matchLabels ?? {}).length > 0;
+
+interface PolicyObject {
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly creationTimestamp?: string };
+  readonly spec?: { readonly selector?: Selector };
+}
+
+/**
+ * Attachments the evaluator does not model are refused, never ignored: targetRef(s) bind a policy to
+ * a Gateway or Service instead of by selector, and portLevelMtls changes the mode per port.
+ */
+function refuseUnmodelled(kind: string, policy: PolicyObject): void {
+  const spec = (policy.spec ?? {}) as Record<string, unknown>;
+  const unmodelled = ["targetRef", "targetRefs", "portLevelMtls"].filter((field) => spec[field] !== undefined);
+  if (unmodelled.length > 0) {
+    const ref = `${policy.metadata.namespace ?? "default"}/${policy.metadata.name}`;
+    throw new Error(`evaluator: ${kind} ${ref} sets ${unmodelled.join(", ")}, which is not modelled`);
+  }
+}
 
 /** The policies of a kind that apply to a workload: its namespace's, and the root namespace's. */
-function applying<
-  T extends { metadata: { namespace?: string }; spec?: { selector?: { matchLabels?: Record<string, string> } } },
->(policies: readonly T[], workload: Workload, root: string): T[] {
-  return policies.filter(
+function applying<T extends PolicyObject>(kind: string, policies: readonly T[], workload: Workload, root: string): T[] {
+  const found = policies.filter(
     (p) =>
       (p.metadata.namespace === workload.namespace || p.metadata.namespace === root) &&
       selects(p.spec?.selector, workload),
   );
+  for (const p of found) refuseUnmodelled(kind, p);
+  return found;
 }
 
-/** Workload selector beats namespace-wide, which beats mesh-wide; default PERMISSIVE. */
-function mtlsMode(policies: SecurityPolicies, workload: Workload): string {
-  const all = applying(policies.peerAuthentications, workload, policies.rootNamespace);
-  const rank = (p: PeerAuthenticationSpec) =>
-    p.spec?.selector
-      ? 0
-      : p.metadata.namespace === workload.namespace && p.metadata.namespace !== policies.rootNamespace
-        ? 1
-        : 2;
-  const best = [...all].sort((a, b) => rank(a) - rank(b))[0];
-  const mode = best?.spec?.mtls?.mode;
-  return mode === undefined || mode === "UNSET" ? "PERMISSIVE" : mode;
+/**
+ * istiod's order (pilot/pkg/model/config.go sortConfigByCreationTime): oldest first; equal creation
+ * times (kept in seconds) by name, then namespace. A policy without a creationTimestamp is not yet
+ * created, so it sorts as the newest.
+ */
+function oldestFirst<T extends PolicyObject>(a: T, b: T): number {
+  const time = (p: T) => p.metadata.creationTimestamp ?? "9999-12-31T23:59:59Z";
+  const byTime = Date.parse(time(a)) - Date.parse(time(b));
+  if (byTime !== 0) return byTime;
+  if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
+  const ns = (p: T) => p.metadata.namespace ?? "";
+  return ns(a) < ns(b) ? -1 : ns(a) > ns(b) ? 1 : 0;
+}
+
+/**
+ * The effective mTLS mode, as Istio's ComposePeerAuthentication (pilot/pkg/security/authn/
+ * policy_applier.go) computes it: PERMISSIVE, overridden in turn by the mesh policy (root namespace,
+ * no selector), the namespace policy (no selector) and the workload policy (a selector, outside the
+ * root namespace: one there is ignored), each the oldest of its scope; UNSET or no mode inherits.
+ */
+export function mtlsMode(policies: SecurityPolicies, workload: Workload): string {
+  const root = policies.rootNamespace;
+  const all = applying("PeerAuthentication", policies.peerAuthentications, workload, root).sort(oldestFirst);
+  const mesh = all.find((p) => !hasSelector(p.spec?.selector) && p.metadata.namespace === root);
+  const namespace = all.find((p) => !hasSelector(p.spec?.selector) && p.metadata.namespace !== root);
+  const selected = all.find((p) => hasSelector(p.spec?.selector) && p.metadata.namespace !== root);
+  let mode = "PERMISSIVE";
+  for (const scope of [mesh, namespace, selected]) {
+    const set = scope?.spec?.mtls?.mode;
+    if (set !== undefined && set !== "UNSET") mode = set;
+  }
+  return mode;
 }
 
 /** Istio's string match: exact, `prefix*`, `*suffix`, or `*` (any non-empty value). */
@@ -80,10 +121,12 @@ export function matchesPattern(pattern: string, value: string): boolean {
   return pattern === value;
 }
 
+/** Istio reads an empty list as an unset field (authz/model/model.go insertFront, appendLast; `len(r.From) == 0`). */
+const isUnset = (list: readonly unknown[] | undefined): boolean => list === undefined || list.length === 0;
 const anyMatch = (patterns: readonly string[] | undefined, values: readonly string[]) =>
-  patterns === undefined || values.some((v) => patterns.some((p) => matchesPattern(p, v)));
+  isUnset(patterns) || values.some((v) => (patterns ?? []).some((p) => matchesPattern(p, v)));
 const noneMatch = (patterns: readonly string[] | undefined, values: readonly string[]) =>
-  patterns === undefined || !values.some((v) => patterns.some((p) => matchesPattern(p, v)));
+  isUnset(patterns) || !values.some((v) => (patterns ?? []).some((p) => matchesPattern(p, v)));
 
 interface Attributes {
   readonly principal: string;
@@ -115,14 +158,16 @@ const UNMODELLED_SOURCE = [
   "notRemoteIpBlocks",
   "serviceAccounts",
   "notServiceAccounts",
+  "trustDomains",
+  "notTrustDomains",
 ];
 const UNMODELLED_OPERATION = ["hosts", "notHosts", "ports", "notPorts"];
 
 function ruleMatches(rule: AuthorizationRule, a: Attributes): boolean {
   const fromOk =
-    rule.from === undefined ||
-    rule.from.some(({ source: s = {} }) => {
-      const unmodelled = UNMODELLED_SOURCE.filter((f) => f in s);
+    isUnset(rule.from) ||
+    (rule.from ?? []).some(({ source: s = {} }) => {
+      const unmodelled = UNMODELLED_SOURCE.filter((f) => !isUnset((s as Record<string, string[]>)[f]));
       if (unmodelled.length > 0) throw new Error(`evaluator: source fields ${unmodelled.join(", ")} are not modelled`);
       const principal = a.principal === "" ? [] : [a.principal];
       const requestPrincipal = a.requestPrincipal === "" ? [] : [a.requestPrincipal];
@@ -137,9 +182,9 @@ function ruleMatches(rule: AuthorizationRule, a: Attributes): boolean {
       );
     });
   const toOk =
-    rule.to === undefined ||
-    rule.to.some(({ operation: o = {} }) => {
-      const unmodelled = UNMODELLED_OPERATION.filter((f) => f in o);
+    isUnset(rule.to) ||
+    (rule.to ?? []).some(({ operation: o = {} }) => {
+      const unmodelled = UNMODELLED_OPERATION.filter((f) => !isUnset((o as Record<string, string[]>)[f]));
       if (unmodelled.length > 0)
         throw new Error(`evaluator: operation fields ${unmodelled.join(", ")} are not modelled`);
       return (
@@ -150,6 +195,7 @@ function ruleMatches(rule: AuthorizationRule, a: Attributes): boolean {
       );
     });
   const whenOk = (rule.when ?? []).every((c) => {
+    if (isUnset(c.values) && isUnset(c.notValues)) return true;
     const values = conditionValues(c.key, a);
     return anyMatch(c.values, values) && noneMatch(c.notValues, values);
   });
@@ -162,9 +208,12 @@ function authenticate(
   workload: Workload,
   token: PresentedToken | undefined,
 ): { ok: true; requestPrincipal: string; claims: PresentedToken["claims"] | Record<string, never> } | { ok: false } {
-  const rules = applying(policies.requestAuthentications, workload, policies.rootNamespace).flatMap(
-    (p) => p.spec?.jwtRules ?? [],
-  );
+  const rules = applying(
+    "RequestAuthentication",
+    policies.requestAuthentications,
+    workload,
+    policies.rootNamespace,
+  ).flatMap((p) => p.spec?.jwtRules ?? []);
   // Without a RequestAuthentication the sidecar ignores the Authorization header.
   if (token === undefined || rules.length === 0) return { ok: true, requestPrincipal: "", claims: {} };
   const audiences = list(token.claims.aud);
@@ -180,21 +229,24 @@ function authenticate(
 }
 
 export function decide(policies: SecurityPolicies, target: Workload, call: Call): Decision {
-  if (call.sourcePrincipal === undefined && mtlsMode(policies, target) === "STRICT") {
+  const mode = mtlsMode(policies, target);
+  if (call.sourcePrincipal === undefined && mode === "STRICT") {
     return { allowed: false, status: 0, reason: "plaintext refused by STRICT mTLS" };
   }
+  // Under DISABLE istiod has the callers' sidecars send plaintext (auto mTLS), so no peer identity arrives.
+  const peer = mode === "DISABLE" ? undefined : call.sourcePrincipal;
   const authn = authenticate(policies, target, call.token);
   if (!authn.ok) return { allowed: false, status: 401, reason: "JWT rejected by RequestAuthentication" };
 
   const attributes: Attributes = {
-    principal: call.sourcePrincipal ?? "",
-    namespace: call.sourcePrincipal === undefined ? "" : (call.sourceNamespace ?? ""),
+    principal: peer ?? "",
+    namespace: peer === undefined ? "" : (call.sourceNamespace ?? ""),
     requestPrincipal: authn.requestPrincipal,
     claims: authn.claims,
     method: call.method,
     path: call.path,
   };
-  const authz = applying(policies.authorizationPolicies, target, policies.rootNamespace);
+  const authz = applying("AuthorizationPolicy", policies.authorizationPolicies, target, policies.rootNamespace);
   const byAction = (action: string) => authz.filter((p) => (p.spec?.action ?? "ALLOW") === action);
   if (byAction("CUSTOM").length > 0) throw new Error("evaluator: CUSTOM policies are not modelled");
   const matching = (ps: AuthorizationPolicySpec[]) =>

@@ -11,13 +11,24 @@ export const LOCAL_RATE_LIMIT_TYPE =
   "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit";
 /** Added to every 429 this filter sends, so a client can tell it from an upstream's own 429. */
 export const RATE_LIMIT_HEADER = { key: "x-local-rate-limit", value: "true" } as const;
+/**
+ * The EnvoyFilter's priority. Without one, a relative patch (INSERT_BEFORE) is IST0151 in `istioctl
+ * analyze` (pkg/config/analysis/analyzers/envoyfilter/envoyfilter.go): filters of equal priority apply
+ * by creation time, so another filter's patch could land first. Positive: after the default (0) ones.
+ */
+export const RATE_LIMIT_PRIORITY = 10;
 
 /** Envoy reads fill_interval as a protobuf Duration, which only has seconds ("60s", "0.5s"), never "1m". */
 export const protoDuration = (text: string): string => `${(durationMillis(text) ?? Number.NaN) / 1000}s`;
 
 const ALWAYS = { numerator: 100, denominator: "HUNDRED" } as const;
 
-/** The Envoy local_ratelimit filter config: one token bucket per Envoy, i.e. per pod. */
+/**
+ * The Envoy local_ratelimit filter config: one token bucket per Envoy, i.e. per pod. It holds at most
+ * `requests` tokens and, since Envoy 1.34 (AtomicTokenBucket, local_ratelimit_impl.cc), refills
+ * continuously at tokens_per_fill / fill_interval: a pod admits a burst of `requests`, then one request
+ * every `per / requests`, not a fresh `requests` every `per`.
+ */
 export function localRateLimitConfig(limit: RateLimit) {
   return {
     "@type": LOCAL_RATE_LIMIT_TYPE,
@@ -48,6 +59,7 @@ export function rateLimitFilter(cfg: MeshConfig): EnvoyFilterSpec | undefined {
     metadata: objectMeta(RATE_LIMIT_FILTER, cfg.backend.namespace, { app: RATE_LIMITED_SERVICE }),
     spec: {
       workloadSelector: { labels: { app: RATE_LIMITED_SERVICE } },
+      priority: RATE_LIMIT_PRIORITY,
       configPatches: [
         {
           applyTo: "HTTP_FILTER",

@@ -51,6 +51,7 @@ export class MeshSecurity extends pulumi.ComponentResource {
         { parent: this, dependsOn: istioDeps },
       );
 
+    istioObject(spec.meshPeerAuthentication);
     istioObject(spec.peerAuthentication);
     for (const policy of spec.authorizationPolicies) istioObject(policy);
     if (spec.rateLimit) istioObject(spec.rateLimit);

@@ -2,7 +2,7 @@ import type { MeshConfig } from "../../config/types";
 import type { GatewayServer } from "../traffic/gateway";
 import { type AuthorizationPolicySpec, authorizationPolicies } from "./authorization";
 import { certificateArgs, httpsServer, type SecretSpec, tlsSecret } from "./https";
-import { type PeerAuthenticationSpec, peerAuthentication } from "./peerAuthentication";
+import { meshPeerAuthentication, type PeerAuthenticationSpec, peerAuthentication } from "./peerAuthentication";
 import { type ProbeClientSpecs, probeClients } from "./probeClients";
 import { type EnvoyFilterSpec, rateLimitFilter } from "./rateLimit";
 
@@ -11,6 +11,9 @@ import { type EnvoyFilterSpec, rateLimitFilter } from "./rateLimit";
  * and the TLS Secret's data come from keys the stack generates, so only their shells are here.
  */
 export interface SecuritySpec {
+  /** Mesh-wide STRICT, in the root namespace. */
+  readonly meshPeerAuthentication: PeerAuthenticationSpec;
+  /** The backend namespace's `mtlsMode`. */
   readonly peerAuthentication: PeerAuthenticationSpec;
   readonly authorizationPolicies: readonly AuthorizationPolicySpec[];
   readonly rateLimit?: EnvoyFilterSpec;
@@ -25,6 +28,7 @@ export function securitySpec(cfg: MeshConfig): SecuritySpec {
   const rateLimit = rateLimitFilter(cfg);
   const clients = probeClients(cfg);
   return {
+    meshPeerAuthentication: meshPeerAuthentication(),
     peerAuthentication: peerAuthentication(cfg),
     authorizationPolicies: authorizationPolicies(cfg),
     ...(rateLimit && { rateLimit }),

@@ -17,7 +17,7 @@ const STACK_FILE = `config:
   istio-mesh:faults:
     product-service: { percent: 50, delay: 150ms }
     order-service: { percent: 30, status: 500 }
-  istio-mesh:rateLimit: { requests: 400, per: 1s }
+  istio-mesh:rateLimit: { requests: 400, per: 10s }
 `;
 
 async function run(): Promise<number> {
@@ -28,8 +28,8 @@ async function run(): Promise<number> {
     {
       seed: 7,
       ...GOOD,
-      // A whole verify run: the bucket refills each second, as istio-mesh:rateLimit below says.
-      rateLimit: { perPod: 400, header: !faulty, refillMs: 1000 },
+      // The stack's limit: a burst of 400 per pod, refilled continuously at 40 a second.
+      rateLimit: { perPod: 400, perMs: 10_000, header: !faulty },
       ...(faulty && { v2Share: 0.15 }),
     },
     keys,

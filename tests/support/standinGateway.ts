@@ -19,13 +19,9 @@ export interface StandinBehaviour {
   readonly productDelay: { readonly fraction: number; readonly ms: number };
   readonly orderAbort: { readonly fraction: number; readonly status: number };
   readonly jwt: { readonly verify: boolean; readonly required: boolean };
-  /**
-   * A token bucket per pod, or false for no limit. `refillMs` absent: never refilled. A test's stand-in
-   * serves one check, and a wall-clock refill made the verdict depend on how fast the machine sends
-   * (a loaded run refilled the bucket before its 400th request and saw no 429 at all). The check
-   * allows for refills it cannot see; it must never need one.
-   */
-  readonly rateLimit: { readonly perPod: number; readonly header: boolean; readonly refillMs?: number } | false;
+  /** Tokens per pod per second, or false for no limit. */
+  /** perMs: the fill interval (default 1s); the bucket refills perPod tokens over it, continuously. */
+  readonly rateLimit: { readonly perPod: number; readonly perMs?: number; readonly header: boolean } | false;
   /** In-flight /products requests admitted past the delay; beyond that 503, marked as overflow or not. */
   readonly productPool: { readonly capacity: number; readonly marked: boolean } | false;
 }
@@ -144,13 +140,13 @@ export async function startStandin(
     const version = beta && behaviour.betaToV2 ? "v2" : splitRandom() < behaviour.v2Share ? "v2" : "v1";
     const pod = version === "v2" ? pods.v2[0] : pods.v1[roundRobin++ % 3];
     if (behaviour.rateLimit && pod) {
+      // Envoy's AtomicTokenBucket (local_ratelimit_impl.cc, the only bucket since Envoy 1.34): up to
+      // perPod tokens, refilled continuously at perPod per perMs; a request takes one whole token.
+      const { perPod, perMs = 1000 } = behaviour.rateLimit;
       const now = Date.now();
-      const { refillMs } = behaviour.rateLimit;
-      if (refillMs !== undefined && now - pod.filled >= refillMs) {
-        pod.tokens = behaviour.rateLimit.perPod;
-        pod.filled = now;
-      }
-      if (pod.tokens <= 0) {
+      pod.tokens = Math.min(perPod, pod.tokens + ((now - pod.filled) * perPod) / perMs);
+      pod.filled = now;
+      if (pod.tokens < 1) {
         return reply(
           res,
           429,

@@ -16,5 +16,8 @@ export const T = {
   requestAuthentication: "kubernetes:security.istio.io/v1:RequestAuthentication",
   authorizationPolicy: "kubernetes:security.istio.io/v1:AuthorizationPolicy",
   envoyFilter: "kubernetes:networking.istio.io/v1alpha3:EnvoyFilter",
+  telemetry: "kubernetes:telemetry.istio.io/v1:Telemetry",
+  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+  configMap: "kubernetes:core/v1:ConfigMap",
   privateKey: "tls:index/privateKey:PrivateKey",
 } as const;

@@ -94,6 +94,18 @@ export function betaBudget(cfg: MeshConfig): number {
   return limit.requests * replicas;
 }
 
+/**
+ * The most requests the beta pods can admit in `elapsedMs`, under Envoy's continuous token bucket
+ * (AtomicTokenBucket in source/extensions/filters/common/local_ratelimit/local_ratelimit_impl.cc, the
+ * only bucket since Envoy 1.34): each pod starts with at most `requests` tokens and regains
+ * `requests / per` a second, a fraction at a time, so `budget` (all pods' buckets) plus what `budget /
+ * per` refills in the time the check ran. Whole requests only: a token is spent whole.
+ */
+export function admittedBound(budget: number, perMs: number, elapsedMs: number): { bound: number; refilled: number } {
+  const refilled = Math.floor((budget * Math.max(0, elapsedMs)) / perMs);
+  return { bound: budget + refilled, refilled };
+}
+
 /** Fault sample sizes: delays cost wall time, so their sample is a fifth of --requests (200 by default). */
 export const delaySample = (requests: number): number => Math.max(20, Math.round(requests / 5));
 export const BETA_SAMPLE = 20;

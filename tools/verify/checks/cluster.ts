@@ -1,4 +1,8 @@
-import { EGRESS_GATEWAY_SELECTOR } from "../../../components/egress/egressGateway";
+import {
+  EGRESS_GATEWAY_PORTS,
+  EGRESS_GATEWAY_SELECTOR,
+  egressGatewayHost,
+} from "../../../components/egress/egressGateway";
 import { HTTPBIN_HOST } from "../../../components/egress/externalServices";
 import { EGRESS_NAMESPACE, ISTIO_NAMESPACE, serviceHost } from "../../../components/meta";
 import {
@@ -148,6 +152,35 @@ async function egressRequests(cluster: ClusterTransport): Promise<{ total: numbe
   return { total, pods: pods.length };
 }
 
+/** httpbin.org's Host, sent straight to the egress gateway's `http2` port: what an open relay would serve. */
+export function egressGatewayConnectTo(): string {
+  const port = EGRESS_GATEWAY_PORTS.find((p) => p.name === "http2")?.port ?? 80;
+  return `${HTTPBIN_HOST}:80:${egressGatewayHost()}:${port}`;
+}
+
+/**
+ * The sidecar-less client sends httpbin.org's request to the gateway itself. The gateway's servers
+ * take only Istio mTLS (ISTIO_MUTUAL), so its plaintext finds no filter chain and the connection is
+ * closed: reset, never an answer. (A caller with another namespace's identity would get 403 from the
+ * gateway's AuthorizationPolicy; verify has no such client, the evaluator covers it offline.)
+ */
+async function egressRelayRow(ctx: VerifyContext): Promise<CheckRow[]> {
+  if (!probeClient(ctx.cfg, OUTSIDE_CLIENT)) return [];
+  const r = await curlFrom(ctx, OUTSIDE_CLIENT, EGRESS_URL, {
+    timeoutSeconds: 10,
+    connectTo: egressGatewayConnectTo(),
+  });
+  return [
+    {
+      check: "egress",
+      subject: `${OUTSIDE_CLIENT} → ${EGRESS_URL} sent to ${egressGatewayHost()}`,
+      expected: `refused at the gateway: mTLS only (curl exit ${[...RESET_EXITS].join("/")})`,
+      observed: r.outcome === "http" ? `HTTP ${r.status}: the gateway relays for anyone` : describeAnswer(r),
+      verdict: r.outcome === "reset" ? "pass" : "fail",
+    },
+  ];
+}
+
 export async function egressCheck(ctx: VerifyContext): Promise<CheckRow[]> {
   const cluster = ctx.cluster;
   if (!cluster) return [];
@@ -155,6 +188,7 @@ export async function egressCheck(ctx: VerifyContext): Promise<CheckRow[]> {
   const r = await curlFrom(ctx, MESH_CLIENT, EGRESS_URL, { timeoutSeconds: 10 });
   const after = await egressRequests(cluster);
   const via = after.total - before.total;
+  const relay = ctx.cfg.egress.gateway ? await egressRelayRow(ctx) : [];
   return [
     {
       check: "egress",
@@ -165,6 +199,7 @@ export async function egressCheck(ctx: VerifyContext): Promise<CheckRow[]> {
         (before.pods === 0 ? "no egress gateway pod" : `egress gateway counted ${via} request(s)`),
       verdict: r.outcome === "http" && r.status === 200 && via > 0 ? "pass" : "fail",
     },
+    ...relay,
   ];
 }
 

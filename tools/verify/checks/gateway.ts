@@ -4,7 +4,7 @@ import { BETA_HEADER } from "../../../components/traffic/routes";
 import { durationMillis } from "../../../config/readers";
 import type { BackendServiceName, MeshConfig } from "../../../config/types";
 import { HttpClient, type Reply, tlsHandshake } from "../http";
-import { BETA_SAMPLE, betaBudget, burstPlans, canaryPacing, delaySample } from "../plan";
+import { admittedBound, BETA_SAMPLE, betaBudget, burstPlans, canaryPacing, delaySample } from "../plan";
 import { runPaced } from "../pool";
 import { proportionTest, splitTest } from "../stats";
 import type { CheckRow, VerifyContext } from "../types";
@@ -299,8 +299,9 @@ export async function rateLimit(ctx: VerifyContext): Promise<CheckRow[]> {
   const limit = cfg.security.rateLimit;
   if (limit === false) return [];
   const budget = betaBudget(cfg);
-  // Beta traffic reaches one version's pods only, so one bucket (per pod) is what we spend. A refill
-  // may land mid-check (its timer's phase is unknown), so room for two buckets' worth.
+  // Beta traffic reaches one version's pods only, so one bucket (per pod) is what we spend. The buckets
+  // refill continuously while we send; sent at least twice as fast as they refill, they run dry within
+  // two buckets' worth (budget × rate / (rate − refill) ≤ 2 × budget).
   const cap = 2 * budget + 20;
   const perMs = durationMillis(limit.per) ?? 60_000;
   const started = performance.now();
@@ -321,9 +322,8 @@ export async function rateLimit(ctx: VerifyContext): Promise<CheckRow[]> {
     },
   );
   const firstLimited = replies.findIndex((r) => r.status === 429);
-  // Refills that can have happened while we sent: ceil, since the bucket's timer started before us.
-  const refills = Math.max(1, Math.ceil((performance.now() - started) / perMs));
-  const allowed = budget * (1 + refills);
+  // What the buckets can have regained while we sent, at budget / per (measured to the last reply, an upper bound).
+  const { bound: allowed, refilled } = admittedBound(budget, perMs, performance.now() - started);
   const admitted =
     firstLimited < 0 ? replies.length : replies.slice(0, firstLimited).filter((r) => r.status === 200).length;
   const throttled = replies.filter((r) => r.status === 429);
@@ -334,7 +334,7 @@ export async function rateLimit(ctx: VerifyContext): Promise<CheckRow[]> {
     {
       check: "rate-limit",
       subject: `${cfg.betaVersion} pod bucket, ${limit.requests}/${limit.per}`,
-      expected: `429 with ${RATE_LIMIT_HEADER.key}: ${RATE_LIMIT_HEADER.value} after ≤ ${allowed} admitted (${budget} + ${refills} refill${refills > 1 ? "s" : ""})`,
+      expected: `429 with ${RATE_LIMIT_HEADER.key}: ${RATE_LIMIT_HEADER.value} after ≤ ${allowed} admitted (burst ${budget} + ${refilled} refilled)`,
       observed:
         throttled.length === 0
           ? `no 429 in ${replies.length} requests (${statusSummary(replies)})`

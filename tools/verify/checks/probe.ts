@@ -73,7 +73,16 @@ export async function curlFrom(
   ctx: VerifyContext,
   caller: string,
   url: string,
-  { token, timeoutSeconds = CURL_TIMEOUT_S }: { token?: string; timeoutSeconds?: number } = {},
+  {
+    token,
+    timeoutSeconds = CURL_TIMEOUT_S,
+    connectTo,
+  }: {
+    token?: string;
+    timeoutSeconds?: number;
+    /** curl's --connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT: the URL's Host, another server's address. */
+    connectTo?: string;
+  } = {},
 ): Promise<CurlAnswer> {
   const untested = (detail: string): CurlAnswer => ({ outcome: "untested", status: 0, exitCode: -1, detail });
   const cluster = ctx.cluster;
@@ -91,6 +100,7 @@ export async function curlFrom(
     "-m",
     String(timeoutSeconds),
     ...(token ? ["-H", `Authorization: Bearer ${token}`] : []),
+    ...(connectTo ? ["--connect-to", connectTo] : []),
     url,
   ];
   const r = await cluster.exec(client.namespace, pod, PROBE_CONTAINER, command, {

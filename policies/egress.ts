@@ -1,0 +1,113 @@
+/** Egress invariants: the egress gateway is no open relay. */
+import type { StackValidationPolicy } from "@pulumi/policy";
+import {
+  ISTIO_NETWORKING,
+  ISTIO_SECURITY,
+  isKind,
+  list,
+  namespaceOf,
+  objectRef,
+  type Props,
+  record,
+  text,
+} from "./lib/kube";
+import { settings } from "./lib/settings";
+
+export interface EgressGatewaySettings {
+  /** The labels a Gateway selects the egress gateway's pods by. */
+  readonly egressGatewaySelector: Readonly<Record<string, string>>;
+}
+
+const DEFAULTS: EgressGatewaySettings = { egressGatewaySelector: { istio: "egressgateway" } };
+
+const matchLabels = (spec: Props): Record<string, unknown> => record(record(spec.selector).matchLabels);
+const covers = (labels: Record<string, unknown>, wanted: Readonly<Record<string, string>>) =>
+  Object.entries(wanted).every(([k, v]) => labels[k] === v);
+
+/** A rule that names its callers by mTLS identity: every `from` source lists namespaces or principals. */
+function namesIdentities(rule: Props): boolean {
+  const from = list(rule.from);
+  return (
+    from.length > 0 &&
+    from.every((f) => {
+      const source = record(record(f).source);
+      return list(source.namespaces).length > 0 || list(source.principals).length > 0;
+    })
+  );
+}
+
+/**
+ * After the "additional security considerations" of Istio's Egress Gateways task: a Gateway on the
+ * egress gateway's pods takes traffic only inside Istio mTLS (every server ISTIO_MUTUAL), so the
+ * gateway knows its callers, and an ALLOW AuthorizationPolicy on those pods, in the Gateway's
+ * namespace, admits callers by identity (namespaces or principals) in every rule. Otherwise any pod,
+ * even one without a sidecar, can send to the gateway with the right Host or SNI.
+ */
+export const egressGatewayClosed: StackValidationPolicy = {
+  name: "egress-gateway-closed",
+  description:
+    "A Gateway on the egress gateway's pods serves only ISTIO_MUTUAL, and an ALLOW AuthorizationPolicy on those " +
+    "pods admits callers by mTLS identity (namespaces or principals) in every rule.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      egressGatewaySelector: {
+        type: "object",
+        additionalProperties: { type: "string" },
+        minProperties: 1,
+        default: { ...DEFAULTS.egressGatewaySelector },
+        description: "Labels a Gateway selects the egress gateway's pods by.",
+      },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const { egressGatewaySelector } = settings(args, DEFAULTS);
+    const gateways = args.resources.filter(
+      (r) =>
+        isKind(r.type, ISTIO_NETWORKING, "Gateway") &&
+        covers(record(record(r.props.spec).selector), egressGatewaySelector),
+    );
+    const policies = args.resources.filter((r) => isKind(r.type, ISTIO_SECURITY, "AuthorizationPolicy"));
+    for (const gw of gateways) {
+      const spec = record(gw.props.spec);
+      list(spec.servers).forEach((server, i) => {
+        const mode = text(record(record(server).tls).mode) ?? "none";
+        if (mode !== "ISTIO_MUTUAL") {
+          const port = record(record(server).port).number;
+          reportViolation(
+            `Gateway ${objectRef(gw.props)} servers[${i}] (port ${String(port)}) takes TLS mode ${mode} on the egress ` +
+              "gateway: use ISTIO_MUTUAL, with a DestinationRule subset originating ISTIO_MUTUAL (sni set), so only " +
+              "mesh workloads with an identity reach it",
+            gw.urn,
+          );
+        }
+      });
+      const selector = record(spec.selector);
+      const guarding = policies.filter((p) => {
+        const pSpec = record(p.props.spec);
+        const labels = matchLabels(pSpec);
+        return (
+          namespaceOf(p.props) === namespaceOf(gw.props) &&
+          (text(pSpec.action) ?? "ALLOW") === "ALLOW" &&
+          Object.keys(labels).length > 0 &&
+          Object.entries(labels).every(([k, v]) => selector[k] === v)
+        );
+      });
+      const closed = guarding.filter((p) => {
+        const rules = list(record(p.props.spec).rules).map(record);
+        return rules.length > 0 && rules.every(namesIdentities);
+      });
+      if (closed.length === 0) {
+        const found = guarding.map((p) => objectRef(p.props)).join(", ");
+        reportViolation(
+          `Gateway ${objectRef(gw.props)}: no ALLOW AuthorizationPolicy in ${namespaceOf(gw.props)} selects the egress ` +
+            "gateway's pods and admits callers by identity in every rule (from.source.namespaces or principals)" +
+            (found ? `; ${found} admits callers without naming them` : ""),
+          gw.urn,
+        );
+      }
+    }
+  },
+};
+
+export const egressPolicies = [egressGatewayClosed] as const;

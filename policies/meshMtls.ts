@@ -1,0 +1,62 @@
+/** Mesh-wide STRICT mTLS: the policy every namespace inherits, in istiod's root namespace. */
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { ISTIO_SECURITY, isKind, namespaceOf, objectRef, record, text } from "./lib/kube";
+import { settings } from "./lib/settings";
+
+export interface MeshMtlsSettings {
+  /** istiod's meshConfig.rootNamespace (the istiod chart's default, istio-system). */
+  readonly rootNamespace: string;
+}
+
+const DEFAULTS: MeshMtlsSettings = { rootNamespace: "istio-system" };
+
+const hasSelector = (spec: Record<string, unknown>) =>
+  Object.keys(record(record(spec.selector).matchLabels)).length > 0;
+
+/**
+ * A stack that sets mTLS at all sets it mesh-wide: a PeerAuthentication without a selector in the root
+ * namespace, STRICT, so a namespace injected later starts STRICT instead of at Istio's PERMISSIVE
+ * default. A root-namespace PeerAuthentication with a selector is reported too: istiod ignores it
+ * (ComposePeerAuthentication in pilot/pkg/security/authn/policy_applier.go), so it protects nothing.
+ */
+export const meshWideStrictMtls: StackValidationPolicy = {
+  name: "mesh-wide-strict-mtls",
+  description:
+    "A stack with PeerAuthentications has a mesh-wide one (root namespace, no selector) set to STRICT; a " +
+    "root-namespace PeerAuthentication with a selector, which Istio ignores, is refused.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      rootNamespace: {
+        type: "string",
+        minLength: 1,
+        default: DEFAULTS.rootNamespace,
+        description: "istiod's meshConfig.rootNamespace.",
+      },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const { rootNamespace } = settings(args, DEFAULTS);
+    const peers = args.resources.filter((r) => isKind(r.type, ISTIO_SECURITY, "PeerAuthentication"));
+    if (peers.length === 0) return;
+    const inRoot = peers.filter((r) => namespaceOf(r.props) === rootNamespace);
+    for (const r of inRoot.filter((p) => hasSelector(record(p.props.spec)))) {
+      reportViolation(
+        `PeerAuthentication ${objectRef(r.props)} has a selector in the root namespace ${rootNamespace}: Istio ` +
+          "ignores it; put workload policies in the workload's namespace",
+        r.urn,
+      );
+    }
+    const meshWide = inRoot.filter((p) => !hasSelector(record(p.props.spec)));
+    const strict = meshWide.some((p) => text(record(record(p.props.spec).mtls).mode) === "STRICT");
+    if (!strict) {
+      reportViolation(
+        `no mesh-wide STRICT PeerAuthentication: add one without a selector in ${rootNamespace} with mtls.mode ` +
+          `STRICT${meshWide.length > 0 ? ` (${meshWide.map((p) => objectRef(p.props)).join(", ")} is not STRICT)` : ""}, ` +
+          "so every namespace inherits STRICT",
+      );
+    }
+  },
+};
+
+export const meshMtlsPolicies = [meshWideStrictMtls] as const;
