@@ -53,6 +53,8 @@ export interface MockOptions {
   /** Flat config, `istio-mesh:key` → string, as `pulumi config` stores it. */
   readonly config?: Record<string, string>;
   readonly preview?: boolean;
+  /** The stack name the program sees (pulumi.getStack()); "test" when unset. */
+  readonly stack?: string;
   /** Leave command outputs unknown, as in the first preview of a new stack. */
   readonly unknownCommandOutputs?: boolean;
   /** Outputs a provider would compute (keys, certificates) for a resource, beyond its inputs. */
@@ -168,7 +170,7 @@ export async function runWithMocks<T>(
   options: MockOptions = {},
 ): Promise<MockRun & { readonly result?: T; readonly error?: unknown }> {
   sink = [];
-  await pulumi.runtime.setMocks(mocks(options), "istio-mesh", "test", options.preview ?? false);
+  await pulumi.runtime.setMocks(mocks(options), "istio-mesh", options.stack ?? "test", options.preview ?? false);
   pulumi.runtime.setAllConfig(options.config ?? {}, []);
   let outcome: { result: T } | { error: unknown };
   try {

@@ -14,6 +14,7 @@ import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/mesh
 import { ConfigError } from "../../config/issues";
 import { parseMeshConfig } from "../../config/parse";
 import { projectConfig } from "../../config/readers";
+import type { MeshConfig } from "../../config/types";
 import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
 
 export interface RenderedFile {
@@ -30,15 +31,23 @@ export class RenderError extends Error {
 // kubectl and Helm read YAML 1.1, where bare `yes`/`on`/`0755` are not strings: 1.1 output quotes them.
 const toYaml = (value: unknown) => YAML.stringify(value, { version: "1.1", aliasDuplicateObjects: false });
 
-/** The files for a stack's `config:` map (full `namespace:key` keys). Pure: tests call it directly. */
-export function renderMesh(stackConfig: Record<string, unknown>): RenderedFile[] {
+/**
+ * A stack's `config:` map (full `namespace:key` keys) parsed as the program parses it, for the
+ * tools that evaluate the program without Pulumi (render, diff, policy): they cannot decrypt secrets.
+ */
+export function stateFreeConfig(stackConfig: Record<string, unknown>, tool = "render"): MeshConfig {
   const secret = secretProjectKeys(stackConfig);
   if (secret.length > 0) {
     throw new RenderError(
-      `render cannot decrypt secrets; use \`pulumi preview\` for a stack that sets ${secret.join(", ")}`,
+      `${tool} cannot decrypt secrets; use \`pulumi preview\` for a stack that sets ${secret.join(", ")}`,
     );
   }
-  const spec = buildMeshSpec(parseMeshConfig(projectConfig(stackConfig)));
+  return parseMeshConfig(projectConfig(stackConfig));
+}
+
+/** The files for a stack's `config:` map (full `namespace:key` keys). Pure: tests call it directly. */
+export function renderMesh(stackConfig: Record<string, unknown>): RenderedFile[] {
+  const spec = buildMeshSpec(stateFreeConfig(stackConfig));
   const objects = ownedObjects(spec);
   const width = Math.max(2, String(objects.length - 1).length);
   const files: RenderedFile[] = objects.map((o, i) => ({
