@@ -14,8 +14,8 @@ import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/mesh
 import { ConfigError } from "../../config/issues";
 import { parseMeshConfig } from "../../config/parse";
 import { projectConfig } from "../../config/readers";
-import type { MeshConfig } from "../../config/types";
 import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
+import type { MeshConfig } from "../../config/types";
 
 export interface RenderedFile {
   /** Relative to the output dir, `/`-separated. */
