@@ -8,7 +8,6 @@ import { gatewayUrls } from "./endpoints";
 import { buildMeshSpec } from "./meshSpec";
 import type { ToolAccess, ToolName } from "./observability/access";
 import { Observability } from "./observability/observability";
-import { requestAuthentication } from "./security/jwt";
 import { MeshSecurity } from "./security/security";
 import { TrafficManagement } from "./traffic/traffic";
 
@@ -63,7 +62,6 @@ export function deployMesh(cfg: MeshConfig) {
     {
       spec: spec.security,
       jwt: cfg.security.jwt,
-      requestAuthentication: (jwks) => requestAuthentication(cfg, jwks),
       now: Date.now(),
       crds: controlPlane.base,
       istiod: controlPlane.istiod,

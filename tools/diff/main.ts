@@ -6,13 +6,17 @@
  * The base commit is exported (`git archive`) to a temp dir and rendered there by its own code in a
  * child process (node_modules linked from here); the working tree is rendered by this code. Both
  * use the program's spec builders, via tools/render/main.ts, so the diff is exactly what `pulumi up`
- * would be asked to change. Exit 0 with or without changes; 1 when a side cannot be rendered.
+ * would be asked to change. With --markdown it is the PR comment, and `--policy-report <file>` (the
+ * JSON of `npm run policy -- --json`) adds the policy verdicts above the diff (see comment.ts).
+ * Exit 0 with or without changes; 1 when a side cannot be rendered or a report cannot be read.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { styleFor } from "../lib/style";
+import { REPORT_SECTIONS, ReportFileError, reportFlag, reportSections } from "./comment";
 import { type DiffHeader, formatMarkdown, formatText } from "./format";
 import { RenderCheckoutError, renderCheckout } from "./renderTree";
 import { diffSnapshots, type MeshChange } from "./semanticDiff";
@@ -22,7 +26,7 @@ export class DiffError extends Error {
   override name = "DiffError";
 }
 
-const USAGE = "usage: npm run diff -- --base <git-ref> [--stack dev] [--markdown]";
+const USAGE = "usage: npm run diff -- --base <git-ref> [--stack dev] [--markdown [--policy-report <policy.json>]]";
 
 function git(cwd: string, args: string[]): string {
   const run = spawnSync("git", args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -93,16 +97,33 @@ export function meshDiff(projectRoot: string, baseRef: string, stack: string): M
 export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  readonly isTTY?: boolean;
 }
 
-const consoleIo: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+const consoleIo: Io = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  isTTY: process.stdout.isTTY,
+};
+
+const reportOptions = Object.fromEntries(
+  Object.keys(REPORT_SECTIONS).map((name) => [reportFlag(name), { type: "string" as const }]),
+);
 
 export function main(argv: string[], projectRoot: string, io: Io = consoleIo): number {
-  let values: { base?: string | undefined; stack?: string | undefined; markdown?: boolean | undefined };
+  let values: { base?: string | undefined; stack?: string | undefined; markdown?: boolean | undefined } & Record<
+    string,
+    string | boolean | undefined
+  >;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { base: { type: "string" }, stack: { type: "string" }, markdown: { type: "boolean" } },
+      options: {
+        base: { type: "string" },
+        stack: { type: "string" },
+        markdown: { type: "boolean" },
+        ...reportOptions,
+      },
     }));
   } catch (error) {
     io.stderr(`${(error as Error).message}\n${USAGE}\n`);
@@ -113,11 +134,19 @@ export function main(argv: string[], projectRoot: string, io: Io = consoleIo): n
     return 2;
   }
   try {
+    const reports = Object.fromEntries(
+      Object.keys(REPORT_SECTIONS).map((name) => [name, values[reportFlag(name)] as string | undefined]),
+    );
+    const sections = reportSections(reports);
     const { changes, header } = meshDiff(projectRoot, values.base, values.stack ?? "dev");
-    io.stdout(values.markdown ? formatMarkdown(changes, header) : formatText(changes, header));
+    io.stdout(
+      values.markdown
+        ? formatMarkdown(changes, header, sections)
+        : formatText(changes, header, styleFor({ isTTY: io.isTTY ?? false })),
+    );
     return 0;
   } catch (error) {
-    if (error instanceof DiffError || error instanceof RenderCheckoutError) {
+    if (error instanceof DiffError || error instanceof RenderCheckoutError || error instanceof ReportFileError) {
       io.stderr(`${error.message}\n`);
       return 1;
     }
