@@ -9,7 +9,6 @@ import { buildMeshSpec } from "./meshSpec";
 import type { ToolAccess, ToolName } from "./observability/access";
 import { type DashboardLoad, loadPinnedDashboards } from "./observability/dashboardSource";
 import { Observability } from "./observability/observability";
-import { requestAuthentication } from "./security/jwt";
 import { MeshSecurity } from "./security/security";
 import { TrafficManagement } from "./traffic/traffic";
 
@@ -71,7 +70,6 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
     {
       spec: spec.security,
       jwt: cfg.security.jwt,
-      requestAuthentication: (jwks) => requestAuthentication(cfg, jwks),
       now: Date.now(),
       crds: controlPlane.base,
       istiod: controlPlane.istiod,

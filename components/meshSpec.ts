@@ -74,11 +74,25 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...egressIstioObjects(egress),
     ...egressKubernetesObjects(egress),
     ...observabilityObjects(spec.observability),
-    // The RequestAuthentication and the TLS Secret hold key material that only `pulumi up` generates.
+    // The RequestAuthentication and the Secrets hold key material only `pulumi up` generates: generatedShells.
     security.meshPeerAuthentication,
     security.peerAuthentication,
     ...security.authorizationPolicies,
     ...(security.rateLimit ? [security.rateLimit] : []),
     ...(clients ? [...clients.serviceAccounts, ...clients.deployments] : []),
+  ];
+}
+
+/**
+ * The objects whose data only `pulumi up` generates (the JWKS from the stack's signing key, the
+ * HTTPS certificate, the addons' passwords), without that data: render writes them apart, so the
+ * mesh diff shows every object `up` would change (a JWT issuer, a Secret's name) and nothing secret.
+ */
+export function generatedShells(spec: MeshSpec): readonly NamedObject[] {
+  const secrets = spec.observability?.secrets;
+  return [
+    spec.security.requestAuthentication,
+    spec.security.tlsSecret,
+    ...(secrets ? [secrets.grafanaAdmin, secrets.kialiSigningKey] : []),
   ];
 }

@@ -2,7 +2,7 @@
  * The pack's policies, as a plain array: index.ts serves them to the Pulumi CLI, tests run them
  * directly. Importing this module starts nothing.
  */
-import type { Policies } from "@pulumi/policy";
+import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import { egressPolicies } from "./egress";
 import { meshMtlsPolicies } from "./meshMtls";
 import { observabilityPolicies } from "./observability";
@@ -12,6 +12,8 @@ import { trafficPolicies } from "./traffic";
 import { workloadPolicies } from "./workloads";
 
 export const PACK_NAME = "istio-mesh-guardrails";
+/** The level of a policy that sets none; every policy here sets its own. */
+export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
 export const policies: Policies = [
   ...trafficPolicies,

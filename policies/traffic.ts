@@ -14,6 +14,7 @@ import {
   text,
   walkObjects,
 } from "./lib/kube";
+import { resourcesInView } from "./lib/visibility";
 
 const isVirtualService = (type: string) => isKind(type, ISTIO_NETWORKING, "VirtualService");
 const isDestinationRule = (type: string) => isKind(type, ISTIO_NETWORKING, "DestinationRule");
@@ -80,7 +81,14 @@ export const routeSubsetsExist: StackValidationPolicy = {
   description: "Every subset a VirtualService route names is defined by a DestinationRule for that host.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
-    const rules = args.resources
+    const resources = resourcesInView(
+      routeSubsetsExist.name,
+      args,
+      reportViolation,
+      (type) => isDestinationRule(type) || isVirtualService(type),
+    );
+    if (!resources) return;
+    const rules = resources
       .filter((r) => isDestinationRule(r.type))
       .map((r) => {
         const spec = record(r.props.spec);
@@ -89,7 +97,7 @@ export const routeSubsetsExist: StackValidationPolicy = {
           subsets: new Set(list(spec.subsets).map((s) => text(record(s).name))),
         };
       });
-    for (const vs of args.resources.filter((r) => isVirtualService(r.type))) {
+    for (const vs of resources.filter((r) => isVirtualService(r.type))) {
       for (const { label, host, subset } of namedSubsets(record(vs.props.spec))) {
         const fqdn = istioHost(host, namespaceOf(vs.props));
         const exact = rules.filter((r) => r.host === fqdn);

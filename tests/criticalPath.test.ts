@@ -11,6 +11,7 @@ const node = (name: string, type: string, dependencies: string[] = [], provider 
   type,
   name,
   inputs: {},
+  outputs: {},
   parent: "",
   provider,
   dependencies,

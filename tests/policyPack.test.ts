@@ -13,7 +13,7 @@ import { unknown } from "@pulumi/pulumi/output";
 import { deployMesh } from "../components/mesh";
 import { PACK_NAME, policies } from "../policies/policies";
 import { peerAuthenticationStrict } from "../policies/security";
-import { FAULT_INJECTION } from "../policies/traffic";
+import { FAULT_INJECTION, routeSubsetsExist } from "../policies/traffic";
 import { asPulumiConfig, devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
 import { loadIndex } from "./support/indexProgram";
 import { type MockOptions, runWithMocks } from "./support/mockEngine";
@@ -105,7 +105,8 @@ async function corruptedStack(): Promise<PolicyInput[]> {
     if (!edit) return r;
     const props = structuredClone(r.props);
     edit(props);
-    return { ...r, props };
+    // The cluster exists here: the provider previews the object, so its outputs follow the inputs.
+    return { ...r, props, outputs: props };
   });
 }
 
@@ -129,14 +130,55 @@ describe("the pack over the program's own resources", () => {
     ]);
   });
 
-  test("a fresh stack's first preview (kubeconfig unknown) passes too, without a policy tripping on an unknown", async () => {
+  test("a fresh stack's first preview: stack policies get empty outputs, and say they cannot see, as advisories", async () => {
     const { inputs } = await devStack({ preview: true, unknownCommandOutputs: true });
+    // What the engine hands AnalyzeStack there: no properties at all for anything the kind provider manages.
+    const virtualServices = inputs.filter((r) => r.type === T.virtualService);
+    assert.ok(virtualServices.length > 0);
+    for (const r of virtualServices) assert.deepEqual(r.outputs, {}, r.name);
     const run = await runPolicies(policies, inputs, { config: DEV_POLICY_CONFIG, packEnforcementLevel: "mandatory" });
     assert.deepEqual(summary(run.mandatory), []);
+    const blind = run.advisory.filter((d) => d.policyName !== FAULT_INJECTION);
     assert.deepEqual(
-      run.advisory.filter((d) => d.policyName !== FAULT_INJECTION),
-      [],
+      blind.map((d) => d.policyName),
+      [routeSubsetsExist.name],
     );
+    assert.match(
+      blind[0]?.message ?? "",
+      /^route-subsets-exist cannot see 10 of the 10 resources it checks \(DestinationRule, VirtualService\): .*npm run policy -- --stack <stack>/,
+    );
+  });
+
+  test("every stack policy says so when it cannot see; none passes a fresh stack silently", async () => {
+    const { inputs } = await devStack({ preview: true, unknownCommandOutputs: true });
+    const stackPolicies = policies.filter((p) => "validateStack" in p);
+    assert.ok(stackPolicies.length > 0);
+    for (const policy of stackPolicies) {
+      const run = await runPolicies([policy], inputs, { packEnforcementLevel: "mandatory" });
+      assert.deepEqual(
+        run.diagnostics.map((d) => d.enforcementLevel),
+        ["advisory"],
+        policy.name,
+      );
+    }
+  });
+
+  test("a broken subset on a fresh stack: the preview cannot block it, the state-free run does", async () => {
+    const broken = (p: Record<string, any>) => ({
+      ...p,
+      spec: { ...p.spec, subsets: p.spec.subsets.filter((s: { name: string }) => s.name !== "v2") },
+    });
+    const { inputs } = await devStack({ preview: true, unknownCommandOutputs: true });
+    const fresh = inputs.map((r) =>
+      r.type === T.destinationRule && r.name === "user-service" ? { ...r, props: broken(r.props) } : r,
+    );
+    const preview = await runPolicies([routeSubsetsExist], fresh, { packEnforcementLevel: "mandatory" });
+    assert.deepEqual(preview.mandatory, []);
+    assert.equal(preview.advisory.length, 1);
+    // Without an engine, stack policies see what `up` would write: the inputs.
+    const stateFree = fresh.map(({ outputs: _outputs, ...r }) => r);
+    const run = await runPolicies([routeSubsetsExist], stateFree, { packEnforcementLevel: "mandatory" });
+    assert.equal(run.mandatory.length, 4);
   });
 
   test("on a stack without a policy config (the default), the same faults are mandatory violations", async () => {
@@ -244,6 +286,18 @@ describe("the pack as the Pulumi CLI runs it (run-policy-pack, gRPC on 127.0.0.1
     );
     const injection = host.info.policies.find((p) => p.name === "sidecar-injection");
     assert.deepEqual((injection?.configSchema as Record<string, any>)?.namespaces?.default, ["backend"]);
+  });
+
+  test("a fresh stack's preview: the real analyzer takes the advisory violation and agrees with the harness", async () => {
+    const { inputs } = await devStack({ preview: true, unknownCommandOutputs: true });
+    await host.configure(reconcileConfig(policies, DEV_POLICY_CONFIG));
+    const real = await host.preview(inputs);
+    const harness = await runPolicies(policies, inputs, {
+      config: DEV_POLICY_CONFIG,
+      packEnforcementLevel: "mandatory",
+    });
+    assert.ok(real.some((d) => d.policyName === routeSubsetsExist.name && d.enforcementLevel === "advisory"));
+    assert.deepEqual(summary(real), summary(harness.diagnostics));
   });
 
   test("the real analyzer and the harness report the same violations, with and without the dev config", async () => {

@@ -136,7 +136,15 @@ describe("main", () => {
     assert.equal(run(["--stack", "ci", "--out", out]).code, 0);
     assert.ok(!existsSync(path.join(out, "99-configmap-backend-gone.yaml")));
     assert.ok(!existsSync(path.join(out, "helm", "old.values.yaml")));
-    assert.equal(readdirSync(out).length, expected.filter((f) => !f.path.includes("/")).length + 2);
+    const folders = new Set(expected.filter((f) => f.path.includes("/")).map((f) => f.path.split("/")[0]));
+    assert.deepEqual([...folders].sort(), ["generated", "helm", "kind"]);
+    assert.equal(readdirSync(out).length, expected.filter((f) => !f.path.includes("/")).length + folders.size);
+    // Shells of what `up` generates: for the diff, kept out of `kubectl apply -f <out>/`, and nothing secret in them.
+    const shells = readdirSync(path.join(out, "generated")).map((f) =>
+      readFileSync(path.join(out, "generated", f), "utf8"),
+    );
+    assert.ok(shells.some((s) => /kind: RequestAuthentication/.test(s)));
+    for (const shell of shells) assert.doesNotMatch(shell, /stringData|BEGIN .*KEY|"kty"/);
   });
 
   test("an invalid value exits 2, names the key and leaves the previous output alone", () => {

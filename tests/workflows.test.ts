@@ -45,7 +45,15 @@ const BROKEN = join(scratch, DIR, "broken.yml");
 const linted = lintWorkflows([...files.map((f) => `${DIR}/${f}`), BROKEN]);
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-type Step = { name?: string; uses?: string; run?: string; if?: string; id?: string; with?: Record<string, unknown> };
+type Step = {
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  id?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+};
 type Job = { steps: Step[]; permissions?: Record<string, string>; env?: Record<string, string> };
 type Workflow = { on: Record<string, unknown>; env: Record<string, string>; jobs: Record<string, Job> };
 const workflow = (file: string) => YAML.parse(source(file)) as Workflow;
@@ -99,37 +107,88 @@ describe("workflow contents", () => {
     assert.equal(workflow("e2e.yml").env.ISTIO_VERSION, DEFAULT_ISTIO_VERSION);
   });
 
-  test("pull requests: npm test, the mesh diff posted as a comment, a gated preview with the policy pack", () => {
+  test("pull requests: npm test; the state-free policy run and the mesh diff as one comment, posted before it fails", () => {
     assert.ok("pull_request" in workflow("pull-request.yml").on);
     step(job("pull-request.yml", "test"), (s) => s.run === "npm test", "npm test");
 
     const diff = job("pull-request.yml", "mesh-diff");
-    assert.match(
-      step(diff, (s) => /npm run -s diff/.test(s.run ?? ""), "diff").run ?? "",
-      /--base "\$BASE_SHA" --stack dev --markdown/,
-    );
+    const names = diff.steps.map((s) => s.name ?? s.uses ?? s.run);
+    const policy = step(diff, (s) => /npm run -s policy/.test(s.run ?? ""), "policy run");
+    assert.match(policy.run ?? "", /--stack dev --json > "\$RUNNER_TEMP\/policy\.json" \|\| status=\$\?/);
+    const render = step(diff, (s) => /npm run -s diff/.test(s.run ?? ""), "diff");
+    assert.match(render.run ?? "", /--base "\$BASE_SHA" --stack dev --markdown/);
+    assert.match(render.run ?? "", /--policy-report "\$RUNNER_TEMP\/policy\.json"/);
     assert.equal(
       step(diff, (s) => s.uses?.startsWith("actions/checkout") ?? false, "checkout").with?.["fetch-depth"],
       0,
     );
-    assert.match(
-      step(diff, (s) => s.uses?.startsWith("actions/github-script") ?? false, "comment").with?.script as string,
-      /createComment/,
-    );
+    const post = step(diff, (s) => s.uses?.startsWith("actions/github-script") ?? false, "comment");
+    assert.match(post.with?.script as string, /require\("\.\/scripts\/ci\/prComment\.cjs"\)/);
     assert.equal(diff.permissions?.["pull-requests"], "write");
+    // The verdict is posted first; the job fails after, on the policy run's exit code.
+    const stop = diff.steps.at(-1) as Step;
+    assert.equal(stop.if, "steps.policy.outputs.status != '0'");
+    assert.ok(names.indexOf(post.name) < names.indexOf(stop.name));
+    assert.match(stop.run ?? "", /exit 1/);
+  });
 
+  test("pull requests: the preview's secrets only where they are used, its comment posted passed or failed", () => {
     const preview = job("pull-request.yml", "preview");
+    assert.equal(preview.env, undefined, "no job-wide secrets");
     const [gate, ...rest] = preview.steps;
     assert.match(gate?.run ?? "", /PULUMI_BACKEND_URL/);
-    for (const s of rest) assert.equal(s.if, "steps.backend.outputs.enabled == 'true'", s.name ?? s.uses ?? s.run);
-    const pulumi = step(preview, (s) => s.uses?.startsWith("pulumi/actions") ?? false, "pulumi/actions");
+    assert.deepEqual(Object.keys(gate?.env ?? {}), ["PULUMI_BACKEND_URL"]);
+    for (const s of rest) assert.ok(s.if?.startsWith("steps.backend.outputs.enabled == 'true'"), s.name ?? s.uses);
+    const install = step(preview, (s) => /npm ci/.test(s.run ?? ""), "npm ci");
+    assert.match(install.run ?? "", /--ignore-scripts/);
+    // Every step that sees a secret, and what it may see.
+    const withSecrets = preview.steps.filter((s) => JSON.stringify(s.env ?? {}).includes("secrets."));
     assert.deepEqual(
-      [pulumi.with?.command, pulumi.with?.policyPacks, pulumi.with?.policyPackConfigs, pulumi.with?.["comment-on-pr"]],
-      ["preview", "policies", "policies/config/dev.json", true],
+      withSecrets.map((s) => s.id),
+      ["backend", "preview"],
     );
+    const run = step(preview, (s) => s.id === "preview", "preview");
     for (const secret of ["PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]) {
-      assert.equal(preview.env?.[secret], `\${{ secrets.${secret} }}`);
+      assert.equal(run.env?.[secret], `\${{ secrets.${secret} }}`);
     }
+    assert.match(run.run ?? "", /--policy-pack policies --policy-pack-config policies\/config\/dev\.json/);
+    assert.match(run.run ?? "", /\|\| status=\$\?/);
+    // pulumi/actions only installs the CLI: with a command it posts nothing when the preview fails.
+    const action = step(preview, (s) => s.uses?.startsWith("pulumi/actions") ?? false, "pulumi/actions");
+    assert.equal(action.with?.command, undefined);
+    const post = step(preview, (s) => s.uses?.startsWith("actions/github-script") ?? false, "comment");
+    assert.match(post.with?.script as string, /previewComment/);
+    assert.match((preview.steps.at(-1) as Step).if ?? "", /steps\.preview\.outputs\.status != '0'/);
+  });
+
+  test("the comment helper: one comment per marker, updated on the next push; a failed preview says so", async () => {
+    const { upsertComment, previewComment } = require("../scripts/ci/prComment.cjs");
+    const calls: string[] = [];
+    const existing: { id: number; body: string; user: { type: string } }[] = [];
+    const github = {
+      paginate: async (_list: unknown, _args: unknown) => existing,
+      rest: {
+        issues: {
+          listComments: {},
+          createComment: async (a: { body: string }) => {
+            calls.push("create");
+            existing.push({ id: 7, body: a.body, user: { type: "Bot" } });
+          },
+          updateComment: async (a: { comment_id: number }) => void calls.push(`update ${a.comment_id}`),
+        },
+      },
+    };
+    const context = { repo: { owner: "o", repo: "r" }, payload: { pull_request: { number: 1 } } };
+    const body = previewComment({ stack: "dev", status: "255", log: "error: <policy> violated & stopped" });
+    assert.match(body, /^<!-- istio-mesh:pulumi-preview stack=dev -->\n/);
+    assert.match(body, /:x: \*\*The preview failed \(exit 255\)\*\*/);
+    assert.match(body, /<pre>error: &lt;policy&gt; violated &amp; stopped<\/pre>/);
+    await upsertComment({ github, context, body });
+    await upsertComment({ github, context, body });
+    assert.deepEqual(calls, ["create", "update 7"]);
+    const long = previewComment({ stack: "dev", status: "0", log: "x".repeat(70_000) });
+    assert.ok(long.length < 65_536);
+    assert.match(long, /:white_check_mark:/);
   });
 
   test("end to end: manual and nightly; up, verify JSON kept, diagnostics on failure, always destroy, timings", () => {

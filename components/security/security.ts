@@ -4,21 +4,12 @@ import * as tls from "@pulumi/tls";
 import type { JwtConfig } from "../../config/types";
 import { asArgs, type NamedObject } from "../meta";
 import { tlsSecretData } from "./https";
-import {
-  DEMO_SUBJECT,
-  demoTokenWindow,
-  jwksFromPublicKey,
-  mintToken,
-  type RequestAuthenticationSpec,
-  signingKeyArgs,
-} from "./jwt";
+import { DEMO_SUBJECT, demoTokenWindow, jwksFromPublicKey, mintToken, signingKeyArgs } from "./jwt";
 import type { SecuritySpec } from "./spec";
 
 export interface MeshSecurityArgs {
   readonly spec: SecuritySpec;
   readonly jwt: JwtConfig;
-  /** The RequestAuthentication for a JWKS (derived here from the generated key). */
-  readonly requestAuthentication: (jwks: string) => RequestAuthenticationSpec;
   /** Clock reading (ms) that picks the demo token's window. */
   readonly now: number;
   /** The Istio CRDs (istio-base) and istiod's validation and injection webhooks. */
@@ -61,7 +52,7 @@ export class MeshSecurity extends pulumi.ComponentResource {
     const jwks = signingKey.publicKeyPem.apply(jwksFromPublicKey);
     // Only the JWKS waits for the key (unknown in a new stack's first preview): the rest of the spec
     // stays known, so preview diffs and policies see the selector, issuer and audiences.
-    const shell = args.requestAuthentication("");
+    const shell = spec.requestAuthentication;
     const jwtRules = (shell.spec?.jwtRules ?? []).map((rule) => ({ ...rule, jwks }));
     istioObject(shell, { spec: { ...shell.spec, jwtRules } });
     const window = demoTokenWindow(args.jwt.demoTokenTtl, args.now);

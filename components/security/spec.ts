@@ -2,12 +2,13 @@ import type { MeshConfig } from "../../config/types";
 import type { GatewayServer } from "../traffic/gateway";
 import { type AuthorizationPolicySpec, authorizationPolicies } from "./authorization";
 import { certificateArgs, httpsServer, type SecretSpec, tlsSecret } from "./https";
+import { type RequestAuthenticationSpec, requestAuthentication } from "./jwt";
 import { meshPeerAuthentication, type PeerAuthenticationSpec, peerAuthentication } from "./peerAuthentication";
 import { type ProbeClientSpecs, probeClients } from "./probeClients";
 import { type EnvoyFilterSpec, rateLimitFilter } from "./rateLimit";
 
 /**
- * The security objects that are plain data from config alone. The RequestAuthentication (its JWKS)
+ * The security objects that are plain data from config alone. The RequestAuthentication's JWKS
  * and the TLS Secret's data come from keys the stack generates, so only their shells are here.
  */
 export interface SecuritySpec {
@@ -15,6 +16,8 @@ export interface SecuritySpec {
   readonly meshPeerAuthentication: PeerAuthenticationSpec;
   /** The backend namespace's `mtlsMode`. */
   readonly peerAuthentication: PeerAuthenticationSpec;
+  /** Selector, issuer and audiences; MeshSecurity fills each rule's empty `jwks` from the stack's key. */
+  readonly requestAuthentication: RequestAuthenticationSpec;
   readonly authorizationPolicies: readonly AuthorizationPolicySpec[];
   readonly rateLimit?: EnvoyFilterSpec;
   /** Joins app-gateway (traffic owns the Gateway object). */
@@ -30,6 +33,7 @@ export function securitySpec(cfg: MeshConfig): SecuritySpec {
   return {
     meshPeerAuthentication: meshPeerAuthentication(),
     peerAuthentication: peerAuthentication(cfg),
+    requestAuthentication: requestAuthentication(cfg, ""),
     authorizationPolicies: authorizationPolicies(cfg),
     ...(rateLimit && { rateLimit }),
     httpsServer: httpsServer(cfg),

@@ -1,172 +1,23 @@
 /**
- * Runs a Pulumi program against Pulumi's own mock monitor and records what the engine would see
- * for every resource: type, name, inputs, parent, provider, the URNs it depends on and deletedWith.
- * The stock mocks do not expose dependencies, so registerResource is wrapped to read them off
- * the RegisterResourceRequest the SDK sends.
+ * The mock engine of tools/lib/mockProgram.ts with the outputs @pulumi/tls would compute (a real
+ * RSA key, placeholder certificates), so the program's JWKS and demo token are derived for real.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { deserializeProperties, unknownValue } from "@pulumi/pulumi/runtime/rpc";
+import * as mockProgram from "../../tools/lib/mockProgram";
 import { tlsOutputs } from "./tlsMocks";
 
-// Marked @internal, so not in the .d.ts: the SDK's own "every RPC has drained" signal.
-const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+export {
+  FAKE_KUBECONFIG,
+  inspect,
+  MOCK_RANDOM_HEX,
+  type MockOptions,
+  type MockRun,
+  RANDOM_ID,
+  RANDOM_PASSWORD,
+  type Registered,
+  type RegisteredOptions,
+  resolved,
+  unknownValue,
+} from "../../tools/lib/mockProgram";
 
-export interface Registered {
-  readonly urn: string;
-  readonly type: string;
-  readonly name: string;
-  readonly inputs: Record<string, unknown>;
-  readonly parent: string;
-  readonly provider: string;
-  readonly dependencies: readonly string[];
-  /** URN of the resource this one is deleted with, or "" (the deletedWith option). */
-  readonly deletedWith: string;
-  /** Resource options the engine (and so a policy pack) sees. */
-  readonly options: RegisteredOptions;
-}
-
-export interface RegisteredOptions {
-  readonly protect: boolean;
-  readonly ignoreChanges: readonly string[];
-  readonly additionalSecretOutputs: readonly string[];
-  readonly deleteBeforeReplace?: boolean;
-  readonly aliases: readonly string[];
-}
-
-export interface MockRun {
-  readonly resources: readonly Registered[];
-  /** The one resource of `type` named `name`; throws when missing, so tests fail loudly. */
-  get(type: string, name: string): Registered;
-  ofType(type: string): readonly Registered[];
-  /** True when `from` lists `to` among its dependencies (dependsOn or inputs). */
-  dependsOn(from: Registered, to: Registered): boolean;
-}
-
-export interface MockOptions {
-  /** Flat config, `istio-mesh:key` → string, as `pulumi config` stores it. */
-  readonly config?: Record<string, string>;
-  readonly preview?: boolean;
-  /** Leave command outputs unknown, as in the first preview of a new stack. */
-  readonly unknownCommandOutputs?: boolean;
-}
-
-type RegisterRequest = {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getProvider(): string;
-  getDependenciesList(): string[];
-  getDeletedwith(): string;
-  getObject(): Parameters<typeof deserializeProperties>[0];
-  getProtect(): boolean | undefined;
-  getIgnorechangesList(): string[];
-  getAdditionalsecretoutputsList(): string[];
-  getDeletebeforereplace(): boolean;
-  getDeletebeforereplacedefined(): boolean;
-  getAliasurnsList(): string[];
-};
-type RegisterResponse = { getUrn(): string };
-type Callback = (err: unknown, resp?: RegisterResponse) => void;
-
-let sink: Registered[] = [];
-const monitor = MockMonitor.prototype as unknown as {
-  registerResource(req: RegisterRequest, cb: Callback): Promise<void>;
-};
-const original = monitor.registerResource;
-monitor.registerResource = function (this: unknown, req: RegisterRequest, callback: Callback) {
-  const inputs = deserializeProperties(req.getObject()) as Record<string, unknown>;
-  return original.call(this, req, (err, resp) => {
-    if (!err && resp) {
-      sink.push({
-        urn: resp.getUrn(),
-        type: req.getType(),
-        name: req.getName(),
-        inputs,
-        parent: req.getParent(),
-        provider: req.getProvider(),
-        dependencies: req.getDependenciesList(),
-        deletedWith: req.getDeletedwith(),
-        options: {
-          protect: req.getProtect() ?? false,
-          ignoreChanges: req.getIgnorechangesList(),
-          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-          ...(req.getDeletebeforereplacedefined() && { deleteBeforeReplace: req.getDeletebeforereplace() }),
-          aliases: req.getAliasurnsList(),
-        },
-      });
-    }
-    callback(err, resp);
-  });
-};
-
-export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
-export const RANDOM_ID = "random:index/randomId:RandomId";
-/** What a RandomId's `hex` is under these mocks: fixed, so tests can name the kind cluster's owner label. */
-export const MOCK_RANDOM_HEX = "0123456789abcdef";
-
-export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, from tests\n";
-
-function mocks(options: MockOptions): pulumi.runtime.Mocks {
-  return {
-    newResource(args) {
-      // A fresh stack's first preview knows neither the kubeconfig nor generated keys: missing outputs stay unknown.
-      const generated = options.unknownCommandOutputs ? {} : tlsOutputs(args.type, args.name);
-      const state: Record<string, unknown> = { ...args.inputs, ...generated };
-      if (args.type === "command:local:Command") {
-        state.stdout = options.unknownCommandOutputs ? unknownValue : FAKE_KUBECONFIG;
-        state.stderr = "";
-      }
-      // The provider generates it; the engine would hand it back as a secret.
-      if (args.type === RANDOM_PASSWORD) state.result = `mock-${args.name}`;
-      if (args.type === RANDOM_ID && !options.unknownCommandOutputs) state.hex = MOCK_RANDOM_HEX;
-      return { id: `${args.name}-id`, state };
-    },
-    call: (args) => args.inputs,
-  };
-}
-
-/**
- * Sets mocks and config, runs `program`, and waits until every registration has reached the mock
- * engine. A program that throws is reported in `error`, beside whatever it registered first.
- */
-export async function runWithMocks<T>(
-  program: () => T,
-  options: MockOptions = {},
-): Promise<MockRun & { readonly result?: T; readonly error?: unknown }> {
-  sink = [];
-  await pulumi.runtime.setMocks(mocks(options), "istio-mesh", "test", options.preview ?? false);
-  pulumi.runtime.setAllConfig(options.config ?? {}, []);
-  let outcome: { result: T } | { error: unknown };
-  try {
-    outcome = { result: program() };
-  } catch (error) {
-    outcome = { error };
-  }
-  await waitForRPCs();
-  return { ...inspect([...sink]), ...outcome };
-}
-
-export function inspect(resources: readonly Registered[]): MockRun {
-  const ofType = (type: string) => resources.filter((r) => r.type === type);
-  return {
-    resources,
-    ofType,
-    get(type, name) {
-      const found = ofType(type).filter((r) => r.name === name);
-      if (found.length !== 1) {
-        const names = ofType(type).map((r) => r.name);
-        throw new Error(`expected one ${type} named ${name}, found ${found.length} (have: ${names.join(", ")})`);
-      }
-      return found[0] as Registered;
-    },
-    dependsOn: (from, to) => from.dependencies.includes(to.urn),
-  };
-}
-
-/** Resolves an Output in tests; unknown values come back as undefined. */
-export function resolved<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply((v) => resolve(v)));
-}
-
-export { unknownValue };
+export const runWithMocks: typeof mockProgram.runWithMocks = (program, options = {}) =>
+  mockProgram.runWithMocks(program, { generatedOutputs: tlsOutputs, ...options });

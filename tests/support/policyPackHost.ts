@@ -53,12 +53,12 @@ function options(r: PolicyInput) {
   return o;
 }
 
-function fill<T extends { setType(v: string): T }>(message: T, r: PolicyInput): T {
+function fill<T extends { setType(v: string): T }>(message: T, r: PolicyInput, props = r.props): T {
   const m = message as unknown as Record<string, (v: unknown) => void>;
   message.setType(r.type);
   m.setName?.(r.name);
   m.setUrn?.(urnOf(r));
-  m.setProperties?.(Struct.fromJavaScript(toWire(r.props) as Record<string, never>));
+  m.setProperties?.(Struct.fromJavaScript(toWire(props) as Record<string, never>));
   m.setOptions?.(options(r));
   return message;
 }
@@ -88,7 +88,7 @@ export interface PolicyPackHost {
   configure(
     config: ReadonlyMap<string, { enforcementLevel?: EnforcementLevel; properties: Record<string, unknown> }>,
   ): Promise<void>;
-  /** Analyze for every resource, then AnalyzeStack for all of them: what one preview sends. */
+  /** Analyze (inputs) for every resource, then AnalyzeStack (outputs) for all of them: what one preview sends. */
   preview(resources: readonly PolicyInput[]): Promise<Diagnostic[]>;
   close(): void;
 }
@@ -164,7 +164,7 @@ export async function startPolicyPack(packDir: string, timeoutMs = 120_000): Pro
       const stack = new pb.AnalyzeStackRequest();
       stack.setResourcesList(
         resources.map((r) => {
-          const res = fill(new pb.AnalyzerResource(), r);
+          const res = fill(new pb.AnalyzerResource(), r, r.outputs ?? r.props);
           if (r.parent) res.setParent(r.parent);
           res.setDependenciesList([...(r.dependencies ?? [])]);
           return res;

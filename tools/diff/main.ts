@@ -1,18 +1,22 @@
 /**
  * What a change does to the mesh, object by object, with no cluster and no Pulumi state:
  *
- *   npm run diff -- --base <git-ref> [--stack dev] [--markdown]     (--help for the rest)
+ *   npm run diff -- --base <git-ref> [--stack dev] [--markdown [--policy-report <policy.json>]]
  *
  * The base commit is exported (`git archive`) to a temp dir and rendered there by its own code in a
  * child process (node_modules linked from here); the working tree is rendered by this code. Both
  * use the program's spec builders, via tools/render/main.ts, so the diff is exactly what `pulumi up`
- * would be asked to change. Exit 0 with or without changes; 2 when it cannot diff (HELP).
+ * would be asked to change. With --markdown it is the PR comment, and `--policy-report <file>` (the
+ * JSON of `npm run policy -- --json`) adds the policy verdicts above the diff (see comment.ts).
+ * Exit 0 with or without changes; 2 when it cannot diff or a report cannot be read (HELP).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { CliError, EXIT, fileStack, parseCli, reportFailure } from "../lib/cli";
+import { styleFor } from "../lib/style";
+import { REPORT_SECTIONS, reportFlag, reportSections } from "./comment";
 import { type DiffHeader, formatMarkdown, formatText } from "./format";
 import { renderCheckout } from "./renderTree";
 import { diffSnapshots, type MeshChange } from "./semanticDiff";
@@ -23,7 +27,7 @@ export class DiffError extends CliError {
   override name = "DiffError";
 }
 
-export const HELP = `usage: npm run diff -- --base <git-ref> [--stack NAME] [--markdown]
+export const HELP = `usage: npm run diff -- --base <git-ref> [--stack NAME] [--markdown [--policy-report FILE]]
 
 What a change does to the mesh, object by object: the base commit and the working tree each rendered
 by their own code (as npm run render does), compared. No cluster, no Pulumi CLI or state.
@@ -31,9 +35,11 @@ by their own code (as npm run render does), compared. No cluster, no Pulumi CLI 
   --base REF     the commit to compare against, e.g. origin/main (required)
   --stack NAME   the stack file Pulumi.NAME.yaml (default: $STACK, else dev, as npm run up)
   --markdown     a PR comment instead of plain text
+  --policy-report FILE
+                 with --markdown: the JSON of npm run policy -- --json, shown above the diff
 
 Exit status: 0 diff printed (with or without changes), 2 could not diff (bad flag, not a commit, git
-missing, a side that does not render).`;
+missing, a side that does not render, a report that cannot be read).`;
 
 function git(cwd: string, args: string[]): string {
   const run = spawnSync("git", args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -104,9 +110,18 @@ export function meshDiff(projectRoot: string, baseRef: string, stack: string): M
 export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  readonly isTTY?: boolean;
 }
 
-const consoleIo: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+const consoleIo: Io = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  isTTY: process.stdout.isTTY,
+};
+
+const reportOptions = Object.fromEntries(
+  Object.keys(REPORT_SECTIONS).map((name) => [reportFlag(name), { type: "string" as const }]),
+);
 
 /** The CLI; never throws: a failure is one line on stderr and the exit code HELP documents. */
 export function main(
@@ -120,6 +135,7 @@ export function main(
       base: { type: "string" },
       stack: { type: "string" },
       markdown: { type: "boolean" },
+      ...reportOptions,
     });
     if (parsed === undefined) {
       io.stdout(`${HELP}\n`);
@@ -127,8 +143,22 @@ export function main(
     }
     const { values } = parsed;
     if (!values.base) throw new CliError("--base is required (see npm run diff -- --help)");
-    const { changes, header } = meshDiff(projectRoot, values.base, fileStack(values.stack, env));
-    io.stdout(values.markdown ? formatMarkdown(changes, header) : formatText(changes, header));
+    const flags = values as Record<string, string | boolean | undefined>;
+    const sections = reportSections(
+      Object.fromEntries(
+        Object.keys(REPORT_SECTIONS).map((name) => [name, flags[reportFlag(name)] as string | undefined]),
+      ),
+    );
+    const { changes, header } = meshDiff(
+      projectRoot,
+      values.base as string,
+      fileStack(values.stack as string | undefined, env),
+    );
+    io.stdout(
+      values.markdown
+        ? formatMarkdown(changes, header, sections)
+        : formatText(changes, header, styleFor({ isTTY: io.isTTY ?? false })),
+    );
     return EXIT.ok;
   } catch (error) {
     return reportFailure("diff", error, (line) => io.stderr(`${line}\n`));

@@ -1,6 +1,8 @@
 /**
  * Compares two mesh snapshots object by object. Routing gets a reviewer's summary
- * (`/users weights v1 90→75, v2 10→25`, faults); everything else is listed as `path: old → new`.
+ * (`/users weights v1 90→75, v2 10→25`, faults), a Helm release one line per version bump;
+ * everything else is listed as `path: old → new`. A change that makes Pulumi replace something
+ * (the kind cluster, a Helm release, a Deployment's selector) carries why, for the loud warning.
  */
 import { type MeshObject, type MeshSnapshot, objectKey } from "./snapshot";
 
@@ -10,6 +12,8 @@ export interface MeshChange {
   readonly id: string;
   /** For a changed object: one readable line per change. */
   readonly details: readonly string[];
+  /** Set when `up` deletes and recreates (or only deletes) more than this object's fields: what and why. */
+  readonly replaces?: string;
 }
 
 type Json = unknown;
@@ -166,14 +170,113 @@ function virtualServiceSummary(before: Json, after: Json): { lines: string[]; co
   return { lines, covered };
 }
 
-function details(kind: string, before: Json, after: Json): string[] {
+// ---- HelmRelease: a version bump is one line ----
+
+/** `old → new` of every Helm release whose chart version changes: values may carry the same bump. */
+export type VersionBump = readonly [string, string];
+
+const isRecord = (v: Json): v is Record<string, Json> => isObject(v);
+
+function versionBumps(base: MeshSnapshot, head: MeshSnapshot): VersionBump[] {
+  const bumps = new Map<string, VersionBump>();
+  for (const [key, h] of head) {
+    const b = base.get(key);
+    if (h.kind !== "HelmRelease" || !b || !isRecord(b.body) || !isRecord(h.body)) continue;
+    const [v0, v1] = [b.body.version, h.body.version];
+    if (typeof v0 === "string" && typeof v1 === "string" && v0 !== v1) bumps.set(`${v0}→${v1}`, [v0, v1]);
+  }
+  return [...bumps.values()];
+}
+
+/** True when a value changed only by a version bump (a dashboard URL that names the Istio release). */
+function followsBump(c: FieldChange, bumps: readonly VersionBump[]): boolean {
+  const { before, after } = c;
+  if (typeof before !== "string" || typeof after !== "string") return false;
+  return bumps.some(([v0, v1]) => before.includes(v0) && after === before.split(v0).join(v1));
+}
+
+/** The dotted path every change shares (`values.dashboards.istio`). */
+function commonPath(changes: readonly FieldChange[]): string {
+  const paths = changes.map((c) => c.path.map(segmentText));
+  const first = paths[0] ?? [];
+  let n = 0;
+  while (n < first.length - 1 && paths.every((p) => p[n] === first[n])) n++;
+  return first.slice(0, n).join(".");
+}
+
+function helmReleaseDetails(changes: readonly FieldChange[], bumps: readonly VersionBump[]): string[] {
+  const version = changes.find((c) => c.path.length === 1 && c.path[0] === "version");
+  const followers = changes.filter((c) => c !== version && followsBump(c, bumps));
+  const rest = changes.filter((c) => c !== version && !followers.includes(c));
+  const lines: string[] = [];
+  const bump = (c: FieldChange) => `${showValue(c.before)} → ${showValue(c.after)}`;
+  if (version) {
+    const also =
+      followers.length === 0
+        ? ""
+        : followers.length === 1
+          ? ` (${showPath((followers[0] as FieldChange).path)} follows)`
+          : ` (${followers.length} values under ${commonPath(followers)} follow)`;
+    lines.push(`version ${bump(version)}${also}`);
+  } else if (followers.length > 0) {
+    const [v0, v1] = bumps.find(([a]) => followers.every((c) => String(c.before).includes(a))) ?? ["?", "?"];
+    const what =
+      followers.length === 1
+        ? showPath((followers[0] as FieldChange).path)
+        : `${followers.length} values under ${commonPath(followers)}`;
+    lines.push(`${what} follow${followers.length === 1 ? "s" : ""} ${v0} → ${v1}`);
+  }
+  return [...lines, ...rest.map((c) => `${showPath(c.path)}: ${showValue(c.before)} → ${showValue(c.after)}`)];
+}
+
+function details(kind: string, before: Json, after: Json, bumps: readonly VersionBump[]): string[] {
   const changes = fieldChanges(before, after);
+  if (kind === "HelmRelease") return helmReleaseDetails(changes, bumps);
   const summary =
     kind === "VirtualService" ? virtualServiceSummary(before, after) : { lines: [], covered: () => false };
   const generic = changes
     .filter((c) => !summary.covered(c))
     .map((c) => `${showPath(c.path)}: ${showValue(c.before)} → ${showValue(c.after)}`);
   return [...summary.lines, ...generic];
+}
+
+// ---- Replacements: what `up` deletes and creates again ----
+
+/** Workloads whose spec.selector the API server refuses to change: the Kubernetes provider replaces them. */
+const IMMUTABLE_SELECTOR = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"]);
+
+const chartOf = (o: MeshObject | undefined) => (o && isRecord(o.body) ? o.body.chart : undefined);
+
+/**
+ * Why a change replaces something, or undefined. The kind cluster: components/cluster/cluster.ts
+ * makes its config the Command's replace trigger (and the cluster holds every other object). A
+ * Helm release: the Kubernetes provider replaces one whose name or namespace changes
+ * (helm_release.go Diff, forceNewFields), which here is one release going and another coming.
+ */
+function replacement(
+  change: MeshChange["change"],
+  base: MeshObject | undefined,
+  head: MeshObject | undefined,
+  added: readonly MeshObject[],
+): string | undefined {
+  const o = (head ?? base) as MeshObject;
+  if (o.kind === "KindCluster") {
+    if (change === "changed") return "replaces the cluster and everything in it (the kind config changed)";
+    if (change === "removed") return "deletes the cluster and everything in it";
+  }
+  if (o.kind === "HelmRelease" && change === "removed") {
+    const successor = added.find((a) => a.kind === "HelmRelease" && chartOf(a) === chartOf(base));
+    return successor
+      ? `replaces the Helm release with ${successor.id}: uninstalls it (deleting what the chart created) and installs anew`
+      : "uninstalls the Helm release, deleting everything the chart created";
+  }
+  if (IMMUTABLE_SELECTOR.has(o.kind) && change === "changed" && base && head) {
+    const selector = (x: MeshObject) => (isRecord(x.body) && isRecord(x.body.spec) ? x.body.spec.selector : undefined);
+    if (!same(selector(base), selector(head))) {
+      return `replaces the ${o.kind}: spec.selector is immutable, so it is deleted and created again`;
+    }
+  }
+  return undefined;
 }
 
 /** Order a reviewer reads in: namespaces and the control plane, workloads, then traffic and policy. */
@@ -195,15 +298,28 @@ const rank = (kind: string) => {
 
 export function diffSnapshots(base: MeshSnapshot, head: MeshSnapshot): MeshChange[] {
   const keys = [...new Set([...base.keys(), ...head.keys()])];
+  const bumps = versionBumps(base, head);
+  const added = keys.filter((k) => !base.has(k)).map((k) => head.get(k) as MeshObject);
   const changes: MeshChange[] = [];
   for (const key of keys) {
     const [b, h] = [base.get(key), head.get(key)];
     const o = (h ?? b) as MeshObject;
-    if (!b) changes.push({ change: "added", kind: o.kind, id: o.id, details: [] });
-    else if (!h) changes.push({ change: "removed", kind: o.kind, id: o.id, details: [] });
-    else if (!same(b.body, h.body)) {
-      changes.push({ change: "changed", kind: o.kind, id: o.id, details: details(o.kind, b.body, h.body) });
-    }
+    const change: MeshChange["change"] | undefined = !b
+      ? "added"
+      : !h
+        ? "removed"
+        : same(b.body, h.body)
+          ? undefined
+          : "changed";
+    if (!change) continue;
+    const replaces = replacement(change, b, h, added);
+    changes.push({
+      change,
+      kind: o.kind,
+      id: o.id,
+      details: change === "changed" ? details(o.kind, b?.body, h?.body, bumps) : [],
+      ...(replaces && { replaces }),
+    });
   }
   return changes.sort((x, y) => rank(x.kind) - rank(y.kind) || objectKey(x).localeCompare(objectKey(y)));
 }

@@ -38,7 +38,8 @@ export function snapshotOf(files: readonly RenderedFile[]): MeshSnapshot {
   const add = (o: MeshObject) => objects.set(objectKey(o), o);
   for (const file of files) {
     const body: unknown = YAML.parse(file.content);
-    const helm = /^helm\/(.+)\.values\.yaml$/.exec(file.path);
+    // By release name, wherever render files it (the addons sit in helm/addons/ for chart-render's sake).
+    const helm = /^helm\/(?:.+\/)?([^/]+)\.values\.yaml$/.exec(file.path);
     if (helm) {
       const { chart, version, repo, namespace } = helmHeader(file.content);
       add({
