@@ -1,7 +1,7 @@
 /**
  * Mirrors Kiali business/checkers/destinationrules/multi_match_checker.go (KIA0201): two
- * DestinationRules for one host that both cover the whole host, or define the same subset, leave
- * which one applies to chance (Istio merges only the first one it reads).
+ * DestinationRules for one host where one covers the whole host (no subsets) or both define the same
+ * subset leave which one applies to chance (Istio merges only the first one it reads).
  */
 import { list, record, text } from "../../../policies/lib/kube";
 import { KIA } from "../../messages";
@@ -31,7 +31,7 @@ export const multiMatch: Analyzer = {
         const clashes = rules.filter((other) => {
           if (other === dr) return false;
           const theirs = subsets(other);
-          return (mine.length === 0 && theirs.length === 0) || mine.some((s) => theirs.includes(s));
+          return mine.length === 0 || theirs.length === 0 || mine.some((s) => theirs.includes(s));
         });
         if (clashes.length === 0) continue;
         const shared = mine.length === 0 ? host : `${host} (subsets ${mine.join(", ")})`;

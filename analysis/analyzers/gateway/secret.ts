@@ -50,7 +50,7 @@ export const gatewaySecrets: Analyzer = {
   },
 };
 
-/** kube.ExtractCertInfo + xds.ValidateCertificate: `tls.crt`/`tls.key` or `cert`/`key`, and a PEM certificate. */
+/** kube.ExtractCertInfo + xds.ValidateCertificate: `tls.crt`/`tls.key` or `cert`/`key`, a PEM certificate valid now. */
 function validCertificate(secret: Resource): boolean {
   if (secret.annotations[GENERATED_DATA] !== undefined) return true;
   const value = (key: string): string | undefined => {
@@ -62,8 +62,9 @@ function validCertificate(secret: Resource): boolean {
   const key = value("tls.key") ?? value("key");
   if (!cert || !key) return false;
   try {
-    new X509Certificate(cert);
-    return true;
+    const parsed = new X509Certificate(cert);
+    const now = Date.now();
+    return Date.parse(parsed.validFrom) <= now && now <= Date.parse(parsed.validTo);
   } catch {
     return false;
   }
