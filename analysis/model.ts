@@ -131,6 +131,8 @@ export interface Finding {
   readonly level: Level;
   /** `Kind namespace/name`. */
   readonly origin: string;
+  /** The object, for istioctl's sort order (kind/name/namespace) and for machines. */
+  readonly resource: { readonly kind: string; readonly name: string; readonly namespace?: string };
   readonly message: string;
   readonly analyzer: string;
   /** The Kiali codes (or IST codes) that name the same problem. */
@@ -148,6 +150,11 @@ export function finding(
     code: type.code,
     level: type.level,
     origin: friendlyName(resource),
+    resource: {
+      kind: resource.kind,
+      name: resource.name,
+      ...(resource.namespace !== undefined && { namespace: resource.namespace }),
+    },
     message: formatMessage(type.template, args),
     analyzer,
     ...(alsoCodes && alsoCodes.length > 0 && { alsoCodes }),

@@ -34,9 +34,7 @@ export function analyze(
     seen.add(key);
     return true;
   });
-  unique.sort(
-    (a, b) => a.origin.localeCompare(b.origin) || a.code.localeCompare(b.code) || a.message.localeCompare(b.message),
-  );
+  unique.sort(istioctlOrder);
   const findings: Finding[] = [];
   const suppressed: { finding: Finding; by: Suppression }[] = [];
   for (const f of unique) {
@@ -47,6 +45,20 @@ export function analyze(
   const counts = { Error: 0, Warning: 0, Info: 0 };
   for (const f of findings) counts[f.level]++;
   return { findings, suppressed, counts };
+}
+
+const LEVEL_ORDER: Record<Level, number> = { Error: 0, Warning: 1, Info: 2 };
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const comparator = (f: Finding) => `${f.resource.kind}/${f.resource.name}/${f.resource.namespace ?? ""}`;
+
+/** diag.Messages.Sort: level (Error first), code, then the object as Kind/name/namespace, then the line. */
+function istioctlOrder(a: Finding, b: Finding): number {
+  return (
+    LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level] ||
+    compare(a.code, b.code) ||
+    compare(comparator(a), comparator(b)) ||
+    compare(`${a.origin} ${a.message}`, `${b.origin} ${b.message}`)
+  );
 }
 
 /** In `--files` mode, say which inputs the files lack instead of guessing what a chart would add. */

@@ -887,7 +887,8 @@ describe("the analyzer test grid", () => {
 
   for (const c of CASES) {
     test(`${c.analyzer.name}: ${c.name}`, () => {
-      assert.deepEqual(lines(c.fail, c.analyzer), c.expect);
+      // Order is run.ts's (istioctl's sort), tested in analysisRun.test.ts; here only the set matters.
+      assert.deepEqual(lines(c.fail, c.analyzer).sort(), [...c.expect].sort());
       const codes = new Set(c.expect.map((l) => /\[([A-Z]+\d+)\]/.exec(l)?.[1]));
       const passing = lines(c.pass ?? {}, c.analyzer).filter((l) => codes.has(/\[([A-Z]+\d+)\]/.exec(l)?.[1]));
       assert.deepEqual(passing, []);
