@@ -2,6 +2,7 @@
 
 import { blockedCidrs } from "./analyzers/authn/blockedCidrs";
 import { authorizationPolicies } from "./analyzers/authz/authorizationPolicies";
+import { methods } from "./analyzers/authz/methods";
 import { mtlsRequired } from "./analyzers/authz/mtlsRequired";
 import { principals } from "./analyzers/authz/principals";
 import { uncoveredWorkloads } from "./analyzers/authz/uncoveredWorkloads";
@@ -13,6 +14,7 @@ import { envoyFilterPatches } from "./analyzers/envoyfilter/patches";
 import { conflictingGateways } from "./analyzers/gateway/conflicting";
 import { gatewayPorts } from "./analyzers/gateway/ports";
 import { gatewaySecrets } from "./analyzers/gateway/secret";
+import { exportToNamespaces } from "./analyzers/generic/exportTo";
 import { imageAuto } from "./analyzers/injection/imageAuto";
 import { namespaceInjection } from "./analyzers/injection/namespaces";
 import { serviceEntryAddresses } from "./analyzers/serviceentry/addresses";
@@ -37,6 +39,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   blockedCidrs,
   authorizationPolicies,
   principals,
+  methods,
   mtlsRequired,
   uncoveredWorkloads,
   serviceAssociation,
@@ -59,6 +62,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   jwtClaimRoute,
   unreachableRules,
   serviceEntryAddresses,
+  exportToNamespaces,
   telemetry,
   canaryReplicas,
   faultRetries,

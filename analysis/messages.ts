@@ -86,6 +86,17 @@ export const IST = {
     "Warning",
     "This deployment %s is associated with multiple services %v using targetPort %q but different ports: %v.",
   ),
+  ExternalNameServiceTypeInvalidPortName: m(
+    "IST0150",
+    "Warning",
+    "Port name for ExternalName service is invalid. Proxy may prevent tcp named ports and unmatched traffic for " +
+      "ports serving TCP protocol from being forwarded correctly",
+  ),
+  ReferencedInternalGateway: m(
+    "IST0165",
+    "Warning",
+    "Gateway reference in VirtualService %s is to an implementation-generated internal Gateway: %s.",
+  ),
   IngressRouteRulesNotAffected: m(
     "IST0140",
     "Warning",
@@ -190,6 +201,7 @@ export const IST = {
 /** Kiali's severities are lower-case there; "unknown" ones are not mirrored. */
 export const KIA = {
   NamespaceNotFound: m("KIA0101", "Warning", "Namespace not found for this rule: %q"),
+  WrongMethod: m("KIA0102", "Warning", "Only HTTP methods and Istio wildcards are allowed: %q"),
   MtlsNeedsToBeEnabled: m("KIA0105", "Error", "This field requires mTLS to be enabled: %s"),
   PrincipalNotFound: m("KIA0106", "Error", "Service Account not found for this principal: %q"),
   DestinationRulesMultiMatch: m(
@@ -206,6 +218,7 @@ export const KIA = {
   NamespacePolicyMissing: m("KIA0206", "Error", "PeerAuthentication enabling namespace-wide mTLS is missing"),
   PolicyMtlsEnabled: m("KIA0207", "Error", "PeerAuthentication with TLS strict mode found, it should be permissive"),
   MeshPolicyMtlsEnabled: m("KIA0208", "Error", "PeerAuthentication enabling mTLS found, permissive mode needed"),
+  ExportToNamespaceNotFound: m("KIA0005", "Error", "No matching namespace found or namespace is not accessible: %q"),
   WorkloadNotCovered: m(
     "KIA1301",
     "Warning",

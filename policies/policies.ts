@@ -3,6 +3,7 @@
  * directly. Importing this module starts nothing.
  */
 import type { Policies } from "@pulumi/policy";
+import { analysisPolicies } from "./analysis";
 import { secretPolicies } from "./secrets";
 import { securityPolicies } from "./security";
 import { trafficPolicies } from "./traffic";
@@ -10,4 +11,10 @@ import { workloadPolicies } from "./workloads";
 
 export const PACK_NAME = "istio-mesh-guardrails";
 
-export const policies: Policies = [...trafficPolicies, ...workloadPolicies, ...securityPolicies, ...secretPolicies];
+export const policies: Policies = [
+  ...trafficPolicies,
+  ...workloadPolicies,
+  ...securityPolicies,
+  ...secretPolicies,
+  ...analysisPolicies,
+];

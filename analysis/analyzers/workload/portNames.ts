@@ -1,7 +1,8 @@
 /**
  * Mirrors Istio 1.30.3 pkg/config/analysis/analyzers/service/portname.go with pkg/config/kube
  * ConvertProtocol: a Service port's protocol comes from appProtocol, else the name's `<protocol>[-suffix]`,
- * else a well-known port; when none applies Istio falls back to protocol sniffing (IST0118, Info).
+ * else a well-known port; when none applies Istio falls back to protocol sniffing (IST0118, Info). On an
+ * ExternalName Service such a port, or one named just `tcp`, is IST0150 instead.
  * Control-plane Services (an `istio` label, or `release: istio`) are skipped, as there.
  */
 import { list, record, text } from "../../../policies/lib/kube";
@@ -46,7 +47,7 @@ export const portNames: Analyzer = {
   description: "Checks the port names associated with each service",
   mirrors: "istio pkg/config/analysis/analyzers/service/portname.go",
   inputs: ["Service"],
-  codes: ["IST0118"],
+  codes: ["IST0118", "IST0150"],
   analyze(ctx) {
     const out: Finding[] = [];
     for (const svc of ctx.all("Service")) {
@@ -55,9 +56,18 @@ export const portNames: Analyzer = {
         const port = record(p);
         const number = Number(port.port);
         const name = text(port.name) ?? "";
-        if (protocolKnown(number, name, text(port.protocol), text(port.appProtocol))) continue;
+        const externalName = text(record(svc.body.spec).type) === "ExternalName";
+        if (
+          protocolKnown(number, name, text(port.protocol), text(port.appProtocol)) &&
+          !(name === "tcp" && externalName)
+        )
+          continue;
         const target = port.targetPort === undefined ? "0" : String(port.targetPort);
-        out.push(finding(NAME, svc, IST.PortNameIsNotUnderNamingConvention, [name, number, target]));
+        out.push(
+          externalName
+            ? finding(NAME, svc, IST.ExternalNameServiceTypeInvalidPortName)
+            : finding(NAME, svc, IST.PortNameIsNotUnderNamingConvention, [name, number, target]),
+        );
       }
     }
     return out;
