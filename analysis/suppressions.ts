@@ -18,7 +18,8 @@ export class SuppressionError extends Error {
   override name = "SuppressionError";
 }
 
-const glob = (pattern: string) =>
+/** istioctl's suppression wildcards: `*` matches anything, the rest literally. */
+export const glob = (pattern: string) =>
   new RegExp(
     `^${pattern
       .split("*")

@@ -5,13 +5,13 @@
  * `npm run analyze -- --suppress` syntax with a required reason.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import type { IstioRelease } from "../components/controlPlane/helmValues";
 import { chartObjects } from "../analysis/chartObjects";
 import { meshFactsOf, PROJECT_LOAD } from "../analysis/input";
 import type { Level } from "../analysis/messages";
 import { type AnalysisInput, friendlyName, type Resource, toResource } from "../analysis/model";
 import { analyze } from "../analysis/run";
 import { parseSuppression } from "../analysis/suppressions";
+import type { IstioRelease } from "../components/controlPlane/helmValues";
 import { record, text } from "./lib/kube";
 import { settings } from "./lib/settings";
 

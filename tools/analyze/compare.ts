@@ -14,6 +14,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { glob } from "../../analysis/suppressions";
 import { list, record, text } from "../../policies/lib/kube";
 import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
 
@@ -60,14 +61,22 @@ export interface Comparison {
   readonly agreed: number;
 }
 
-const glob = (pattern: string) =>
-  new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`);
-
 const key = (m: Message) => `${m.code} ${m.origin}`;
 
-export function compare(ours: readonly Message[], istioctl: readonly Message[], mode: Mode, divergences: readonly Divergence[]): Comparison {
+export function compare(
+  ours: readonly Message[],
+  istioctl: readonly Message[],
+  mode: Mode,
+  divergences: readonly Divergence[],
+): Comparison {
   const explainedBy = (m: Message, side: Divergence["side"]) =>
-    divergences.find((d) => d.side === side && (d.mode === "any" || d.mode === mode) && glob(d.code).test(m.code) && glob(d.origin).test(m.origin));
+    divergences.find(
+      (d) =>
+        d.side === side &&
+        (d.mode === "any" || d.mode === mode) &&
+        glob(d.code).test(m.code) &&
+        glob(d.origin).test(m.origin),
+    );
   const missing: Message[] = [];
   const contradicted: Message[] = [];
   const differing: { ours: Message; istioctl: Message }[] = [];
@@ -103,7 +112,8 @@ export function formatComparison(c: Comparison): string {
   for (const m of c.missing) out.push(`missing (istioctl reports it, ours does not): ${line(m)}`);
   for (const m of c.contradicted) out.push(`contradicted (ours reports it, istioctl does not): ${line(m)}`);
   for (const d of c.differing) out.push(`differs: istioctl: ${line(d.istioctl)}\n         ours:     ${line(d.ours)}`);
-  for (const e of c.explained) out.push(`explained (${e.divergence.side} only): ${line(e.message)}\n    because ${e.divergence.reason}`);
+  for (const e of c.explained)
+    out.push(`explained (${e.divergence.side} only): ${line(e.message)}\n    because ${e.divergence.reason}`);
   const verdict = disagrees(c) ? "DISAGREE" : "agree";
   out.push(
     `analyze:compare: ${verdict}: ${c.agreed} agreed, ${c.missing.length} missing, ${c.contradicted.length} contradicted, ` +
@@ -134,9 +144,23 @@ function readJson(file: string, what: string): unknown {
 export function parseDivergences(content: string, file: string): Divergence[] {
   return list(record(YAML.parse(content)).divergences).map((entry, i) => {
     const d = record(entry);
-    const [mode, side, code, origin, reason] = [text(d.mode), text(d.side), text(d.code), text(d.origin), text(d.reason)];
-    if ((mode !== "files" && mode !== "live" && mode !== "any") || (side !== "istioctl" && side !== "ours") || !code || !origin || !reason?.trim()) {
-      throw new CliError(`${file}: divergences[${i}] needs mode (files|live|any), side (istioctl|ours), code, origin and reason`);
+    const [mode, side, code, origin, reason] = [
+      text(d.mode),
+      text(d.side),
+      text(d.code),
+      text(d.origin),
+      text(d.reason),
+    ];
+    if (
+      (mode !== "files" && mode !== "live" && mode !== "any") ||
+      (side !== "istioctl" && side !== "ours") ||
+      !code ||
+      !origin ||
+      !reason?.trim()
+    ) {
+      throw new CliError(
+        `${file}: divergences[${i}] needs mode (files|live|any), side (istioctl|ours), code, origin and reason`,
+      );
     }
     return { mode, side, code, origin, reason };
   });

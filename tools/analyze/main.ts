@@ -15,7 +15,12 @@ import { formatFindingsMarkdown, formatText, toJson } from "../../analysis/forma
 import { filesInput, InputError, stackInput } from "../../analysis/input";
 import type { AnalysisInput } from "../../analysis/model";
 import { analyze } from "../../analysis/run";
-import { parseSuppression, parseSuppressionsFile, type Suppression, SuppressionError } from "../../analysis/suppressions";
+import {
+  parseSuppression,
+  parseSuppressionsFile,
+  type Suppression,
+  SuppressionError,
+} from "../../analysis/suppressions";
 import { ConfigError } from "../../config/issues";
 import { parseMeshConfig } from "../../config/parse";
 import { projectConfig } from "../../config/readers";
@@ -73,7 +78,9 @@ function stackInputFor(projectRoot: string, stack: string): AnalysisInput {
     const stackConfig = readStackFile(file);
     const secret = secretProjectKeys(stackConfig);
     if (secret.length > 0) {
-      throw new CliError(`analyze cannot decrypt secrets; stack ${stack} sets ${secret.join(", ")} (use --files on a render)`);
+      throw new CliError(
+        `analyze cannot decrypt secrets; stack ${stack} sets ${secret.join(", ")} (use --files on a render)`,
+      );
     }
     return stackInput(parseMeshConfig(projectConfig(stackConfig)));
   } catch (error) {
@@ -134,7 +141,8 @@ export function main(argv: readonly string[], projectRoot: string, io: Io): numb
   }
   const result = analyze(input, suppressions);
   const label = `${"stack" in subject ? `stack ${String(subject.stack)}` : `files in ${String(subject.files)}`}, ${input.resources.length} objects`;
-  if (values.json) io.stdout(`${JSON.stringify({ ...toJson(result, subject), objects: input.resources.length }, null, 2)}\n`);
+  if (values.json)
+    io.stdout(`${JSON.stringify({ ...toJson(result, subject), objects: input.resources.length }, null, 2)}\n`);
   else if (values.markdown) io.stdout(formatFindingsMarkdown(result, String(subject.stack ?? subject.files)));
   else io.stdout(formatText(result, label, values.json ? PLAIN : io.style));
   const failing = result.counts.Error > 0 || (values.strict === true && result.counts.Warning > 0);
@@ -147,7 +155,9 @@ if (require.main === module) {
     stderr: (line) => process.stderr.write(`${line}\n`),
     style: styleFor(process.stdout),
   };
-  void runCli(TOOL, () => main(process.argv.slice(2), path.resolve(__dirname, "..", ".."), io), io.stderr).then((code) => {
-    process.exitCode = code;
-  });
+  void runCli(TOOL, () => main(process.argv.slice(2), path.resolve(__dirname, "..", ".."), io), io.stderr).then(
+    (code) => {
+      process.exitCode = code;
+    },
+  );
 }
