@@ -11,6 +11,7 @@ import { destinationRuleMtls } from "./analyzers/destinationrule/mtls";
 import { multiMatch } from "./analyzers/destinationrule/multiMatch";
 import { subsetPods } from "./analyzers/destinationrule/subsetPods";
 import { envoyFilterPatches } from "./analyzers/envoyfilter/patches";
+import { gatewayCertificates } from "./analyzers/gateway/certificate";
 import { conflictingGateways } from "./analyzers/gateway/conflicting";
 import { gatewayPorts } from "./analyzers/gateway/ports";
 import { gatewaySecrets } from "./analyzers/gateway/secret";
@@ -18,6 +19,7 @@ import { exportToNamespaces } from "./analyzers/generic/exportTo";
 import { imageAuto } from "./analyzers/injection/imageAuto";
 import { namespaceInjection } from "./analyzers/injection/namespaces";
 import { serviceEntryAddresses } from "./analyzers/serviceentry/addresses";
+import { sidecars } from "./analyzers/sidecar/sidecars";
 import { canaryReplicas } from "./analyzers/stack/canaryReplicas";
 import { circuitBreaker } from "./analyzers/stack/circuitBreaker";
 import { faultRetries } from "./analyzers/stack/faultRetries";
@@ -51,10 +53,12 @@ export const ANALYZERS: readonly Analyzer[] = [
   envoyFilterPatches,
   gatewayPorts,
   gatewaySecrets,
+  gatewayCertificates,
   conflictingGateways,
   namespaceInjection,
   imageAuto,
   portNames,
+  sidecars,
   conflictingMeshGatewayHosts,
   destinationHosts,
   destinationSubsets,

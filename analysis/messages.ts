@@ -97,6 +97,21 @@ export const IST = {
     "Warning",
     "Gateway reference in VirtualService %s is to an implementation-generated internal Gateway: %s.",
   ),
+  GatewayDuplicateCertificate: m(
+    "IST0138",
+    "Warning",
+    "Duplicate certificate in multiple gateways %v may cause 404s if clients re-use HTTP2 connections.",
+  ),
+  ConflictingSidecarWorkloadSelectors: m(
+    "IST0110",
+    "Error",
+    "The Sidecars %v in namespace %q select the same workload pod %q, which can lead to undefined behavior.",
+  ),
+  MultipleSidecarsWithoutWorkloadSelectors: m(
+    "IST0111",
+    "Error",
+    "The Sidecars %v in namespace %q have no workload selector, which can lead to undefined behavior.",
+  ),
   IngressRouteRulesNotAffected: m(
     "IST0140",
     "Warning",

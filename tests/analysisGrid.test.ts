@@ -17,6 +17,7 @@ import { destinationRuleMtls } from "../analysis/analyzers/destinationrule/mtls"
 import { multiMatch } from "../analysis/analyzers/destinationrule/multiMatch";
 import { subsetPods } from "../analysis/analyzers/destinationrule/subsetPods";
 import { envoyFilterPatches } from "../analysis/analyzers/envoyfilter/patches";
+import { gatewayCertificates } from "../analysis/analyzers/gateway/certificate";
 import { conflictingGateways } from "../analysis/analyzers/gateway/conflicting";
 import { gatewayPorts } from "../analysis/analyzers/gateway/ports";
 import { gatewaySecrets } from "../analysis/analyzers/gateway/secret";
@@ -24,6 +25,7 @@ import { exportToNamespaces } from "../analysis/analyzers/generic/exportTo";
 import { imageAuto } from "../analysis/analyzers/injection/imageAuto";
 import { namespaceInjection } from "../analysis/analyzers/injection/namespaces";
 import { serviceEntryAddresses } from "../analysis/analyzers/serviceentry/addresses";
+import { sidecars } from "../analysis/analyzers/sidecar/sidecars";
 import { canaryReplicas } from "../analysis/analyzers/stack/canaryReplicas";
 import { circuitBreaker } from "../analysis/analyzers/stack/circuitBreaker";
 import { faultRetries } from "../analysis/analyzers/stack/faultRetries";
@@ -945,6 +947,77 @@ spec:
   ports: [{ number: 443, name: https, protocol: HTTPS }]
   resolution: DNS`,
     },
+  },
+  {
+    name: "two Gateways on the same pods serving one certificate",
+    analyzer: gatewayCertificates,
+    fail: {
+      add: gateway(
+        "    - port: { number: 443, name: https, protocol: HTTPS }\n      hosts: [shop.example.com]\n      tls: { mode: SIMPLE, credentialName: web-cert }",
+        undefined,
+        "shop-gateway",
+      ),
+    },
+    expect: [
+      "Warning [IST0138] (Gateway backend/shop-gateway) Duplicate certificate in multiple gateways [backend/shop-gateway backend/web-gateway] may cause 404s if clients re-use HTTP2 connections.",
+      "Warning [IST0138] (Gateway backend/web-gateway) Duplicate certificate in multiple gateways [backend/web-gateway backend/shop-gateway] may cause 404s if clients re-use HTTP2 connections.",
+    ],
+    pass: {
+      add: gateway(
+        "    - port: { number: 443, name: https, protocol: HTTPS }\n      hosts: [shop.example.com]\n      tls: { mode: SIMPLE, credentialName: shop-cert }",
+        undefined,
+        "shop-gateway",
+      ),
+    },
+  },
+  {
+    name: "Sidecars: an unmatched selector, two on one pod, two without a selector, one on an ambient pod",
+    analyzer: sidecars,
+    fail: {
+      add: `
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: a, namespace: backend }
+spec: { workloadSelector: { labels: { app: web, version: v1 } } }
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: b, namespace: backend }
+spec: { workloadSelector: { labels: { version: v1 } } }
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: c, namespace: backend }
+spec: { workloadSelector: { labels: { app: api } } }
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: d, namespace: backend }
+spec: {}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: e, namespace: backend }
+spec: {}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: f, namespace: backend }
+spec: { workloadSelector: { labels: { app: ztunnel-app } } }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: ztunnel-app, namespace: backend, labels: { app: ztunnel-app }, annotations: { ambient.istio.io/redirection: enabled } }
+spec: { containers: [{ name: app, image: "example/app:1" }] }`,
+    },
+    expect: [
+      'Error [IST0110] (Sidecar backend/a) The Sidecars [a b] in namespace "backend" select the same workload pod "web-v1", which can lead to undefined behavior.',
+      'Error [IST0110] (Sidecar backend/b) The Sidecars [a b] in namespace "backend" select the same workload pod "web-v1", which can lead to undefined behavior.',
+      'Error [IST0101] (Sidecar backend/c) Referenced selector not found: "app=api"',
+      'Error [IST0111] (Sidecar backend/d) The Sidecars [d e] in namespace "backend" have no workload selector, which can lead to undefined behavior.',
+      'Error [IST0111] (Sidecar backend/e) The Sidecars [d e] in namespace "backend" have no workload selector, which can lead to undefined behavior.',
+      "Warning [IST0167] (Sidecar backend/f) The policy has no impact: selected workload is in ambient mode, the policy has no impact.",
+    ],
   },
 ];
 
