@@ -6,7 +6,7 @@ import { ANALYZERS } from "./all";
 import { AnalysisContext } from "./context";
 import type { Level } from "./messages";
 import { MESH } from "./messages";
-import type { AnalysisInput, Analyzer, Finding } from "./model";
+import { type AnalysisInput, type Analyzer, type Finding, finding } from "./model";
 import { type Suppression, suppressedBy } from "./suppressions";
 
 export interface AnalysisResult {
@@ -66,13 +66,7 @@ function missingInputs(input: AnalysisInput): Finding[] {
   const kinds = new Set(input.resources.map((r) => r.kind));
   const out: Finding[] = [];
   const note = (what: string) =>
-    out.push({
-      code: MESH.MissingInput.code,
-      level: MESH.MissingInput.level,
-      origin: "(input)",
-      message: `Not in the analyzed files, so not checked: ${what}`,
-      analyzer: "input",
-    });
+    out.push(finding("input", { kind: "Input", name: "files", namespace: undefined }, MESH.MissingInput, [what]));
   if (!WORKLOAD_KINDS.some((k) => kinds.has(k))) {
     note("no Pod or Deployment: every workload selector (Gateway, subset, policy) reads as matching nothing");
   }

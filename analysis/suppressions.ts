@@ -38,7 +38,8 @@ export function parseSuppression(arg: string): Suppression {
   if (!/^(?:[A-Z]{3,4}\d{4}|\*)$/.test(code) && !code.includes("*")) {
     throw new SuppressionError(`suppression "${arg}": "${code}" is not a message code (IST0102, KIA1301, MESH0004, *)`);
   }
-  if (!resource.includes(" ")) throw new SuppressionError(`suppression "${arg}": "${resource}" is not "Kind name"`);
+  if (!resource.includes(" ") && resource !== "*")
+    throw new SuppressionError(`suppression "${arg}": "${resource}" is not "Kind name"`);
   if (!reason) throw new SuppressionError(`suppression "${arg}" has no reason: add " # why" after it`);
   return { code, resource, reason };
 }
