@@ -71,26 +71,26 @@ describe("the dev stack", () => {
       any
     >[];
     const derived = chartObjects(helmReleases(buildMeshSpec(devConfig())));
-    const id = (o: { kind: string; namespace?: string; name: string }) => `${o.kind} ${o.namespace ?? ""}/${o.name}`;
+    const id = (o: { kind?: string; namespace?: string; name?: string }) => `${o.kind} ${o.namespace ?? ""}/${o.name}`;
     const helm = new Map(rendered.map((o) => [id(o), o]));
     for (const o of derived) {
       const h = helm.get(id(o));
       assert.ok(h, `${id(o)} is not in the chart's output`);
-      const spec = o.body.spec as Record<string, any> | undefined;
+      const spec = (o.body.spec ?? {}) as Record<string, any>;
       if (o.kind === "Service") {
-        assert.deepEqual(spec?.selector, h.selector, id(o));
-        const ports = (spec?.ports as Record<string, unknown>[]).map(({ nodePort: _n, ...p }) => p);
+        assert.deepEqual(spec.selector, h.selector, id(o));
+        const ports = (spec.ports as Record<string, unknown>[]).map(({ nodePort: _n, ...p }) => p);
         assert.deepEqual(ports, h.ports, id(o));
       }
       if (o.kind === "Deployment") {
-        const template = spec?.template;
+        const template = spec.template;
         for (const [k, v] of Object.entries(template.metadata.labels))
           assert.equal(h.podLabels[k], v, `${id(o)} pod label ${k}`);
         assert.deepEqual(
           template.spec.containers.map((c: { name: string; image: string }) => [c.name, c.image]),
           h.containers.map((c: { name: string; image: string }) => [c.name, c.image]),
         );
-        assert.equal(spec?.replicas, h.replicas);
+        assert.equal(spec.replicas, h.replicas);
       }
       if (o.kind === "MutatingWebhookConfiguration") assert.deepEqual(o.body.webhooks, h.webhooks);
     }
