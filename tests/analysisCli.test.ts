@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import * as YAML from "yaml";
 import { ANALYZERS } from "../analysis/all";
 import { chartObjects } from "../analysis/chartObjects";
 import { formatFindingsMarkdown } from "../analysis/format";
@@ -335,5 +336,33 @@ describe("npm run analyze:compare", () => {
       /no such file/,
     );
     assert.throws(() => compareMain(["--ours", ours, "--istioctl", ours], io), /--mode must be files or live/);
+  });
+});
+
+describe("the workflows run the analyzer", () => {
+  const workflow = (file: string) =>
+    YAML.parse(readFileSync(join(PROJECT_ROOT, ".github", "workflows", file), "utf8")) as {
+      env: Record<string, string>;
+      jobs: Record<string, { steps: { run?: string; if?: string }[] }>;
+    };
+  const runs = (file: string, job: string) =>
+    (workflow(file).jobs[job]?.steps ?? []).map((s) => s.run ?? "").join("\n");
+
+  test("e2e: pinned, checksum-verified istioctl compared with ours over render's output and live", () => {
+    const install = readFileSync(join(PROJECT_ROOT, "scripts", "install-istioctl.sh"), "utf8");
+    assert.match(install, /sha256sum -c "\$asset\.sha256"/);
+    const offline = runs("e2e.yml", "analyze-vs-istioctl");
+    assert.match(offline, /install-istioctl\.sh "\$ISTIO_VERSION"/);
+    assert.match(offline, /istioctl" analyze --use-kube=false --all-namespaces -o json rendered/);
+    assert.match(offline, /analyze:compare -- .*--mode files/);
+    const live = runs("e2e.yml", "kind");
+    assert.match(live, /istioctl analyze --all-namespaces -o json/);
+    assert.match(live, /analyze:compare -- .*--mode live/);
+  });
+
+  test("pull requests: an Error fails the analyze job; the findings go to the summary", () => {
+    const steps = workflow("pull-request.yml").jobs.analyze?.steps ?? [];
+    assert.ok(steps.some((s) => s.run === "npm run -s analyze -- --stack dev" && s.if === undefined));
+    assert.ok(steps.some((s) => /--markdown >> "\$GITHUB_STEP_SUMMARY"/.test(s.run ?? "") && s.if === "always()"));
   });
 });

@@ -144,7 +144,7 @@ describe("workflow contents", () => {
       step(e2e, (s) => s.with?.name === "verify-json", "verify artifact").if,
       "always() && steps.up.outcome == 'success'",
     );
-    const diagnostics = run(/istioctl analyze/);
+    const diagnostics = run(/get pods --all-namespaces/);
     assert.equal(diagnostics.if, "failure()");
     for (const what of [/get pods --all-namespaces/, /logs deploy\/istiod/, /logs deploy\/istio-ingressgateway/]) {
       assert.match(diagnostics.run ?? "", what);
