@@ -5,6 +5,7 @@
  * `npm run analyze -- --suppress` syntax with a required reason.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { GENERATED_DATA } from "../analysis/analyzers/gateway/secret";
 import { chartObjects } from "../analysis/chartObjects";
 import { meshFactsOf, PROJECT_LOAD } from "../analysis/input";
 import type { Level } from "../analysis/messages";
@@ -21,6 +22,31 @@ const ISTIO_CHARTS = new Set(["base", "istiod", "gateway"]);
 export interface MeshAnalysisSettings {
   /** `CODE=Kind namespace/name # reason`, as `npm run analyze -- --suppress` takes. */
   readonly suppress: readonly string[];
+}
+
+/**
+ * The top-level fields of a resource whose values are known. In a first preview a Secret's data (the
+ * certificate the update generates) is unknown, and reading it throws; such an object is marked as
+ * holding generated data, as `npm run analyze --stack` marks it, instead of the whole analysis
+ * giving up ("can't run during preview").
+ */
+function knownFields(props: Record<string, unknown>): Record<string, unknown> {
+  const known: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  for (const key of Object.keys(props)) {
+    try {
+      known[key] = props[key];
+    } catch {
+      unknown.push(key);
+    }
+  }
+  if (unknown.length === 0) return known;
+  const metadata = record(known.metadata);
+  const annotations = {
+    ...record(metadata.annotations),
+    [GENERATED_DATA]: `unknown until the update: ${unknown.join(", ")}`,
+  };
+  return { ...known, metadata: { ...metadata, annotations } };
 }
 
 /** The stack's objects and the charts' as the analyzer's input; each object remembers its resource's URN. */
@@ -49,7 +75,7 @@ export function policyInput(resources: readonly PolicyResource[]): { input: Anal
     }
     const kind = /^kubernetes:[^:]+:([A-Za-z]+)$/.exec(r.type)?.[1];
     if (!kind) continue;
-    const object = toResource({ ...r.props, kind }, "program");
+    const object = toResource({ ...knownFields(r.props), kind }, "program");
     if (!object) continue;
     objects.push(object);
     urns.set(friendlyName(object), r.urn);
