@@ -5,14 +5,26 @@
  * chart's reader account. Only the fields checks read; tests/analysisChartObjects.test.ts compares
  * them with `helm template` output of the 1.30.3 charts for the dev stack.
  */
-import type { IstioRelease } from "../components/controlPlane/helmValues";
 import { list, record, text } from "../policies/lib/kube";
 import { type Resource, toResource } from "./model";
 
 const INJECT = "sidecar.istio.io/inject";
 
+/**
+ * A Helm release of one of Istio's charts, as components/controlPlane/helmValues.ts ChartRelease (and
+ * a policy's view of a helm.sh/v3 Release) has it; declared here so the policy pack need not compile
+ * the program's builders.
+ */
+export interface ChartRelease {
+  readonly name: string;
+  readonly chart: string;
+  readonly namespace: string;
+  readonly version: string;
+  readonly values: { readonly [key: string]: unknown };
+}
+
 /** gateway chart: `istio` label from values.labels, else the release name without `istio-` (_helpers.tpl). */
-function gatewayObjects(r: IstioRelease): unknown[] {
+function gatewayObjects(r: ChartRelease): unknown[] {
   const values = record(r.values);
   const extra = record(values.labels) as Record<string, string>;
   const istio = extra.istio ?? r.name.replace(/^istio-/, "");
@@ -46,7 +58,7 @@ function gatewayObjects(r: IstioRelease): unknown[] {
 }
 
 /** istiod chart: the control plane's Deployment (env from pilot.env), Service, account and injection webhooks. */
-function istiodObjects(r: IstioRelease): unknown[] {
+function istiodObjects(r: ChartRelease): unknown[] {
   const values = record(r.values);
   const revision = text(values.revision) || "default";
   const env = Object.entries(record(record(values.pilot).env)).map(([name, value]) => ({ name, value: String(value) }));
@@ -121,7 +133,7 @@ function istiodObjects(r: IstioRelease): unknown[] {
   ];
 }
 
-const baseObjects = (r: IstioRelease): unknown[] => [
+const baseObjects = (r: ChartRelease): unknown[] => [
   {
     apiVersion: "v1",
     kind: "ServiceAccount",
@@ -129,7 +141,7 @@ const baseObjects = (r: IstioRelease): unknown[] => [
   },
 ];
 
-export function chartObjects(releases: readonly IstioRelease[]): Resource[] {
+export function chartObjects(releases: readonly ChartRelease[]): Resource[] {
   return releases.flatMap((r) => {
     const objects =
       r.chart === "gateway" ? gatewayObjects(r) : r.chart === "istiod" ? istiodObjects(r) : baseObjects(r);

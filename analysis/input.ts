@@ -7,40 +7,14 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import type { IstioRelease } from "../components/controlPlane/helmValues";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
 import { requestAuthentication } from "../components/security/jwt";
 import type { MeshConfig } from "../config/types";
 import { record, text } from "../policies/lib/kube";
-import { BETA_SAMPLE, DEFAULT_CONCURRENCY, ENVOY_WORKERS } from "../tools/verify/plan";
 import { GENERATED_DATA } from "./analyzers/gateway/secret";
 import { chartObjects } from "./chartObjects";
-import { type AnalysisInput, DEFAULT_MESH, type LoadFacts, type MeshFacts, type Resource, toResource } from "./model";
-
-export const PROJECT_LOAD: LoadFacts = {
-  concurrency: DEFAULT_CONCURRENCY,
-  betaSample: BETA_SAMPLE,
-  envoyWorkers: ENVOY_WORKERS,
-};
-
-/** The MeshConfig istiod runs with: the istiod release's `meshConfig` over Istio's defaults. */
-export function meshFactsOf(releases: readonly IstioRelease[]): MeshFacts {
-  const istiod = releases.find((r) => r.chart === "istiod");
-  const mesh = record(record(istiod?.values).meshConfig);
-  const metadata = record(record(mesh.defaultConfig).proxyMetadata);
-  const dnsCapture = text(metadata.ISTIO_META_DNS_CAPTURE) === "true";
-  const allocate =
-    text(metadata.ISTIO_META_DNS_AUTO_ALLOCATE) === "true" || text(metadata.PILOT_ENABLE_IP_AUTOALLOCATE) === "true";
-  const accessLog = record(mesh.defaultProviders).accessLogging;
-  return {
-    rootNamespace: text(mesh.rootNamespace) ?? istiod?.namespace ?? DEFAULT_MESH.rootNamespace,
-    autoMtls: mesh.enableAutoMtls !== false,
-    defaultAccessLogProviders: Array.isArray(accessLog)
-      ? accessLog.filter((p): p is string => typeof p === "string")
-      : [],
-    addressesAutoAllocated: dnsCapture && allocate,
-  };
-}
+import { meshFactsOf, PROJECT_LOAD } from "./facts";
+import { type AnalysisInput, DEFAULT_MESH, type Resource, toResource } from "./model";
 
 /** A stack's objects: the program's, the ones `pulumi up` completes, and the charts'. */
 export function stackInput(cfg: MeshConfig): AnalysisInput {

@@ -16,7 +16,7 @@ export function matchesSelector(selector: Props | undefined, labels: Labels): bo
     const expr = record(e);
     const key = text(expr.key) ?? "";
     const values = list(expr.values).filter((v): v is string => typeof v === "string");
-    const has = Object.hasOwn(labels, key);
+    const has = labels[key] !== undefined;
     switch (text(expr.operator)) {
       case "In":
         return has && values.includes(labels[key] ?? "");

@@ -4,8 +4,6 @@
  * command line after a `#` (`IST0102=Namespace istio-egress # the chart injects gateways by label`),
  * in a suppressions file as `reason:`.
  */
-import * as YAML from "yaml";
-import { list, record, text } from "../policies/lib/kube";
 import type { Finding } from "./model";
 
 export interface Suppression {
@@ -42,24 +40,6 @@ export function parseSuppression(arg: string): Suppression {
     throw new SuppressionError(`suppression "${arg}": "${resource}" is not "Kind name"`);
   if (!reason) throw new SuppressionError(`suppression "${arg}" has no reason: add " # why" after it`);
   return { code, resource, reason };
-}
-
-/** A suppressions file: `suppressions: [{ code, resource, reason }]`. */
-export function parseSuppressionsFile(content: string, file: string): Suppression[] {
-  let doc: unknown;
-  try {
-    doc = YAML.parse(content);
-  } catch (error) {
-    throw new SuppressionError(`${file}: not YAML (${(error as Error).message.split("\n")[0]})`);
-  }
-  return list(record(doc).suppressions).map((entry, i) => {
-    const e = record(entry);
-    const [code, resource, reason] = [text(e.code), text(e.resource), text(e.reason)];
-    if (!code || !resource || !reason?.trim()) {
-      throw new SuppressionError(`${file}: suppressions[${i}] needs code, resource and reason`);
-    }
-    return parseSuppression(`${code}=${resource} # ${reason}`);
-  });
 }
 
 export function suppressedBy(f: Finding, suppressions: readonly Suppression[]): Suppression | undefined {

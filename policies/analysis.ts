@@ -6,13 +6,12 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { GENERATED_DATA } from "../analysis/analyzers/gateway/secret";
-import { chartObjects } from "../analysis/chartObjects";
-import { meshFactsOf, PROJECT_LOAD } from "../analysis/input";
+import { type ChartRelease, chartObjects } from "../analysis/chartObjects";
+import { meshFactsOf, PROJECT_LOAD } from "../analysis/facts";
 import type { Level } from "../analysis/messages";
 import { type AnalysisInput, friendlyName, type Resource, toResource } from "../analysis/model";
 import { analyze } from "../analysis/run";
 import { parseSuppression } from "../analysis/suppressions";
-import type { IstioRelease } from "../components/controlPlane/helmValues";
 import { record, text } from "./lib/kube";
 import { settings } from "./lib/settings";
 
@@ -52,7 +51,7 @@ function knownFields(props: Record<string, unknown>): Record<string, unknown> {
 /** The stack's objects and the charts' as the analyzer's input; each object remembers its resource's URN. */
 export function policyInput(resources: readonly PolicyResource[]): { input: AnalysisInput; urns: Map<string, string> } {
   const urns = new Map<string, string>();
-  const releases: IstioRelease[] = [];
+  const releases: ChartRelease[] = [];
   const objects: Resource[] = [];
   for (const r of resources) {
     if (r.type === HELM_RELEASE) {
@@ -60,10 +59,9 @@ export function policyInput(resources: readonly PolicyResource[]): { input: Anal
       if (!ISTIO_CHARTS.has(chart)) continue;
       const release = {
         name: text(r.props.name) ?? r.name,
-        chart: chart as IstioRelease["chart"],
+        chart,
         namespace: text(r.props.namespace) ?? "default",
         version: text(r.props.version) ?? "",
-        repo: text(record(r.props.repositoryOpts).repo) ?? "",
         values: record(r.props.values),
       };
       releases.push(release);

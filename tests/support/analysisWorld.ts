@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as YAML from "yaml";
-import { PROJECT_LOAD } from "../../analysis/input";
+import { PROJECT_LOAD } from "../../analysis/facts";
 import {
   type AnalysisInput,
   DEFAULT_MESH,

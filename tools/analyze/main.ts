@@ -15,12 +15,8 @@ import { formatFindingsMarkdown, formatText, toJson } from "../../analysis/forma
 import { filesInput, InputError, stackInput } from "../../analysis/input";
 import type { AnalysisInput } from "../../analysis/model";
 import { analyze } from "../../analysis/run";
-import {
-  parseSuppression,
-  parseSuppressionsFile,
-  type Suppression,
-  SuppressionError,
-} from "../../analysis/suppressions";
+import { parseSuppression, type Suppression, SuppressionError } from "../../analysis/suppressions";
+import { parseSuppressionsFile } from "../../analysis/suppressionsFile";
 import { ConfigError } from "../../config/issues";
 import { parseMeshConfig } from "../../config/parse";
 import { projectConfig } from "../../config/readers";
