@@ -3,6 +3,7 @@
  * directly. Importing this module starts nothing.
  */
 import type { EnforcementLevel, Policies } from "@pulumi/policy";
+import { analysisPolicies } from "./analysis";
 import { egressPolicies } from "./egress";
 import { meshMtlsPolicies } from "./meshMtls";
 import { observabilityPolicies } from "./observability";
@@ -23,4 +24,5 @@ export const policies: Policies = [
   ...observabilityPolicies,
   ...meshMtlsPolicies,
   ...egressPolicies,
+  ...analysisPolicies,
 ];

@@ -1,9 +1,14 @@
 /**
  * Outputs @pulumi/tls would compute, for the mock engines: a real RSA key pair (generated once per
- * process; the program derives the JWKS and signs the demo token with it) and placeholder PEMs
- * for certificates, which the program only passes on.
+ * process; the program derives the JWKS and signs the demo token with it), a real certificate for
+ * the certificates (a fixed self-signed one: the gateway-credential check parses what the Secret
+ * holds, as istiod does), and a placeholder PEM for certificate requests.
  */
 import { generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const CERTIFICATE = readFileSync(join(__dirname, "..", "fixtures", "analysis", "web-cert.pem"), "utf8");
 
 let keyPair: { publicKeyPem: string; privateKeyPem: string; privateKeyPemPkcs8: string } | undefined;
 
@@ -28,7 +33,7 @@ export function tlsOutputs(type: string, name: string): Record<string, unknown> 
       return { ...mockKeyPair() };
     case "tls:index/selfSignedCert:SelfSignedCert":
     case "tls:index/locallySignedCert:LocallySignedCert":
-      return { certPem: pem("CERTIFICATE", name) };
+      return { certPem: CERTIFICATE };
     case "tls:index/certRequest:CertRequest":
       return { certRequestPem: pem("CERTIFICATE REQUEST", name) };
     default:

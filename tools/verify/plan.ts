@@ -1,6 +1,9 @@
 import { durationMillis } from "../../config/readers";
 import type { BackendServiceName, MeshConfig } from "../../config/types";
+import { ENVOY_WORKERS } from "./load";
 import { CHECK_NAMES, type CheckName } from "./types";
+
+export { BETA_SAMPLE, DEFAULT_CONCURRENCY, ENVOY_WORKERS } from "./load";
 
 /**
  * Which checks a stack's config calls for, and the sizes and pace the checks derive from it. Pure:
@@ -13,7 +16,6 @@ import { CHECK_NAMES, type CheckName } from "./types";
 
 /** Canary-split and abort sample at default; 1000 detects 85/15 against 90/10 (see README "Verify"). */
 export const DEFAULT_REQUESTS = 1000;
-export const DEFAULT_CONCURRENCY = 10;
 
 export interface PlannedCheck {
   readonly name: CheckName;
@@ -108,10 +110,7 @@ export function admittedBound(budget: number, perMs: number, elapsedMs: number):
 
 /** Fault sample sizes: delays cost wall time, so their sample is a fifth of --requests (200 by default). */
 export const delaySample = (requests: number): number => Math.max(20, Math.round(requests / 5));
-export const BETA_SAMPLE = 20;
 
-/** Worker threads per Envoy that may each hold a connection pool (Istio's default proxy concurrency is 2). */
-export const ENVOY_WORKERS = 2;
 const BURST_FACTOR = 4;
 const MAX_BURST = 400;
 
