@@ -99,7 +99,7 @@ describe("npm run canary (in-process)", () => {
         return [at("v1", v1 / 2, "25"), at("v1", v1, "+Inf"), at("v2", v2 / 2, "25"), at("v2", v2, "+Inf")];
       }
       const v2FailedShare = (deployed.v2 ?? 0) >= 20 ? failingShare : 0;
-    if (promql.includes("5..")) return [at("v2", Math.round(v2 * v2FailedShare))];
+      if (promql.includes("5..")) return [at("v2", Math.round(v2 * v2FailedShare))];
       return [at("v1", v1), at("v2", v2)];
     };
 
