@@ -544,7 +544,7 @@ describe("events", () => {
       PLAIN,
     );
     assert.deepEqual(lines, [
-      "step 1/2",
+      "step 1/2: gates",
       "  PASS split              expected v1 80% / v2 20%; observed v2 20%",
       "  N/A  latency vs stable  expected x; observed y",
     ]);

@@ -20,7 +20,8 @@
  *     once (pkg/backend/cancellation_scope.go). A cancelled update ends with "error: update canceled".
  *   - Stack tags: names ≤ 40 of [a-zA-Z0-9-_.:], values ≤ 256 (pkg/util/validation/stack.go); `stack tag
  *     get` of a missing tag fails "stack tag '<name>' not found for stack '<stack>'" (stack_tag.go).
- *   - Errors go to stderr as "error: …" with exit code 1 (sdk/go/common/util/cmdutil/exit.go ExitCodeError).
+ *   - Errors go to stderr as "error: …"; exit 6 for a missing or unselected stack, 1 otherwise
+ *     (pkg/cmd/pulumi/cmd/exit_codes.go ExitCodeFor: ExitStackNotFound, ExitCodeError).
  *
  * Every call is logged to `<state>/calls.jsonl` ({args, passphrase}); every signal to `<state>/signals.log`.
  * The stack's deployed weights change only when an `up` succeeds (`<state>/state.json` deployed).
@@ -65,7 +66,7 @@ const save = (s) => fs.writeFileSync(statePath, JSON.stringify(s, null, 2));
 const argv = process.argv.slice(2);
 const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!process.env.PULUMI_CONFIG_PASSPHRASE_FILE;
 fs.appendFileSync(path.join(stateDir, "calls.jsonl"), JSON.stringify({ args: argv, passphrase }) + "\n");
-const fail = (msg) => { process.stderr.write("error: " + msg + "\n"); process.exit(1); };
+const fail = (msg, code = 1) => { process.stderr.write("error: " + msg + "\n"); process.exit(code); };
 const flag = (name) => { const i = argv.indexOf(name); return i < 0 ? undefined : argv[i + 1] ?? ""; };
 const has = (name) => argv.includes(name);
 const positional = argv.filter((a, i) => !a.startsWith("--") && !(argv[i - 1] || "").match(/^--(stack|policy-pack|policy-pack-config|color|exec-kind|page-size|page)$/));
@@ -76,8 +77,8 @@ const NO_STACK = "no stack selected; specify a stack name with --stack";
 
 function stackName() {
   const s = flag("--stack");
-  if (s === undefined || s === "") { if (state.current) return state.current; fail(NO_STACK); }
-  if (!state.stacks[s]) fail("no stack named '" + s + "' found");
+  if (s === undefined || s === "") { if (state.current) return state.current; fail(NO_STACK, 6); }
+  if (!state.stacks[s]) fail("no stack named '" + s + "' found", 6);
   return s;
 }
 const stackFile = (name) => path.join(cwd, "Pulumi." + name + ".yaml");
@@ -91,8 +92,8 @@ if (cmd === "stack ls") {
   console.log(JSON.stringify(Object.keys(state.stacks).map((name) => ({ name, current: name === state.current, updateInProgress: false, resourceCount: 40 }))));
 } else if (cmd === "stack select") {
   const s = flag("--stack") ?? positional[2];
-  if (!s) { if (has("--non-interactive") || !process.stdin.isTTY) fail(NO_STACK); }
-  if (!state.stacks[s]) fail("no stack named '" + s + "' found");
+  if (!s) { if (has("--non-interactive") || !process.stdin.isTTY) fail(NO_STACK, 6); }
+  if (!state.stacks[s]) fail("no stack named '" + s + "' found", 6);
   state.current = s; save(state);
 } else if (cmd === "stack output") {
   const name = stackName();

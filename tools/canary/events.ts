@@ -48,7 +48,7 @@ export function humanLines(e: CanaryEvent, style: Style): string[] {
     r.verdict === "pass" ? style.pass("PASS") : r.verdict === "fail" ? style.fail("FAIL") : style.warn("N/A ");
   const width = Math.max(...e.results.map((r) => r.gate.length));
   return [
-    `${e.stage}${e.of > 1 ? ` (check ${e.check}/${e.of})` : ""}`,
+    `${e.stage}: gates${e.of > 1 ? ` (check ${e.check}/${e.of})` : ""}`,
     ...e.results.map((r) => `  ${mark(r)} ${r.gate.padEnd(width)}  expected ${r.expected}; observed ${r.observed}`),
   ];
 }

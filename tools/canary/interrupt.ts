@@ -8,7 +8,8 @@
  *     one through the Automation API's `UpOptions.signal` (its abort runs `proc.kill("SIGINT")`).
  *
  * Which case it was shows in the CLI's own output: it prints "^C received; cancelling" when the signal
- * arrives. So: wait up to ACK_GRACE_MS for that line; without it, and unless we are the terminal's
+ * arrives (an engine stdout event, which the non-interactive display writes to stdout:
+ * pkg/backend/display/jsonmessage.go systemMessage; stderr is watched as well). So: wait up to ACK_GRACE_MS for that line; without it, and unless we are the terminal's
  * foreground process group (then the terminal did deliver it), forward one. npm and tsx each relay
  * the terminal's Ctrl-C to us once more, so signals within DEBOUNCE_MS count as one press.
  */

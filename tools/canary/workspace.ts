@@ -21,6 +21,7 @@ export const CANCEL_ACK = /(\^C|SIGTERM) received; cancelling/;
 
 export interface UpOptions {
   readonly signal?: AbortSignal;
+  /** The CLI's stdout and stderr as they come. */
   readonly onOutput?: (text: string) => void;
 }
 
@@ -145,6 +146,7 @@ export class AutomationWorkspace {
           );
           options.onOutput?.(text);
         },
+        ...(options.onOutput && { onError: options.onOutput }),
         ...(options.signal && { signal: options.signal }),
       })
       .catch((error: unknown) => {
