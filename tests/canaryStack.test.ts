@@ -203,6 +203,19 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
     assert.deepEqual(w.weights(), { v1: 80, v2: 20 });
   });
 
+  test("a lock held by another update (file backend) is refused before the config changes", async () => {
+    const w = await world();
+    // pkg/backend/diy/lock.go: .pulumi/locks/<org>/<project>/<stack>/<lock id>.json under the state dir.
+    const locks = path.join(w.project, ".pulumi-state", ".pulumi", "locks", "organization", "istio-mesh", "dev");
+    fs.mkdirSync(locks, { recursive: true });
+    fs.writeFileSync(path.join(locks, "0b5f.json"), JSON.stringify({ pid: 4242, username: "ci", hostname: "runner" }));
+    const { code, stderr } = await canary(w, ["--to", "30", ...FAST]).done;
+    assert.equal(code, 2);
+    assert.match(stderr, /stack dev is locked by another update \(\.pulumi-state\/\.pulumi\/locks\/organization\/istio-mesh\/dev\/0b5f\.json\)/);
+    assert.deepEqual(w.setWeightCalls(), []);
+    assert.deepEqual(w.weights(), START);
+  });
+
   test("a failing up restores the last good weights, applies them and says what happened (exit 1)", async () => {
     const w = await world();
     w.stub.update((s) => {
