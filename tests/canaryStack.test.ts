@@ -170,6 +170,17 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
     assert.equal(w.stub.state().stacks.dev?.tags[LAST_GOOD_TAG], JSON.stringify({ v1: 70, v2: 30 }));
   });
 
+  test("--header-stage judges beta requests on the canary before the first weight moves", async () => {
+    const w = await world({ current: null });
+    const run = canary(w, ["--stack", "dev", "--header-stage", "--steps", "20", ...FAST]);
+    const { code, stdout, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    const header = stdout.indexOf("header stage: gates");
+    assert.ok(header > 0 && header < stdout.indexOf("step 1/1: v1 80% / v2 20%"), stdout);
+    assert.match(stdout, /header stage: gates\n {2}PASS split\s+expected v2 100%; observed v2 100\.0%/);
+    assert.deepEqual(w.weights(), { v1: 80, v2: 20 });
+  });
+
   test("with no stack selected and no --stack it refuses before changing anything, as the CLI would", async () => {
     const w = await world({ current: null });
     const { code, stderr } = await canary(w, ["--to", "30", ...FAST]).done;
@@ -211,7 +222,10 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
     fs.writeFileSync(path.join(locks, "0b5f.json"), JSON.stringify({ pid: 4242, username: "ci", hostname: "runner" }));
     const { code, stderr } = await canary(w, ["--to", "30", ...FAST]).done;
     assert.equal(code, 2);
-    assert.match(stderr, /stack dev is locked by another update \(\.pulumi-state\/\.pulumi\/locks\/organization\/istio-mesh\/dev\/0b5f\.json\)/);
+    assert.match(
+      stderr,
+      /stack dev is locked by another update \(\.pulumi-state\/\.pulumi\/locks\/organization\/istio-mesh\/dev\/0b5f\.json\)/,
+    );
     assert.deepEqual(w.setWeightCalls(), []);
     assert.deepEqual(w.weights(), START);
   });
