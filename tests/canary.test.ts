@@ -453,7 +453,8 @@ describe("probe", () => {
     const bodies = ["User Service v1 - stable", "User Service v2 - canary (NEW)", "", "User Service v1 - stable"];
     const { server, seen, url } = await serve((i) => (i % 4 === 2 ? 503 : 200), bodies);
     try {
-      const s = await probeUsers({ url, token: "t0k", requests: 8, timeoutMs: 2000, sleep: async () => {} });
+      // A generous timeout: a loaded machine must not turn a slow answer into a failed request.
+      const s = await probeUsers({ url, token: "t0k", requests: 8, timeoutMs: 60_000, sleep: async () => {} });
       assert.deepEqual(s.counts, { v1: 4, v2: 2 });
       assert.equal(s.serverErrors, 2);
       assert.equal(s.latenciesMs.v2?.length, 2);
@@ -472,7 +473,7 @@ describe("probe", () => {
       const { server, url } = await serve(() => status, ["nope"]);
       try {
         await assert.rejects(
-          probeUsers({ url, requests: 5, timeoutMs: 2000, sleep: async () => {} }),
+          probeUsers({ url, requests: 5, timeoutMs: 60_000, sleep: async () => {} }),
           (e: Error) => e instanceof ProbeRefused && said.test(e.message),
         );
       } finally {
