@@ -2,6 +2,9 @@ import type { HelmValues } from "../controlPlane/helmValues";
 import { ADDON_IMAGES, NOT_INJECTED } from "./pins";
 import { PROMETHEUS } from "./services";
 
+/** How often Prometheus scrapes; the canary's metrics window is a multiple of it. */
+export const SCRAPE_INTERVAL_SECONDS = 15;
+
 /** Istio's Prometheus addon, from the prometheus-community chart. */
 export function prometheusValues(): HelmValues {
   return {
@@ -20,7 +23,7 @@ export function prometheusValues(): HelmValues {
       persistentVolume: { enabled: false },
       service: { type: "ClusterIP", servicePort: PROMETHEUS.port },
       readinessProbeInitialDelay: 0,
-      global: { scrape_interval: "15s" },
+      global: { scrape_interval: `${SCRAPE_INTERVAL_SECONDS}s` },
       retention: "2d",
     },
   };

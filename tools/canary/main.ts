@@ -1,22 +1,29 @@
 /**
  * `npm run canary`: a gated progressive canary of user-service, driven from the stack itself.
- * Flags: `--help`. The plan, gates and runner are pure (plan.ts, gates.ts, run.ts); this file wires
- * them to the Pulumi Automation API, the gateway and Prometheus.
+ * The plan, gates, comparison and runner are pure (plan.ts, gates.ts, compare.ts, run.ts); this file
+ * wires them to the Pulumi Automation API (workspace.ts), the gateway (probe.ts) and Prometheus.
  */
+import { existsSync } from "node:fs";
 import * as path from "node:path";
+import { createInterface } from "node:readline/promises";
 import { setTimeout as delay } from "node:timers/promises";
 import { OBSERVABILITY_NAMESPACE, PROMETHEUS } from "../../components/observability/services";
+import { BETA_HEADER } from "../../components/traffic/routes";
 import type { MeshConfig } from "../../config/types";
+import { CliError, EXIT, runCli } from "../lib/cli";
+import { styleFor } from "../lib/style";
 import { type PulumiCli, resolveTarget, type Target, TargetError } from "../lib/target";
 import { describeSplit } from "../verify/checks/format";
 import { clusterTransport } from "../verify/kube";
 import { DEFAULT_ALPHA, splitTest } from "../verify/stats";
-import { type CanaryArgs, CanaryArgsError, parseCanaryArgs, USAGE } from "./args";
-import { type CanaryHealth, type SplitSample, type SplitTest, sampledHealth } from "./gates";
-import { type CanaryPlan, formatWeights, planCanary } from "./plan";
+import { type CanaryArgs, parseCanaryArgs, USAGE } from "./args";
+import { type CanaryEvent, humanLines, notificationBody } from "./events";
+import type { SplitTest } from "./gates";
+import { CtrlC } from "./interrupt";
+import { type CanaryPlan, type CanaryStep, formatWeights, planCanary } from "./plan";
 import { probeUsers, safeRate } from "./probe";
-import { type PromQuery, prometheusHealth } from "./prometheus";
-import { type CanaryState, type CanaryWorkspace, interruptionAdvice, runCanary } from "./run";
+import { describeRefusal, MIN_WINDOW_MS, PrometheusError, type PromQuery, versionMetrics } from "./prometheus";
+import { abandonedState, type CanaryState, type CanaryWorkspace, runCanary } from "./run";
 import { AutomationWorkspace } from "./workspace";
 
 export interface CanaryIo {
@@ -24,17 +31,21 @@ export interface CanaryIo {
   readonly stderr: (line: string) => void;
   /** A one-line progress display; drawn only on a terminal. */
   readonly progress: (line: string) => void;
+  readonly isTTY: boolean;
 }
 
 export interface CanaryMainDeps {
   readonly projectRoot: string;
   readonly io: CanaryIo;
+  readonly env?: NodeJS.ProcessEnv;
+  /** `pulumi` for reading the stack's config and outputs (default: the CLI on PATH). */
   readonly pulumi?: PulumiCli;
   /** The stack; real runs use the Automation API. */
-  readonly workspace?: (stack: string | undefined) => Promise<CanaryWorkspace>;
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** PromQL through the API server's service proxy; absent: sampled health only. */
-  readonly prometheus?: (target: Target) => Promise<PromQuery | undefined>;
+  readonly workspace?: (stack: string | undefined) => Promise<CanaryWorkspace & { preflight?: () => Promise<void> }>;
+  readonly wait?: (ms: number, stop: AbortSignal) => Promise<void>;
+  /** PromQL through the API server's service proxy. */
+  readonly prometheus?: (target: Target) => Promise<PromQuery>;
+  readonly ctrlC?: CtrlC;
   readonly state?: CanaryState;
 }
 
@@ -60,161 +71,243 @@ export function buildPlan(cfg: MeshConfig, args: CanaryArgs): CanaryPlan {
     canary,
     to: args.to,
     step: args.step,
+    shares: args.steps,
     pauseMs: args.pauseMs,
     gates: args.gates,
   });
 }
 
-export function formatPlan(plan: CanaryPlan, cfg: MeshConfig): string {
-  const health = cfg.observability.enabled
-    ? "from Prometheus over the pause"
-    : "from the sampled requests (observability is off)";
-  const lines = [
+export function formatPlan(plan: CanaryPlan, cfg: MeshConfig, args: CanaryArgs): string {
+  const source = cfg.observability.enabled
+    ? "Prometheus (reporter=destination) over each interval"
+    : "the probe's samples (observability is off)";
+  const errors =
+    plan.gates.maxErrorRate === undefined ? "not gated" : `≤ ${(plan.gates.maxErrorRate * 100).toFixed(2)}%`;
+  return [
     `canary plan: ${plan.canary} from ${plan.from[plan.canary] ?? 0}% (now ${formatWeights(plan.from)})`,
-    ...(plan.steps.length === 0 ? ["  nothing to do: the stack is already there"] : []),
+    `  first: gate the weights deployed now${args.headerStage ? `; then the header stage (${BETA_HEADER}: beta → ${plan.canary})` : ""}`,
+    ...(plan.steps.length === 0 ? ["  no steps: the stack is already there"] : []),
     ...plan.steps.map((s) => {
       const rate = safeRate(cfg, s.weights);
       const pace = rate === undefined ? "" : `, paced at ${rate.toFixed(2)} req/s for the rate limit`;
-      return `  step ${s.index}/${plan.steps.length}: ${formatWeights(s.weights)}; up, wait ${plan.pauseMs / 1000}s, split test on ${plan.gates.requests} requests${pace}`;
+      return `  step ${s.index}/${plan.steps.length}: ${formatWeights(s.weights)}; up, ${plan.pauseMs / 1000}s interval, ${plan.gates.requests} requests${pace}`;
     }),
-    `gates at each step with canary traffic: split test α = ${DEFAULT_ALPHA}; ${plan.canary} error rate ≤ ${(plan.gates.maxErrorRate * 100).toFixed(2)}% and p99 ≤ ${plan.gates.maxP99Ms} ms, ${health}`,
-    "on a failed gate: roll back to the last good weights and exit 1",
-  ];
-  return lines.join("\n");
+    `gates (from ${source}): split α = ${DEFAULT_ALPHA}; ${plan.canary} error rate ${errors}, p99 ≤ ${plan.gates.maxP99Ms} ms; vs ${plan.stable}: α = ${args.comparison.alpha} per test`,
+    `a step fails after ${args.threshold} failed check(s); then: ${args.onFail === "pause" ? "restore the last good weights and pause (exit 3)" : "restore the last good weights (exit 1)"}`,
+  ].join("\n");
 }
 
-/** Exit codes: 0 promoted (or the plan printed), 1 rolled back or could not run, 130 interrupted. */
-export async function main(argv: readonly string[], deps: CanaryMainDeps): Promise<number> {
-  const { io } = deps;
-  try {
-    const command = parseCanaryArgs(argv);
-    if (command.help) {
-      io.stdout(USAGE);
-      return 0;
-    }
-    // The canary needs the stack's config: --url overrides the gateway address, not the stack.
-    const target = await resolveTarget(command.target, {
-      projectRoot: deps.projectRoot,
-      requireConfig: true,
-      ...(deps.pulumi && { pulumi: deps.pulumi }),
-    });
-    const cfg = target.config;
-    if (cfg === undefined) throw new TargetError(`${target.source} gave no stack config`);
-    const plan = buildPlan(cfg, command);
-    io.stdout(formatPlan(plan, cfg));
-    if (command.dryRun || plan.steps.length === 0) return 0;
-
-    const workspace = await (deps.workspace ?? defaultWorkspace(deps))(command.target.stack);
-    const sleep = deps.sleep ?? ((ms: number) => delay(ms));
-    const query = cfg.observability.enabled ? await (deps.prometheus ?? prometheusViaApiServer)(target) : undefined;
-    const state: CanaryState = deps.state ?? { phase: "idle", step: undefined, configWeights: {}, lastGood: {} };
-    state.configWeights = cfg.canaryWeights;
-    state.lastGood = cfg.canaryWeights;
-    const outcome = await runCanary(
-      plan,
-      {
-        workspace,
-        probe: (requests, weights) =>
-          probeUsers({
-            url: target.url,
-            token: target.token,
-            requests,
-            canary: plan.canary,
-            rate: safeRate(cfg, weights),
-            timeoutMs: 15_000,
-            sleep,
-            onProgress: (done) => io.progress(`sampling /users: ${done}/${requests}`),
-          }),
-        health: (windowMs, sample: SplitSample): Promise<CanaryHealth> =>
-          query
-            ? prometheusHealth(query, "user-service", plan.canary, windowMs)
-            : Promise.resolve(sampledHealth(sample, plan.canary)),
-        splitTest: verifierSplitTest,
-        sleep: async (ms, onTick) => {
-          for (let left = ms; left > 0; left -= 1000) {
-            onTick(left);
-            await sleep(Math.min(1000, left));
-          }
-        },
-        log: io.stdout,
-        progress: io.progress,
-      },
-      state,
-    );
-    if (outcome.status === "promoted") {
-      io.stdout(`promoted: canaryWeights ${formatWeights(outcome.weights)}`);
-      return 0;
-    }
-    io.stderr(
-      [
-        `rolled back to ${formatWeights(outcome.weights)}: step ${outcome.failedStep.index} (${formatWeights(outcome.failedStep.weights)}) failed`,
-        ...outcome.failures.map((f) => `  ${f.gate}: expected ${f.expected}, observed ${f.observed}`),
-      ].join("\n"),
-    );
-    return 1;
-  } catch (error) {
-    if (error instanceof CanaryArgsError || error instanceof TargetError) {
-      io.stderr(error.message);
-      return 1;
-    }
-    throw error;
+/** The project `pulumi` would act on: the nearest directory holding Pulumi.yaml, as the CLI finds it. */
+export function projectRootFrom(dir: string): string | undefined {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, "Pulumi.yaml"))) return d;
+    if (path.dirname(d) === d) return undefined;
   }
 }
 
-function defaultWorkspace(deps: CanaryMainDeps) {
-  return async (stack: string | undefined) => {
-    if (stack === undefined) {
-      const names = await (deps.pulumi ?? (() => Promise.resolve("")))(["stack", "--show-name"]);
-      stack = names.trim();
-    }
-    return AutomationWorkspace.select(stack, deps.projectRoot, (text) => deps.io.progress(text.trim()));
+/** Exit codes: see USAGE. */
+export async function main(argv: readonly string[], deps: CanaryMainDeps): Promise<number> {
+  const { io } = deps;
+  const env = deps.env ?? process.env;
+  const args = parseCanaryArgs(argv, env);
+  if (args === undefined) {
+    io.stdout(USAGE);
+    return EXIT.ok;
+  }
+  const pulumiDeps = {
+    projectRoot: deps.projectRoot,
+    requireConfig: true,
+    ...(deps.pulumi && { pulumi: deps.pulumi }),
   };
+  if (args.dryRun) {
+    const target = await resolveTarget(args.target, pulumiDeps).catch(asCliError);
+    const cfg = configOf(target);
+    io.stdout(formatPlan(buildPlan(cfg, args), cfg, args));
+    return EXIT.ok;
+  }
+  if (args.confirm && args.confirmUrl === undefined && !io.isTTY) {
+    throw new CliError("--confirm needs a terminal to ask on, or --confirm-url: refusing to start and then hang");
+  }
+
+  // Everything the run needs, checked before the first change.
+  const workspace = await (deps.workspace ?? ((s) => AutomationWorkspace.open(s, deps.projectRoot)))(args.target.stack);
+  await workspace.preflight?.();
+  const target = await resolveTarget({ ...args.target, stack: workspace.stackName }, pulumiDeps).catch(asCliError);
+  const cfg = configOf(target);
+  let query: PromQuery | undefined;
+  if (cfg.observability.enabled) {
+    if (args.pauseMs < MIN_WINDOW_MS) {
+      throw new CliError(
+        `--pause ${args.pauseMs / 1000}s is too short for the metrics window: at least ${MIN_WINDOW_MS / 1000}s (4 scrape intervals) (nothing was changed)`,
+      );
+    }
+    query = await (deps.prometheus ?? prometheusViaApiServer)(target);
+    await query("vector(1)").catch((error: unknown) => {
+      throw new CliError(
+        `Prometheus is needed by the gates and did not answer: ${(error as Error).message} (nothing was changed)`,
+      );
+    });
+  } else if (args.gates.maxErrorRate !== undefined) {
+    throw new CliError(
+      "the error-rate gate needs Prometheus (observability.enabled): a client sees only what retries leave (3 retries make 30% failing attempts look like 0.8%); enable observability, or pass --max-error-rate none to gate on split and latency only (nothing was changed)",
+    );
+  }
+
+  const plan = buildPlan(cfg, args);
+  const style = styleFor({ isTTY: io.isTTY }, env);
+  const ctrlC = deps.ctrlC ?? new CtrlC(() => {});
+  const notify = args.notifyUrl;
+  const emit = (event: CanaryEvent) => {
+    if (args.json) io.stdout(JSON.stringify(event));
+    else for (const line of humanLines(event, style)) io.stdout(line);
+    if (notify)
+      void postJson(notify, notificationBody(event, notify)).catch(() =>
+        io.stderr(`canary: --notify-url ${notify} did not take the ${event.event} event`),
+      );
+  };
+  if (!args.json) io.stdout(formatPlan(plan, cfg, args));
+  const wait = deps.wait ?? waitFor;
+  const state: CanaryState = deps.state ?? {
+    phase: "starting",
+    step: undefined,
+    configWeights: plan.from,
+    lastGood: undefined,
+  };
+  const outcome = await runCanary(
+    plan,
+    { threshold: args.threshold, headerStage: args.headerStage, onFail: args.onFail, comparison: args.comparison },
+    {
+      workspace,
+      probe: (interval, stop) =>
+        probeUsers({
+          url: target.url,
+          token: target.token,
+          requests: args.gates.requests,
+          ...(interval.beta && { headers: { [BETA_HEADER]: "beta" } }),
+          rate: safeRate(cfg, interval.expected),
+          timeoutMs: 15_000,
+          sleep: (ms) => wait(ms, stop),
+          stop,
+          onProgress: (done) => io.progress(`sampling /users: ${done}/${args.gates.requests}`),
+        }),
+      metrics: async (windowMs) => (query ? versionMetrics(query, "user-service", windowMs) : undefined),
+      splitTest: verifierSplitTest,
+      wait,
+      now: Date.now,
+      ...(args.confirm && { confirm: (step: CanaryStep) => confirmStep(step, args.confirmUrl) }),
+      emit,
+      interrupt: ctrlC.signal,
+      guardedUp: (up) => ctrlC.guardedUp(up, (line) => io.progress(line.trim())),
+    },
+    state,
+  );
+  switch (outcome.status) {
+    case "promoted":
+      return EXIT.ok;
+    case "interrupted":
+      return EXIT.interrupted;
+    case "paused":
+      io.stderr(
+        `paused at ${formatWeights(outcome.weights)}: ${outcome.reason}. Resume with: npm run canary -- ${argv.join(" ")}`,
+      );
+      return 3;
+    default:
+      io.stderr(
+        outcome.status === "failed"
+          ? `failed: ${outcome.reason}; no weights have passed a gate on this stack, so the deployed ${formatWeights(outcome.weights)} stay`
+          : `rolled back to ${formatWeights(outcome.weights)}: ${outcome.reason}`,
+      );
+      return EXIT.failed;
+  }
+}
+
+function configOf(target: Target): MeshConfig {
+  if (target.config === undefined) throw new CliError(`${target.source} gave no stack config`);
+  return target.config;
+}
+
+const asCliError = (error: unknown): never => {
+  if (error instanceof TargetError) throw new CliError(error.message);
+  throw error;
+};
+
+async function waitFor(ms: number, stop: AbortSignal): Promise<void> {
+  await delay(ms, undefined, { signal: stop }).catch(() => {});
+}
+
+async function postJson(url: string, body: string): Promise<Response> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!response.ok) throw new Error(`${response.status}`);
+  return response;
+}
+
+/** A promotion waits for a 2xx from --confirm-url, or a "y" on the terminal. */
+async function confirmStep(step: CanaryStep, url: string | undefined): Promise<boolean> {
+  if (url !== undefined) {
+    const event = { event: "confirm", step: step.index, weights: step.weights };
+    return postJson(url, JSON.stringify(event)).then(
+      () => true,
+      () => false,
+    );
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`promote to ${formatWeights(step.weights)}? [y/N] `);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
 }
 
 /**
  * Prometheus's query API through the API server's service proxy, with the target's cluster access
  * (kind: the stack's kubeconfig output; existing: the configured kubeconfig and context).
  */
-async function prometheusViaApiServer(target: Target): Promise<PromQuery | undefined> {
+async function prometheusViaApiServer(target: Target): Promise<PromQuery> {
   const api = await clusterTransport(target.cluster);
-  if (api === undefined) return undefined;
+  if (api === undefined) throw new CliError("no kubeconfig context reaches the cluster, so Prometheus cannot be read");
   const base = `/api/v1/namespaces/${OBSERVABILITY_NAMESPACE}/services/${PROMETHEUS.name}:${PROMETHEUS.port}/proxy`;
   return async (promql) => {
     const reply = await api.get(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    if (reply.status !== 200) return undefined;
-    const value = (JSON.parse(reply.body) as { data?: { result?: { value?: [number, string] }[] } }).data?.result?.[0]
-      ?.value?.[1];
-    return value === undefined ? undefined : Number(value);
+    if (reply.status !== 200) throw new PrometheusError(describeRefusal(reply.status, reply.body));
+    const result =
+      (
+        JSON.parse(reply.body) as {
+          data?: { result?: { metric?: Record<string, string>; value?: [number, string] }[] };
+        }
+      ).data?.result ?? [];
+    return result.map((r) => ({ metric: r.metric ?? {}, value: Number(r.value?.[1] ?? Number.NaN) }));
   };
 }
 
 if (require.main === module) {
-  const state: CanaryState = { phase: "idle", step: undefined, configWeights: {}, lastGood: {} };
   const argv = process.argv.slice(2);
   const tty = process.stderr.isTTY === true;
-  process.on("SIGINT", () => {
-    if (state.phase !== "idle" && state.phase !== "done") {
-      process.stderr.write(`\n${interruptionAdvice(state, `npm run canary -- ${argv.join(" ")}`)}\n`);
-    }
-    process.exit(130);
+  const state: CanaryState = { phase: "starting", step: undefined, configWeights: {}, lastGood: undefined };
+  const ctrlC = new CtrlC(() => {
+    process.stderr.write(`\ncanary: Ctrl-C again: ${abandonedState(state)}\n`);
+    process.exit(EXIT.interrupted);
   });
-  main(argv, {
-    projectRoot: path.resolve(__dirname, "..", ".."),
-    io: {
-      stdout: (line) => process.stdout.write(`${tty ? "\r\x1b[K" : ""}${line}\n`),
-      stderr: (line) => process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`),
-      progress: (line) => {
-        if (tty) process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 80) - 1)}`);
+  // Our own handler: Node's default would exit at once, and execa's cleanup would then SIGTERM `pulumi up`.
+  process.on("SIGINT", () => ctrlC.received());
+  const clear = tty ? "\r\x1b[K" : "";
+  void runCli("canary", () =>
+    main(argv, {
+      projectRoot: projectRootFrom(process.cwd()) ?? path.resolve(__dirname, "..", ".."),
+      io: {
+        stdout: (line) => process.stdout.write(`${clear}${line}\n`),
+        stderr: (line) => process.stderr.write(`${clear}${line}\n`),
+        progress: (line) => {
+          if (tty) process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 80) - 1)}`);
+        },
+        isTTY: tty,
       },
-    },
-    state,
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
+      ctrlC,
+      state,
+    }),
+  ).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -6,8 +6,8 @@
 export type Weights = Readonly<Record<string, number>>;
 
 export interface GateThresholds {
-  /** Highest acceptable share of canary requests that fail (5xx), 0–1. */
-  readonly maxErrorRate: number;
+  /** Highest acceptable share of canary attempts that fail (5xx), 0–1; undefined: not gated. */
+  readonly maxErrorRate: number | undefined;
   /** Highest acceptable canary p99 latency, milliseconds. */
   readonly maxP99Ms: number;
   /** Requests sampled through the gateway for the split test at each step. */
@@ -33,10 +33,11 @@ export interface PlanRequest {
   readonly current: Weights;
   readonly stable: string;
   readonly canary: string;
-  /** Target canary percent, 0–100. */
-  readonly to: number;
+  /** Target canary percent, 0–100, reached `step` at a time; or `shares`, the canary percent of each step. */
+  readonly to: number | undefined;
   /** Percent moved per step, 1–100. */
   readonly step: number;
+  readonly shares?: readonly number[] | undefined;
   readonly pauseMs: number;
   readonly gates: GateThresholds;
 }
@@ -54,30 +55,30 @@ export function weightsAt(current: Weights, stable: string, canary: string, cana
  * landing exactly on `to`. Starting weights on a third version are folded into the first step.
  */
 export function planCanary(req: PlanRequest): CanaryPlan {
+  const base = { stable: req.stable, canary: req.canary, from: req.current, pauseMs: req.pauseMs, gates: req.gates };
+  if (req.shares !== undefined) {
+    const start = req.current[req.canary] ?? 0;
+    // A leading share equal to where the stack is already is no step.
+    const shares = req.shares.filter((p, i) => !(i === 0 && p === start));
+    return {
+      ...base,
+      steps: shares.map((p, i) => ({ index: i + 1, weights: weightsAt(req.current, req.stable, req.canary, p) })),
+    };
+  }
+  const to = req.to ?? 0;
   const start = req.current[req.canary] ?? 0;
-  const direction = Math.sign(req.to - start);
+  const direction = Math.sign(to - start);
   const steps: CanaryStep[] = [];
   let percent = start;
   const alreadyThere = direction === 0 && isExactly(req.current, weightsAt(req.current, req.stable, req.canary, start));
   if (!alreadyThere) {
     do {
       percent =
-        direction === 0
-          ? req.to
-          : direction > 0
-            ? Math.min(req.to, percent + req.step)
-            : Math.max(req.to, percent - req.step);
+        direction === 0 ? to : direction > 0 ? Math.min(to, percent + req.step) : Math.max(to, percent - req.step);
       steps.push({ index: steps.length + 1, weights: weightsAt(req.current, req.stable, req.canary, percent) });
-    } while (percent !== req.to);
+    } while (percent !== to);
   }
-  return {
-    stable: req.stable,
-    canary: req.canary,
-    from: req.current,
-    steps,
-    pauseMs: req.pauseMs,
-    gates: req.gates,
-  };
+  return { ...base, steps };
 }
 
 function isExactly(a: Weights, b: Weights): boolean {

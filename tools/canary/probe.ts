@@ -31,35 +31,56 @@ export interface ProbeOptions {
   readonly url: string;
   readonly token?: string | undefined;
   readonly requests: number;
-  readonly canary: string;
+  /** Extra request headers: the header stage sends the beta header. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Requests per second; undefined: as fast as one connection goes. */
   readonly rate?: number | undefined;
   readonly timeoutMs: number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly onProgress?: (done: number) => void;
+  /** Stops early (Ctrl-C); the sample so far is returned. */
+  readonly stop?: AbortSignal;
 }
+
+/** A probe response that is not about the canary at all: reported as what it is, never as "no traffic". */
+export class ProbeRefused extends Error {
+  override name = "ProbeRefused";
+}
+
+const REFUSALS: Readonly<Record<number, string>> = {
+  401: "401 Unauthorized: the gateway refused the token (expired, or not this stack's: `npm run token` makes a new one, or pass --token)",
+  403: "403 Forbidden: an authorization policy denies the probe's requests to /users",
+  429: "429 Too Many Requests: the probe was rate-limited (other traffic shares the budget; lower --requests or raise the limit)",
+};
 
 /** Sends `requests` GETs to `<url>/users`, one at a time, paced to `rate`. */
 export async function probeUsers(options: ProbeOptions): Promise<SplitSample> {
   const counts: Record<string, number> = {};
-  const canaryLatenciesMs: number[] = [];
+  const latenciesMs: Record<string, number[]> = {};
   let serverErrors = 0;
   let total = 0;
   const gapMs = options.rate === undefined ? 0 : 1000 / options.rate;
-  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-  for (let i = 0; i < options.requests; i++) {
+  const headers: Record<string, string> = {
+    ...options.headers,
+    ...(options.token && { authorization: `Bearer ${options.token}` }),
+  };
+  for (let i = 0; i < options.requests && !options.stop?.aborted; i++) {
     const started = performance.now();
+    let status: number | undefined;
     try {
       const response = await fetch(`${options.url}/users`, { headers, signal: AbortSignal.timeout(options.timeoutMs) });
       const body = await response.text();
-      const elapsed = performance.now() - started;
+      const elapsed = Math.round(performance.now() - started);
+      status = response.status;
       total++;
-      if (response.status >= 500) serverErrors++;
-      else if (response.status === 200) {
+      if (status >= 500) serverErrors++;
+      else if (status === 200) {
         const version = versionOf(body);
         if (version !== undefined) {
           counts[version] = (counts[version] ?? 0) + 1;
-          if (version === options.canary) canaryLatenciesMs.push(elapsed);
+          const seen = latenciesMs[version] ?? [];
+          seen.push(elapsed);
+          latenciesMs[version] = seen;
         }
       }
     } catch {
@@ -67,9 +88,11 @@ export async function probeUsers(options: ProbeOptions): Promise<SplitSample> {
       total++;
       serverErrors++;
     }
+    const refusal = status === undefined ? undefined : REFUSALS[status];
+    if (refusal !== undefined) throw new ProbeRefused(`the probe got ${refusal}`);
     options.onProgress?.(i + 1);
     const wait = gapMs - (performance.now() - started);
     if (wait > 0 && i + 1 < options.requests) await options.sleep(wait);
   }
-  return { counts, total, serverErrors, canaryLatenciesMs };
+  return { counts, total, serverErrors, latenciesMs };
 }
