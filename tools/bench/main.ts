@@ -6,6 +6,8 @@ import * as path from "node:path";
 import { kubectlPortForwarder, PortForwardError, type PortForwarder } from "../lib/portForward";
 import { type PulumiCli, resolveTarget, TargetError } from "../lib/target";
 import { ArgsError, parseBenchArgs, USAGE } from "./args";
+import { benchInCluster, inClusterDeps } from "./inCluster/main";
+import { writePlots } from "./plot";
 import { type ProgressStream, progressDisplay } from "./progress";
 import { formatReport } from "./report";
 import { BenchError, runBench } from "./run";
@@ -23,6 +25,9 @@ export interface MainDeps {
   readonly pulumi?: PulumiCli;
   readonly forwarder?: PortForwarder;
   readonly signal?: AbortSignal;
+  /** --in-cluster: the kubectl binary (default: kubectl on PATH), and how long to let Prometheus catch up. */
+  readonly kubectl?: string;
+  readonly metricsLagMs?: number;
 }
 
 /** Exit codes: 0 measured (HTTP errors are figures, not failures), 1 could not measure, 130 interrupted. */
@@ -38,8 +43,9 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
       projectRoot: deps.projectRoot,
       ...(deps.pulumi && { pulumi: deps.pulumi }),
     });
+    if (plan.inCluster) return await benchInCluster(plan, target, inClusterDeps(deps));
     const report = await runBench(
-      { paths: plan.paths, shape: plan.shape, direct: plan.direct },
+      { paths: plan.paths, shape: plan.shape, direct: plan.direct, repeat: plan.repeat },
       {
         target,
         forwarder: deps.forwarder ?? kubectlPortForwarder(),
@@ -48,6 +54,7 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
       },
     );
     io.stdout(plan.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    writePlots(plan, report);
     return report.interrupted ? 130 : 0;
   } catch (error) {
     if (
