@@ -86,6 +86,8 @@ export class Engine {
   private readonly statuses = new Map<string, number>();
   private readonly errors = new Map<string, number>();
   private responses = 0;
+  /** Requests that ended: answered, or failed without an answer. */
+  private finished = 0;
   private errorCount = 0;
   private localReplies = 0;
   private scheduled = 0;
@@ -212,7 +214,10 @@ export class Engine {
     this.connections.delete(c);
     const at = this.idle.indexOf(c);
     if (at >= 0) this.idle.splice(at, 1);
-    if (c.busy) this.countError(cause);
+    if (c.busy) {
+      this.finished++;
+      this.countError(cause);
+    }
     if (!this.running) return;
     // A refused connection would otherwise spin; a short pause keeps the error count meaningful.
     this.later(RECONNECT_DELAY_MS, () => {
@@ -247,6 +252,7 @@ export class Engine {
     const doneMs = this.now();
     c.busy = false;
     this.responses++;
+    this.finished++;
     const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
     this.latency.recordValue(us(doneMs - c.intendedMs));
     this.serviceTime.recordValue(us(doneMs - c.sentMs));
@@ -274,7 +280,7 @@ export class Engine {
       this.pump();
       return;
     }
-    if (model.requests !== undefined && this.responses + this.errorCount >= model.requests) {
+    if (model.requests !== undefined && this.finished >= model.requests) {
       this.stop();
       return;
     }
