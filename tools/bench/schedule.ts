@@ -10,7 +10,7 @@
  * sends requests k, k + T, k + 2T, ...), Poisson arrivals are T independent processes at rate / T,
  * whose union is a Poisson process at the full rate.
  */
-import { seededRandom } from "../verify/main";
+import mt19937 from "@stdlib/random-base-mt19937";
 
 export type Arrivals = "constant" | "poisson";
 
@@ -32,7 +32,9 @@ export function* intendedTimes(share: ScheduleShare): Generator<number, void, vo
     for (let i = share.thread; i * gap < share.windowMs; i += share.threads) yield i * gap;
     return;
   }
-  const random = seededRandom(share.seed + share.thread);
+  // stdlib's Mersenne Twister directly: this module loads in every worker thread, so it stays light.
+  const next = mt19937.factory({ seed: share.seed + share.thread + 1 });
+  const random = () => next() / 2 ** 32;
   const meanGap = (1000 * share.threads) / share.rate;
   for (let t = -Math.log(1 - random()) * meanGap; t < share.windowMs; t += -Math.log(1 - random()) * meanGap) {
     yield t;
