@@ -36,7 +36,6 @@ const PLAN: InClusterPlan = {
 type Obj = {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  // biome-ignore lint/suspicious/noExplicitAny: the manifests are plain JSON, inspected field by field
   spec?: any;
 };
 

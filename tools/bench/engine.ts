@@ -79,11 +79,12 @@ const RECONNECT_DELAY_MS = 20;
 
 export class Engine {
   private readonly request: Buffer;
+  private readonly isOpen: boolean;
   private readonly url: URL;
   private readonly latency = newHistogram();
   private readonly serviceTime = newHistogram();
   private readonly sendLag = newHistogram();
-  private readonly statuses = new Map<string, number>();
+  private readonly statuses = new Map<number, number>();
   private readonly errors = new Map<string, number>();
   private responses = 0;
   /** Requests that ended: answered, or failed without an answer. */
@@ -112,6 +113,7 @@ export class Engine {
     private readonly probe?: SendProbe,
   ) {
     this.url = new URL(options.url);
+    this.isOpen = options.model.kind === "open";
     this.request = requestBytes({ url: this.url, headers: options.headers });
   }
 
@@ -130,7 +132,7 @@ export class Engine {
     this.every(Math.min(100, Math.max(10, timeoutMs / 10)), () => this.sweepTimeouts());
     if (model.kind === "closed") {
       this.later(model.durationMs, () => this.stop(), model.requests === undefined);
-      for (const c of [...this.idle]) this.sendClosed(c);
+      this.sendOnIdle();
     } else {
       this.schedule = intendedTimes(model.schedule);
       this.nextIntended = this.takeNext();
@@ -242,7 +244,8 @@ export class Engine {
     c.intendedMs = intendedMs;
     c.sentMs = sentMs;
     this.sent++;
-    this.sendLag.recordValue(Math.max(1, Math.round((sentMs - intendedMs) * 1000)));
+    // Closed loop: sent when due, by definition, and the service time is the latency.
+    if (this.isOpen) this.sendLag.recordValue(Math.max(1, Math.round((sentMs - intendedMs) * 1000)));
     this.probe?.(intendedMs, sentMs);
     c.socket.write(this.request);
   }
@@ -255,11 +258,10 @@ export class Engine {
     this.finished++;
     const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
     this.latency.recordValue(us(doneMs - c.intendedMs));
-    this.serviceTime.recordValue(us(doneMs - c.sentMs));
-    const status = String(answer.status);
-    this.bump(this.statuses, status);
+    if (this.isOpen) this.serviceTime.recordValue(us(doneMs - c.sentMs));
+    this.statuses.set(answer.status, (this.statuses.get(answer.status) ?? 0) + 1);
     if (answer.status >= 400) {
-      this.bump(this.errors, status);
+      this.bump(this.errors, String(answer.status));
       this.errorCount++;
     }
     if (answer.localReply) this.localReplies++;
@@ -284,17 +286,18 @@ export class Engine {
       this.stop();
       return;
     }
-    for (const c of [...this.idle]) this.sendClosed(c);
+    this.sendOnIdle();
   }
 
-  private sendClosed(c: Connection): void {
+  /** Closed loop: every idle connection sends its next request, while the count allows. */
+  private sendOnIdle(): void {
     const { model } = this.options;
-    if (model.kind !== "closed" || !this.running) return;
-    if (model.requests !== undefined && this.sent >= model.requests) return;
-    const at = this.idle.indexOf(c);
-    if (at >= 0) this.idle.splice(at, 1);
-    this.scheduled++;
-    this.send(c, this.now());
+    if (model.kind !== "closed") return;
+    while (this.running && this.idle.length > 0) {
+      if (model.requests !== undefined && this.sent >= model.requests) return;
+      this.scheduled++;
+      this.send(this.idle.pop() as Connection, this.now());
+    }
   }
 
   private takeNext(): number | undefined {
@@ -375,7 +378,7 @@ export class Engine {
     return {
       elapsedMs: this.endedAtMs ?? this.now(),
       responses: this.responses,
-      statuses: sorted(this.statuses),
+      statuses: sorted(new Map([...this.statuses].map(([code, n]) => [String(code), n]))),
       errors: sorted(this.errors),
       errorCount: this.errorCount,
       localReplies: this.localReplies,
