@@ -105,12 +105,17 @@ describe("HTTP/1.1 responses", () => {
   });
 
   test("Envoy's own replies: an error without x-envoy-upstream-service-time, or the limit's header", () => {
-    const head = (lines: string[]) => `http/1.1 x\r\n${lines.join("\r\n")}\r\n`;
-    assert.equal(isLocalReply(500, head(["server: istio-envoy"])), true, "a fault abort at the gateway");
-    assert.equal(isLocalReply(500, head(["server: istio-envoy", "x-envoy-upstream-service-time: 3"])), false);
-    assert.equal(isLocalReply(429, head(["x-local-rate-limit: true", "server: envoy"])), true);
-    assert.equal(isLocalReply(200, head(["server: istio-envoy"])), false, "a success is never counted");
-    assert.equal(isLocalReply(503, head(["server: nginx"])), false, "not Envoy: we can't tell");
+    const origin = (head: string) => {
+      const parser = new ResponseParser();
+      const [answer] = parser.push(Buffer.from(`HTTP/1.1 ${head}\r\nContent-Length: 0\r\n\r\n`));
+      return answer?.localReply;
+    };
+    assert.equal(origin("500 x\r\nServer: istio-envoy"), true, "a fault abort at the gateway");
+    assert.equal(origin("500 x\r\nserver: istio-envoy\r\nX-Envoy-Upstream-Service-Time: 3"), false, "the app's 500");
+    assert.equal(origin("429 x\r\nx-local-rate-limit: true\r\nserver: envoy"), true);
+    assert.equal(origin("200 x\r\nserver: istio-envoy"), false, "a success is never counted");
+    assert.equal(origin("503 x\r\nserver: nginx"), false, "not Envoy: we can't tell");
+    assert.equal(isLocalReply(503, { envoy: true, upstream: false, localRateLimit: false }), true);
   });
 });
 

@@ -77,6 +77,11 @@ interface Connection {
 
 const RECONNECT_DELAY_MS = 20;
 
+/** Milliseconds → whole microseconds, at least 1 (the histograms' lowest value). No closure per call on the hot path. */
+function micros(ms: number): number {
+  return Math.max(1, Math.round(ms * 1000));
+}
+
 export class Engine {
   private readonly request: Buffer;
   private readonly isOpen: boolean;
@@ -179,17 +184,7 @@ export class Engine {
 
   private open(): void {
     if (!this.running) return;
-    const c: Connection = {
-      socket: connect(this.url),
-      parser: new ResponseParser(),
-      intendedMs: 0,
-      sentMs: 0,
-      busy: false,
-      dead: false,
-    };
-    this.connections.add(c);
-    this.idle.push(c);
-    c.socket.on("data", (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer) => {
       let answers: ParsedResponse[];
       try {
         answers = c.parser.push(chunk);
@@ -198,7 +193,17 @@ export class Engine {
         return;
       }
       for (const answer of answers) this.answered(c, answer);
-    });
+    };
+    const c: Connection = {
+      socket: connect(this.url, onChunk),
+      parser: new ResponseParser(),
+      intendedMs: 0,
+      sentMs: 0,
+      busy: false,
+      dead: false,
+    };
+    this.connections.add(c);
+    this.idle.push(c);
     c.socket.on("error", (error: NodeJS.ErrnoException) => this.fail(c, error.code ?? "error"));
     c.socket.on("close", () => {
       if (c.dead) return;
@@ -245,7 +250,7 @@ export class Engine {
     c.sentMs = sentMs;
     this.sent++;
     // Closed loop: sent when due, by definition, and the service time is the latency.
-    if (this.isOpen) this.sendLag.recordValue(Math.max(1, Math.round((sentMs - intendedMs) * 1000)));
+    if (this.isOpen) this.sendLag.recordValue(micros(sentMs - intendedMs));
     this.probe?.(intendedMs, sentMs);
     c.socket.write(this.request);
   }
@@ -256,9 +261,8 @@ export class Engine {
     c.busy = false;
     this.responses++;
     this.finished++;
-    const us = (ms: number) => Math.max(1, Math.round(ms * 1000));
-    this.latency.recordValue(us(doneMs - c.intendedMs));
-    if (this.isOpen) this.serviceTime.recordValue(us(doneMs - c.sentMs));
+    this.latency.recordValue(micros(doneMs - c.intendedMs));
+    if (this.isOpen) this.serviceTime.recordValue(micros(doneMs - c.sentMs));
     this.statuses.set(answer.status, (this.statuses.get(answer.status) ?? 0) + 1);
     if (answer.status >= 400) {
       this.bump(this.errors, String(answer.status));

@@ -19,134 +19,194 @@ export interface ParsedResponse {
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CRLF = Buffer.from("\r\n");
 
+/** What the head of a response says about where it came from. */
+export interface ReplyOrigin {
+  /** `server: istio-envoy`: Envoy answered, whether or not the app did. */
+  readonly envoy: boolean;
+  /** `x-envoy-upstream-service-time`: Envoy's router got this answer from an upstream. */
+  readonly upstream: boolean;
+  /** `x-local-rate-limit`: the project's rate limit refused the request (components/security/rateLimit.ts). */
+  readonly localRateLimit: boolean;
+}
+
 /**
  * Envoy's router adds `x-envoy-upstream-service-time` to every response it got from an upstream;
  * a filter's own reply (fault abort, local rate limit, circuit-breaker overflow, no healthy upstream)
  * never went upstream and lacks it (envoy: source/common/router/router.cc, `onUpstreamHeaders`).
- * The project's rate limit also tags its 429s with `x-local-rate-limit` (components/security/rateLimit.ts).
  */
-export function isLocalReply(status: number, lowerHeaders: string): boolean {
+export function isLocalReply(status: number, origin: ReplyOrigin): boolean {
   if (status < 400) return false;
-  if (lowerHeaders.includes("\r\nx-local-rate-limit:")) return true;
-  return (
-    lowerHeaders.includes("\r\nserver: istio-envoy") && !lowerHeaders.includes("\r\nx-envoy-upstream-service-time:")
-  );
+  return origin.localRateLimit || (origin.envoy && !origin.upstream);
 }
 
-type BodyState =
-  | { kind: "head" }
-  | { kind: "length"; remaining: number }
-  | { kind: "chunk-size" }
-  | { kind: "chunk-data"; remaining: number }
-  | { kind: "trailers" }
-  | { kind: "until-close" };
+type BodyState = "head" | "length" | "chunk-size" | "chunk-data" | "trailers" | "until-close";
 
-/** An incremental parser of HTTP/1.1 responses; `push` returns the responses completed by a chunk. */
+const EMPTY = Buffer.alloc(0);
+const LOWER = 0x20;
+
+/** Does text[at, at + length) spell `name` (lowercase ASCII), ignoring case? */
+function nameIs(text: string, at: number, length: number, name: string): boolean {
+  if (length !== name.length) return false;
+  for (let i = 0; i < length; i++) if ((text.charCodeAt(at + i) | LOWER) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/** A header's value, trimmed and lowercased. A module function, not a closure: tsx names every closure it creates. */
+function headerValue(text: string, colon: number, eol: number): string {
+  return text
+    .slice(colon + 1, eol)
+    .trim()
+    .toLowerCase();
+}
+
+/**
+ * An incremental parser of HTTP/1.1 responses; `push` returns the responses completed by a chunk.
+ * It walks the bytes with an offset and reads only the headers it needs, byte by byte: no string
+ * per head, no slices per step (this is the engine's hot path).
+ */
 export class ResponseParser {
-  private buffer: Buffer = Buffer.alloc(0);
-  private state: BodyState = { kind: "head" };
-  private head: Omit<ParsedResponse, never> | undefined;
+  private buffer: Buffer = EMPTY;
+  private offset = 0;
+  private state: BodyState = "head";
+  private remaining = 0;
+  private head: ParsedResponse | undefined;
 
   push(chunk: Buffer): ParsedResponse[] {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.buffer = this.offset < this.buffer.length ? Buffer.concat([this.buffer.subarray(this.offset), chunk]) : chunk;
+    this.offset = 0;
     const done: ParsedResponse[] = [];
     for (;;) {
       const finished = this.step();
       if (finished === "more") break;
       if (finished) done.push(finished);
     }
+    // The chunk may be a reused read buffer (connect's onread): keep a copy of what is left.
+    this.buffer = this.offset < this.buffer.length ? Buffer.from(this.buffer.subarray(this.offset)) : EMPTY;
+    this.offset = 0;
     return done;
   }
 
   /** The connection closed: a body read until close ends here. */
   end(): ParsedResponse | undefined {
-    if (this.state.kind === "until-close" && this.head) {
-      const head = this.head;
-      this.reset();
-      return head;
-    }
+    if (this.state === "until-close" && this.head) return this.complete();
     return undefined;
   }
 
   /** A response is in progress (bytes of it have arrived, or a body is being read). */
   get partial(): boolean {
-    return this.state.kind !== "head" || this.buffer.length > 0;
-  }
-
-  private reset(): void {
-    this.state = { kind: "head" };
-    this.head = undefined;
+    return this.state !== "head" || this.offset < this.buffer.length;
   }
 
   /** One step of the state machine: a completed response, null (progress, go on), or "more" (need bytes). */
   private step(): ParsedResponse | null | "more" {
-    const s = this.state;
-    switch (s.kind) {
-      case "head": {
-        const end = this.buffer.indexOf(CRLFCRLF);
-        if (end < 0) return "more";
-        const text = this.buffer.toString("latin1", 0, end + 2).toLowerCase();
-        this.buffer = this.buffer.subarray(end + 4);
-        const status = Number(text.slice(9, 12));
-        if (!/^http\/1\.[01] $/.test(text.slice(0, 9)) || !(status >= 100 && status <= 999)) {
-          throw new Error(`not an HTTP/1.1 response: ${JSON.stringify(text.slice(0, 40))}`);
-        }
-        if (status >= 100 && status < 200) return null; // 100 Continue and friends: the real one follows
-        const close = /\r\nconnection: *close/.test(text) || text.startsWith("http/1.0");
-        this.head = { status, localReply: isLocalReply(status, text), close };
-        if (status === 204 || status === 304) return this.complete();
-        if (/\r\ntransfer-encoding:[^\r]*chunked/.test(text)) {
-          this.state = { kind: "chunk-size" };
-          return null;
-        }
-        const length = /\r\ncontent-length: *(\d+)/.exec(text);
-        if (length) {
-          this.state = { kind: "length", remaining: Number(length[1]) };
-          return null;
-        }
-        this.state = { kind: "until-close" };
-        return null;
-      }
+    const buf = this.buffer;
+    const available = buf.length - this.offset;
+    switch (this.state) {
+      case "head":
+        return this.readHead();
       case "length": {
-        if (s.remaining === 0) return this.complete();
-        if (this.buffer.length === 0) return "more";
-        const take = Math.min(s.remaining, this.buffer.length);
-        this.buffer = this.buffer.subarray(take);
-        this.state = { kind: "length", remaining: s.remaining - take };
-        return s.remaining - take === 0 ? this.complete() : "more";
+        const take = Math.min(this.remaining, available);
+        this.offset += take;
+        this.remaining -= take;
+        return this.remaining === 0 ? this.complete() : "more";
       }
       case "chunk-size": {
-        const eol = this.buffer.indexOf(CRLF);
+        const eol = buf.indexOf(CRLF, this.offset);
         if (eol < 0) return "more";
-        const size = Number.parseInt(this.buffer.toString("latin1", 0, eol).split(";")[0] ?? "", 16);
+        const size = Number.parseInt(buf.toString("latin1", this.offset, eol).split(";")[0] ?? "", 16);
         if (Number.isNaN(size)) throw new Error("bad chunk size");
-        this.buffer = this.buffer.subarray(eol + 2);
-        this.state = size === 0 ? { kind: "trailers" } : { kind: "chunk-data", remaining: size + 2 };
+        this.offset = eol + 2;
+        this.state = size === 0 ? "trailers" : "chunk-data";
+        this.remaining = size + 2;
         return null;
       }
       case "chunk-data": {
-        if (this.buffer.length === 0) return "more";
-        const take = Math.min(s.remaining, this.buffer.length);
-        this.buffer = this.buffer.subarray(take);
-        const remaining = s.remaining - take;
-        this.state = remaining === 0 ? { kind: "chunk-size" } : { kind: "chunk-data", remaining };
-        return remaining === 0 ? null : "more";
+        if (available === 0) return "more";
+        const take = Math.min(this.remaining, available);
+        this.offset += take;
+        this.remaining -= take;
+        if (this.remaining > 0) return "more";
+        this.state = "chunk-size";
+        return null;
       }
       case "trailers": {
-        const eol = this.buffer.indexOf(CRLF);
+        const eol = buf.indexOf(CRLF, this.offset);
         if (eol < 0) return "more";
-        this.buffer = this.buffer.subarray(eol + 2);
-        return eol === 0 ? this.complete() : null;
+        const empty = eol === this.offset;
+        this.offset = eol + 2;
+        return empty ? this.complete() : null;
       }
       case "until-close":
-        this.buffer = Buffer.alloc(0);
+        this.offset = buf.length;
         return "more";
     }
   }
 
+  private readHead(): ParsedResponse | null | "more" {
+    const buf = this.buffer;
+    const at = this.offset;
+    const end = buf.indexOf(CRLFCRLF, at);
+    if (end < 0) return "more";
+    const version = buf.toString("latin1", at, at + 9);
+    const status = ((buf[at + 9] ?? 0) - 48) * 100 + ((buf[at + 10] ?? 0) - 48) * 10 + ((buf[at + 11] ?? 0) - 48);
+    if ((version !== "HTTP/1.1 " && version !== "HTTP/1.0 ") || !(status >= 100 && status <= 999)) {
+      throw new Error(
+        `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", at, Math.min(end, at + 40)))}`,
+      );
+    }
+    this.offset = end + 4;
+    if (status < 200) return null; // 100 Continue and friends: the real answer follows
+    let length = -1;
+    let chunked = false;
+    let close = version === "HTTP/1.0 ";
+    let envoy = false;
+    let upstream = false;
+    let localRateLimit = false;
+    // One string for the head (a single native call), then plain string scanning.
+    const text = buf.toString("latin1", at, end + 2);
+    for (let line = text.indexOf("\r\n") + 2; line < text.length; ) {
+      const eol = text.indexOf("\r\n", line);
+      const colon = text.indexOf(":", line);
+      if (colon > line && colon < eol) {
+        const n = colon - line;
+        switch (text.charCodeAt(line) | LOWER) {
+          case 99: // c
+            if (nameIs(text, line, n, "content-length")) length = Number(headerValue(text, colon, eol));
+            else if (nameIs(text, line, n, "connection")) close = headerValue(text, colon, eol).includes("close");
+            break;
+          case 116: // t
+            if (nameIs(text, line, n, "transfer-encoding")) chunked = headerValue(text, colon, eol).includes("chunked");
+            break;
+          case 115: // s
+            if (nameIs(text, line, n, "server")) envoy = headerValue(text, colon, eol).startsWith("istio-envoy");
+            break;
+          case 120: // x
+            if (nameIs(text, line, n, "x-local-rate-limit")) localRateLimit = true;
+            else if (nameIs(text, line, n, "x-envoy-upstream-service-time")) upstream = true;
+            break;
+        }
+      }
+      line = eol + 2;
+    }
+    this.head = { status, localReply: isLocalReply(status, { envoy, upstream, localRateLimit }), close };
+    if (status === 204 || status === 304) return this.complete();
+    if (chunked) {
+      this.state = "chunk-size";
+      return null;
+    }
+    if (length >= 0) {
+      this.state = "length";
+      this.remaining = length;
+      return null;
+    }
+    this.state = "until-close";
+    return null;
+  }
+
   private complete(): ParsedResponse {
     const head = this.head as ParsedResponse;
-    this.reset();
+    this.state = "head";
+    this.head = undefined;
     return head;
   }
 }
@@ -163,15 +223,27 @@ export function requestBytes({ url, headers }: RequestTarget): Buffer {
   return Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
 }
 
-/** A TCP or TLS socket to the target, Nagle off (one small request per write). */
-export function connect(url: URL): net.Socket {
+/**
+ * A TCP or TLS socket to the target, Nagle off (one small request per write). Plain TCP reads into
+ * one reused buffer through net's `onread` option, which skips the stream machinery and an allocation
+ * per read (nodejs.org/api/net.html#socketconnectoptions-connectlistener); TLS uses 'data' events.
+ */
+export function connect(url: URL, onChunk: (chunk: Buffer) => void): net.Socket {
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  // The load generator does not verify certificates (the preflight request does, against --ca-cert).
-  const socket =
-    url.protocol === "https:"
-      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: false })
-      : net.connect({ host, port });
+  let socket: net.Socket;
+  if (url.protocol === "https:") {
+    // The load generator does not verify certificates (the preflight request does, against --ca-cert).
+    socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: false });
+    socket.on("data", onChunk);
+  } else {
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    const callback = (n: number) => {
+      onChunk(buffer.subarray(0, n));
+      return true;
+    };
+    socket = net.connect({ host, port, onread: { buffer, callback } });
+  }
   socket.setNoDelay(true);
   return socket;
 }
