@@ -9,14 +9,16 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import * as hdr from "hdr-histogram-js";
 import { type StandIn, startStandIn } from "../scripts/dev/standInBackend";
 import { answerWarnings, configWarnings } from "../tools/bench/honesty";
 import { isLocalReply, ResponseParser } from "../tools/bench/http1";
 import { engineOptions, type LoadStats, runLoad } from "../tools/bench/load";
 import { type BenchIo, main } from "../tools/bench/main";
+import { percentileCurve, percentilePlotHtml, percentilePlotSvg } from "../tools/bench/plot";
 import { medianInterval, medianRanks } from "../tools/bench/repeat";
 import type { BenchReport } from "../tools/bench/run";
-import { intendedTimes, scheduledCount } from "../tools/bench/schedule";
+import { intendedTimes } from "../tools/bench/schedule";
 import { meshConfig } from "./support/configs";
 
 const ENVOY_UPSTREAM = { server: "istio-envoy", "x-envoy-upstream-service-time": "1" };
@@ -41,7 +43,6 @@ describe("the open model's schedule", () => {
   test("constant arrivals: exactly rate × window requests, evenly spaced, threads interleaved", () => {
     const one = [...intendedTimes({ arrivals: "constant", rate: 200, windowMs: 1000, thread: 0, threads: 1, seed: 1 })];
     assert.equal(one.length, 200);
-    assert.equal(scheduledCount(200, 1000), 200);
     for (let i = 1; i < one.length; i++) assert.ok(Math.abs((one[i] ?? 0) - (one[i - 1] ?? 0) - 5) < 1e-9);
     const shares = [0, 1, 2].map((thread) => [
       ...intendedTimes({ arrivals: "constant", rate: 200, windowMs: 1000, thread, threads: 3, seed: 1 }),
@@ -313,5 +314,45 @@ describe("--repeat's interval", () => {
     assert.ok(Math.abs(medianRanks(10).confidence - (1 - 22 / 1024)) < 1e-12);
     assert.deepEqual(medianInterval([5, 1, 9, 3, 7, 2, 8, 4, 6, 10]), { median: 5.5, low: 2, high: 9 });
     assert.deepEqual(medianInterval([3, 1, 2]), { median: 2, low: 1, high: 3 });
+  });
+});
+
+describe("the percentile plot", () => {
+  const histogram = (values: number[]) => {
+    const h = hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 3_600_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
+    for (const v of values) h.recordValue(v);
+    const text = hdr.encodeIntoCompressedBase64(h);
+    h.destroy();
+    return text;
+  };
+
+  test("the curve: x = log10(1/(1−p)), up to what the count resolves, ending at the max", () => {
+    // 999 answers at 1 ms and one at 100 ms: flat to 99.9%, then the max.
+    const curve = percentileCurve(histogram([...new Array(999).fill(1000), 100_000]));
+    assert.equal(curve[0]?.x, 0);
+    const at = (x: number) => curve.find((p) => Math.abs(p.x - x) < 1e-9);
+    assert.ok(Math.abs((at(1)?.percentile ?? 0) - 90) < 1e-9);
+    assert.ok(Math.abs((at(1)?.ms ?? 0) - 1) < 0.01, "p90 is 1 ms");
+    assert.ok(Math.abs((at(2)?.ms ?? 0) - 1) < 0.01, "p99 is 1 ms");
+    assert.ok(Math.abs((curve.at(-1)?.x ?? 0) - 3) < 1e-9, "1000 answers resolve to 99.9%");
+    assert.ok(Math.abs((curve.at(-1)?.ms ?? 0) - 100) < 0.1, "the last point is the max");
+    assert.deepEqual(percentileCurve(histogram([])), []);
+  });
+
+  test("one line and one legend entry per run, percentile ticks, the title escaped", () => {
+    const series = [
+      { label: "/users gateway", histogram: histogram([1000, 2000, 3000]) },
+      { label: "/users direct (user-service)", histogram: histogram([500, 700, 900]) },
+    ];
+    const svg = percentilePlotSvg(series, "bench <local>");
+    assert.equal(svg.match(/<path /g)?.length, 2);
+    for (const label of ["/users gateway", "/users direct (user-service)", "0%", "90%", "bench &lt;local&gt;"]) {
+      assert.ok(svg.includes(`>${label}<`), label);
+    }
+    assert.match(percentilePlotHtml(series, "t"), /^<!doctype html>[\s\S]*<svg [\s\S]*<\/svg>[\s\S]*<\/html>\n$/);
   });
 });

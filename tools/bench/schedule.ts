@@ -40,8 +40,3 @@ export function* intendedTimes(share: ScheduleShare): Generator<number, void, vo
     yield t;
   }
 }
-
-/** How many requests a constant schedule holds: rate × window, the figure a run is offered. */
-export function scheduledCount(rate: number, windowMs: number): number {
-  return Math.ceil((rate * windowMs) / 1000 - 1e-9);
-}
