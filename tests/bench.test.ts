@@ -92,12 +92,12 @@ describe("runLoad", () => {
   test("a request with no answer is a timeout error, not a response", async () => {
     const stats = await runLoad({
       url: `${standIn.url}/hang`,
-      shape: { concurrency: 2, durationMs: 1100, timeoutMs: 1000 },
+      shape: { concurrency: 2, durationMs: 2000, timeoutMs: 1000 },
     });
     assert.equal(stats.responses, 0);
     assert.ok((stats.errors.timeout ?? 0) >= 2, JSON.stringify(stats.errors));
     assert.equal(stats.errorCount, stats.errors.timeout);
-    assert.deepEqual(stats.latencyMs, { mean: 0, p50: 0, p90: 0, p99: 0, max: 0 });
+    assert.deepEqual(stats.latencyMs, { mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 });
   });
 
   test("--rate sends rate × duration requests, paced: a count, where unpaced load would send far more", async () => {
@@ -111,13 +111,17 @@ describe("runLoad", () => {
     assert.deepEqual(stats.statuses, { 200: 60 });
   });
 
-  test("a paced run stops a second after its window, even if the target has not answered", async () => {
+  test("a paced run ends when every request sent is answered or timed out; unsent ones are dropped", async () => {
     const stats = await runLoad({
       url: `${standIn.url}/hang`,
-      shape: { concurrency: 1, durationMs: 200, rate: 5, timeoutMs: 30_000 },
+      shape: { concurrency: 1, durationMs: 500, rate: 10, timeoutMs: 1000 },
     });
     assert.equal(stats.responses, 0);
-    assert.deepEqual(stats.errors, {}, "a request cut off by the stop is neither a response nor an error");
+    assert.deepEqual(stats.errors, { timeout: 1 }, "the one connection's request timed out");
+    assert.equal(stats.open?.scheduled, 5);
+    assert.equal(stats.open?.sent, 1);
+    assert.equal(stats.open?.dropped, 4, "the window closed with four requests still waiting for the connection");
+    assert.ok(stats.durationSeconds >= 1 && stats.durationSeconds < 5, String(stats.durationSeconds));
   });
 });
 
@@ -142,7 +146,15 @@ describe("npm run bench (main) against a stand-in gateway", () => {
     assert.equal(code, 0, stderr);
     const report = JSON.parse(stdout) as BenchReport;
     assert.deepEqual(report.target, { url: gateway.url, source: "--url" });
-    assert.deepEqual(report.load, { per: "route", concurrency: 10, requests: 100, timeoutMs: 10_000 });
+    assert.deepEqual(report.load, {
+      per: "route",
+      model: "closed",
+      concurrency: 10,
+      requests: 100,
+      threads: 1,
+      repeat: 1,
+      timeoutMs: 10_000,
+    });
     assert.equal(report.interrupted, false);
     assert.deepEqual(
       report.routes.map((r) => [r.path, r.url]),
@@ -159,11 +171,14 @@ describe("npm run bench (main) against a stand-in gateway", () => {
         "durationSeconds",
         "errorCount",
         "errors",
+        "histogram",
         "latencyMs",
+        "localReplies",
         "requestsPerSecond",
         "responses",
         "statuses",
       ]);
+      assert.deepEqual(route.warnings, []);
     }
     const orders = report.routes.find((r) => r.path === "/orders")?.gateway;
     assert.deepEqual(orders?.statuses, { 200: 90, 500: 10 });
@@ -176,10 +191,10 @@ describe("npm run bench (main) against a stand-in gateway", () => {
     const lines = stdout.split("\n");
     assert.equal(lines[0], `bench ${gateway.url} (--url)`);
     assert.equal(lines[1], "load per route: 2 connections · 50 requests · as fast as it goes");
-    assert.match(lines[3] ?? "", /^route\s+via\s+req\/s\s+p50\s+p90\s+p99\s+max\s+responses\s+errors$/);
+    assert.match(lines[3] ?? "", /^route\s+via\s+req\/s\s+p50\s+p90\s+p99\s+p99\.9\s+max\s+responses\s+errors$/);
     for (const path of ROUTES) {
       const row = lines.find((l) => l.startsWith(path));
-      assert.match(row ?? "", new RegExp(`^${path}\\s+gateway\\s+[\\d.]+(\\s+[\\d.]+ms){4}\\s+50\\s+`), path);
+      assert.match(row ?? "", new RegExp(`^${path}\\s+gateway\\s+[\\d.]+(\\s+[\\d.]+ms){5}\\s+50\\s+`), path);
     }
     assert.match(lines.find((l) => l.startsWith("/users")) ?? "", /\snone$/);
     assert.match(lines.find((l) => l.startsWith("/orders")) ?? "", /\s10\.0%: 500×5$/);
@@ -371,14 +386,26 @@ describe("bench display helpers", () => {
       responses: 10,
       durationSeconds: 1,
       requestsPerSecond: rps,
-      latencyMs: { mean: p50, p50, p90: p50, p99: p50, max: p50 },
+      latencyMs: { mean: p50, p50, p90: p50, p99: p50, p999: p50, max: p50 },
       statuses: { 200: 10 },
       errors: {},
       errorCount: 0,
+      localReplies: 0,
+      histogram: "",
     });
     const text = formatReport({
       target: { url: "http://localhost:8080", source: "Pulumi.dev.yaml" },
-      load: { per: "route", concurrency: 8, durationMs: 60_000, rate: 100, timeoutMs: 10_000 },
+      load: {
+        per: "route",
+        model: "open",
+        concurrency: 8,
+        durationMs: 60_000,
+        rate: 100,
+        arrivals: "constant",
+        threads: 1,
+        repeat: 1,
+        timeoutMs: 10_000,
+      },
       routes: [
         {
           path: "/users",
@@ -386,11 +413,15 @@ describe("bench display helpers", () => {
           gateway: stats(4.5, 100),
           direct: { service: "user-service", url: "http://127.0.0.1:5/users", stats: stats(1.25, 100) },
           meshCost: { p50Ms: 3.25, p90Ms: 3.25, p99Ms: 3.25, requestsPerSecond: 0 },
+          warnings: [],
         },
       ],
       interrupted: true,
     });
-    assert.match(text, /^load per route: 8 connections · 60s · 100 req\/s overall$/m);
+    assert.match(
+      text,
+      /^load per route: 8 connections · 60s · 100 req\/s constant arrivals, latency from each intended start$/m,
+    );
     assert.match(text, /^\s+direct \(user-service\)\s+100\.0\s+1\.25ms/m);
     assert.match(text, /^\s+mesh cost\s+±0\.0\s+\+3\.25ms\s+\+3\.25ms\s+\+3\.25ms$/m);
     assert.match(text, /mesh cost = gateway − direct/);

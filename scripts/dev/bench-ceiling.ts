@@ -1,15 +1,20 @@
 /**
- * How fast can `npm run bench` go on this machine? Runs wrk and the bench's own load engine, in turn,
- * against the same stand-in server on 127.0.0.1 (a child process), and prints both rates and the CPU
- * each client spent per request. A measurement, not a test: nothing here asserts a figure.
+ * How fast does `npm run bench` go against `wrk -t1` on the same server and the same core budget?
+ * A measurement, not a test: nothing here asserts a figure.
  *
- *   npx tsx scripts/dev/bench-ceiling.ts [--concurrency 10] [--duration 5s] [--runs 3] [--wrk-threads 2]
+ *   npm run bench:ceiling -- [--rounds 3] [--duration 3s] [--concurrency 10] [--threads 1] [--json]
+ *                            [--url http://127.0.0.1:8081/]   another server instead (e.g. nginx; pin it yourself)
  *
- * Needs wrk (`apt-get install wrk`). On a 2-core machine the stand-in (one Node thread) and the client
- * share the cores, so both clients may top out at the server's rate; the CPU per request is the
- * client's own cost and says how far each would go with a server to spare.
+ * The stand-in server (scripts/dev/standInBackend.ts, its own process) is pinned to CPU 0; wrk -t1
+ * and the bench's engine (in this process, `--threads` worker threads) are pinned to CPU 1 in turn,
+ * with `taskset`, so each client has exactly one core and the server the other. Rounds interleave
+ * (wrk first in odd rounds, bench first in even ones), so a change in the machine's load hits both
+ * alike; every round's raw figures and the load average are printed, then the median ratio.
+ *
+ * Needs wrk (`apt-get install wrk`) and taskset (util-linux; without it nothing is pinned, and it says so).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { cpus, loadavg } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { durationMillis } from "../../config/readers";
@@ -21,58 +26,96 @@ interface Measured {
   readonly cpuMicrosPerRequest: number;
 }
 
+interface Round {
+  readonly round: number;
+  readonly order: "wrk first" | "bench first";
+  readonly loadAverage1m: number;
+  readonly wrk: Measured;
+  readonly bench: Measured;
+  readonly ratio: number;
+}
+
 const { values } = parseArgs({
   options: {
+    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "3s" },
     concurrency: { type: "string", default: "10" },
-    duration: { type: "string", default: "5s" },
-    runs: { type: "string", default: "3" },
-    "wrk-threads": { type: "string", default: "2" },
+    threads: { type: "string", default: "1" },
+    json: { type: "boolean", default: false },
+    url: { type: "string" },
   },
 });
+const rounds = Number(values.rounds);
+const durationMs = durationMillis(values.duration) ?? 3000;
 const concurrency = Number(values.concurrency);
-const durationMs = durationMillis(values.duration) ?? 5000;
-const runs = Number(values.runs);
-const wrkThreads = Number(values["wrk-threads"]);
+const threads = Number(values.threads);
+const seconds = Math.max(1, Math.round(durationMs / 1000));
+const pinnable = !spawnSync("taskset", ["--version"]).error && cpus().length >= 2;
+const SERVER_CPU = "0";
+const CLIENT_CPU = "1";
 
 async function main(): Promise<void> {
   if (spawnSync("wrk", ["--version"]).error) {
     console.error("bench-ceiling: wrk is not installed (apt-get install wrk)");
-    process.exitCode = 1;
+    process.exitCode = 2;
     return;
   }
-  const { child, url } = await startStandInProcess();
+  // This process (and the worker threads it starts) runs the bench's engine: its core is CLIENT_CPU.
+  if (pinnable) spawnSync("taskset", ["-a", "-p", "-c", CLIENT_CPU, String(process.pid)], { stdio: "ignore" });
+  const { child, url } = values.url ? { child: undefined, url: values.url } : await startStandInProcess();
+  const target = values.url ?? `${url}/users`;
+  const results: Round[] = [];
   try {
-    const target = `${url}/users`;
-    const wrk: Measured[] = [];
-    const bench: Measured[] = [];
-    for (let i = 0; i < runs; i++) {
-      wrk.push(runWrk(target));
-      bench.push(await runBench(target));
+    await runLoad({ url: target, shape: { concurrency, durationMs: 500, timeoutMs: 10_000, threads } }); // warm-up
+    for (let round = 1; round <= rounds; round++) {
+      const loadAverage1m = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+      const wrkFirst = round % 2 === 1;
+      let wrk: Measured;
+      let bench: Measured;
+      if (wrkFirst) {
+        wrk = runWrk(target);
+        bench = await runBench(target);
+      } else {
+        bench = await runBench(target);
+        wrk = runWrk(target);
+      }
+      const ratio = Math.round((bench.requestsPerSecond / wrk.requestsPerSecond) * 100) / 100;
+      results.push({ round, order: wrkFirst ? "wrk first" : "bench first", loadAverage1m, wrk, bench, ratio });
     }
-    const w = median(wrk);
-    const b = median(bench);
-    const seconds = durationMs / 1000;
-    console.log(`stand-in: ${url} (node:http, own process); route /users; median of ${runs} runs each`);
-    console.log(
-      `wrk   -t${wrkThreads} -c${concurrency} -d${seconds}s  ${fmt(w.requestsPerSecond)} req/s  ${w.cpuMicrosPerRequest.toFixed(1)} µs client CPU/request`,
-    );
-    console.log(
-      `bench     -c${concurrency} ${seconds}s   ${fmt(b.requestsPerSecond)} req/s  ${b.cpuMicrosPerRequest.toFixed(1)} µs client CPU/request`,
-    );
-    console.log(
-      `bench/wrk rate: ${(b.requestsPerSecond / w.requestsPerSecond).toFixed(2)}; ` +
-        `one core of client CPU would drive ~${fmt(1e6 / b.cpuMicrosPerRequest)} req/s with bench, ` +
-        `~${fmt(1e6 / w.cpuMicrosPerRequest)} with wrk`,
-    );
   } finally {
-    child.kill("SIGTERM");
+    child?.kill("SIGTERM");
   }
+  const ratios = results.map((r) => r.ratio).sort((a, b) => a - b);
+  const median = ratios[Math.floor(ratios.length / 2)] ?? 0;
+  const setup = {
+    server: values.url
+      ? `${values.url} (given; not pinned by this script)`
+      : `${url} (node:http stand-in, own process${pinnable ? `, CPU ${SERVER_CPU}` : ""})`,
+    clients: pinnable ? `CPU ${CLIENT_CPU}, one at a time` : "not pinned (no taskset)",
+    wrk: `wrk -t1 -c${concurrency} -d${seconds}s`,
+    bench: `bench engine, closed loop, -c${concurrency}, ${threads} thread${threads === 1 ? "" : "s"}, ${seconds}s`,
+    cpus: cpus().length,
+  };
+  if (values.json) {
+    console.log(JSON.stringify({ setup, rounds: results, medianRatio: median }, null, 2));
+    return;
+  }
+  console.log(`server:  ${setup.server}\nclients: ${setup.clients}\nwrk:     ${setup.wrk}\nbench:   ${setup.bench}\n`);
+  console.log("round  order        load(1m)  wrk req/s  bench req/s  bench/wrk  client CPU µs/req (wrk · bench)");
+  for (const r of results) {
+    console.log(
+      `${String(r.round).padStart(5)}  ${r.order.padEnd(11)}  ${r.loadAverage1m.toFixed(2).padStart(8)}  ` +
+        `${fmt(r.wrk.requestsPerSecond).padStart(9)}  ${fmt(r.bench.requestsPerSecond).padStart(11)}  ` +
+        `${r.ratio.toFixed(2).padStart(9)}  ${r.wrk.cpuMicrosPerRequest.toFixed(1)} · ${r.bench.cpuMicrosPerRequest.toFixed(1)}`,
+    );
+  }
+  console.log(`\nbench/wrk throughput ratio, median of ${results.length} interleaved rounds: ${median.toFixed(2)}`);
 }
 
 function runWrk(url: string): Measured {
   // bash's `time` reports wrk's own user+system CPU.
-  const seconds = Math.max(1, Math.round(durationMs / 1000));
-  const script = `TIMEFORMAT='cpu %U %S'; time wrk -t${wrkThreads} -c${concurrency} -d${seconds}s ${url}`;
+  const pin = pinnable ? `taskset -c ${CLIENT_CPU} ` : "";
+  const script = `TIMEFORMAT='cpu %U %S'; time ${pin}wrk -t1 -c${concurrency} -d${seconds}s ${url}`;
   const result = spawnSync("bash", ["-c", script], { encoding: "utf8" });
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(result.stdout);
   const total = /(\d+) requests in/.exec(result.stdout);
@@ -83,15 +126,21 @@ function runWrk(url: string): Measured {
 }
 
 async function runBench(url: string): Promise<Measured> {
+  // process.cpuUsage covers every thread of the process, worker threads included.
   const before = process.cpuUsage();
-  const stats = await runLoad({ url, shape: { concurrency, durationMs, timeoutMs: 10_000 } });
+  const stats = await runLoad({ url, shape: { concurrency, durationMs: seconds * 1000, timeoutMs: 10_000, threads } });
   const cpu = process.cpuUsage(before);
-  return { requestsPerSecond: stats.requestsPerSecond, cpuMicrosPerRequest: (cpu.user + cpu.system) / stats.responses };
+  return {
+    requestsPerSecond: stats.requestsPerSecond,
+    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, stats.responses),
+  };
 }
 
 function startStandInProcess(): Promise<{ child: ChildProcess; url: string }> {
   const script = path.join(__dirname, "standInBackend.ts");
-  const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const node = [process.execPath, "--import", "tsx", script];
+  const [command, ...args] = pinnable ? ["taskset", "-c", SERVER_CPU, ...node] : node;
+  const child = spawn(command as string, args, { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (chunk: Buffer) => {
@@ -103,17 +152,9 @@ function startStandInProcess(): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
-function median(runs: Measured[]): Measured {
-  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-  return {
-    requestsPerSecond: mid(runs.map((r) => r.requestsPerSecond)),
-    cpuMicrosPerRequest: mid(runs.map((r) => r.cpuMicrosPerRequest)),
-  };
-}
-
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 main().catch((error) => {
-  console.error(error);
+  console.error(`bench-ceiling: ${(error as Error).message}`);
   process.exitCode = 1;
 });

@@ -17,12 +17,24 @@ export interface RouteBehaviour {
   /** Every `every`-th request on this route (the `every`-th, 2×`every`-th, ...) gets `status` instead. */
   readonly failEvery?: { readonly every: number; readonly status: number };
   readonly delayMs?: number;
+  /**
+   * The server stalls: from the `atRequest`-th request on this route, everything that arrives in the
+   * next `forMs` (that request included) is answered only when the stall ends, as a GC pause or a
+   * saturated upstream would.
+   */
+  readonly stall?: { readonly atRequest: number; readonly forMs: number };
+  /** Extra response headers, e.g. Envoy's `server: istio-envoy` or the rate limit's `x-local-rate-limit`. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Keep each request's arrival time (performance.now(), ms) in `arrivals`. */
+  readonly recordArrivals?: boolean;
 }
 
 export interface StandIn {
   readonly url: string;
   /** Requests seen per route prefix (unknown paths under "other"). */
   readonly hits: Map<string, number>;
+  /** Arrival times (performance.now(), ms) per route prefix, for routes with `recordArrivals`. */
+  readonly arrivals: Map<string, number[]>;
   /** Headers of the last request seen. */
   lastHeaders(): IncomingHttpHeaders | undefined;
   close(): Promise<void>;
@@ -38,6 +50,8 @@ export function startStandIn(
   port = 0,
 ): Promise<StandIn> {
   const hits = new Map<string, number>();
+  const arrivals = new Map<string, number[]>();
+  const stalledUntil = new Map<string, number>();
   let last: IncomingHttpHeaders | undefined;
   const prefixes = Object.keys(routes);
   const delayed = new Set<NodeJS.Timeout>();
@@ -48,6 +62,16 @@ export function startStandIn(
     const seen = (hits.get(prefix ?? "other") ?? 0) + 1;
     hits.set(prefix ?? "other", seen);
     const route = prefix === undefined ? undefined : routes[prefix];
+    const now = performance.now();
+    if (route?.recordArrivals && prefix !== undefined) {
+      const seenAt = arrivals.get(prefix) ?? [];
+      seenAt.push(now);
+      arrivals.set(prefix, seenAt);
+    }
+    if (route?.stall && prefix !== undefined && seen === route.stall.atRequest) {
+      stalledUntil.set(prefix, now + route.stall.forMs);
+    }
+    const stallMs = prefix === undefined ? 0 : Math.max(0, (stalledUntil.get(prefix) ?? 0) - now);
     const answer = () => {
       if (!route) {
         res.writeHead(404, { "content-type": "text/plain" }).end("no route\n");
@@ -55,13 +79,14 @@ export function startStandIn(
       }
       const failing = route.failEvery !== undefined && seen % route.failEvery.every === 0;
       const status = failing ? (route.failEvery?.status ?? 500) : (route.status ?? 200);
-      res.writeHead(status, { "content-type": "text/plain" }).end(`${route.body}\n`);
+      res.writeHead(status, { "content-type": "text/plain", ...route.headers }).end(`${route.body}\n`);
     };
-    if (route?.delayMs) {
+    const waitMs = Math.max(route?.delayMs ?? 0, stallMs);
+    if (waitMs > 0) {
       const timer = setTimeout(() => {
         delayed.delete(timer);
         answer();
-      }, route.delayMs);
+      }, waitMs);
       delayed.add(timer);
     } else answer();
   });
@@ -73,6 +98,7 @@ export function startStandIn(
       resolve({
         url: `http://127.0.0.1:${bound}`,
         hits,
+        arrivals,
         lastHeaders: () => last,
         close: () =>
           new Promise<void>((done) => {

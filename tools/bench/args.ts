@@ -3,8 +3,10 @@ import { parseArgs } from "node:util";
 import { durationMillis } from "../../config/readers";
 import { TARGET_OPTIONS, TARGET_USAGE, type TargetFlags, targetFlags } from "../lib/target";
 import type { LoadShape } from "./load";
+import type { Arrivals } from "./schedule";
 
 export const USAGE = `usage: npm run bench -- [target] [load] [--path /users ...] [--direct] [--json]
+       npm run bench -- --in-cluster [--dry-run] [--rate N] [--concurrency N] [--duration 30s] [--json]
 
 ${TARGET_USAGE}
 
@@ -12,8 +14,24 @@ load, run once per route, one route after another
   --concurrency N            keep-alive connections (default 10, like ab -c 10)
   --duration 10s             how long per route (default 10s; ms, s, m, h)
   --requests N               a fixed number of requests per route instead (like ab -n 1000)
-  --rate N                   overall requests per second (like fortio -qps 100); default: as fast as it goes
+  --rate N                   open model: N requests per second, each at its own intended time, latency
+                             from that time (coordinated omission corrected, like wrk2 -R, fortio -qps);
+                             default: closed loop, as fast as it goes
+  --arrivals constant        with --rate: evenly spaced (default), or poisson (random, seeded)
+  --seed N                   the Poisson schedule's seed (default 1)
+  --threads N                worker threads generating the load, connections split among them (wrk -t;
+                             default 1)
   --timeout 10s              a request without a response after this counts as a timeout error
+  --repeat K                 run each route K times: median and a confidence interval of each figure
+  --html FILE / --svg FILE   write the latency percentile plot of every run (log scale, as HdrHistogram's)
+
+in-cluster (Istio's performance table on your cluster; needs kubectl and the stack's kubeconfig)
+  --in-cluster               fortio as a Job inside the cluster: no sidecar → no sidecar (baseline),
+                             sidecar → sidecar (STRICT mTLS), and through the ingress gateway, 1 kB
+                             payloads, --rate (default 1000), --concurrency (default 16), --duration
+                             (default 30s) each; reports the latency the mesh adds and istio-proxy's
+                             vCPU and MB per 1000 req/s. Its namespace is deleted afterwards.
+  --dry-run                  with --in-cluster: print the manifests, apply nothing
 
   --path /users              a route to load; repeat for more (default /users, /products, /orders)
   --direct                   also load each route's backend through kubectl port-forward, bypassing
@@ -28,6 +46,12 @@ export interface BenchPlan {
   readonly direct: boolean;
   readonly json: boolean;
   readonly help: boolean;
+  /** Runs per route (--repeat). */
+  readonly repeat: number;
+  readonly html?: string;
+  readonly svg?: string;
+  /** --in-cluster: fortio inside the cluster; `shape` then has its defaults (1000 req/s, 16 connections, 30s). */
+  readonly inCluster?: { readonly dryRun: boolean };
 }
 
 /** Bad flags; the message lists every one of them and ends with the usage. */
@@ -36,6 +60,8 @@ export class ArgsError extends Error {
 }
 
 const DEFAULTS = { concurrency: 10, duration: "10s", timeout: "10s" } as const;
+/** Istio's own latency runs: 1000 req/s, 16 connections (istio.io performance page). */
+const IN_CLUSTER_DEFAULTS = { concurrency: 16, duration: "30s", rate: 1000 } as const;
 
 export function parseBenchArgs(argv: readonly string[]): BenchPlan {
   let values: ReturnType<typeof parse>["values"];
@@ -57,10 +83,31 @@ export function parseBenchArgs(argv: readonly string[]): BenchPlan {
     return ms ?? 0;
   };
 
-  const concurrency = int("concurrency", values.concurrency, 1, 10_000) ?? DEFAULTS.concurrency;
+  const inCluster = values["in-cluster"] ?? false;
+  const defaults = inCluster ? { ...DEFAULTS, ...IN_CLUSTER_DEFAULTS } : DEFAULTS;
+  const concurrency = int("concurrency", values.concurrency, 1, 10_000) ?? defaults.concurrency;
   const requests = int("requests", values.requests, 1, 100_000_000);
-  const rate = int("rate", values.rate, 1, 1_000_000);
-  const durationMs = duration("duration", values.duration ?? DEFAULTS.duration);
+  const rate = int("rate", values.rate, 1, 1_000_000) ?? (inCluster ? IN_CLUSTER_DEFAULTS.rate : undefined);
+  const durationMs = duration("duration", values.duration ?? defaults.duration);
+  const threads = int("threads", values.threads, 1, 64);
+  const repeat = int("repeat", values.repeat, 1, 100) ?? 1;
+  const seed = int("seed", values.seed, 0, 2 ** 31);
+  const arrivals = values.arrivals;
+  if (arrivals !== undefined && arrivals !== "constant" && arrivals !== "poisson") {
+    issues.push(`--arrivals ${JSON.stringify(arrivals)}: constant or poisson`);
+  }
+  if ((arrivals !== undefined || seed !== undefined) && rate === undefined) {
+    issues.push("--arrivals and --seed: only with --rate (they shape the open model's schedule)");
+  }
+  if (rate !== undefined && values.requests !== undefined) {
+    issues.push("--rate and --requests: with --rate a run is --duration long, rate × duration requests");
+  }
+  if (values["dry-run"] && !inCluster) issues.push("--dry-run: only with --in-cluster");
+  if (inCluster) {
+    for (const flag of ["direct", "html", "svg", "requests", "threads", "arrivals", "repeat"] as const) {
+      if (values[flag] !== undefined) issues.push(`--${flag}: not with --in-cluster (fortio runs the load there)`);
+    }
+  }
   const timeoutMs = duration("timeout", values.timeout ?? DEFAULTS.timeout);
   if (values.timeout !== undefined && timeoutMs > 0 && timeoutMs < 1000) {
     issues.push(`--timeout ${JSON.stringify(values.timeout)}: at least 1s`);
@@ -84,10 +131,17 @@ export function parseBenchArgs(argv: readonly string[]): BenchPlan {
       timeoutMs,
       ...(rate !== undefined && { rate }),
       ...(requests !== undefined && { requests }),
+      ...(rate !== undefined && arrivals !== undefined && { arrivals: arrivals as Arrivals }),
+      ...(seed !== undefined && { seed }),
+      ...(threads !== undefined && { threads }),
     },
     direct: values.direct ?? false,
     json: values.json ?? false,
     help: values.help ?? false,
+    repeat,
+    ...(values.html !== undefined && { html: values.html }),
+    ...(values.svg !== undefined && { svg: values.svg }),
+    ...(inCluster && { inCluster: { dryRun: values["dry-run"] ?? false } }),
   };
 }
 
@@ -104,6 +158,14 @@ function parse(argv: readonly string[]) {
       requests: { type: "string" },
       rate: { type: "string" },
       timeout: { type: "string" },
+      arrivals: { type: "string" },
+      seed: { type: "string" },
+      threads: { type: "string" },
+      repeat: { type: "string" },
+      html: { type: "string" },
+      svg: { type: "string" },
+      "in-cluster": { type: "boolean" },
+      "dry-run": { type: "boolean" },
       direct: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },

@@ -8,6 +8,8 @@ import { checkKubectlTarget } from "../lib/kubeconfig";
 import { kubectlPortForwarder, type PortForwarder } from "../lib/portForward";
 import { type PulumiCli, resolveTarget } from "../lib/target";
 import { ArgsError, parseBenchArgs, USAGE } from "./args";
+import { benchInCluster, inClusterDeps } from "./inCluster/main";
+import { writePlots } from "./plot";
 import { type ProgressStream, progressDisplay } from "./progress";
 import { formatReport } from "./report";
 import { runBench } from "./run";
@@ -27,6 +29,9 @@ export interface MainDeps {
   readonly signal?: AbortSignal;
   /** STACK, PULUMI_CONFIG_PASSPHRASE*, KUBECONFIG (default: process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  /** --in-cluster: the kubectl binary (default: kubectl on PATH), and how long to let Prometheus catch up. */
+  readonly kubectl?: string;
+  readonly metricsLagMs?: number;
 }
 
 export const HELP = `${USAGE}
@@ -53,8 +58,9 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
     });
     // Before any load: kubectl without a cluster would try http://localhost:8080, the gateway's port.
     if (plan.direct && deps.forwarder === undefined) checkKubectlTarget(target.cluster, deps.env);
+    if (plan.inCluster) return await benchInCluster(plan, target, inClusterDeps(deps));
     const report = await runBench(
-      { paths: plan.paths, shape: plan.shape, direct: plan.direct },
+      { paths: plan.paths, shape: plan.shape, direct: plan.direct, repeat: plan.repeat },
       {
         target,
         forwarder: deps.forwarder ?? kubectlPortForwarder(),
@@ -63,6 +69,7 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
       },
     );
     io.stdout(plan.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    writePlots(plan, report);
     return report.interrupted ? EXIT.interrupted : EXIT.ok;
   } catch (error) {
     // args.ts ends its message with the whole usage: keep the line per bad flag, point at --help.

@@ -11,8 +11,11 @@ import { BACKEND_NAMESPACE, BACKEND_SERVICES } from "../../config/defaults";
 import type { BackendService } from "../../config/types";
 import type { PortForward, PortForwarder } from "../lib/portForward";
 import type { Target } from "../lib/target";
+import { answerWarnings, configWarnings } from "./honesty";
 import { type LoadShape, type LoadStats, runLoad } from "./load";
 import type { ProgressDisplay } from "./progress";
+import { type RepeatSummary, summarizeRuns } from "./repeat";
+import type { Arrivals } from "./schedule";
 
 export interface DirectRun {
   /** The Service whose pod was forwarded to. */
@@ -33,7 +36,12 @@ export interface MeshCost {
 export interface RouteReport {
   readonly path: string;
   readonly url: string;
+  /** The run through the gateway; with --repeat, the run whose requests/s is the median. */
   readonly gateway: LoadStats;
+  /** --repeat K: every run, and the median and confidence interval of each figure. */
+  readonly repeat?: { readonly runs: readonly LoadStats[]; readonly summary: RepeatSummary };
+  /** What the figures really measured: a rate limit, a fault, requests that could not be sent on time. */
+  readonly warnings: readonly string[];
   readonly direct?: DirectRun;
   readonly meshCost?: MeshCost;
 }
@@ -41,10 +49,15 @@ export interface RouteReport {
 /** The load each route got: a count or a duration, never both. */
 export interface ReportedLoad {
   readonly per: "route";
+  /** closed: as fast as it goes; open: --rate, latency from each request's intended start. */
+  readonly model: "closed" | "open";
   readonly concurrency: number;
   readonly requests?: number;
   readonly durationMs?: number;
   readonly rate?: number;
+  readonly arrivals?: Arrivals;
+  readonly threads: number;
+  readonly repeat: number;
   readonly timeoutMs: number;
 }
 
@@ -72,6 +85,8 @@ export interface BenchOptions {
   readonly paths: readonly string[];
   readonly shape: LoadShape;
   readonly direct: boolean;
+  /** Runs per route (default 1). */
+  readonly repeat?: number;
 }
 
 export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<BenchReport> {
@@ -110,13 +125,26 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       deps.progress.end();
     }
   };
+  const repeat = options.repeat ?? 1;
   try {
     for (const path of paths) {
       if (deps.signal?.aborted) break;
       const url = `${target.url}${path}`;
-      const gateway = await run(`${path} gateway`, url);
+      const runs: LoadStats[] = [];
+      for (let i = 1; i <= repeat && !(deps.signal?.aborted && runs.length > 0); i++) {
+        runs.push(await run(repeat > 1 ? `${path} gateway ${i}/${repeat}` : `${path} gateway`, url));
+      }
+      const gateway = medianRun(runs);
+      const warnings = [...configWarnings(path, serviceFor(path, services), target.config), ...answerWarnings(gateway)];
+      const measured = {
+        path,
+        url,
+        gateway,
+        ...(repeat > 1 && { repeat: { runs, summary: summarizeRuns(runs) } }),
+        warnings,
+      };
       if (!options.direct || deps.signal?.aborted) {
-        routes.push({ path, url, gateway });
+        routes.push(measured);
         continue;
       }
       const service = backendOf(path).name;
@@ -129,9 +157,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       await preflight(directUrl, headers, undefined, timeoutMs);
       const stats = await run(`${path} direct (${service})`, directUrl);
       routes.push({
-        path,
-        url,
-        gateway,
+        ...measured,
         direct: { service, url: directUrl, stats },
         meshCost: meshCost(gateway, stats),
       });
@@ -141,20 +167,29 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
   }
   return {
     target: { url: target.url, source: target.source },
-    load: reportedLoad(options.shape),
+    load: reportedLoad(options.shape, repeat),
     routes,
     interrupted: routes.length < paths.length || deps.signal?.aborted === true,
   };
 }
 
-function reportedLoad(shape: LoadShape): ReportedLoad {
+function reportedLoad(shape: LoadShape, repeat: number): ReportedLoad {
   return {
     per: "route",
+    model: shape.rate === undefined ? "closed" : "open",
     concurrency: shape.concurrency,
     ...(shape.requests !== undefined ? { requests: shape.requests } : { durationMs: shape.durationMs }),
-    ...(shape.rate !== undefined && { rate: shape.rate }),
+    ...(shape.rate !== undefined && { rate: shape.rate, arrivals: shape.arrivals ?? "constant" }),
+    threads: shape.threads ?? 1,
+    repeat,
     timeoutMs: shape.timeoutMs,
   };
+}
+
+/** The run whose requests/s is the median (the lower one of the middle two for an even count). */
+export function medianRun(runs: readonly LoadStats[]): LoadStats {
+  const sorted = [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as LoadStats;
 }
 
 /** The backend an ingress route leads to: the service whose prefix the path falls under. */

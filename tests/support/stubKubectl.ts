@@ -1,0 +1,194 @@
+/**
+ * A stand-in for kubectl that keeps state, for tools that drive a cluster with apply / wait / logs /
+ * get / delete (the bench's --in-cluster mode first). It prints what kubectl prints and fails as it
+ * fails, following kubectl's own messages (kubernetes/kubectl: pkg/cmd/apply, pkg/cmd/wait,
+ * pkg/cmd/delete and the API server's NotFound status):
+ *
+ *   apply -f -      `<resource>/<name> created|configured`; an object in a namespace that does not
+ *                   exist: `Error from server (NotFound): error when creating "STDIN": namespaces "x"
+ *                   not found`, exit 1
+ *   wait            `<resource>/<name> condition met`; a missing object: NotFound, exit 1; a Job that
+ *                   fails never meets Complete: `error: timed out waiting for the condition on
+ *                   jobs/<name>`, exit 1 (printed at once: the stub has no clock to wait on)
+ *   logs job/x      the Job's pod log: fortio's JSON log lines and its JSON result (see below)
+ *   get job -o jsonpath={.status.completionTime}, get --raw <API path>  (Prometheus through the
+ *                   API server's service proxy; a missing Service: NotFound, exit 1)
+ *   delete namespace x --ignore-not-found   `namespace "x" deleted`, or nothing if absent; its objects go too
+ *
+ * The fortio result is computed from the Job's own arguments (-qps, -c, -t, -labels), with latencies
+ * per path from `behaviour.latencyMs`, so a test can assert the exact figures the bench derives.
+ * Every call is appended to `<state>/calls.log` as a JSON array of its arguments.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export interface StubKubectlBehaviour {
+  /** p50/p90/p99/p99.9 in ms of each Job's fortio run, by the Job's -labels value. */
+  readonly latencyMs?: Readonly<Record<string, readonly [number, number, number, number]>>;
+  /** This Job fails: `wait --for=condition=Complete` times out on it. */
+  readonly failJob?: string;
+  /** `wait` on this Job blocks until kubectl is killed (a run interrupted by Ctrl-C). */
+  readonly hangOnJob?: string;
+  /** No Prometheus Service: `get --raw` through its proxy answers NotFound. */
+  readonly noPrometheus?: boolean;
+  /** Prometheus's answers by pod prefix: [CPU cores, working-set bytes]. */
+  readonly proxyUsage?: Readonly<Record<string, readonly [number, number]>>;
+}
+
+export interface StubKubectl {
+  readonly bin: string;
+  behave(behaviour: StubKubectlBehaviour): void;
+  /** Every call's arguments, in order, global flags included. */
+  calls(): string[][];
+  /** Namespaces that exist now. */
+  namespaces(): string[];
+}
+
+const PROGRAM = String.raw`
+const fs = require("node:fs");
+const path = require("node:path");
+const STATE = __STATE__;
+const args = process.argv.slice(2);
+fs.appendFileSync(path.join(STATE, "calls.log"), JSON.stringify(args) + "\n");
+const behaviour = JSON.parse(fs.readFileSync(path.join(STATE, "behaviour.json"), "utf8"));
+const statePath = path.join(STATE, "state.json");
+const state = fs.existsSync(statePath) ? JSON.parse(fs.readFileSync(statePath, "utf8")) : { namespaces: [], objects: [] };
+const save = () => fs.writeFileSync(statePath, JSON.stringify(state));
+const fail = (message) => { process.stderr.write(message + "\n"); process.exit(1); };
+
+// Global flags come first, as the bench passes them.
+const rest = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === "--kubeconfig" || args[i] === "--context") { i++; continue; }
+  rest.push(args[i]);
+}
+const flag = (name) => { const i = rest.indexOf(name); return i >= 0 ? rest[i + 1] : undefined; };
+const namespace = flag("--namespace");
+const RESOURCE = {
+  Namespace: "namespace", Deployment: "deployment.apps", Service: "service", Job: "job.batch",
+  PeerAuthentication: "peerauthentication.security.istio.io", VirtualService: "virtualservice.networking.istio.io",
+};
+const PLURAL = { deployment: "deployments.apps", job: "jobs.batch" };
+const find = (kind, ns, name) => state.objects.find((o) => o.kind === kind && o.ns === ns && o.name === name);
+
+const verb = rest[0];
+if (verb === "apply") {
+  const input = fs.readFileSync(0, "utf8");
+  const doc = JSON.parse(input);
+  const items = doc.kind === "List" ? doc.items : [doc];
+  let failed = false;
+  for (const item of items) {
+    const resource = (RESOURCE[item.kind] || item.kind.toLowerCase()) + "/" + item.metadata.name;
+    if (item.kind === "Namespace") {
+      const existed = state.namespaces.includes(item.metadata.name);
+      if (!existed) state.namespaces.push(item.metadata.name);
+      console.log(resource + (existed ? " configured" : " created"));
+      continue;
+    }
+    const ns = item.metadata.namespace;
+    if (!state.namespaces.includes(ns)) {
+      process.stderr.write('Error from server (NotFound): error when creating "STDIN": namespaces "' + ns + '" not found\n');
+      failed = true;
+      continue;
+    }
+    const existing = find(item.kind, ns, item.metadata.name);
+    if (existing) existing.obj = item; else state.objects.push({ kind: item.kind, ns, name: item.metadata.name, obj: item });
+    console.log(resource + (existing ? " configured" : " created"));
+  }
+  save();
+  process.exit(failed ? 1 : 0);
+}
+
+if (verb === "wait") {
+  const targets = rest.slice(1).filter((a) => !a.startsWith("-") && a.includes("/") && a !== namespace);
+  for (const target of targets) {
+    const [type, name] = target.split("/");
+    const kind = type === "deployment" ? "Deployment" : "Job";
+    if (!find(kind, namespace, name)) fail('Error from server (NotFound): ' + PLURAL[type] + ' "' + name + '" not found');
+    if (kind === "Job" && behaviour.hangOnJob === name) setInterval(() => {}, 1000);
+    else if (kind === "Job" && behaviour.failJob === name) fail("error: timed out waiting for the condition on jobs/" + name);
+    else console.log((kind === "Job" ? "job.batch/" : "deployment.apps/") + name + " condition met");
+  }
+}
+
+else if (verb === "logs") {
+  const name = rest.find((a) => a.startsWith("job/")).slice(4);
+  const job = find("Job", namespace, name);
+  if (!job) fail('error: error from server (NotFound): jobs.batch "' + name + '" not found in namespace "' + namespace + '"');
+  const a = job.obj.spec.template.spec.containers[0].args;
+  const arg = (f) => a[a.indexOf(f) + 1];
+  const qps = Number(arg("-qps"));
+  const seconds = Number(arg("-t").replace(/s$/, ""));
+  const label = arg("-labels");
+  const [p50, p90, p99, p999] = (behaviour.latencyMs || {})[label] || [1, 2, 3, 4];
+  const count = qps * seconds;
+  const result = {
+    RunType: "HTTP", Labels: label, StartTime: "2026-12-02T00:00:00Z", RequestedQPS: String(qps),
+    RequestedDuration: seconds + "s", ActualQPS: qps * 0.999, ActualDuration: seconds * 1e9, NumThreads: Number(arg("-c")),
+    Version: "1.75.2",
+    DurationHistogram: {
+      Count: count, Min: p50 / 2000, Max: (p999 * 2) / 1000, Sum: (count * p50) / 1000, Avg: p50 / 1000, StdDev: 0.0001,
+      Data: [], Percentiles: [[50, p50], [90, p90], [99, p99], [99.9, p999]].map(([p, v]) => ({ Percentile: p, Value: v / 1000 })),
+    },
+    RetCodes: { 200: count },
+  };
+  console.log(JSON.stringify({ ts: 1733097600, level: "info", msg: "Starting http test", url: a[a.length - 1] }));
+  console.log(JSON.stringify(result, null, 2));
+  console.log(JSON.stringify({ ts: 1733097630, level: "info", msg: "All done", count }));
+}
+
+else if (verb === "get" && rest[1] === "--raw") {
+  const url = new URL("http://api" + rest[2]);
+  if (behaviour.noPrometheus) fail('Error from server (NotFound): services "prometheus" not found');
+  const query = url.searchParams.get("query");
+  const pod = /pod=~"([a-z0-9-]+)-\.\*"/.exec(query)[1];
+  const [cpu, bytes] = (behaviour.proxyUsage || {})[pod] || [0, 0];
+  const value = query.includes("container_cpu_usage_seconds_total") ? cpu : bytes;
+  console.log(JSON.stringify({ status: "success", data: { resultType: "vector", result: [{ metric: {}, value: [1733097630, String(value)] }] } }));
+}
+
+else if (verb === "get" && rest[1] === "job") {
+  if (!find("Job", namespace, rest[2])) fail('Error from server (NotFound): jobs.batch "' + rest[2] + '" not found');
+  process.stdout.write("2026-12-02T00:00:30Z");
+}
+
+else if (verb === "delete" && rest[1] === "namespace") {
+  const name = rest[2];
+  if (!state.namespaces.includes(name)) {
+    if (rest.includes("--ignore-not-found")) process.exit(0);
+    fail('Error from server (NotFound): namespaces "' + name + '" not found');
+  }
+  state.namespaces = state.namespaces.filter((n) => n !== name);
+  state.objects = state.objects.filter((o) => o.ns !== name);
+  save();
+  console.log('namespace "' + name + '" deleted');
+}
+
+else fail('error: unknown command "' + verb + '" for "kubectl"');
+`;
+
+export function writeStubKubectl(dir: string): StubKubectl {
+  const state = path.join(dir, "kubectl-state");
+  fs.mkdirSync(state, { recursive: true });
+  const bin = path.join(dir, "kubectl");
+  fs.writeFileSync(bin, `#!${process.execPath}\n${PROGRAM.replace("__STATE__", JSON.stringify(state))}`, {
+    mode: 0o755,
+  });
+  fs.writeFileSync(path.join(state, "behaviour.json"), "{}");
+  fs.writeFileSync(path.join(state, "calls.log"), "");
+  const read = () =>
+    fs.existsSync(path.join(state, "state.json"))
+      ? (JSON.parse(fs.readFileSync(path.join(state, "state.json"), "utf8")) as { namespaces: string[] })
+      : { namespaces: [] };
+  return {
+    bin,
+    behave: (behaviour) => fs.writeFileSync(path.join(state, "behaviour.json"), JSON.stringify(behaviour)),
+    calls: () =>
+      fs
+        .readFileSync(path.join(state, "calls.log"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as string[]),
+    namespaces: () => read().namespaces,
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * `bench --in-cluster`: the objects it applies, built by pure functions from one plan. Istio's own
+ * performance setup, small: a fortio server without a sidecar and one with, a fortio client Job per
+ * path, all in a namespace of their own that is deleted after the run.
+ *
+ *   baseline  client (no sidecar) → fortio-server-plain (no sidecar)
+ *   mesh      client (sidecar)    → fortio-server-mesh (sidecar, STRICT mTLS)
+ *   ingress   client (no sidecar) → istio-ingressgateway → fortio-server-mesh
+ */
+
+import type { Deployment } from "kubernetes-types/apps/v1";
+import type { Job } from "kubernetes-types/batch/v1";
+import type { Namespace, Service } from "kubernetes-types/core/v1";
+import { INGRESS_NAMESPACE, serviceHost } from "../../../components/meta";
+import { APP_GATEWAY } from "../../../components/traffic/gateway";
+
+/** fortio, Istio's load generator, pinned (github.com/fortio/fortio release v1.75.2); never :latest. */
+export const FORTIO_IMAGE = "fortio/fortio:1.75.2";
+/** Istio's performance runs send 1 kB payloads. */
+export const PAYLOAD_BYTES = 1024;
+const FORTIO_PORT = 8080;
+/** The ingress gateway's Service, as the gateway chart installs it (components/controlPlane/helmValues.ts). */
+export const INGRESS_SERVICE = { name: "istio-ingressgateway", namespace: INGRESS_NAMESPACE, port: 80 } as const;
+
+export type BenchPath = "baseline" | "mesh" | "ingress";
+export const BENCH_PATHS: readonly BenchPath[] = ["baseline", "mesh", "ingress"];
+
+export interface InClusterPlan {
+  /** The run's own namespace, e.g. mesh-bench-lz3k2a. */
+  readonly namespace: string;
+  /** Where the app's Gateway lives (the backend namespace). */
+  readonly gatewayNamespace: string;
+  readonly rate: number;
+  readonly connections: number;
+  readonly durationSeconds: number;
+  readonly image: string;
+}
+
+const LABELS = {
+  "app.kubernetes.io/part-of": "istio-mesh",
+  "app.kubernetes.io/managed-by": "istio-mesh-bench",
+} as const;
+const NO_SIDECAR = { "sidecar.istio.io/inject": "false" } as const;
+// Native sidecars (Istio's default since 1.27, set here anyway): the proxy stops when fortio exits, so the Job completes.
+const SIDECAR = { "sidecar.istio.io/inject": "true" } as const;
+const NATIVE_SIDECAR = { "sidecar.istio.io/nativeSidecar": "true" } as const;
+
+export const SERVERS = { plain: "fortio-server-plain", mesh: "fortio-server-mesh" } as const;
+
+/** A lowercase id for the namespace name, from the time of the run. */
+export function benchNamespace(startedAtMs: number): string {
+  return `mesh-bench-${startedAtMs.toString(36)}`;
+}
+
+/** The host the ingress path asks for; the bench's VirtualService routes it to the mesh server. */
+export function ingressHost(plan: InClusterPlan): string {
+  return `${plan.namespace}.bench.internal`;
+}
+
+const meta = (name: string, namespace: string | undefined, labels: Record<string, string> = {}) => ({
+  name,
+  ...(namespace !== undefined && { namespace }),
+  labels: { ...labels, ...LABELS },
+});
+
+/** The namespace, both servers, STRICT mTLS for the mesh server, and the ingress route: applied once, first. */
+export function serverManifests(plan: InClusterPlan): object[] {
+  const ns = plan.namespace;
+  const namespace: Namespace = {
+    apiVersion: "v1",
+    kind: "Namespace",
+    // Injection is decided per pod below; the namespace label lets the webhook see them at all.
+    metadata: meta(ns, undefined, { "istio-injection": "enabled" }),
+  };
+  return [
+    namespace,
+    ...server(plan, SERVERS.plain, NO_SIDECAR),
+    ...server(plan, SERVERS.mesh, SIDECAR),
+    {
+      apiVersion: "security.istio.io/v1",
+      kind: "PeerAuthentication",
+      metadata: meta(SERVERS.mesh, ns),
+      spec: { selector: { matchLabels: { app: SERVERS.mesh } }, mtls: { mode: "STRICT" } },
+    },
+    {
+      apiVersion: "networking.istio.io/v1",
+      kind: "VirtualService",
+      metadata: meta("fortio-ingress", ns),
+      spec: {
+        hosts: [ingressHost(plan)],
+        gateways: [`${plan.gatewayNamespace}/${APP_GATEWAY}`],
+        http: [{ route: [{ destination: { host: serviceHost(SERVERS.mesh, ns), port: { number: FORTIO_PORT } } }] }],
+      },
+    },
+  ];
+}
+
+function server(plan: InClusterPlan, name: string, injection: Record<string, string>): [Deployment, Service] {
+  const labels = { app: name };
+  return [
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: meta(name, plan.namespace, labels),
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels: { ...labels, ...injection, ...LABELS } },
+          spec: {
+            containers: [
+              {
+                name: "fortio",
+                image: plan.image,
+                args: ["server", "-http-port", String(FORTIO_PORT)],
+                ports: [{ name: "http", containerPort: FORTIO_PORT }],
+                readinessProbe: { httpGet: { path: "/debug", port: FORTIO_PORT } },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(name, plan.namespace, labels),
+      spec: { selector: labels, ports: [{ name: "http", port: FORTIO_PORT, targetPort: FORTIO_PORT }] },
+    },
+  ];
+}
+
+export function jobName(path: BenchPath): string {
+  return `fortio-${path}`;
+}
+
+/** The URL a path's client loads, and the Host header it sends. */
+export function pathTarget(plan: InClusterPlan, path: BenchPath): { url: string; host?: string } {
+  if (path === "baseline") return { url: `http://${serviceHost(SERVERS.plain, plan.namespace)}:${FORTIO_PORT}/echo` };
+  if (path === "mesh") return { url: `http://${serviceHost(SERVERS.mesh, plan.namespace)}:${FORTIO_PORT}/echo` };
+  const gateway = serviceHost(INGRESS_SERVICE.name, INGRESS_SERVICE.namespace);
+  return { url: `http://${gateway}:${INGRESS_SERVICE.port}/echo`, host: ingressHost(plan) };
+}
+
+/**
+ * One path's load: `fortio load` at the plan's rate and connections with 1 kB payloads (a POST the
+ * echo server sends back), results as JSON on stdout. `-uniform` spreads the connections' start
+ * times; fortio's default catch-up (no -nocatchup) keeps the rate after a slow answer.
+ */
+export function loadJob(plan: InClusterPlan, path: BenchPath): Job {
+  const { url, host } = pathTarget(plan, path);
+  const podLabels = { app: jobName(path), ...(path === "mesh" ? { ...SIDECAR } : NO_SIDECAR), ...LABELS };
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: meta(jobName(path), plan.namespace, { app: jobName(path) }),
+    spec: {
+      backoffLimit: 0,
+      ttlSecondsAfterFinished: 3600,
+      template: {
+        metadata: { labels: podLabels, ...(path === "mesh" && { annotations: { ...NATIVE_SIDECAR } }) },
+        spec: {
+          restartPolicy: "Never",
+          containers: [
+            {
+              name: "fortio",
+              image: plan.image,
+              args: [
+                "load",
+                "-qps",
+                String(plan.rate),
+                "-c",
+                String(plan.connections),
+                "-t",
+                `${plan.durationSeconds}s`,
+                "-payload-size",
+                String(PAYLOAD_BYTES),
+                "-uniform",
+                "-p",
+                "50,90,99,99.9",
+                "-labels",
+                path,
+                "-json",
+                "-",
+                ...(host ? ["-H", `Host: ${host}`] : []),
+                url,
+              ],
+            },
+          ],
+        },
+      },
+    },
+  };
+}
