@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ClusterConfig } from "../../config/types";
-import { type KindClusterSpec, kindCommands, stackLabelValue } from "./kindConfig";
+import { type KindClusterSpec, kindCommands, kindSteps, stackLabelValue } from "./kindConfig";
 
 export interface MeshClusterArgs {
   readonly cluster: ClusterConfig;
@@ -54,16 +54,18 @@ export class MeshCluster extends pulumi.ComponentResource {
       // delete it; another state with the same stack name gets another id.
       const ownerId = new random.RandomId("kind-cluster-owner", { byteLength: 8 }, { parent: this });
       const stack = stackLabelValue(pulumi.getProject(), pulumi.getStack());
-      const commands = ownerId.hex.apply((id) => kindCommands(spec, { stack, id }));
+      // Only stdin and environment carry the id: the steps stay known on a fresh stack's first preview.
+      const steps = kindSteps(spec, stack);
+      const owned = ownerId.hex.apply((id) => kindCommands(spec, { stack, id }));
       const kind = new command.local.Command(
         "kind-cluster",
         {
-          create: commands.create,
-          delete: commands.delete,
-          stdin: commands.stdin,
-          environment: commands.environment,
+          create: steps.create,
+          delete: steps.delete,
+          stdin: owned.stdin,
+          environment: owned.environment,
           // A changed cluster spec means a new cluster, never an in-place edit.
-          triggers: [commands.trigger],
+          triggers: [steps.trigger],
           // stdout is the kubeconfig: keep it out of the update log.
           logging: "stderr",
         },

@@ -100,14 +100,26 @@ export interface KindCommands {
 
 /** kind-cluster.sh defines the steps; each command is the whole script plus the one call it makes. */
 export const KIND_CLUSTER_SCRIPT = readFileSync(join(__dirname, "kind-cluster.sh"), "utf8");
+const CREATE_STEP = `${KIND_CLUSTER_SCRIPT}\nkind_cluster_create\n`;
+const DELETE_STEP = `${KIND_CLUSTER_SCRIPT}\nkind_cluster_delete\n`;
+
+/**
+ * The parts that do not depend on the state's id (known on a fresh stack's first preview, when the
+ * id is not): both steps and the replacement trigger.
+ */
+export function kindSteps(spec: KindClusterSpec, stack: string): Pick<KindCommands, "create" | "delete" | "trigger"> {
+  return {
+    create: CREATE_STEP,
+    delete: DELETE_STEP,
+    trigger: JSON.stringify(labelled(spec, { [STACK_LABEL_KEY]: stack }), null, 2),
+  };
+}
 
 /** Shell for @pulumi/command's `/bin/sh -c`; values go through the environment, never into the script. */
 export function kindCommands(spec: KindClusterSpec, owner: ClusterOwner): KindCommands {
   return {
-    create: `${KIND_CLUSTER_SCRIPT}\nkind_cluster_create\n`,
-    delete: `${KIND_CLUSTER_SCRIPT}\nkind_cluster_delete\n`,
+    ...kindSteps(spec, owner.stack),
     stdin: JSON.stringify(labelled(spec, { [STACK_LABEL_KEY]: owner.stack, [OWNER_LABEL_KEY]: owner.id }), null, 2),
-    trigger: JSON.stringify(labelled(spec, { [STACK_LABEL_KEY]: owner.stack }), null, 2),
     environment: {
       KIND_CLUSTER_NAME: spec.name,
       KIND_CLUSTER_OWNER: `${OWNER_LABEL_KEY}=${owner.id}`,
