@@ -21,7 +21,7 @@ import { GOOD, makeTestKeys, type StandinBehaviour, startStandin, type TestKeys 
 const cfgRaw = {
   canaryWeights: { v1: 90, v2: 10 },
   faults: {
-    "product-service": { percent: 50, delay: "150ms" },
+    "product-service": { percent: 50, delay: "1s" },
     "order-service": { percent: 30, status: 500 },
   },
   rateLimit: { requests: 400, per: "1s" },
@@ -112,9 +112,9 @@ describe("verify through a stand-in gateway", () => {
       "product-service delay size",
     ]);
     allPass(good);
-    const rare = verdicts(await run(faults, { productDelay: { fraction: 0.2, ms: 150 } }));
+    const rare = verdicts(await run(faults, { productDelay: { fraction: 0.2, ms: 1000 } }));
     assert.equal(rare["product-service delay rate"], "fail");
-    const long = verdicts(await run(faults, { productDelay: { fraction: 0.5, ms: 300 } }));
+    const long = verdicts(await run(faults, { productDelay: { fraction: 0.5, ms: 2000 } }));
     assert.equal(long["product-service delay rate"], "pass");
     assert.equal(long["product-service delay size"], "fail");
     const aborts = verdicts(await run(faults, { orderAbort: { fraction: 0.1, status: 500 } }));

@@ -15,7 +15,7 @@ import { main } from "../../tools/verify/main";
 const STACK_FILE = `config:
   istio-mesh:canaryWeights: { v1: 90, v2: 10 }
   istio-mesh:faults:
-    product-service: { percent: 50, delay: 150ms }
+    product-service: { percent: 50, delay: 1s }
     order-service: { percent: 30, status: 500 }
   istio-mesh:rateLimit: { requests: 400, per: 10s }
 `;

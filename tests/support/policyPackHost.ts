@@ -104,10 +104,11 @@ export async function startPolicyPack(packDir: string, timeoutMs = 120_000): Pro
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr += d));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`policy pack did not start in ${timeoutMs}ms\n${stderr}`)),
-      timeoutMs,
-    );
+    // A pack that never serves is stopped: a live child would keep the test file from ever ending.
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`policy pack did not start in ${timeoutMs}ms\n${stderr}`));
+    }, timeoutMs);
     let out = "";
     child.stdout?.on("data", (d) => {
       out += d;

@@ -29,7 +29,9 @@ export interface StandinBehaviour {
 export const GOOD: Omit<StandinBehaviour, "seed"> = {
   v2Share: 0.1,
   betaToV2: true,
-  productDelay: { fraction: 0.5, ms: 150 },
+  // 1 s: the check calls a reply delayed at half the delay, far above a loaded machine's latency (at
+  // 150 ms, ordinary replies took over 75 ms under load and the delay rate flaked).
+  productDelay: { fraction: 0.5, ms: 1000 },
   orderAbort: { fraction: 0.3, status: 500 },
   jwt: { verify: true, required: true },
   rateLimit: { perPod: 400, header: true },
