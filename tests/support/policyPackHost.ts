@@ -104,10 +104,11 @@ export async function startPolicyPack(packDir: string, timeoutMs = 120_000): Pro
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr += d));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`policy pack did not start in ${timeoutMs}ms\n${stderr}`)),
-      timeoutMs,
-    );
+    // A pack that does not start in time is stopped: a child left running keeps the test process alive.
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`policy pack did not start in ${timeoutMs}ms\n${stderr}`));
+    }, timeoutMs);
     let out = "";
     child.stdout?.on("data", (d) => {
       out += d;
