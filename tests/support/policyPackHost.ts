@@ -104,7 +104,7 @@ export async function startPolicyPack(packDir: string, timeoutMs = 120_000): Pro
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr += d));
   const port = await new Promise<number>((resolve, reject) => {
-    // A pack that never serves is stopped: a live child would keep the test file from ever ending.
+    // A pack that does not start in time is stopped: a child left running keeps the test process alive.
     const timer = setTimeout(() => {
       child.kill();
       reject(new Error(`policy pack did not start in ${timeoutMs}ms\n${stderr}`));
