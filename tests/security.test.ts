@@ -306,12 +306,20 @@ describe("the program under mocks", () => {
   test("registers one resource per security object", async () => {
     const run = await devRun();
     run.get(T.peerAuthentication, "default");
+    run.get(T.peerAuthentication, "mesh-default");
+    // The egress gateway's AuthorizationPolicy is egress's (tests/egressFence.test.ts).
     assert.deepEqual(
       run
         .ofType(T.authorizationPolicy)
         .map((r) => r.name)
         .sort(),
-      ["allow-nothing", "order-service-allow", "product-service-allow", "user-service-allow"],
+      [
+        "allow-nothing",
+        "egress-gateway-allow-backend",
+        "order-service-allow",
+        "product-service-allow",
+        "user-service-allow",
+      ],
     );
     run.get(T.requestAuthentication, "user-service-jwt");
     run.get(T.envoyFilter, "user-service-rate-limit");
@@ -361,7 +369,8 @@ describe("the program under mocks", () => {
     const istioObjects = [
       ...run.ofType(T.peerAuthentication),
       ...run.ofType(T.requestAuthentication),
-      ...run.ofType(T.authorizationPolicy),
+      // Security's own; the egress gateway's waits for its own namespace (tests/egress.test.ts).
+      ...run.ofType(T.authorizationPolicy).filter((r) => r.name !== "egress-gateway-allow-backend"),
       ...run.ofType(T.envoyFilter),
     ];
     const backendPods = run.ofType(T.deployment).filter((d) => (d.inputs.spec as any).template.metadata.labels.version);
