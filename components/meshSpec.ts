@@ -5,6 +5,7 @@ import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
 import { type EgressSpec, egressIstioObjects, egressKubernetesObjects, egressSpec } from "./egress/egressSpec";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
+import { DASHBOARD_PROVIDERS, dashboardConfigMapShell } from "./observability/dashboards";
 import { type ObservabilitySpec, observabilityObjects, observabilitySpec } from "./observability/spec";
 import { type SecuritySpec, securitySpec } from "./security/spec";
 import { type DestinationRuleSpec, destinationRules } from "./traffic/destinationRules";
@@ -85,7 +86,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
 
 /**
  * The objects whose data only `pulumi up` generates (the JWKS from the stack's signing key, the
- * HTTPS certificate, the addons' passwords), without that data: render writes them apart, so the
+ * HTTPS certificate, the addons' passwords, Grafana's dashboards), without that data: render writes them apart, so the
  * mesh diff shows every object `up` would change (a JWT issuer, a Secret's name) and nothing secret.
  */
 export function generatedShells(spec: MeshSpec): readonly NamedObject[] {
@@ -94,5 +95,7 @@ export function generatedShells(spec: MeshSpec): readonly NamedObject[] {
     spec.security.requestAuthentication,
     spec.security.tlsSecret,
     ...(secrets ? [secrets.grafanaAdmin, secrets.kialiSigningKey] : []),
+    // Grafana's dashboards: their contents are fetched and digest-checked when the program runs.
+    ...(spec.observability ? DASHBOARD_PROVIDERS.map(dashboardConfigMapShell) : []),
   ];
 }

@@ -23,6 +23,7 @@ import { buildMeshSpec, helmReleases } from "../components/meshSpec";
 import { analysisPolicies } from "../policies/analysis";
 import { compare, main as compareMain, disagrees, type Message, parseDivergences } from "../tools/analyze/compare";
 import { main as analyzeMain, type Io } from "../tools/analyze/main";
+import { reportSections } from "../tools/diff/comment";
 import { PLAIN } from "../tools/lib/style";
 import { renderMesh } from "../tools/render/main";
 import { devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
@@ -364,5 +365,23 @@ describe("the workflows run the analyzer", () => {
     const steps = workflow("pull-request.yml").jobs.analyze?.steps ?? [];
     assert.ok(steps.some((s) => s.run === "npm run -s analyze -- --stack dev" && s.if === undefined));
     assert.ok(steps.some((s) => /--markdown >> "\$GITHUB_STEP_SUMMARY"/.test(s.run ?? "") && s.if === "always()"));
+  });
+});
+
+describe("the pull request comment", () => {
+  test("npm run diff's --analysis-report section is the analyzer's Markdown for the same JSON", () => {
+    const dir = mkdtempSync(join(tmpdir(), "analysis-report-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const json = cli(["--stack", "dev", "--json"]);
+    const markdown = cli(["--stack", "dev", "--markdown"]);
+    const file = join(dir, "analysis.json");
+    writeFileSync(file, json.stdout);
+    assert.deepEqual(reportSections({ analysis: file }), [markdown.stdout]);
+    assert.match(markdown.stdout, /MESH0004/);
+    writeFileSync(file, JSON.stringify({ error: "stack file not found" }));
+    assert.throws(
+      () => reportSections({ analysis: file }),
+      /--analysis-report .*analysis\.json: not `npm run analyze -- --json` output/,
+    );
   });
 });

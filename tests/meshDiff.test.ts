@@ -47,7 +47,6 @@ describe("semantic diff of two configs", () => {
       // One line per release: the values that only carry the version (dashboard URLs, the image tag) follow it.
       "~ HelmRelease istio-egress/istio-egressgateway: version 1.30.3 → 1.30.4",
       "~ HelmRelease istio-ingress/istio-ingressgateway: version 1.30.3 → 1.30.4",
-      "~ HelmRelease istio-system/grafana: 7 values under values.dashboards.istio follow 1.30.3 → 1.30.4",
       "~ HelmRelease istio-system/istio-base: version 1.30.3 → 1.30.4",
       "~ HelmRelease istio-system/istiod: version 1.30.3 → 1.30.4 (values.global.tag follows)",
       "~ VirtualService backend/app-routes: /users weights v1 90→(none), v2 10→100",

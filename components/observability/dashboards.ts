@@ -106,3 +106,21 @@ export function dashboardConfigMap(
     ),
   };
 }
+
+/**
+ * What render and the mesh diff show of a provider's ConfigMap: its name and the pinned digest of
+ * every dashboard, without the contents (fetched when the program runs). A digest pin that moves
+ * shows in the diff.
+ */
+export function dashboardConfigMapShell(provider: DashboardProvider): DashboardConfigMap {
+  const group: { configMap: string; dashboards: readonly PinnedDashboard[] } = DASHBOARD_GROUPS[provider];
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      ...objectMeta(group.configMap, OBSERVABILITY_NAMESPACE, { app: "grafana" }),
+      annotations: Object.fromEntries(group.dashboards.map((d) => [`istio-mesh/sha256.${d.file}`, d.sha256])),
+    },
+    data: {},
+  };
+}

@@ -3,11 +3,11 @@
  * each as a section above the diff, in the order below. A tool contributes by writing a JSON report
  * that `npm run diff -- --markdown --<name>-report <file>` reads: add an entry here and the flag,
  * the reading and the section follow.
- *
- * Hook for the analyzer: its entry goes between `policy` and the diff, e.g.
- *   analyzer: { what: "the analyzer's findings", format: (report) => analyzerMarkdown(report as AnalyzerReport) },
  */
 import { readFileSync } from "node:fs";
+import { formatFindingsMarkdown } from "../../analysis/format";
+import type { Finding } from "../../analysis/model";
+import type { AnalysisResult } from "../../analysis/run";
 import { type PolicyReport, formatMarkdown as policyMarkdown } from "../policy/report";
 
 export interface ReportSection {
@@ -20,7 +20,27 @@ export interface ReportSection {
 /** Sections by report name (`--<name>-report`), in the order they appear above the diff. */
 export const REPORT_SECTIONS: Readonly<Record<string, ReportSection>> = {
   policy: { what: "`npm run policy -- --json` output", format: (report) => policyMarkdown(report as PolicyReport) },
+  analysis: { what: "`npm run analyze -- --json` output", format: (report) => analysisMarkdown(report as AnalyzeJson) },
 };
+
+/** What `npm run analyze -- --json` prints (analysis/format.ts toJson). */
+interface AnalyzeJson {
+  readonly stack?: string;
+  readonly files?: string;
+  readonly counts: AnalysisResult["counts"];
+  readonly findings: readonly Finding[];
+  readonly suppressed: readonly (Finding & { readonly reason: string })[];
+}
+
+function analysisMarkdown(report: AnalyzeJson): string {
+  if (!report.counts || !Array.isArray(report.findings)) throw new Error("no counts or findings");
+  const result = {
+    counts: report.counts,
+    findings: report.findings,
+    suppressed: (report.suppressed ?? []).map((finding) => ({ finding, by: { reason: finding.reason } })),
+  } as unknown as AnalysisResult;
+  return formatFindingsMarkdown(result, report.stack ?? report.files ?? "");
+}
 
 export const reportFlag = (name: string) => `${name}-report`;
 
@@ -33,14 +53,12 @@ export function reportSections(files: Readonly<Record<string, string | undefined
   return Object.entries(REPORT_SECTIONS).flatMap(([name, section]) => {
     const file = files[name];
     if (file === undefined) return [];
-    let report: unknown;
     try {
-      report = JSON.parse(readFileSync(file, "utf8"));
+      return [section.format(JSON.parse(readFileSync(file, "utf8")))];
     } catch (error) {
       throw new ReportFileError(
         `--${reportFlag(name)} ${file}: not ${section.what} (${(error as Error).message.split("\n")[0]})`,
       );
     }
-    return [section.format(report)];
   });
 }
