@@ -12,8 +12,7 @@ import { parseArgs } from "node:util";
 import * as YAML from "yaml";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/meshSpec";
 import { ConfigError } from "../../config/issues";
-import { parseMeshConfig } from "../../config/parse";
-import { projectConfig } from "../../config/readers";
+import { parseStackConfig } from "../../config/parse";
 import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
 
 export interface RenderedFile {
@@ -38,7 +37,7 @@ export function renderMesh(stackConfig: Record<string, unknown>): RenderedFile[]
       `render cannot decrypt secrets; use \`pulumi preview\` for a stack that sets ${secret.join(", ")}`,
     );
   }
-  const spec = buildMeshSpec(parseMeshConfig(projectConfig(stackConfig)));
+  const spec = buildMeshSpec(parseStackConfig(stackConfig));
   const objects = ownedObjects(spec);
   const width = Math.max(2, String(objects.length - 1).length);
   const files: RenderedFile[] = objects.map((o, i) => ({
