@@ -51,10 +51,15 @@ function collect() {
   };
 }
 
-/** What a tool writes with process.stdout.write while `run` runs (string writes only). */
+/**
+ * What a tool writes with process.stdout.write while `run` runs (string writes only), uncoloured
+ * even when `npm run docs:examples` runs on a terminal (NO_COLOR, as tools/lib/style.ts honours).
+ */
 async function captureStdout(run: () => Promise<unknown>): Promise<string> {
   const chunks: string[] = [];
   const write = process.stdout.write;
+  const noColor = process.env.NO_COLOR;
+  process.env.NO_COLOR = "1";
   process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
     if (typeof chunk === "string") {
       chunks.push(chunk);
@@ -66,6 +71,8 @@ async function captureStdout(run: () => Promise<unknown>): Promise<string> {
     await run();
   } finally {
     process.stdout.write = write;
+    if (noColor === undefined) delete process.env.NO_COLOR;
+    else process.env.NO_COLOR = noColor;
   }
   return chunks.join("").replace(/\n+$/, "");
 }

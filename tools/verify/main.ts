@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import mt19937 from "@stdlib/random-base-mt19937";
 import { accessMatrix } from "../../components/security/accessMatrix";
 import { ConfigError } from "../../config/issues";
+import { styleFor } from "../lib/style";
 import { resolveTarget, TARGET_OPTIONS, TARGET_USAGE, TargetError, targetFlags } from "../lib/target";
 import { HttpClient, probeTcp } from "./http";
 import { clusterTransport } from "./kube";
@@ -204,7 +205,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       seed: args.seed,
       alpha: DEFAULT_ALPHA,
     });
-    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTable(report)}\n`);
+    const table = () => formatTable(report, styleFor(process.stdout));
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${table()}\n`);
     return report.passed ? 0 : 1;
   } finally {
     http.close();
