@@ -83,6 +83,7 @@ describe("commands and names in the docs", () => {
     const sets = occurrences(/pulumi config set [^`\n]*/g).filter((o) => /istio-mesh:/.test(o.match[0]));
     assert.ok(sets.length >= 20, `only ${sets.length} found`);
     const refused = sets.flatMap((o) => {
+      if (o.match[0].includes("…")) return [];
       const set = parseConfigSet(o.match[0]);
       if (typeof set === "string") return [`${o.page}:${o.line}: ${set}`];
       if (set.key.includes("<")) return [];
