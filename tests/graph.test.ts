@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { type MeshGraph, meshGraph } from "../tools/graph/graph";
+import { type MeshGraph, meshGraph, meshTitle } from "../tools/graph/graph";
 import { main } from "../tools/graph/main";
 import { toMermaid } from "../tools/graph/mermaid";
 import { toSvg } from "../tools/graph/svg";
@@ -57,8 +57,11 @@ describe("npm run graph: the mesh as the specs build it", () => {
   });
 
   test("the SVG draws every node and edge at finite coordinates; Mermaid has the same graph", () => {
-    const svg = toSvg(dev);
-    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+(\.\d)?" height="\d+(\.\d)?"/);
+    const svg = toSvg(dev, meshTitle("dev"));
+    assert.match(
+      svg,
+      /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" role="img" width="\d+(\.\d)?" height="\d+(\.\d)?"/,
+    );
     assert.doesNotMatch(svg, /NaN|undefined|Infinity/);
     assert.equal((svg.match(/<polyline /g) ?? []).length, dev.edges.length);
     for (const node of dev.nodes) assert.ok(svg.includes(`>${node.lines[0]}</text>`), node.id);
@@ -72,7 +75,7 @@ describe("npm run graph: the mesh as the specs build it", () => {
     const lines: string[] = [];
     assert.equal(main(["--stack", "dev", "--out", out], PROJECT_ROOT, { stdout: (l) => lines.push(l) }), 0);
     assert.ok(existsSync(join(out, "mesh-dev.svg")) && existsSync(join(out, "mesh-dev.mmd")));
-    assert.equal(readFileSync(join(out, "mesh-dev.svg"), "utf8"), toSvg(dev));
+    assert.equal(readFileSync(join(out, "mesh-dev.svg"), "utf8"), toSvg(dev, meshTitle("dev")));
     assert.match(lines[0] ?? "", /^graph: \d+ nodes, \d+ edges for stack dev: /);
     assert.equal(main(["--help"], PROJECT_ROOT, { stdout: (l) => lines.push(l) }), 0);
     assert.match(lines[1] ?? "", /^npm run graph -- /);

@@ -15,7 +15,7 @@ import { GOOD, makeTestKeys, type StandinBehaviour, startStandin } from "../../t
 import { formatText } from "../../tools/diff/format";
 import { diffSnapshots } from "../../tools/diff/semanticDiff";
 import { snapshotOf } from "../../tools/diff/snapshot";
-import { meshGraph } from "../../tools/graph/graph";
+import { meshGraph, meshTitle } from "../../tools/graph/graph";
 import { toMermaid } from "../../tools/graph/mermaid";
 import { toSvg } from "../../tools/graph/svg";
 import { main as renderMain, renderMesh } from "../../tools/render/main";
@@ -218,7 +218,7 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
 ];
 
 export const DOC_FILES: readonly DocFile[] = [
-  { path: "docs/mesh-dev.svg", produce: async () => toSvg(meshGraph(devStack())) },
+  { path: "docs/mesh-dev.svg", produce: async () => toSvg(meshGraph(devStack()), meshTitle("dev")) },
 ];
 
 /** The text an example stands for between its markers. */

@@ -278,6 +278,10 @@ export function meshGraphOf(spec: MeshSpec): MeshGraph {
   return { groups, nodes, edges };
 }
 
+/** The picture's text alternative. */
+export const meshTitle = (stack: string) =>
+  `The mesh of stack ${stack}: ingress routes, who may call whom, and egress to external hosts`;
+
 /** The graph of a stack file's `config:` map (full `namespace:key` keys), as render reads it. */
 export const meshGraph = (stackConfig: Readonly<Record<string, unknown>>): MeshGraph =>
   meshGraphOf(buildMeshSpec(parseStackConfig(stackConfig)));

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { ConfigError } from "../../config/issues";
 import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
 import { CliError, EXIT, parseCli, runCli, stackChoice } from "../lib/cli";
-import { meshGraph } from "./graph";
+import { meshGraph, meshTitle } from "./graph";
 import { toMermaid } from "./mermaid";
 import { toSvg } from "./svg";
 
@@ -50,7 +50,7 @@ export function main(argv: readonly string[], projectRoot: string, io: Io): numb
   mkdirSync(outDir, { recursive: true });
   const svg = path.join(outDir, `mesh-${stack}.svg`);
   const mermaid = path.join(outDir, `mesh-${stack}.mmd`);
-  writeFileSync(svg, toSvg(graph));
+  writeFileSync(svg, toSvg(graph, meshTitle(stack)));
   writeFileSync(mermaid, `${toMermaid(graph)}\n`);
   io.stdout(
     `graph: ${graph.nodes.length} nodes, ${graph.edges.length} edges for stack ${stack}: ` +

@@ -86,7 +86,8 @@ function text(lines: readonly string[], x: number, y: number, size: number, line
     .join("\n");
 }
 
-export function toSvg(graph: MeshGraph): string {
+/** `title` is the picture's text alternative (screen readers, and a tooltip in browsers). */
+export function toSvg(graph: MeshGraph, title: string): string {
   const placed = layout(graph);
   const out: string[] = [];
   let right = placed.graph.width ?? 0;
@@ -162,7 +163,8 @@ export function toSvg(graph: MeshGraph): string {
       `<marker id="arrow-${kind}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${style.colour}"/></marker>`,
   );
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${n(right)}" height="${n(bottom)}" viewBox="0 0 ${n(right)} ${n(bottom)}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${n(right)}" height="${n(bottom)}" viewBox="0 0 ${n(right)} ${n(bottom)}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">`,
+    `<title>${escapeXml(title)}</title>`,
     `<defs>${markers.join("")}</defs>`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     ...out,
