@@ -4,14 +4,8 @@ import { fieldsOf, keyReference } from "./reference";
 import type { JwtConfig, RateLimit, SecurityConfig } from "./types";
 
 /**
- * mTLS, JWT, the rate limit, HTTPS ingress and the probe clients (lab Steps 2-3, 3-1, 4-2, 6).
- *
- *   mtlsMode      "STRICT" (default) | "PERMISSIVE"
- *   jwt           {required, issuer, audiences, roleClaim, roles, demoTokenTtl}; fields you set
- *                 override the defaults one by one; demoTokenTtl is 1m to 720h
- *   rateLimit     {requests: 1..1000000, per: duration ≥ 50ms (Envoy's shortest fill interval)} | false
- *   httpsHost     a lowercase DNS name with a dot
- *   probeClients  true (default) | false
+ * mTLS, JWT, the rate limit, HTTPS ingress and the probe clients (lab Steps 2-3, 3-1, 4-2, 6). What
+ * each key accepts is in config/reference.ts (and docs/configuration.md).
  */
 
 const MTLS_MODES = keyReference("mtlsMode").values as readonly ("STRICT" | "PERMISSIVE")[];
