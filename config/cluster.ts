@@ -10,13 +10,15 @@ import {
   ISTIO_IMAGE_HUB,
 } from "./defaults";
 import { configKey, isPinnedImage, optional, type RawConfig, type Readers } from "./readers";
+import { keyReference, keysOnlyWith, PINNED_IMAGE } from "./reference";
 import type { MeshConfig } from "./types";
 
 /** Cluster, ingress address and Istio release: where the mesh runs. */
 
-const KIND_ONLY_KEYS = ["clusterName", "kindNodeImage", "hostHttpPort", "hostHttpsPort"] as const;
-const EXISTING_ONLY_KEYS = ["kubeconfig", "kubeContext", "ingressHost"] as const;
-export const CLUSTER_KEYS = ["clusterMode", ...KIND_ONLY_KEYS, ...EXISTING_ONLY_KEYS, "istioVersion"] as const;
+const KIND_ONLY_KEYS = keysOnlyWith("kind");
+const EXISTING_ONLY_KEYS = keysOnlyWith("existing");
+/** The message text for a bad value of `name`, as docs/configuration.md states it. */
+const allowed = (name: string) => keyReference(name).allowed;
 
 const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
@@ -31,10 +33,10 @@ export function parseClusterArea(
   // kind listens on 127.0.0.1 only, so another host is meaningful for existing clusters alone.
   const ingressHost =
     raw.clusterMode === "existing"
-      ? optional(raw, "ingressHost", (v, k) => read.string(k, v, HOST, "a host name or IP address"))
+      ? optional(raw, "ingressHost", (v, k) => read.string(k, v, HOST, allowed("ingressHost")))
       : undefined;
   const istioVersion = optional(raw, "istioVersion", (v, k) =>
-    read.string(k, v, EXACT_VERSION, 'an exact Istio release such as "1.30.3" (no ranges, no "latest")'),
+    read.string(k, v, EXACT_VERSION, allowed("istioVersion")),
   );
   if (!cluster) return undefined;
   return {
@@ -58,16 +60,14 @@ function parseCluster(raw: RawConfig, read: Readers): MeshConfig["cluster"] | un
   };
   if (mode === "existing") {
     misplaced(KIND_ONLY_KEYS, "kind");
-    const kubeconfig = optional(raw, "kubeconfig", (v, k) => read.string(k, v, ANY, "a path to a kubeconfig file"));
-    const context = optional(raw, "kubeContext", (v, k) => read.string(k, v, ANY, "a kubeconfig context name"));
+    const kubeconfig = optional(raw, "kubeconfig", (v, k) => read.string(k, v, ANY, allowed("kubeconfig")));
+    const context = optional(raw, "kubeContext", (v, k) => read.string(k, v, ANY, allowed("kubeContext")));
     return { mode, ...(kubeconfig && { kubeconfig }), ...(context && { context }) };
   }
-  if (mode !== "kind") return read.fail(configKey("clusterMode"), mode, 'one of "kind", "existing"');
+  if (mode !== "kind") return read.fail(configKey("clusterMode"), mode, allowed("clusterMode"));
 
   misplaced(EXISTING_ONLY_KEYS, "existing");
-  const name = optional(raw, "clusterName", (v, k) =>
-    read.string(k, v, DNS_LABEL, "lowercase letters, digits and '-', at most 63 characters"),
-  );
+  const name = optional(raw, "clusterName", (v, k) => read.string(k, v, DNS_LABEL, allowed("clusterName")));
   const nodeImage = optional(raw, "kindNodeImage", (v, k) => pinnedImage(read, k, v));
   const http = optional(raw, "hostHttpPort", (v, k) => read.int(k, v, 1, 65535)) ?? DEFAULT_HOST_HTTP_PORT;
   const https = optional(raw, "hostHttpsPort", (v, k) => read.int(k, v, 1, 65535)) ?? DEFAULT_HOST_HTTPS_PORT;
@@ -84,5 +84,5 @@ function parseCluster(raw: RawConfig, read: Readers): MeshConfig["cluster"] | un
 /** Shared with every key that names an image. */
 export function pinnedImage(read: Readers, k: string, value: unknown): string | undefined {
   if (typeof value === "string" && isPinnedImage(value)) return value;
-  return read.fail(k, value, 'an image pinned to a version tag or sha256 digest (not ":latest", not untagged)');
+  return read.fail(k, value, PINNED_IMAGE);
 }

@@ -1,4 +1,12 @@
-import type { BackendService, BackendServiceName, CircuitBreaker, RetryPolicy } from "./types";
+import type {
+  BackendService,
+  BackendServiceName,
+  CircuitBreaker,
+  JwtConfig,
+  ObservabilityConfig,
+  RateLimit,
+  RetryPolicy,
+} from "./types";
 
 /** Stack config namespace: keys are `istio-mesh:<key>`. */
 export const PROJECT = "istio-mesh";
@@ -69,3 +77,19 @@ export const DEFAULT_USER_SERVICE_RETRIES: RetryPolicy = {
   retryOn: "5xx",
   timeout: "10s",
 };
+
+/** Lab Step 3-1: JWTs signed by the stack's own key, demanded on /users. */
+export const DEFAULT_JWT: JwtConfig = {
+  required: true,
+  issuer: "https://auth.istio-mesh.local",
+  audiences: ["istio-mesh"],
+  roleClaim: "role",
+  roles: ["admin", "user"],
+  demoTokenTtl: "24h",
+};
+/** Lab Step 4-2: 100 requests a minute. */
+export const DEFAULT_RATE_LIMIT: RateLimit = { requests: 100, per: "60s" };
+export const DEFAULT_HTTPS_HOST = "api.example.com";
+
+/** Istio's own default sampling is 1%; the dev stack traces everything, as the lab does. */
+export const DEFAULT_OBSERVABILITY: ObservabilityConfig = { enabled: true, traceSampling: 1, metricTags: {} };

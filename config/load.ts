@@ -1,13 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "./issues";
-import { parseMeshConfig } from "./parse";
-import { projectConfig } from "./readers";
+import { parseStackConfig } from "./parse";
 import type { MeshConfig } from "./types";
 
 /** Reads the stack's config once; a bad value stops the program with a RunError (no stack trace). */
 export function loadMeshConfig(): MeshConfig {
   try {
-    return parseMeshConfig(projectConfig(pulumi.runtime.allConfig()));
+    return parseStackConfig(pulumi.runtime.allConfig());
   } catch (error) {
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
     throw error;

@@ -1,20 +1,17 @@
+import { DEFAULT_OBSERVABILITY } from "./defaults";
 import { metricTagProblem } from "./metricTags";
 import { optional, type RawConfig, type Readers } from "./readers";
+import { fieldsOf } from "./reference";
 import type { ObservabilityConfig } from "./types";
 
 /** Prometheus, Grafana, Kiali, Jaeger and tracing (lab Steps 4, 5 and 7-1). */
-
-export const OBSERVABILITY_KEYS = ["observability"] as const;
-
-/** Istio's own default sampling is 1%; the dev stack traces everything, as the lab does. */
-export const DEFAULT_OBSERVABILITY: ObservabilityConfig = { enabled: true, traceSampling: 1, metricTags: {} };
 
 export function parseObservabilityArea(raw: RawConfig, read: Readers): ObservabilityConfig {
   return optional(raw, "observability", (v, k) => parseObservability(read, k, v)) ?? DEFAULT_OBSERVABILITY;
 }
 
 function parseObservability(read: Readers, k: string, value: unknown): ObservabilityConfig | undefined {
-  const fields = read.object(k, value, ["enabled", "traceSampling", "metricTags"]);
+  const fields = read.object(k, value, fieldsOf("observability"));
   if (!fields) return undefined;
   const enabled = fields.enabled === undefined ? undefined : read.bool(`${k}.enabled`, fields.enabled);
   const traceSampling =

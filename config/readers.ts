@@ -1,5 +1,6 @@
 import { PROJECT } from "./defaults";
 import type { ConfigIssue } from "./issues";
+import { didYouMean } from "./suggest";
 
 /** Raw stack config of this project: key without the `istio-mesh:` prefix → value. */
 export type RawConfig = Readonly<Record<string, unknown>>;
@@ -33,10 +34,21 @@ export function optional<T>(
  */
 export class Readers {
   readonly issues: ConfigIssue[] = [];
+  /** Objects with an unknown field: a required field missing there is that field, misspelt. */
+  private readonly withUnknownField = new Set<string>();
 
   fail(key: string, value: unknown, allowed: string): undefined {
     this.issues.push({ key, value, allowed });
     return undefined;
+  }
+
+  /**
+   * A required field of the object at `objectKey` is absent. Not reported when the object has an
+   * unknown field, so one misspelt field (`precent`) gives one message, not two.
+   */
+  missing(objectKey: string, key: string, allowed: string): undefined {
+    if (this.withUnknownField.has(objectKey)) return undefined;
+    return this.fail(key, undefined, allowed);
   }
 
   int(key: string, value: unknown, min: number, max: number): number | undefined {
@@ -109,8 +121,13 @@ export class Readers {
     const record = decoded as Record<string, unknown>;
     if (fields) {
       for (const field of Object.keys(record)) {
-        if (!fields.includes(field))
-          this.fail(`${key}.${field}`, record[field], `not a field here; allowed: ${fields.join(", ")}`);
+        if (fields.includes(field)) continue;
+        this.withUnknownField.add(key);
+        this.fail(
+          `${key}.${field}`,
+          record[field],
+          `not a field here; ${didYouMean(field, fields)}allowed: ${fields.join(", ")}`,
+        );
       }
     }
     return record;

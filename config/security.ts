@@ -1,31 +1,14 @@
+import { DEFAULT_HTTPS_HOST, DEFAULT_JWT, DEFAULT_RATE_LIMIT } from "./defaults";
 import { durationMillis, optional, type RawConfig, type Readers } from "./readers";
+import { fieldsOf, keyReference } from "./reference";
 import type { JwtConfig, RateLimit, SecurityConfig } from "./types";
 
 /**
- * mTLS, JWT, the rate limit, HTTPS ingress and the probe clients (lab Steps 2-3, 3-1, 4-2, 6).
- *
- *   mtlsMode      "STRICT" (default) | "PERMISSIVE"
- *   jwt           {required, issuer, audiences, roleClaim, roles, demoTokenTtl}; fields you set
- *                 override the defaults one by one; demoTokenTtl is 1m to 720h
- *   rateLimit     {requests: 1..1000000, per: duration ≥ 50ms (Envoy's shortest fill interval)} | false
- *   httpsHost     a lowercase DNS name with a dot
- *   probeClients  true (default) | false
+ * mTLS, JWT, the rate limit, HTTPS ingress and the probe clients (lab Steps 2-3, 3-1, 4-2, 6). What
+ * each key accepts is in config/reference.ts (and docs/configuration.md).
  */
 
-export const SECURITY_KEYS = ["mtlsMode", "jwt", "rateLimit", "httpsHost", "probeClients"] as const;
-
-export const DEFAULT_JWT: JwtConfig = {
-  required: true,
-  issuer: "https://auth.istio-mesh.local",
-  audiences: ["istio-mesh"],
-  roleClaim: "role",
-  roles: ["admin", "user"],
-  demoTokenTtl: "24h",
-};
-/** Lab Step 4-2: 100 requests a minute. */
-export const DEFAULT_RATE_LIMIT: RateLimit = { requests: 100, per: "60s" };
-export const DEFAULT_HTTPS_HOST = "api.example.com";
-
+const MTLS_MODES = keyReference("mtlsMode").values as readonly ("STRICT" | "PERMISSIVE")[];
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)+$/;
 const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 const TOKEN_TEXT = /^[^\s"\\]{1,256}$/;
@@ -37,11 +20,11 @@ const TOKEN_TEXT = /^[^\s"\\]{1,256}$/;
 export const REGISTERED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"] as const;
 
 export function parseSecurityArea(raw: RawConfig, read: Readers): SecurityConfig {
-  const mtlsMode = optional(raw, "mtlsMode", (v, k) => read.oneOf(k, v, ["STRICT", "PERMISSIVE"] as const));
+  const mtlsMode = optional(raw, "mtlsMode", (v, k) => read.oneOf(k, v, MTLS_MODES));
   const jwt = optional(raw, "jwt", (v, k) => parseJwt(read, k, v));
   const rateLimit = optional(raw, "rateLimit", (v, k) => parseRateLimit(read, k, v));
   const httpsHost = optional(raw, "httpsHost", (v, k) =>
-    read.string(k, v, HOST_NAME, "a lowercase DNS name with at least one dot, e.g. api.example.com"),
+    read.string(k, v, HOST_NAME, keyReference("httpsHost").allowed),
   );
   const probeClients = optional(raw, "probeClients", (v, k) => read.bool(k, v));
   return {
@@ -55,7 +38,7 @@ export function parseSecurityArea(raw: RawConfig, read: Readers): SecurityConfig
 
 /** Fields you set override the defaults one by one. */
 function parseJwt(read: Readers, k: string, value: unknown): JwtConfig | undefined {
-  const fields = read.object(k, value, Object.keys(DEFAULT_JWT));
+  const fields = read.object(k, value, fieldsOf("jwt"));
   if (!fields) return undefined;
   const field = <T>(name: keyof JwtConfig, parse: (v: unknown, at: string) => T | undefined): T | undefined =>
     fields[name] === undefined ? undefined : parse(fields[name], `${k}.${name}`);
@@ -87,15 +70,15 @@ function parseRoleClaim(read: Readers, at: string, value: unknown): string | und
 
 function parseRateLimit(read: Readers, k: string, value: unknown): RateLimit | false | undefined {
   if (value === false || value === "false") return false;
-  const fields = read.object(k, value, ["requests", "per"]);
+  const fields = read.object(k, value, fieldsOf("rateLimit"));
   if (!fields) return undefined;
   const requests =
     fields.requests === undefined
-      ? read.fail(`${k}.requests`, undefined, "an integer from 1 to 1000000")
+      ? read.missing(k, `${k}.requests`, "an integer from 1 to 1000000")
       : read.int(`${k}.requests`, fields.requests, 1, 1_000_000);
   const per =
     fields.per === undefined
-      ? read.fail(`${k}.per`, undefined, 'a duration such as "60s"')
+      ? read.missing(k, `${k}.per`, 'a duration such as "60s"')
       : within(
           read,
           `${k}.per`,

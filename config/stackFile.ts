@@ -6,8 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { PROJECT } from "./defaults";
-import { parseMeshConfig } from "./parse";
-import { projectConfig } from "./readers";
+import { parseStackConfig } from "./parse";
 import type { MeshConfig } from "./types";
 
 /** A stack file that is missing or not shaped like one; reported without a stack trace. */
@@ -45,5 +44,5 @@ export function secretProjectKeys(stackConfig: Readonly<Record<string, unknown>>
 
 /** `Pulumi.<stack>.yaml` in `projectRoot`, parsed as the program parses its config. */
 export function stackFileConfig(projectRoot: string, stack: string): MeshConfig {
-  return parseMeshConfig(projectConfig(readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`))));
+  return parseStackConfig(readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`)));
 }

@@ -9,6 +9,7 @@ import {
   DEFAULT_USER_SERVICE_RETRIES,
 } from "./defaults";
 import { durationMillis, optional, type RawConfig, type Readers } from "./readers";
+import { fieldsOf } from "./reference";
 import type {
   BackendServiceName,
   CircuitBreaker,
@@ -20,8 +21,6 @@ import type {
 } from "./types";
 
 /** The backends and their traffic rules: image, canary split, faults, circuit breakers, retries. */
-
-export const TRAFFIC_KEYS = ["echoImage", "canaryWeights", "faults", "circuitBreakers", "userServiceRetries"] as const;
 
 const SERVICE_NAMES = BACKEND_SERVICES.map((s) => s.name);
 const USER_SERVICE_VERSIONS =
@@ -91,13 +90,16 @@ function parseFaults(read: Readers, k: string, value: unknown): Partial<Record<B
   const faults: Partial<Record<BackendServiceName, Fault>> = {};
   for (const [service, entry] of serviceEntries(read, k, value)) {
     const at = `${k}.${service}`;
-    const fields = read.object(at, entry, ["percent", "delay", "status"]);
+    const fields = read.object(at, entry, fieldsOf("faults"));
     if (!fields) continue;
-    const percent = read.percent(`${at}.percent`, fields.percent);
+    const percent =
+      fields.percent === undefined
+        ? read.missing(at, `${at}.percent`, "a number greater than 0 and at most 100")
+        : read.percent(`${at}.percent`, fields.percent);
     const delay = fields.delay === undefined ? undefined : read.duration(`${at}.delay`, fields.delay);
     const status = fields.status === undefined ? undefined : read.int(`${at}.status`, fields.status, 200, 599);
     if (fields.delay === undefined && fields.status === undefined) {
-      read.fail(at, fields, 'a fault with "delay" (e.g. "5s"), "status" (e.g. 500), or both');
+      read.missing(at, at, 'a fault with "delay" (e.g. "5s"), "status" (e.g. 500), or both');
     }
     if (percent !== undefined && (delay !== undefined || status !== undefined)) {
       faults[service] = { percent, ...(delay !== undefined && { delay }), ...(status !== undefined && { status }) };
@@ -106,14 +108,14 @@ function parseFaults(read: Readers, k: string, value: unknown): Partial<Record<B
   return faults;
 }
 
-const POOL_FIELDS = ["maxConnections", "http1MaxPendingRequests", "maxRequestsPerConnection"] as const;
-const OUTLIER_FIELDS = ["consecutive5xxErrors", "interval", "baseEjectionTime", "maxEjectionPercent"] as const;
+const POOL_FIELDS = fieldsOf("circuitBreakers", "connectionPool");
+const OUTLIER_FIELDS = fieldsOf("circuitBreakers", "outlierDetection");
 
 function parseCircuitBreakers(read: Readers, k: string, value: unknown) {
   const breakers: Partial<Record<BackendServiceName, CircuitBreaker>> = {};
   for (const [service, entry] of serviceEntries(read, k, value)) {
     const at = `${k}.${service}`;
-    const fields = read.object(at, entry, ["connectionPool", "outlierDetection"]);
+    const fields = read.object(at, entry, fieldsOf("circuitBreakers"));
     if (!fields) continue;
     const poolFields =
       fields.connectionPool === undefined
@@ -130,16 +132,15 @@ function parseCircuitBreakers(read: Readers, k: string, value: unknown) {
       if (n !== undefined) connectionPool[field] = n;
     }
     const outlierDetection: Record<string, number | string> = {};
-    const readOutlier: Record<(typeof OUTLIER_FIELDS)[number], (k: string, v: unknown) => number | string | undefined> =
-      {
-        consecutive5xxErrors: (k, v) => read.int(k, v, 1, 1000),
-        interval: (k, v) => read.duration(k, v),
-        baseEjectionTime: (k, v) => read.duration(k, v),
-        maxEjectionPercent: (k, v) => read.int(k, v, 0, 100),
-      };
+    const readOutlier: Readonly<Record<string, (k: string, v: unknown) => number | string | undefined>> = {
+      consecutive5xxErrors: (k, v) => read.int(k, v, 1, 1000),
+      interval: (k, v) => read.duration(k, v),
+      baseEjectionTime: (k, v) => read.duration(k, v),
+      maxEjectionPercent: (k, v) => read.int(k, v, 0, 100),
+    };
     for (const field of OUTLIER_FIELDS) {
       const v = outlierFields?.[field];
-      const parsed = v === undefined ? undefined : readOutlier[field](`${at}.outlierDetection.${field}`, v);
+      const parsed = v === undefined ? undefined : readOutlier[field]?.(`${at}.outlierDetection.${field}`, v);
       if (parsed !== undefined) outlierDetection[field] = parsed;
     }
     breakers[service] = {
@@ -181,7 +182,7 @@ function mergeCircuitBreakers(overrides: Partial<Record<BackendServiceName, Circ
 
 /** The policy with the set fields applied over the lab defaults. */
 function parseRetries(read: Readers, k: string, value: unknown): RetryPolicy | undefined {
-  const fields = read.object(k, value, ["attempts", "perTryTimeout", "retryOn", "timeout"]);
+  const fields = read.object(k, value, fieldsOf("userServiceRetries"));
   if (!fields) return undefined;
   const attempts = fields.attempts === undefined ? undefined : read.int(`${k}.attempts`, fields.attempts, 0, 10);
   const perTryTimeout =

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_JWT } from "../config/defaults";
 import type { RawConfig } from "../config/parse";
-import { DEFAULT_JWT } from "../config/security";
 import { meshConfig, rejected } from "./support/configs";
 import { loadIndex } from "./support/indexProgram";
 import { runWithMocks } from "./support/mockEngine";

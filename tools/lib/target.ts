@@ -17,8 +17,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { gatewayUrls } from "../../components/endpoints";
 import { ConfigError } from "../../config/issues";
-import { parseMeshConfig } from "../../config/parse";
-import { projectConfig } from "../../config/readers";
+import { parseStackConfig } from "../../config/parse";
 import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
 import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, stackChoice } from "./cli";
@@ -237,7 +236,7 @@ async function fromStackFile(file: string): Promise<Resolved> {
       `${path.basename(file)} holds encrypted values (${secret.join(", ")}) that only the Pulumi CLI can read; drop --config to use it`,
     );
   }
-  const config = parseConfig(projectConfig(stackConfig), path.basename(file));
+  const config = parseConfig(stackConfig, path.basename(file));
   return {
     source: path.basename(file),
     gatewayUrls: gatewayUrls(config),
@@ -258,7 +257,7 @@ async function fromPulumiCli(pulumi: PulumiCli, stack: string | undefined): Prom
     Object.entries(rawConfig).map(([k, v]) => [k, typeof v === "object" && v !== null && "value" in v ? v.value : v]),
   );
   const source = `stack ${stack ?? "(selected)"} (Pulumi CLI)`;
-  const config = parseConfig(projectConfig(flat), source);
+  const config = parseConfig(flat, source);
   const urls = outputs[OUTPUTS.gatewayUrls];
   const kubeconfig = outputs[OUTPUTS.kubeconfig];
   const token = outputs[OUTPUTS.token];
@@ -296,9 +295,10 @@ function clusterAccess(config: MeshConfig): ClusterAccess {
   };
 }
 
-function parseConfig(raw: Record<string, unknown>, source: string): MeshConfig {
+/** A whole `namespace:key` map: stray keys are reported with the project's own. */
+function parseConfig(all: Record<string, unknown>, source: string): MeshConfig {
   try {
-    return parseMeshConfig(raw);
+    return parseStackConfig(all);
   } catch (error) {
     if (error instanceof ConfigError) throw new TargetError(`${source}: ${error.message}`);
     throw error;

@@ -12,8 +12,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { buildMeshSpec, generatedShells, helmReleases, ownedObjects } from "../../components/meshSpec";
-import { parseMeshConfig } from "../../config/parse";
-import { projectConfig } from "../../config/readers";
+import { parseStackConfig } from "../../config/parse";
 import { readStackFile, secretProjectKeys } from "../../config/stackFile";
 import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, fileStack, parseCli, reportFailure } from "../lib/cli";
@@ -55,7 +54,7 @@ export function stateFreeConfig(stackConfig: Record<string, unknown>, tool = "re
       `${tool} cannot decrypt secrets; use \`pulumi preview\` for a stack that sets ${secret.join(", ")}`,
     );
   }
-  return parseMeshConfig(projectConfig(stackConfig));
+  return parseStackConfig(stackConfig);
 }
 
 /** The files for a stack's `config:` map (full `namespace:key` keys). Pure: tests call it directly. */

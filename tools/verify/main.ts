@@ -6,6 +6,7 @@ import * as path from "node:path";
 import mt19937 from "@stdlib/random-base-mt19937";
 import { accessMatrix } from "../../components/security/accessMatrix";
 import { CliError, EXIT, parseCli, reportFailure } from "../lib/cli";
+import { styleFor } from "../lib/style";
 import { type PulumiCli, resolveTarget, TARGET_OPTIONS, TARGET_USAGE, targetFlags } from "../lib/target";
 import { HttpClient, probeTcp } from "./http";
 import { clusterTransport } from "./kube";
@@ -247,7 +248,8 @@ async function verify(argv: readonly string[], deps: VerifyDeps): Promise<number
       seed: args.seed,
       alpha: DEFAULT_ALPHA,
     });
-    deps.stdout(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTable(report)}\n`);
+    const table = () => formatTable(report, styleFor(process.stdout));
+    deps.stdout(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${table()}\n`);
     return report.passed ? EXIT.ok : EXIT.failed;
   } finally {
     http.close();
