@@ -59,7 +59,7 @@ describe("the state directory on a fresh clone", () => {
     const s = setup();
     fs.rmSync(path.join(s.project, ".pulumi-state"), { recursive: true });
     const r = pulumi(s, ["stack", "select", "--create", "dev"]);
-    assert.equal(r.status, 255);
+    assert.equal(r.status, 1); // a generic error (pkg/cmd/pulumi/cmd/exit_codes.go ExitCodeError)
     const dir = path.join(s.project, ".pulumi-state");
     assert.equal(
       r.stderr,
@@ -67,7 +67,7 @@ describe("the state directory on a fresh clone", () => {
         `stat ${dir}: no such file or directory\n`,
     );
     for (const cmd of [["up", "--yes"], ["preview"], ["destroy", "--yes"]]) {
-      assert.equal(pulumi(s, [...cmd, "--stack", "dev"]).status, 255, cmd.join(" "));
+      assert.equal(pulumi(s, [...cmd, "--stack", "dev"]).status, 1, cmd.join(" "));
     }
   });
 
@@ -89,12 +89,14 @@ describe("the stub is as strict as the CLI", () => {
   test("an empty --stack with no stack selected, non-interactive: no stack selected", () => {
     const s = setup();
     const up = pulumi(s, ["up", "--stack", "", "--yes", "--non-interactive"]);
-    assert.equal(up.status, 255);
+    // RequireStack's error is a plain errors.New (exit 1); stack select's is NoStackSelectedError (exit 6).
+    assert.equal(up.status, 1);
     assert.equal(
       up.stderr,
       "error: no stack selected; please use `pulumi stack select` or `pulumi stack init` to choose one\n",
     );
     const sel = pulumi(s, ["stack", "select", "--stack", "", "--non-interactive"]);
+    assert.equal(sel.status, 6);
     assert.equal(sel.stderr, "error: no stack selected; specify a stack name with --stack\n");
     const out = pulumi(s, ["stack", "output", "--stack", ""]);
     assert.equal(out.stderr, "error: no stack selected; please use `pulumi stack select` to choose one\n");
@@ -103,7 +105,7 @@ describe("the stub is as strict as the CLI", () => {
   test("a named stack that does not exist is not created by up", () => {
     const s = setup();
     const r = pulumi(s, ["up", "--stack", "ci", "--yes"]);
-    assert.equal(r.status, 255);
+    assert.equal(r.status, 6); // StackNotFoundError → ExitStackNotFound
     assert.equal(r.stderr, "error: no stack named 'ci' found\n");
   });
 
@@ -120,7 +122,7 @@ describe("the stub is as strict as the CLI", () => {
       return { status: res.status, stderr: res.stderr, stdout: res.stdout };
     };
     const up = noPass(["up", "--stack", "dev", "--yes"]);
-    assert.equal(up.status, 255);
+    assert.equal(up.status, 1);
     assert.equal(
       up.stderr,
       "error: getting stack configuration: get stack secrets manager: passphrase must be set with " +
@@ -128,12 +130,12 @@ describe("the stub is as strict as the CLI", () => {
     );
     assert.equal(noPass(["config", "get", "clusterName", "--stack", "dev"]).stdout, "lab-cluster\n");
     assert.equal(noPass(["stack", "output", "--stack", "dev", "--json"]).status, 0);
-    assert.equal(noPass(["stack", "output", "--stack", "dev", "--show-secrets"]).status, 255);
+    assert.equal(noPass(["stack", "output", "--stack", "dev", "--show-secrets"]).status, 1);
     // An empty passphrase is a passphrase (the CLI checks that the variable is set), but not this one.
     assert.match(pulumi(s, ["up", "--stack", "dev", "--yes"], none).stderr, /incorrect passphrase/);
     const file = path.join(s.home, "passphrase");
     fs.writeFileSync(file, "pass\n");
-    assert.equal(noPass(["up", "--stack", "dev", "--yes"]).status, 255);
+    assert.equal(noPass(["up", "--stack", "dev", "--yes"]).status, 1);
     const viaFile = spawnSync(path.join(s.pulumi.bin, "pulumi"), ["up", "--stack", "dev", "--yes"], {
       cwd: s.project,
       env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE_FILE: file },
@@ -193,7 +195,11 @@ describe("the stub is as strict as the CLI", () => {
       cwd: s.project,
       env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE: "pass" },
     });
+    let stdout = "";
     let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
@@ -201,9 +207,11 @@ describe("the stub is as strict as the CLI", () => {
     while (s.pulumi.waiting().length === 0) await new Promise((r) => setTimeout(r, 20));
     child.kill("SIGINT");
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    assert.equal(code, 255);
+    assert.equal(code, 1); // the engine's cancellation is a bail error: ExitCodeError
     assert.deepEqual(s.pulumi.signals(), ["SIGINT"]);
-    assert.match(stderr, /\^C received; cancelling/);
+    // An engine stdout event (pkg/backend/cancellation_scope.go), which the display writes to stdout.
+    assert.match(stdout, /\^C received; cancelling\. If you would like to terminate immediately, press \^C again\./);
+    assert.doesNotMatch(stderr, /received/);
     assert.match(stderr, /error: update canceled/);
     assert.deepEqual(
       s.pulumi.calls().map((c) => c.argv.join(" ")),
