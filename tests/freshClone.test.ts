@@ -187,6 +187,73 @@ describe("the stub is as strict as the CLI", () => {
     assert.equal(pulumi(s, ["up", "--bogus"]).stderr, "error: unknown flag: --bogus\n");
   });
 
+  test("stack tags live in the DIY backend, validated; a lock file of another update stops up", () => {
+    const s = setup();
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    assert.equal(pulumi(s, ["stack", "tag", "set", "istio-mesh:last", '{"v1":90}']).status, 0);
+    assert.equal(pulumi(s, ["stack", "tag", "get", "istio-mesh:last"]).stdout, '{"v1":90}\n');
+    assert.deepEqual(JSON.parse(pulumi(s, ["stack", "tag", "ls", "--json"]).stdout), {
+      "istio-mesh:last": '{"v1":90}',
+    });
+    assert.deepEqual(s.pulumi.tags(s.project, "dev"), { "istio-mesh:last": '{"v1":90}' });
+    // pkg/cmd/pulumi/stack/stack_tag.go, pkg/util/validation/stack.go
+    assert.equal(
+      pulumi(s, ["stack", "tag", "get", "nope"]).stderr,
+      "error: stack tag 'nope' not found for stack 'dev'\n",
+    );
+    assert.match(pulumi(s, ["stack", "tag", "set", "a b", "x"]).stderr, /may only contain alphanumerics/);
+    // pkg/backend/diy/lock.go checkForLock
+    const locks = path.join(s.pulumi.stateDir(s.project), ".pulumi", "locks", "organization", "istio-mesh", "dev");
+    fs.mkdirSync(locks, { recursive: true });
+    const lock = { pid: 42, username: "ci", hostname: "runner", timestamp: "2026-01-01T00:00:00Z" };
+    fs.writeFileSync(path.join(locks, "abc.json"), JSON.stringify(lock));
+    const up = pulumi(s, ["up", "--yes"]);
+    assert.equal(up.status, 1);
+    assert.match(
+      up.stderr,
+      /^error: the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\.\n {2}file:\/\/.*abc\.json: created by ci@runner \(pid 42\)/,
+    );
+  });
+
+  test("a mandatory policy violation: the Policies section on stdout, no summary, exit 1, nothing deployed", () => {
+    const s = setup();
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    s.pulumi.program({
+      outputs: { a: 1 },
+      policyViolations: [{ pack: "istio-mesh-guardrails@v0.1.0", policy: "limit", message: "too much" }],
+    });
+    const up = pulumi(s, ["up", "--yes", "--policy-pack", "policies"]);
+    assert.equal(up.status, 1);
+    assert.equal(up.stderr, "");
+    assert.match(
+      up.stdout,
+      /Policies:\n {4}❌ istio-mesh-guardrails@v0\.1\.0 \(local: .*policies\)\n {8}- \[mandatory\] {2}limit\n {10}too much\n/,
+    );
+    assert.deepEqual(s.pulumi.outputs(s.project, "dev"), {});
+  });
+
+  test("a second SIGINT terminates at once (pkg/backend/cancellation_scope.go)", async () => {
+    const s = setup();
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    s.pulumi.program({ waitForSignal: ["up"] });
+    const child = spawn(path.join(s.pulumi.bin, "pulumi"), ["up", "--yes"], {
+      cwd: s.project,
+      env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE: "pass" },
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    while (s.pulumi.waiting().length === 0) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+    while (!stdout.includes("cancelling")) await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(code, 1);
+    assert.deepEqual(s.pulumi.signals(), ["SIGINT", "SIGINT"]);
+    assert.match(stdout, /\^C received; terminating\n/);
+  });
+
   test("calls and signals are logged: an up waiting on the engine is cancelled by SIGINT", async () => {
     const s = setup();
     assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);

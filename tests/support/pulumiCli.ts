@@ -949,8 +949,9 @@ function waitForSignal(isPreview: boolean): Promise<never> {
           ? ""
           : "Note that terminating immediately may lead to orphaned resources and other inconsistencies.\n";
         process.stdout.write(ack + note);
-        // The engine notices the cancellation between steps, not at once.
-        setTimeout(() => reject(new CliFailure("update canceled")), 100);
+        // The engine lets in-flight steps finish before it reports the cancellation: a window in which
+        // a second signal terminates (generous, so a loaded machine's test still lands in it).
+        setTimeout(() => reject(new CliFailure("update canceled")), 2000);
       } else {
         process.stdout.write(`${shown} received; terminating\n`);
         process.stderr.write("error: update canceled\n");
