@@ -181,9 +181,9 @@ describe("the stub is as strict as the CLI", () => {
 
   test("a command the stub does not reproduce fails loudly (exit 2), never passes", () => {
     const s = setup();
-    const r = pulumi(s, ["stack", "tag", "ls"]);
+    const r = pulumi(s, ["stack", "rename", "prod"]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /pulumi stub: `pulumi stack tag` is not reproduced/);
+    assert.match(r.stderr, /pulumi stub: `pulumi stack rename` is not reproduced/);
     assert.equal(pulumi(s, ["up", "--bogus"]).stderr, "error: unknown flag: --bogus\n");
   });
 
