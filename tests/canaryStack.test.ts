@@ -1,12 +1,13 @@
 /**
  * `npm run canary` end to end: the entry point (tools/canary/main.ts as its own process), the
- * Automation API's LocalWorkspace and Stack, and a stub `pulumi` on PATH that behaves like the real
- * CLI (tests/support/stubPulumi.ts names the upstream files it follows). A stand-in gateway on
- * 127.0.0.1 answers /users with exact proportions of the weights the stub last deployed. Every test
- * asserts where the stack's config (Pulumi.<stack>.yaml, written by the stub) ends up.
+ * Automation API's LocalWorkspace and Stack, and the strict stub `pulumi` on PATH (tests/support/
+ * pulumiCli.ts names the upstream files it follows; a DIY file backend with passphrase secrets, as
+ * every stack of this project has). A stand-in gateway on 127.0.0.1 answers /users with exact
+ * proportions of the weights the stub's last successful update recorded. Every test asserts where
+ * the stack's config (Pulumi.<stack>.yaml, written by the stub) ends up.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,13 +18,15 @@ import { setTimeout as delay } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import YAML from "yaml";
 import { LAST_GOOD_TAG } from "../tools/canary/workspace";
-import { type StubPulumi, type StubState, stubPulumi } from "./support/canaryPulumiStub";
 import { PROJECT_ROOT } from "./support/configs";
+import { freshClone, PulumiStub, type StubProgram } from "./support/stubPulumi";
 
 const MAIN = path.join(PROJECT_ROOT, "tools", "canary", "main.ts");
 /** tsx's loader by file URL: the child runs in the stack's own project directory, outside this repo. */
 const TSX = pathToFileURL(path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
 const START = { v1: 90, v2: 10 };
+const PASSPHRASE = "test";
+const WEIGHTS_KEY = "istio-mesh:canaryWeights";
 
 /** A gateway stand-in serving exact proportions of the weights `stub` last deployed; beta requests go to v2. */
 async function gatewayFor(deployed: () => Record<string, number>): Promise<{ server: Server; url: string }> {
@@ -46,54 +49,63 @@ after(() => {
 
 interface World {
   readonly project: string;
-  readonly stub: StubPulumi;
+  readonly pulumi: PulumiStub;
+  /** PULUMI_HOME: where the stub keeps the selected stack, as the CLI does. */
+  readonly pulumiHome: string;
+  /** What `up` deploys when the test does not say otherwise: the stack's outputs. */
+  readonly program: StubProgram;
   /** canaryWeights in Pulumi.dev.yaml now. */
   weights(): Record<string, number>;
+  /** canaryWeights of the last successful update (the seeded stack's before any). */
+  deployed(): Record<string, number>;
+  calls(): string[][];
   setWeightCalls(): string[][];
 }
 
-async function world(
-  options: { observability?: boolean; passphrase?: boolean; current?: string | null } = {},
-): Promise<World> {
+async function world(options: { observability?: boolean; selected?: boolean } = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-stack-"));
-  const project = path.join(dir, "project");
+  const project = freshClone(path.join(dir, "project"), [
+    "Pulumi.yaml",
+    ".pulumi-state/",
+    "policies/PulumiPolicy.yaml",
+  ]);
   fs.mkdirSync(path.join(project, "policies", "config"), { recursive: true });
-  fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
   fs.writeFileSync(path.join(project, "policies", "config", "dev.json"), "{}\n");
-  const stackFile = {
-    ...(options.passphrase && { encryptionsalt: "v1:c2FsdA==:v1:AAAA:BBBB" }),
-    config: {
-      "istio-mesh:canaryWeights": START,
-      "istio-mesh:observability": { enabled: options.observability === true },
-      "istio-mesh:rateLimit": false,
-    },
+  const config = {
+    [WEIGHTS_KEY]: START,
+    "istio-mesh:observability": { enabled: options.observability === true },
+    "istio-mesh:rateLimit": false,
   };
-  fs.writeFileSync(path.join(project, "Pulumi.dev.yaml"), YAML.stringify(stackFile));
-  let stub: StubPulumi | undefined;
-  const gateway = await gatewayFor(() => stub?.state().stacks.dev?.deployed ?? {});
+  fs.writeFileSync(path.join(project, "Pulumi.dev.yaml"), YAML.stringify({ config }));
+  const pulumi = new PulumiStub(path.join(dir, "pulumi"));
+  const pulumiHome = path.join(dir, "pulumi-home");
+  const deployed = (): Record<string, number> => {
+    const last = pulumi.history(project, "dev").find((h) => h.kind === "update" && h.result === "succeeded");
+    return last ? JSON.parse(last.config[WEIGHTS_KEY]?.value ?? "{}") : START;
+  };
+  const gateway = await gatewayFor(deployed);
   servers.push(gateway.server);
-  const gatewayUrl = gateway.url;
-  const initial: StubState = {
-    current: options.current === undefined ? "dev" : options.current,
-    stacks: {
-      dev: {
-        outputs: { gatewayUrls: { http: gatewayUrl, https: gatewayUrl }, demoToken: "demo-token" },
-        secretOutputs: ["demoToken"],
-        tags: {},
-        deployed: { ...START },
-        updates: 1,
-      },
-    },
-    knobs: {},
-  };
-  stub = stubPulumi(dir, initial);
-  const created = stub;
+  const outputs = { gatewayUrls: { http: gateway.url, https: gateway.url }, demoToken: "demo-token" };
+  // An already deployed stack (a DIY stack's secrets are always passphrase-locked).
+  pulumi.seedStack(project, "dev", { passphrase: PASSPHRASE, outputs });
+  const program: StubProgram = { outputs, secretOutputs: ["demoToken"] };
+  pulumi.program(program);
+  if (options.selected !== false) {
+    execFileSync(path.join(pulumi.bin, "pulumi"), ["stack", "select", "dev", "--non-interactive"], {
+      cwd: project,
+      env: { ...process.env, PULUMI_HOME: pulumiHome, PULUMI_BACKEND_URL: "" },
+    });
+  }
+  const calls = () => pulumi.calls().map((c) => [...c.argv]);
   return {
     project,
-    stub: created,
-    weights: () =>
-      YAML.parse(fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8")).config["istio-mesh:canaryWeights"],
-    setWeightCalls: () => created.calls().filter((c) => c[0] === "config" && c[1] === "set-all"),
+    pulumi,
+    pulumiHome,
+    program,
+    weights: () => YAML.parse(fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8")).config[WEIGHTS_KEY],
+    deployed,
+    calls,
+    setWeightCalls: () => calls().filter((c) => c[0] === "config" && c[1] === "set-all"),
   };
 }
 
@@ -105,9 +117,10 @@ interface Run {
 function canary(w: World, args: readonly string[], env: Record<string, string | undefined> = {}): Run {
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
-    PATH: `${w.stub.bin}${path.delimiter}${process.env.PATH}`,
-    ...w.stub.env,
-    PULUMI_CONFIG_PASSPHRASE: undefined,
+    PATH: `${w.pulumi.bin}${path.delimiter}${process.env.PATH}`,
+    PULUMI_HOME: w.pulumiHome,
+    PULUMI_BACKEND_URL: undefined,
+    PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
     PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
     STACK: undefined,
     NO_COLOR: "1",
@@ -156,10 +169,10 @@ const FAST = [
 async function untilUpStarted(w: World): Promise<void> {
   // A bound for a loaded machine, not a timing assertion.
   for (let i = 0; i < 3600; i++) {
-    if (w.stub.callRecords().some((r) => r.event === "up started")) return;
+    if (w.pulumi.waiting().includes("up")) return;
     await delay(50);
   }
-  throw new Error("the stub never started an up");
+  throw new Error("the stub never started waiting in an up");
 }
 
 // Each test is its own project, stub and gateway, so they run side by side.
@@ -168,7 +181,7 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
     const w = await world();
     const { code, stdout, stderr } = await canary(w, ["--steps", "20,30", ...FAST]).done;
     assert.equal(code, 0, stderr);
-    const calls = w.stub.calls();
+    const calls = w.calls();
     assert.ok(
       calls.some((c) => c.join(" ") === "stack ls --json --non-interactive"),
       "asks which stack is selected",
@@ -183,11 +196,11 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
     }
     assert.match(stdout, /promoted: canaryWeights v1 70% \/ v2 30%/);
     assert.deepEqual(w.weights(), { v1: 70, v2: 30 });
-    assert.equal(w.stub.state().stacks.dev?.tags[LAST_GOOD_TAG], JSON.stringify({ v1: 70, v2: 30 }));
+    assert.equal(w.pulumi.tags(w.project, "dev")[LAST_GOOD_TAG], JSON.stringify({ v1: 70, v2: 30 }));
   });
 
   test("--header-stage judges beta requests on the canary before the first weight moves", async () => {
-    const w = await world({ current: null });
+    const w = await world({ selected: false });
     const run = canary(w, ["--stack", "dev", "--header-stage", "--steps", "20", ...FAST]);
     const { code, stdout, stderr } = await run.done;
     assert.equal(code, 0, stderr);
@@ -198,7 +211,7 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
   });
 
   test("with no stack selected and no --stack it refuses before changing anything, as the CLI would", async () => {
-    const w = await world({ current: null });
+    const w = await world({ selected: false });
     const { code, stderr } = await canary(w, ["--to", "30", ...FAST]).done;
     assert.equal(code, 2);
     assert.match(stderr, /canary: no stack selected: pass --stack NAME, set STACK, or `pulumi stack select NAME`/);
@@ -207,27 +220,33 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
   });
 
   test("STACK picks the stack when --stack is absent", async () => {
-    const w = await world({ current: null });
+    const w = await world({ selected: false });
     const { code, stderr } = await canary(w, ["--steps", "20", ...FAST], { STACK: "dev" }).done;
     assert.equal(code, 0, stderr);
     assert.deepEqual(w.weights(), { v1: 80, v2: 20 });
   });
 
   test("a passphrase stack without PULUMI_CONFIG_PASSPHRASE is refused before the config changes", async () => {
-    const w = await world({ passphrase: true });
-    const { code, stderr } = await canary(w, ["--to", "30", ...FAST]).done;
+    const w = await world();
+    const { code, stderr } = await canary(w, ["--to", "30", ...FAST], { PULUMI_CONFIG_PASSPHRASE: undefined }).done;
     assert.equal(code, 2);
     assert.match(stderr, /encrypts its secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE/);
     assert.deepEqual(w.setWeightCalls(), []);
-    assert.ok(!w.stub.calls().some((c) => c[0] === "up"));
+    assert.ok(!w.calls().some((c) => c[0] === "up"));
     assert.deepEqual(w.weights(), START);
   });
 
-  test("with the passphrase set, the same stack runs", async () => {
-    const w = await world({ passphrase: true });
-    const { code, stderr } = await canary(w, ["--steps", "20", ...FAST], { PULUMI_CONFIG_PASSPHRASE: "s3cret" }).done;
+  test("with PULUMI_CONFIG_PASSPHRASE_FILE instead, the same stack runs", async () => {
+    const w = await world();
+    const file = path.join(w.project, "..", "passphrase");
+    fs.writeFileSync(file, `${PASSPHRASE}\n`);
+    const { code, stderr } = await canary(w, ["--steps", "20", ...FAST], {
+      PULUMI_CONFIG_PASSPHRASE: undefined,
+      PULUMI_CONFIG_PASSPHRASE_FILE: file,
+    }).done;
     assert.equal(code, 0, stderr);
     assert.deepEqual(w.weights(), { v1: 80, v2: 20 });
+    assert.deepEqual(w.deployed(), { v1: 80, v2: 20 });
   });
 
   test("a lock held by another update (file backend) is refused before the config changes", async () => {
@@ -248,14 +267,13 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
 
   test("a failing up restores the last good weights, applies them and says what happened (exit 1)", async () => {
     const w = await world();
-    w.stub.update((s) => {
-      s.knobs.failUps = 1;
-    });
+    // Only the first up fails; the restoring one succeeds.
+    w.pulumi.program({ ...w.program, fail: { up: "update failed" }, next: w.program });
     const { code, stderr } = await canary(w, ["--steps", "20,30", ...FAST]).done;
     assert.equal(code, 1);
     assert.match(stderr, /rolled back to v1 90% \/ v2 10%: `pulumi up` failed: error: update failed/);
     assert.deepEqual(w.weights(), START);
-    assert.deepEqual(w.stub.state().stacks.dev?.deployed, START);
+    assert.deepEqual(w.deployed(), START);
     assert.deepEqual(
       w.setWeightCalls().map((c) => c.filter((a) => a.includes("="))),
       [
@@ -267,9 +285,14 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
 
   test("a policy violation at a step restores the step before it", async () => {
     const w = await world();
-    w.stub.update((s) => {
-      s.knobs.policyMaxCanary = 30;
-    });
+    // The guardrails pass 20%, reject 30% (the second up), pass the restored 20%.
+    const violation = {
+      pack: "istio-mesh-guardrails@v0.1.0",
+      policy: "canary-weight-limit",
+      resource: "urn:pulumi:dev::istio-mesh::kubernetes:networking.istio.io/v1:VirtualService::app-routes",
+      message: "canary share 30% is above 25%",
+    };
+    w.pulumi.program({ ...w.program, next: { ...w.program, policyViolations: [violation], next: w.program } });
     const { code, stderr } = await canary(w, ["--steps", "20,30,50", ...FAST]).done;
     assert.equal(code, 1);
     assert.match(
@@ -277,8 +300,8 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
       /rolled back to v1 80% \/ v2 20%: `pulumi up \(policy violation: \[mandatory\]\s+canary-weight-limit/,
     );
     assert.deepEqual(w.weights(), { v1: 80, v2: 20 });
-    assert.deepEqual(w.stub.state().stacks.dev?.deployed, { v1: 80, v2: 20 });
-    assert.equal(w.stub.state().stacks.dev?.tags[LAST_GOOD_TAG], JSON.stringify({ v1: 80, v2: 20 }));
+    assert.deepEqual(w.deployed(), { v1: 80, v2: 20 });
+    assert.equal(w.pulumi.tags(w.project, "dev")[LAST_GOOD_TAG], JSON.stringify({ v1: 80, v2: 20 }));
   });
 
   test("a short --pause is refused with the minimum when Prometheus gates the step", async () => {
@@ -301,20 +324,18 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
   for (const target of ["the process group, as a terminal does", "our process alone"] as const) {
     test(`Ctrl-C during up, sent to ${target}: pulumi sees exactly one SIGINT, the run restores and exits 130`, async () => {
       const w = await world();
-      w.stub.update((s) => {
-        s.knobs.slowUps = 1;
-        s.knobs.upMs = 60_000;
-      });
+      // The first up waits on the engine until a signal; the restoring one does not.
+      w.pulumi.program({ ...w.program, waitForSignal: ["up"], next: w.program });
       const run = canary(w, ["--steps", "20,30", ...FAST]);
       await untilUpStarted(w);
       const pid = run.child.pid ?? 0;
       process.kill(target === "our process alone" ? pid : -pid, "SIGINT");
       const { code, stderr } = await run.done;
       assert.equal(code, 130, stderr);
-      assert.deepEqual(w.stub.signals(), ["SIGINT"]);
+      assert.deepEqual(w.pulumi.signals(), ["SIGINT"]);
       assert.deepEqual(w.weights(), START);
-      assert.deepEqual(w.stub.state().stacks.dev?.deployed, START);
-      assert.equal(w.stub.calls().filter((c) => c[0] === "up").length, 2, "the cancelled up, then the restoring one");
+      assert.deepEqual(w.deployed(), START);
+      assert.equal(w.calls().filter((c) => c[0] === "up").length, 2, "the cancelled up, then the restoring one");
     });
   }
 });

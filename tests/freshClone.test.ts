@@ -59,7 +59,7 @@ describe("the state directory on a fresh clone", () => {
     const s = setup();
     fs.rmSync(path.join(s.project, ".pulumi-state"), { recursive: true });
     const r = pulumi(s, ["stack", "select", "--create", "dev"]);
-    assert.equal(r.status, 255);
+    assert.equal(r.status, 1); // a generic error (pkg/cmd/pulumi/cmd/exit_codes.go ExitCodeError)
     const dir = path.join(s.project, ".pulumi-state");
     assert.equal(
       r.stderr,
@@ -67,7 +67,7 @@ describe("the state directory on a fresh clone", () => {
         `stat ${dir}: no such file or directory\n`,
     );
     for (const cmd of [["up", "--yes"], ["preview"], ["destroy", "--yes"]]) {
-      assert.equal(pulumi(s, [...cmd, "--stack", "dev"]).status, 255, cmd.join(" "));
+      assert.equal(pulumi(s, [...cmd, "--stack", "dev"]).status, 1, cmd.join(" "));
     }
   });
 
@@ -89,12 +89,14 @@ describe("the stub is as strict as the CLI", () => {
   test("an empty --stack with no stack selected, non-interactive: no stack selected", () => {
     const s = setup();
     const up = pulumi(s, ["up", "--stack", "", "--yes", "--non-interactive"]);
-    assert.equal(up.status, 255);
+    // RequireStack's error is a plain errors.New (exit 1); stack select's is NoStackSelectedError (exit 6).
+    assert.equal(up.status, 1);
     assert.equal(
       up.stderr,
       "error: no stack selected; please use `pulumi stack select` or `pulumi stack init` to choose one\n",
     );
     const sel = pulumi(s, ["stack", "select", "--stack", "", "--non-interactive"]);
+    assert.equal(sel.status, 6);
     assert.equal(sel.stderr, "error: no stack selected; specify a stack name with --stack\n");
     const out = pulumi(s, ["stack", "output", "--stack", ""]);
     assert.equal(out.stderr, "error: no stack selected; please use `pulumi stack select` to choose one\n");
@@ -103,7 +105,7 @@ describe("the stub is as strict as the CLI", () => {
   test("a named stack that does not exist is not created by up", () => {
     const s = setup();
     const r = pulumi(s, ["up", "--stack", "ci", "--yes"]);
-    assert.equal(r.status, 255);
+    assert.equal(r.status, 6); // StackNotFoundError → ExitStackNotFound
     assert.equal(r.stderr, "error: no stack named 'ci' found\n");
   });
 
@@ -120,7 +122,7 @@ describe("the stub is as strict as the CLI", () => {
       return { status: res.status, stderr: res.stderr, stdout: res.stdout };
     };
     const up = noPass(["up", "--stack", "dev", "--yes"]);
-    assert.equal(up.status, 255);
+    assert.equal(up.status, 1);
     assert.equal(
       up.stderr,
       "error: getting stack configuration: get stack secrets manager: passphrase must be set with " +
@@ -128,12 +130,12 @@ describe("the stub is as strict as the CLI", () => {
     );
     assert.equal(noPass(["config", "get", "clusterName", "--stack", "dev"]).stdout, "lab-cluster\n");
     assert.equal(noPass(["stack", "output", "--stack", "dev", "--json"]).status, 0);
-    assert.equal(noPass(["stack", "output", "--stack", "dev", "--show-secrets"]).status, 255);
+    assert.equal(noPass(["stack", "output", "--stack", "dev", "--show-secrets"]).status, 1);
     // An empty passphrase is a passphrase (the CLI checks that the variable is set), but not this one.
     assert.match(pulumi(s, ["up", "--stack", "dev", "--yes"], none).stderr, /incorrect passphrase/);
     const file = path.join(s.home, "passphrase");
     fs.writeFileSync(file, "pass\n");
-    assert.equal(noPass(["up", "--stack", "dev", "--yes"]).status, 255);
+    assert.equal(noPass(["up", "--stack", "dev", "--yes"]).status, 1);
     const viaFile = spawnSync(path.join(s.pulumi.bin, "pulumi"), ["up", "--stack", "dev", "--yes"], {
       cwd: s.project,
       env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE_FILE: file },
@@ -179,10 +181,77 @@ describe("the stub is as strict as the CLI", () => {
 
   test("a command the stub does not reproduce fails loudly (exit 2), never passes", () => {
     const s = setup();
-    const r = pulumi(s, ["stack", "tag", "ls"]);
+    const r = pulumi(s, ["stack", "rename", "prod"]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /pulumi stub: `pulumi stack tag` is not reproduced/);
+    assert.match(r.stderr, /pulumi stub: `pulumi stack rename` is not reproduced/);
     assert.equal(pulumi(s, ["up", "--bogus"]).stderr, "error: unknown flag: --bogus\n");
+  });
+
+  test("stack tags live in the DIY backend, validated; a lock file of another update stops up", () => {
+    const s = setup();
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    assert.equal(pulumi(s, ["stack", "tag", "set", "istio-mesh:last", '{"v1":90}']).status, 0);
+    assert.equal(pulumi(s, ["stack", "tag", "get", "istio-mesh:last"]).stdout, '{"v1":90}\n');
+    assert.deepEqual(JSON.parse(pulumi(s, ["stack", "tag", "ls", "--json"]).stdout), {
+      "istio-mesh:last": '{"v1":90}',
+    });
+    assert.deepEqual(s.pulumi.tags(s.project, "dev"), { "istio-mesh:last": '{"v1":90}' });
+    // pkg/cmd/pulumi/stack/stack_tag.go, pkg/util/validation/stack.go
+    assert.equal(
+      pulumi(s, ["stack", "tag", "get", "nope"]).stderr,
+      "error: stack tag 'nope' not found for stack 'dev'\n",
+    );
+    assert.match(pulumi(s, ["stack", "tag", "set", "a b", "x"]).stderr, /may only contain alphanumerics/);
+    // pkg/backend/diy/lock.go checkForLock
+    const locks = path.join(s.pulumi.stateDir(s.project), ".pulumi", "locks", "organization", "istio-mesh", "dev");
+    fs.mkdirSync(locks, { recursive: true });
+    const lock = { pid: 42, username: "ci", hostname: "runner", timestamp: "2026-01-01T00:00:00Z" };
+    fs.writeFileSync(path.join(locks, "abc.json"), JSON.stringify(lock));
+    const up = pulumi(s, ["up", "--yes"]);
+    assert.equal(up.status, 1);
+    assert.match(
+      up.stderr,
+      /^error: the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\.\n {2}file:\/\/.*abc\.json: created by ci@runner \(pid 42\)/,
+    );
+  });
+
+  test("a mandatory policy violation: the Policies section on stdout, no summary, exit 1, nothing deployed", () => {
+    const s = setup();
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    s.pulumi.program({
+      outputs: { a: 1 },
+      policyViolations: [{ pack: "istio-mesh-guardrails@v0.1.0", policy: "limit", message: "too much" }],
+    });
+    const up = pulumi(s, ["up", "--yes", "--policy-pack", "policies"]);
+    assert.equal(up.status, 1);
+    assert.equal(up.stderr, "");
+    assert.match(
+      up.stdout,
+      /Policies:\n {4}❌ istio-mesh-guardrails@v0\.1\.0 \(local: .*policies\)\n {8}- \[mandatory\] {2}limit\n {10}too much\n/,
+    );
+    assert.deepEqual(s.pulumi.outputs(s.project, "dev"), {});
+  });
+
+  test("a second SIGINT terminates at once (pkg/backend/cancellation_scope.go)", async () => {
+    const s = setup();
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    s.pulumi.program({ waitForSignal: ["up"] });
+    const child = spawn(path.join(s.pulumi.bin, "pulumi"), ["up", "--yes"], {
+      cwd: s.project,
+      env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE: "pass" },
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    while (s.pulumi.waiting().length === 0) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+    while (!stdout.includes("cancelling")) await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(code, 1);
+    assert.deepEqual(s.pulumi.signals(), ["SIGINT", "SIGINT"]);
+    assert.match(stdout, /\^C received; terminating\n/);
   });
 
   test("calls and signals are logged: an up waiting on the engine is cancelled by SIGINT", async () => {
@@ -193,7 +262,11 @@ describe("the stub is as strict as the CLI", () => {
       cwd: s.project,
       env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE: "pass" },
     });
+    let stdout = "";
     let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
@@ -201,9 +274,11 @@ describe("the stub is as strict as the CLI", () => {
     while (s.pulumi.waiting().length === 0) await new Promise((r) => setTimeout(r, 20));
     child.kill("SIGINT");
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    assert.equal(code, 255);
+    assert.equal(code, 1); // the engine's cancellation is a bail error: ExitCodeError
     assert.deepEqual(s.pulumi.signals(), ["SIGINT"]);
-    assert.match(stderr, /\^C received; cancelling/);
+    // An engine stdout event (pkg/backend/cancellation_scope.go), which the display writes to stdout.
+    assert.match(stdout, /\^C received; cancelling\. If you would like to terminate immediately, press \^C again\./);
+    assert.doesNotMatch(stderr, /received/);
     assert.match(stderr, /error: update canceled/);
     assert.deepEqual(
       s.pulumi.calls().map((c) => c.argv.join(" ")),

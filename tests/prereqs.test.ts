@@ -396,7 +396,7 @@ describe("pulumi.sh", () => {
 
   test("PULUMI_BACKEND_URL naming a directory elsewhere: the wrapper leaves it to the user, the CLI's error stands", () => {
     const r = run(WRAPPER, ["preview"], ALL, { PULUMI_BACKEND_URL: `file://${root}/no-such-state` });
-    assert.equal(r.status, 255, r.out);
+    assert.equal(r.status, 1, r.out);
     assert.match(
       r.out,
       /unable to open state directory "file:\/\/.*\/no-such-state": stat .*: no such file or directory/,
@@ -406,7 +406,7 @@ describe("pulumi.sh", () => {
 
   test("no terminal and no PULUMI_CONFIG_PASSPHRASE: stops at stack creation with the CLI's message", () => {
     const r = run(WRAPPER, ["up", "--yes"], ALL, { PULUMI_CONFIG_PASSPHRASE: undefined });
-    assert.equal(r.status, 255, r.out);
+    assert.equal(r.status, 1, r.out);
     assert.match(
       r.out,
       /could not create secrets manager for new stack: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE/,
@@ -416,7 +416,8 @@ describe("pulumi.sh", () => {
 
   test("up without --yes and no terminal: the CLI refuses, as it does for a real user's script", () => {
     const r = run(WRAPPER, ["up"], ALL);
-    assert.equal(r.status, 255, r.out);
+    // NoConfirmationInNonInteractiveError → ExitConfigurationError (pkg/cmd/pulumi/cmd/exit_codes.go).
+    assert.equal(r.status, 2, r.out);
     assert.match(r.out, /--yes or --skip-preview or --preview-only must be passed in to proceed/);
   });
 
@@ -656,7 +657,7 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
 
   test("kind can't answer (Docker stopped): nothing is assumed", () => {
     const r = run(WRAPPER, ["destroy"], ALL, { STUB_KIND_FAIL: "1" }, gone);
-    assert.equal(r.status, 255, r.out);
+    assert.equal(r.status, 2, r.out); // no --yes without a terminal: ExitConfigurationError
     assert.deepEqual(commands(r).slice(1), ["destroy --stack dev"]);
     assert.match(r.out, /--yes or --skip-preview or --preview-only must be passed/);
   });

@@ -263,7 +263,7 @@ describe("spawnPulumi", () => {
     const cli = spawnPulumi(project, { binary: path.join(stub.bin, "pulumi") });
     await assert.rejects(
       cli(["stack", "output", "--json", "--stack", "dev"]),
-      (e: unknown) => e instanceof TargetError && /exit 255.*no stack named 'dev' found/s.test(e.message),
+      (e: unknown) => e instanceof TargetError && /exit 6.*no stack named 'dev' found/s.test(e.message),
     );
     stub.seedStack(project, "dev", { passphrase: "unused", outputs: { clusterName: "lab-cluster" } });
     assert.deepEqual(JSON.parse(await cli(["stack", "output", "--json", "--stack", "dev"])), {

@@ -29,7 +29,25 @@
  * - Interactive means stdin and stdout are terminals, TERM is not dumb, no CI and no --non-interactive
  *   (sdk/go/common/util/cmdutil/console.go Interactive). The stub does not reproduce prompts: where
  *   the real CLI would prompt, it stops and says so (exit 2), so no test passes on a prompt.
- * - Errors print `error: <message>` on stderr and exit 255 (the CLI's os.Exit(-1)).
+ * - Errors print `error: <message>` on stderr. The exit code is cmd.ExitCodeFor's (main.go
+ *   `os.Exit(cmd.ExitCodeFor(err))`, pkg/cmd/pulumi/cmd/exit_codes.go): 6 for StackNotFoundError and
+ *   NoStackSelectedError (stack_select.go; RequireStack's "no stack selected; please use …" is a plain
+ *   errors.New, so 1), 2 for NoConfirmationInNonInteractiveError, 1 for anything else, bail errors
+ *   included (a failed or cancelled update, a mandatory policy violation).
+ * - Stack tags (`stack tag set|get|ls|rm`, pkg/cmd/pulumi/stack/stack_tag.go) are stored by the DIY
+ *   backend beside the stack file as `<stack>.pulumi-tags` = {version: 1, tags} (pkg/backend/diy/
+ *   stack_tags.go); names and values are validated as pkg/util/validation/stack.go does.
+ * - `up`/`preview`/`refresh`/`destroy` refuse while another process holds a lock file in
+ *   `.pulumi/locks/<org>/<project>/<stack>/` (pkg/backend/diy/lock.go checkForLock).
+ * - A mandatory policy violation (StubProgram.policyViolations) prints the "Policies:" section on stdout
+ *   and no summary (pkg/backend/display/progress.go printPolicies, diff.go renderDiffPolicyViolationEvent);
+ *   the step generator bails (pkg/resource/deploy/deployment_executor.go), so nothing more on stderr, exit 1.
+ * - SIGINT/SIGTERM during an operation (pkg/backend/cancellation_scope.go): the first prints "^C received;
+ *   cancelling. If you would like to terminate immediately, press ^C again." (+ the orphaned-resources note
+ *   outside a preview) and cancels, the engine reports "update canceled"; the second prints "^C received;
+ *   terminating" and terminates. Both are engine stdout events, which the non-interactive display writes
+ *   to stdout (pkg/backend/display/jsonmessage.go systemMessage). Outside an operation no handler is
+ *   installed and Go's default action ends the process by the signal.
  *
  * What a deployment does is not Pulumi's to know: `up`, `refresh` and `destroy` apply the program
  * file the test wrote (stubPulumi.ts StubProgram). Every call is logged to calls.jsonl and every
@@ -48,24 +66,29 @@ const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 const stubDir = process.env.PULUMI_STUB_DIR ?? "";
 
+/** pkg/cmd/pulumi/cmd/exit_codes.go: ExitCodeError, ExitConfigurationError, ExitStackNotFound. */
+const EXIT = { error: 1, configuration: 2, stackNotFound: 6 } as const;
+
 class CliFailure extends Error {
   constructor(
     message: string,
-    readonly exitCode = 255,
+    readonly exitCode: number = EXIT.error,
+    /** The CLI's own errors print as `error: …`; the stub's refusals print bare. */
+    readonly fromCli = true,
   ) {
     super(message);
   }
 }
-const fail = (message: string): never => {
-  throw new CliFailure(message);
+const fail = (message: string, exitCode: number = EXIT.error): never => {
+  throw new CliFailure(message, exitCode);
 };
 /** What the stub does not reproduce stops the test's run (exit 2) rather than pass for the real CLI. */
 const unsupported = (what: string): never => {
-  throw new CliFailure(`pulumi stub: ${what}`, 2);
+  throw new CliFailure(`pulumi stub: ${what}`, 2, false);
 };
 /** Where the real CLI would ask on a terminal: the stub never pretends an answer. */
 const wouldPrompt = (what: string): never => {
-  throw new CliFailure(`pulumi stub: the real CLI would prompt here (${what}); prompts are not reproduced`, 2);
+  throw new CliFailure(`pulumi stub: the real CLI would prompt here (${what}); prompts are not reproduced`, 2, false);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +370,7 @@ class Crypter {
     try {
       phrase = readPassphrase();
     } catch (error) {
-      if (error instanceof CliFailure && error.exitCode === 255) fail(`${wrap}${error.message}`);
+      if (error instanceof CliFailure && error.fromCli) fail(`${wrap}${error.message}`);
       throw error;
     }
     const [, saltPart, , , mac] = salt.split(":");
@@ -469,10 +492,16 @@ interface StubProgram {
   fail?: Partial<Record<Op, string>>;
   waitForSignal?: Op[];
   refreshDrops?: string[];
+  policyViolations?: { pack: string; policy: string; resource?: string; message: string }[];
+  next?: StubProgram;
 }
-function program(): StubProgram {
-  const file = path.join(stubDir, "program.json");
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as StubProgram) : {};
+const programFile = () => path.join(stubDir, "program.json");
+/** The program for this operation; its `next`, when given, becomes the next operation's. */
+function takeProgram(): StubProgram {
+  const file = programFile();
+  const prog = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as StubProgram) : {};
+  if (prog.next) fs.writeFileSync(file, JSON.stringify(prog.next));
+  return prog;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,7 +531,7 @@ function requireStack(ctx: Context, p: Parsed, offerNew: boolean): Opened {
     const name = stackName(given, project);
     if (!backend.exists(name)) {
       if (offerNew && interactive()) wouldPrompt(`The stack '${name}' does not exist. Create it?`);
-      fail(`no stack named '${name}' found`);
+      fail(`no stack named '${name}' found`, EXIT.stackNotFound);
     }
     return { project, backend, stack: name };
   }
@@ -536,7 +565,7 @@ function createStack(ctx: Context, project: Project, backend: Backend, name: str
     try {
       phrase = readPassphrase();
     } catch (error) {
-      if (error instanceof CliFailure && error.exitCode === 255) fail(`${wrap}${error.message}`);
+      if (error instanceof CliFailure && error.fromCli) fail(`${wrap}${error.message}`);
       throw error;
     }
     salt = newSalt(phrase);
@@ -565,11 +594,11 @@ function stackSelect(ctx: Context, args: readonly string[]): void {
   }
   if (given === "") {
     if (interactive()) wouldPrompt("Please choose a stack, or create a new one");
-    fail("no stack selected; specify a stack name with --stack");
+    fail("no stack selected; specify a stack name with --stack", EXIT.stackNotFound);
   }
   const name = stackName(given, project);
   if (!backend.exists(name)) {
-    if (!bool(p, "create")) fail(`no stack named '${name}' found`);
+    if (!bool(p, "create")) fail(`no stack named '${name}' found`, EXIT.stackNotFound);
     createStack(ctx, project, backend, name, flag(p, "secrets-provider") ?? "default");
   }
   select(project, name);
@@ -650,6 +679,54 @@ function stackExport(ctx: Context, args: readonly string[]): void {
   const file = flag(p, "file");
   if (file) fs.writeFileSync(path.resolve(ctx.cwd, file), text);
   else ctx.out(text);
+}
+
+/** pkg/backend/diy/stack_tags.go: `<stack>.pulumi-tags` beside the stack file, {version: 1, tags}. */
+function tagsFile(o: Opened): string {
+  return path.join(o.backend.dir, ".pulumi", "stacks", o.project.name, `${o.stack}.pulumi-tags`);
+}
+function readTags(o: Opened): Record<string, string> {
+  const file = tagsFile(o);
+  return fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, "utf8")) as { tags: Record<string, string> }).tags
+    : {};
+}
+function writeTags(o: Opened, tags: Record<string, string>): void {
+  if (Object.keys(tags).length === 0) fs.rmSync(tagsFile(o), { force: true });
+  else fs.writeFileSync(tagsFile(o), JSON.stringify({ version: 1, tags }, null, 4));
+}
+
+/** pkg/cmd/pulumi/stack/stack_tag.go (RequireStack, then the backend's tags); pkg/util/validation/stack.go. */
+function stackTag(ctx: Context, args: readonly string[]): void {
+  const verb = args[0];
+  const p = parseFlags(args.slice(1), stackFlags(verb === "ls" ? { json: "bool", output: "string" } : {}));
+  const o = requireStack(ctx, p, false);
+  const tags = readTags(o);
+  const want = (n: number) => {
+    if (p.positional.length !== n) fail(`accepts ${n} arg(s), received ${p.positional.length}`);
+  };
+  if (verb === "ls") {
+    want(0);
+    if (!bool(p, "json") && flag(p, "output") !== "json") unsupported("only `stack tag ls --json` is reproduced");
+    ctx.out(`${JSON.stringify(tags, null, 4)}\n`);
+  } else if (verb === "get") {
+    want(1);
+    const name = p.positional[0] as string;
+    if (tags[name] === undefined) fail(`stack tag '${name}' not found for stack '${o.stack}'`);
+    ctx.out(`${tags[name]}\n`);
+  } else if (verb === "set") {
+    want(2);
+    const [name, value] = p.positional as [string, string];
+    if (name.length > 40) fail(`stack tag "${name}" is too long (max length 40 characters)`);
+    if (!/^[a-zA-Z0-9-_.:]+$/.test(name))
+      fail("stack tag names may only contain alphanumerics, hyphens, underscores, periods, or colons");
+    if (value.length > 256) fail(`stack tag "${name}" value is too long (max length 256 characters)`);
+    writeTags(o, { ...tags, [name]: value });
+  } else if (verb === "rm") {
+    want(1);
+    const { [p.positional[0] as string]: _removed, ...rest } = tags;
+    writeTags(o, rest);
+  } else unsupported(`\`pulumi stack tag ${verb ?? ""}\` is not reproduced`);
 }
 
 function stackHistory(ctx: Context, args: readonly string[]): void {
@@ -852,14 +929,75 @@ const OP_FLAGS: Record<string, FlagKind> = stackFlags({
   "config-file": "string",
 });
 
-/** Never resolves: the operation waits, as on a slow engine, until a signal cancels it. */
-function waitForSignal(): Promise<never> {
+/**
+ * Never resolves: the operation waits, as on a slow engine, for signals (pkg/backend/cancellation_scope.go).
+ * The first cancels: its ack goes to stdout at once, then the engine's "update canceled" (a bail: exit 1).
+ * A second terminates at once.
+ */
+function waitForSignal(isPreview: boolean): Promise<never> {
   return new Promise((_resolve, reject) => {
-    cancel = () => reject(new CliFailure("update canceled"));
+    let received = 0;
+    onSignal = (signal) => {
+      received++;
+      const shown = signal === "SIGTERM" ? "SIGTERM" : "^C";
+      if (received === 1) {
+        const ack =
+          signal === "SIGTERM"
+            ? "SIGTERM received; cancelling. If you would like to terminate immediately, send SIGTERM again.\n"
+            : "^C received; cancelling. If you would like to terminate immediately, press ^C again.\n";
+        const note = isPreview
+          ? ""
+          : "Note that terminating immediately may lead to orphaned resources and other inconsistencies.\n";
+        process.stdout.write(ack + note);
+        // The engine lets in-flight steps finish before it reports the cancellation: a window in which
+        // a second signal terminates (generous, so a loaded machine's test still lands in it).
+        setTimeout(() => reject(new CliFailure("update canceled")), 2000);
+      } else {
+        process.stdout.write(`${shown} received; terminating\n`);
+        process.stderr.write("error: update canceled\n");
+        process.exit(EXIT.error);
+      }
+    };
     setInterval(() => {}, 1 << 30);
   });
 }
-let cancel: (() => void) | undefined;
+let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+
+/** pkg/backend/diy/lock.go checkForLock: any lock file of another process stops the operation. */
+function checkForLock(o: Opened): void {
+  const dir = path.join(o.backend.dir, ".pulumi", "locks", "organization", o.project.name, o.stack);
+  const locks = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")) : [];
+  if (locks.length === 0) return;
+  const lines = locks.map((lock) => {
+    const l = JSON.parse(fs.readFileSync(path.join(dir, lock), "utf8")) as Record<string, unknown>;
+    const url = `file://${path.join(dir, lock)}`;
+    return `\n  ${url}: created by ${l.username}@${l.hostname} (pid ${l.pid}) at ${l.timestamp}`;
+  });
+  fail(
+    `the stack is currently locked by ${locks.length} lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`.${lines.join("")}`,
+  );
+}
+
+/**
+ * The "Policies:" section of the non-interactive display for mandatory violations
+ * (pkg/backend/display/progress.go printPolicies: ❌ header with the local path, then each violation as
+ * diff.go renderDiffPolicyViolationEvent with "- " prefix and the message indented below it).
+ */
+function policiesSection(packs: readonly string[], violations: NonNullable<StubProgram["policyViolations"]>): string {
+  const lines = ["Policies:"];
+  for (const pack of new Set(violations.map((v) => v.pack))) {
+    lines.push(`    ❌ ${pack} (local: ${packs.join("; ")})`);
+    for (const v of violations.filter((x) => x.pack === pack)) {
+      // policyResourceClause: "(<type>: <name>)" from the URN's last two parts.
+      const clause = v.resource ? `  (${v.resource.split("::").at(-2)}: ${v.resource.split("::").at(-1)})` : "";
+      lines.push(
+        `        - [mandatory]  ${v.policy}${clause}`,
+        `          ${v.message.split("\n").join("\n          ")}`,
+      );
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
 
 async function operation(ctx: Context, op: Op, args: readonly string[]): Promise<void> {
   const p = parseFlags(args, OP_FLAGS);
@@ -868,7 +1006,10 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
   const yes = bool(p, "yes") || bool(p, "skip-preview") || process.env.PULUMI_SKIP_CONFIRMATIONS === "true";
   if (op !== "preview" && !yes && !bool(p, "preview-only")) {
     if (interactive()) wouldPrompt("Do you want to perform this update?");
-    fail("--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode");
+    fail(
+      "--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode",
+      EXIT.configuration,
+    );
   }
   for (const pack of p.flags.get("policy-pack") ?? []) {
     const dir = path.resolve(ctx.cwd, pack);
@@ -882,13 +1023,20 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
   const file = new StackFile(o.project, o.stack);
   const crypter = Crypter.unlock(file.salt ?? saltOf(o), "getting stack configuration: get stack secrets manager: ");
   const config = file.values(crypter);
-  const prog = program();
+  checkForLock(o);
+  const prog = takeProgram();
   if (prog.waitForSignal?.includes(op)) {
     log("waiting.log", op);
-    await waitForSignal();
+    await waitForSignal(op === "preview");
   }
   const failure = prog.fail?.[op];
   if (failure) fail(failure);
+  if ((op === "up" || op === "preview") && prog.policyViolations?.length) {
+    const packs = (p.flags.get("policy-pack") ?? []).map((pack) => path.resolve(ctx.cwd, pack));
+    if (packs.length === 0) unsupported("policyViolations need a --policy-pack");
+    ctx.out(policiesSection(packs, prog.policyViolations));
+    throw new CliFailure("", EXIT.error, false);
+  }
   const checkpoint = o.backend.read(o.stack);
   const latest = checkpoint.checkpoint.latest as Deployment;
   const stackUrn = `urn:pulumi:${o.stack}::${o.project.name}::pulumi:pulumi:Stack::${o.project.name}-${o.stack}`;
@@ -955,6 +1103,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<void> {
       if (sub === "output") return stackOutput(ctx, rest.slice(1));
       if (sub === "export") return stackExport(ctx, rest.slice(1));
       if (sub === "history") return stackHistory(ctx, rest.slice(1));
+      if (sub === "tag") return stackTag(ctx, rest.slice(1));
       return unsupported(`\`pulumi stack ${sub ?? ""}\` is not reproduced`);
     case "config":
       return configCmd(ctx, rest);
@@ -987,10 +1136,12 @@ async function main(): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       log("signals.log", signal);
-      if (cancel) {
-        process.stderr.write("^C received; cancelling. If you would like to terminate immediately, press ^C again.\n");
-        cancel();
-      } else process.exit(255);
+      if (onSignal) onSignal(signal);
+      else {
+        // No cancellation scope outside an operation: Go's default action, death by the signal.
+        process.removeAllListeners(signal);
+        process.kill(process.pid, signal);
+      }
     });
   }
   let cwd = process.cwd();
@@ -1011,7 +1162,8 @@ async function main(): Promise<number> {
   } catch (error) {
     process.stdout.write(stdout);
     if (error instanceof CliFailure) {
-      process.stderr.write(error.exitCode === 255 ? `error: ${error.message}\n` : `${error.message}\n`);
+      if (error.message !== "")
+        process.stderr.write(error.fromCli ? `error: ${error.message}\n` : `${error.message}\n`);
       return error.exitCode;
     }
     throw error;

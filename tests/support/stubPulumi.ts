@@ -4,7 +4,8 @@
  * The executable's behaviour, and the pulumi/pulumi source each rule follows, is in pulumiCli.ts:
  * it keeps real state (a DIY file backend's `.pulumi/` layout in the directory Pulumi.yaml names),
  * refuses a state directory that does not exist, a missing or empty stack under a non-interactive
- * run, and secrets work without PULUMI_CONFIG_PASSPHRASE, with the real CLI's messages and exit 255.
+ * run, and secrets work without PULUMI_CONFIG_PASSPHRASE, with the real CLI's messages and exit codes
+ * (pkg/cmd/pulumi/cmd/exit_codes.go: 6 for a missing/unselected stack, 2 for a missing --yes, else 1).
  * `up`, `refresh` and `destroy` apply what the test declares with `program()`.
  *
  * Usage:
@@ -72,12 +73,19 @@ export interface StubProgram {
   /** Stack outputs `up` records; those named in `secretOutputs` are stored encrypted. */
   readonly outputs?: Record<string, unknown>;
   readonly secretOutputs?: readonly string[];
-  /** The operation fails with this message (exit 255) after the CLI's own checks. */
+  /** The operation fails with this message (`error: …`, exit 1) after the CLI's own checks. */
   readonly fail?: Partial<Record<StubOp, string>>;
   /** The operation waits until it gets SIGINT/SIGTERM, then fails with "update canceled". */
   readonly waitForSignal?: readonly StubOp[];
   /** URNs `refresh` finds gone and drops from state. */
   readonly refreshDrops?: readonly string[];
+  /**
+   * Mandatory violations `up`/`preview` report from the --policy-pack (`pack` as the display keys it,
+   * "<name>@v<version>"; `resource` a URN): the "Policies:" section on stdout, nothing changed, exit 1.
+   */
+  readonly policyViolations?: readonly { pack: string; policy: string; resource?: string; message: string }[];
+  /** The program of the operations after this one (e.g. only the first `up` fails or waits). */
+  readonly next?: StubProgram;
 }
 
 /** One call of the stub: its arguments, working directory and PULUMI_* environment (passphrase as "<set>"). */
@@ -159,6 +167,29 @@ export class PulumiStub {
   deployment(project: string, stack: string): { resources?: StubResource[] } {
     const file = JSON.parse(fs.readFileSync(this.stackFile(project, stack), "utf8"));
     return file.checkpoint.latest ?? {};
+  }
+
+  /** The stack's tags (`pulumi stack tag ls`), from the DIY backend's `<stack>.pulumi-tags` file. */
+  tags(project: string, stack: string): Record<string, string> {
+    const file = this.stackFile(project, stack).replace(/\.json$/, ".pulumi-tags");
+    return fs.existsSync(file)
+      ? (JSON.parse(fs.readFileSync(file, "utf8")) as { tags: Record<string, string> }).tags
+      : {};
+  }
+
+  /** The update history, newest first (`pulumi stack history --json`), with each update's config. */
+  history(
+    project: string,
+    stack: string,
+  ): { kind: string; result: string; config: Record<string, { value: string }> }[] {
+    const dir = path.join(this.stateDir(project), ".pulumi", "history", projectName(project), stack);
+    if (!fs.existsSync(dir)) return [];
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".history.json"))
+      .sort()
+      .reverse()
+      .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")));
   }
 
   /** Stack outputs with secrets decrypted. */
