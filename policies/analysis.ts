@@ -14,6 +14,7 @@ import { analyze } from "../analysis/run";
 import { parseSuppression } from "../analysis/suppressions";
 import { record, text } from "./lib/kube";
 import { settings } from "./lib/settings";
+import { resourcesInView } from "./lib/visibility";
 
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 const ISTIO_CHARTS = new Set(["base", "istiod", "gateway"]);
@@ -82,8 +83,9 @@ export function policyInput(resources: readonly PolicyResource[]): { input: Anal
 }
 
 function analysisPolicy(level: Level, enforcementLevel: "mandatory" | "advisory"): StackValidationPolicy {
+  const name = `mesh-analysis-${level === "Error" ? "errors" : "warnings"}`;
   return {
-    name: `mesh-analysis-${level === "Error" ? "errors" : "warnings"}`,
+    name,
     description:
       `istioctl analyze and Kiali checks (npm run analyze) over the stack's objects and its charts': every ${level} ` +
       `finding. Suppress one with { "suppress": ["CODE=Kind namespace/name # reason"] }.`,
@@ -100,7 +102,10 @@ function analysisPolicy(level: Level, enforcementLevel: "mandatory" | "advisory"
     },
     validateStack: (args, reportViolation) => {
       const { suppress } = settings<MeshAnalysisSettings>(args, { suppress: [] });
-      const { input, urns } = policyInput(args.resources);
+      // Every Kubernetes object is an input: one the preview cannot see would read as missing.
+      const seen = resourcesInView(name, args, reportViolation, (type) => type.startsWith("kubernetes:"));
+      if (seen === undefined) return;
+      const { input, urns } = policyInput(seen);
       const result = analyze(input, suppress.map(parseSuppression));
       for (const f of result.findings) {
         if (f.level !== level) continue;

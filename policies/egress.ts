@@ -12,6 +12,7 @@ import {
   text,
 } from "./lib/kube";
 import { settings } from "./lib/settings";
+import { resourcesInView } from "./lib/visibility";
 
 export interface EgressGatewaySettings {
   /** The labels a Gateway selects the egress gateway's pods by. */
@@ -62,12 +63,19 @@ export const egressGatewayClosed: StackValidationPolicy = {
   },
   validateStack: (args, reportViolation) => {
     const { egressGatewaySelector } = settings(args, DEFAULTS);
-    const gateways = args.resources.filter(
+    const seen = resourcesInView(
+      "egress-gateway-closed",
+      args,
+      reportViolation,
+      (type) => isKind(type, ISTIO_NETWORKING, "Gateway") || isKind(type, ISTIO_SECURITY, "AuthorizationPolicy"),
+    );
+    if (seen === undefined) return;
+    const gateways = seen.filter(
       (r) =>
         isKind(r.type, ISTIO_NETWORKING, "Gateway") &&
         covers(record(record(r.props.spec).selector), egressGatewaySelector),
     );
-    const policies = args.resources.filter((r) => isKind(r.type, ISTIO_SECURITY, "AuthorizationPolicy"));
+    const policies = seen.filter((r) => isKind(r.type, ISTIO_SECURITY, "AuthorizationPolicy"));
     for (const gw of gateways) {
       const spec = record(gw.props.spec);
       list(spec.servers).forEach((server, i) => {

@@ -2,6 +2,7 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { ISTIO_SECURITY, isKind, namespaceOf, objectRef, record, text } from "./lib/kube";
 import { settings } from "./lib/settings";
+import { resourcesInView } from "./lib/visibility";
 
 export interface MeshMtlsSettings {
   /** istiod's meshConfig.rootNamespace (the istiod chart's default, istio-system). */
@@ -37,8 +38,10 @@ export const meshWideStrictMtls: StackValidationPolicy = {
   },
   validateStack: (args, reportViolation) => {
     const { rootNamespace } = settings(args, DEFAULTS);
-    const peers = args.resources.filter((r) => isKind(r.type, ISTIO_SECURITY, "PeerAuthentication"));
-    if (peers.length === 0) return;
+    const peers = resourcesInView("mesh-wide-strict-mtls", args, reportViolation, (type) =>
+      isKind(type, ISTIO_SECURITY, "PeerAuthentication"),
+    );
+    if (peers === undefined || peers.length === 0) return;
     const inRoot = peers.filter((r) => namespaceOf(r.props) === rootNamespace);
     for (const r of inRoot.filter((p) => hasSelector(record(p.props.spec)))) {
       reportViolation(

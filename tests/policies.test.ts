@@ -78,7 +78,10 @@ describe("the harness runs policies the way the analyzer does", () => {
     const vs = { ...ingressRoutes(dev), spec: unknown };
     const run = await runPolicies([virtualServiceWeights], [kubernetesResource(vs as never)]);
     assert.deepEqual(run.mandatory, []);
-    assert.match(run.advisory[0]?.message ?? "", /can't run policy 'virtualservice-weights-sum-to-100' during preview/);
+    assert.match(
+      run.advisory[0]?.message ?? "",
+      /can't run policy 'virtualservice-weights-sum-to-100' from policy pack 'istio-mesh-guardrails@v0.1.0' during preview/,
+    );
   });
 
   test("secrets reach policies as plain values, and a disabled policy does not run", async () => {

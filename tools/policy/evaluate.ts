@@ -28,6 +28,8 @@ import * as policySdk from "@pulumi/policy";
 import { isUnknown } from "@pulumi/pulumi/output";
 import { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import Ajv from "ajv";
+import { version as PACK_VERSION } from "../../policies/package.json";
+import { PACK_NAME } from "../../policies/policies";
 
 // Exported at runtime since 1.21.0 "so policy-pack test helpers can mirror real runtime semantics",
 // but marked @internal, so the published .d.ts declares neither.
@@ -260,7 +262,8 @@ export async function runPolicies(
           diagnostics.push({
             policyName: policy.name,
             enforcementLevel: "advisory",
-            message: `can't run policy '${policy.name}' during preview: ${error.message}`,
+            // @pulumi/policy server.js words it so (policyFrom: the pack's name and package version).
+            message: `can't run policy '${policy.name}' from policy pack '${PACK_NAME}@v${PACK_VERSION}' during preview: ${error.message}`,
             ...(urn && { urn }),
           });
         } else throw error;
