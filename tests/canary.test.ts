@@ -354,13 +354,17 @@ describe("Ctrl-C reaches pulumi up exactly once", () => {
     return { up, seen, finish: () => finish() };
   }
 
-  test("when the CLI acknowledges the signal (it got the terminal's), nothing more is sent", async (t) => {
-    t.mock.timers.enable({ apis: ["setTimeout"] });
-    const ctrlC = new CtrlC(
+  /** A CtrlC for one press: a second one fails the test; no terminal, no foreground group. */
+  const onePressCtrlC = () =>
+    new CtrlC(
       () => assert.fail("not a second press"),
       () => 0,
       () => false,
     );
+
+  test("when the CLI acknowledges the signal (it got the terminal's), nothing more is sent", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const ctrlC = onePressCtrlC();
     const f = fakeUp();
     const running = ctrlC.guardedUp(f.up, () => {});
     ctrlC.received();
@@ -374,11 +378,7 @@ describe("Ctrl-C reaches pulumi up exactly once", () => {
 
   test("when only our process was signalled, exactly one SIGINT is forwarded after the grace period", async (t) => {
     t.mock.timers.enable({ apis: ["setTimeout"] });
-    const ctrlC = new CtrlC(
-      () => assert.fail("not a second press"),
-      () => 0,
-      () => false,
-    );
+    const ctrlC = onePressCtrlC();
     const f = fakeUp();
     const running = ctrlC.guardedUp(f.up, () => {});
     ctrlC.received();
