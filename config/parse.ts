@@ -1,3 +1,4 @@
+import { checkCell, parseCellArea } from "./cell";
 import { parseClusterArea } from "./cluster";
 import { PROJECT } from "./defaults";
 import { parseEgressArea } from "./egress";
@@ -67,11 +68,16 @@ export function parseMeshConfig(raw: RawConfig, earlier: readonly ConfigIssue[] 
   }
 
   const where = parseClusterArea(raw, read);
+  const cell = parseCellArea(raw, read);
   const traffic = parseTrafficArea(raw, read);
   const security = parseSecurityArea(raw, read);
   const egress = parseEgressArea(raw, read);
   const observability = parseObservabilityArea(raw, read);
 
   if (read.issues.length > 0 || !where) throw new ConfigError(read.issues);
-  return { ...where, ...traffic, security, egress, observability };
+  const cfg: MeshConfig = { ...where, cell, ...traffic, security, egress, observability };
+  // What the cell cannot do is judged on a config that is otherwise valid, so each message is about the cell.
+  checkCell(cfg, read);
+  if (read.issues.length > 0) throw new ConfigError(read.issues);
+  return cfg;
 }

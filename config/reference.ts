@@ -24,7 +24,7 @@ import {
 } from "./defaults";
 import type { MeshConfig } from "./types";
 
-export type ConfigArea = "cluster" | "traffic" | "security" | "egress" | "observability";
+export type ConfigArea = "cluster" | "cell" | "traffic" | "security" | "egress" | "observability";
 
 /** A field of an object value; `fields` when it is an object itself. */
 export interface FieldReference {
@@ -68,6 +68,8 @@ const DURATION = 'a duration such as "500ms", "2s", "3m" or "1h"';
 const CLUSTER_MODES = ["kind", "existing"] as const;
 const MTLS_MODES = ["STRICT", "PERMISSIVE"] as const;
 const OUTBOUND_POLICIES = ["ALLOW_ANY", "REGISTRY_ONLY"] as const;
+export const DATAPLANES = ["sidecar", "ambient"] as const;
+export const TRAFFIC_APIS = ["istio", "gateway-api"] as const;
 
 export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
   {
@@ -171,6 +173,32 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     does: "Istio release of the Helm charts (base, istiod, the ingress and egress gateways) and the image tags.",
     example: { value: DEFAULT_ISTIO_VERSION },
     effective: (cfg) => cfg.istio.version,
+  },
+  {
+    name: "dataplane",
+    area: "cell",
+    type: "string",
+    defaultValue: "sidecar",
+    values: DATAPLANES,
+    allowed: oneOfText(DATAPLANES),
+    does:
+      "`sidecar`: an Envoy sidecar in every backend pod. `ambient`: Istio's ambient data plane (ztunnel on " +
+      "every node, a waypoint where L7 features are needed), no sidecars. See [Cells](cells.md).",
+    example: { value: "ambient" },
+    effective: (cfg) => cfg.cell.dataplane,
+  },
+  {
+    name: "trafficApi",
+    area: "cell",
+    type: "string",
+    defaultValue: "istio",
+    values: TRAFFIC_APIS,
+    allowed: oneOfText(TRAFFIC_APIS),
+    does:
+      "`istio`: Istio's Gateway, VirtualService and DestinationRule. `gateway-api`: the Kubernetes Gateway API " +
+      "(a `Gateway` and `HTTPRoute`s, GAMMA routes on Services). See [Cells](cells.md).",
+    example: { value: "gateway-api" },
+    effective: (cfg) => cfg.cell.trafficApi,
   },
   {
     name: "echoImage",

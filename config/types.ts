@@ -66,8 +66,19 @@ export interface RetryPolicy {
   readonly timeout: string;
 }
 
+/**
+ * Which of the four renderings of the same config this stack is: the data plane (sidecars or ambient)
+ * × the routing API (Istio's objects or the Kubernetes Gateway API). config/cell.ts refuses what a cell
+ * cannot do the way Istio documents it.
+ */
+export interface MeshCell {
+  readonly dataplane: "sidecar" | "ambient";
+  readonly trafficApi: "istio" | "gateway-api";
+}
+
 export interface MeshConfig {
   readonly cluster: ClusterConfig;
+  readonly cell: MeshCell;
   readonly ingress: {
     /** Host name users put in URLs (kind maps it to localhost). */
     readonly host: string;

@@ -34,6 +34,8 @@ const REFUSED: Readonly<Record<string, unknown>> = {
   probeClients: "yes",
   egressGateway: "no",
   outboundTrafficPolicy: "DENY",
+  dataplane: "istio-sidecar",
+  trafficApi: "gateway",
 };
 
 describe("config/reference.ts is what the parser does", () => {
