@@ -11,6 +11,7 @@ import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
 import { DEFAULT_ISTIO_VERSION } from "../config/defaults";
+import { DATAPLANES, TRAFFIC_APIS } from "../config/reference";
 import type { Finding } from "../scripts/lintWorkflows";
 import { PROJECT_ROOT } from "./support/configs";
 
@@ -200,7 +201,7 @@ describe("workflow contents", () => {
     assert.match(run(/npm run up/).run ?? "", /seconds=/);
     assert.equal(run(/npm run -s verify -- "\$\{args\[@\]\}"/).id, "verify");
     assert.equal(
-      step(e2e, (s) => s.with?.name === "verify-json", "verify artifact").if,
+      step(e2e, (s) => s.with?.name === "verify-json-${{ env.CELL }}", "verify artifact").if,
       "always() && steps.up.outcome == 'success'",
     );
     const destroy = run(/npm run destroy/);
@@ -209,19 +210,49 @@ describe("workflow contents", () => {
     assert.match(run(/GITHUB_STEP_SUMMARY/).run ?? "", /UP_SECONDS[\s\S]*DESTROY_SECONDS/);
   });
 
+  test("end to end: all four cells as a matrix, each with its own config, artifacts and timings", () => {
+    const e2e = job("e2e.yml", "kind") as Job & {
+      strategy: { "fail-fast": boolean; matrix: Record<string, string[]> };
+      env: Record<string, string>;
+    };
+    // The cells are the config's own values (config/reference.ts), so a new cell cannot be left out.
+    assert.deepEqual(e2e.strategy.matrix, { dataplane: [...DATAPLANES], trafficApi: [...TRAFFIC_APIS] });
+    assert.equal(e2e.strategy["fail-fast"], false);
+    const choose = step(e2e, (s) => s.name === "Choose the cell (stack config)", "choose the cell");
+    assert.match(choose.run ?? "", /pulumi stack select --create "\$STACK"/);
+    assert.match(choose.run ?? "", /istio-mesh:dataplane "\$DATAPLANE"/);
+    assert.match(choose.run ?? "", /istio-mesh:trafficApi "\$TRAFFIC_API"/);
+    const index = (s: Step) => e2e.steps.indexOf(s);
+    assert.ok(index(choose) < index(step(e2e, (s) => /npm run up/.test(s.run ?? ""), "up")), "cell chosen before up");
+    // upload-artifact refuses a name another job of the run already used.
+    for (const s of e2e.steps.filter((x) => x.uses?.startsWith("actions/upload-artifact"))) {
+      assert.match(String(s.with?.name), /-\$\{\{ env\.CELL \}\}$/);
+    }
+    assert.match(
+      step(e2e, (s) => /GITHUB_STEP_SUMMARY/.test(s.run ?? ""), "timings").run ?? "",
+      /\$DATAPLANE × \$TRAFFIC_API/,
+    );
+  });
+
   test("end to end: diagnostics after a failure, a step's timeout or a cancelled run, with everything needed", () => {
     const e2e = job("e2e.yml", "kind");
     const diagnostics = step(e2e, (s) => s.name === "Collect diagnostics", "diagnostics");
     // A step past its timeout-minutes fails (failure()); a cancelled run is cancelled(). always() would
     // also collect on success, and failure() alone misses a cancel.
     assert.equal(diagnostics.if, "failure() || cancelled()");
-    assert.equal(step(e2e, (s) => s.with?.name === "diagnostics", "diagnostics artifact").if, diagnostics.if);
+    assert.equal(
+      step(e2e, (s) => s.with?.name === "diagnostics-${{ env.CELL }}", "diagnostics artifact").if,
+      diagnostics.if,
+    );
     for (const what of [
       /get pods --all-namespaces/,
       /logs deploy\/istiod/,
       /-n istio-ingress logs deploy\/istio-ingressgateway/,
       /-n istio-egress logs deploy\/istio-egressgateway/,
       /kubectl get gateways\.networking\.istio\.io,virtualservices\.networking\.istio\.io,destinationrules\.networking\.istio\.io,serviceentries\.networking\.istio\.io,authorizationpolicies\.security\.istio\.io,peerauthentications\.security\.istio\.io \\\s+--all-namespaces -o yaml/,
+      /kubectl get gateways\.gateway\.networking\.k8s\.io,httproutes\.gateway\.networking\.k8s\.io \\\s+--all-namespaces -o yaml/,
+      /-n istio-system logs ds\/ztunnel/,
+      /-n istio-system logs ds\/istio-cni-node/,
       /istioctl proxy-status/,
       /kind export logs "\$out\/kind-logs" --name "\$CLUSTER_NAME"/,
     ]) {
