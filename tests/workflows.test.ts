@@ -201,7 +201,7 @@ describe("workflow contents", () => {
     assert.match(run(/npm run up/).run ?? "", /seconds=/);
     assert.equal(run(/npm run -s verify -- "\$\{args\[@\]\}"/).id, "verify");
     assert.equal(
-      step(e2e, (s) => s.with?.name === "verify-json-${{ env.CELL }}", "verify artifact").if,
+      step(e2e, (s) => s.with?.name === `verify-json-\${{ env.CELL }}`, "verify artifact").if,
       "always() && steps.up.outcome == 'success'",
     );
     const destroy = run(/npm run destroy/);
@@ -241,7 +241,7 @@ describe("workflow contents", () => {
     // also collect on success, and failure() alone misses a cancel.
     assert.equal(diagnostics.if, "failure() || cancelled()");
     assert.equal(
-      step(e2e, (s) => s.with?.name === "diagnostics-${{ env.CELL }}", "diagnostics artifact").if,
+      step(e2e, (s) => s.with?.name === `diagnostics-\${{ env.CELL }}`, "diagnostics artifact").if,
       diagnostics.if,
     );
     for (const what of [
