@@ -206,6 +206,11 @@ describe("workflow contents", () => {
     );
     const destroy = run(/npm run destroy/);
     assert.equal(destroy.if, "always()");
+    // A timed-out up's lock would stop the destroy: cancel releases it first (DIY backend).
+    assert.match(
+      destroy.run ?? "",
+      /UP_OUTCOME" == failure \|\| "\$UP_OUTCOME" == cancelled[\s\S]*pulumi cancel --yes --stack "\$STACK"[\s\S]*npm run destroy/,
+    );
     assert.match(destroy.run ?? "", /seconds=/);
     assert.match(run(/GITHUB_STEP_SUMMARY/).run ?? "", /UP_SECONDS[\s\S]*DESTROY_SECONDS/);
   });
