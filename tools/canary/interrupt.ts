@@ -14,6 +14,7 @@
  * the terminal's Ctrl-C to us once more, so signals within DEBOUNCE_MS count as one press.
  */
 import { readFileSync } from "node:fs";
+import { LineAssembler } from "../lib/lines";
 import { CANCEL_ACK, type UpOptions } from "./workspace";
 
 export const ACK_GRACE_MS = 3000;
@@ -63,6 +64,9 @@ export class CtrlC {
   async guardedUp(up: (options: UpOptions) => Promise<void>, log: (line: string) => void): Promise<void> {
     const forward = new AbortController();
     let acknowledged = false;
+    const output = new LineAssembler((line) => {
+      if (CANCEL_ACK.test(line)) acknowledged = true;
+    });
     let timer: NodeJS.Timeout | undefined;
     this.onUpInterrupt = () => {
       log(
@@ -79,7 +83,7 @@ export class CtrlC {
       await up({
         signal: forward.signal,
         onOutput: (text) => {
-          if (CANCEL_ACK.test(text)) acknowledged = true;
+          output.push(text);
           log(text);
         },
       });

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "../lib/cli";
+import { LineAssembler } from "../lib/lines";
 import type { Weights } from "./plan";
 
 /**
@@ -131,25 +132,24 @@ export class AutomationWorkspace {
   async up(options: UpOptions = {}): Promise<void> {
     const packConfig = path.join(this.projectRoot, "policies", "config", `${this.stackName}.json`);
     const violations: string[] = [];
+    // The policy report goes to stdout; its mandatory lines are why an up failed.
+    const report = new LineAssembler((line) => {
+      if (line.includes("[mandatory]")) violations.push(line.trim().replace(/^- /, ""));
+    });
     await this.stack
       .up({
         color: "never",
         policyPacks: [path.join(this.projectRoot, "policies")],
         ...(existsSync(packConfig) && { policyPackConfigs: [packConfig] }),
         onOutput: (text) => {
-          // The policy report goes to stdout; its mandatory lines are why an up failed.
-          violations.push(
-            ...text
-              .split("\n")
-              .filter((l) => l.includes("[mandatory]"))
-              .map((l) => l.trim().replace(/^- /, "")),
-          );
+          report.push(text);
           options.onOutput?.(text);
         },
         ...(options.onOutput && { onError: options.onOutput }),
         ...(options.signal && { signal: options.signal }),
       })
       .catch((error: unknown) => {
+        report.flush();
         const reason = violations.length > 0 ? ` (policy violation: ${violations.join("; ")})` : "";
         return cliFailure(`pulumi up${reason}`)(error);
       });
