@@ -3,14 +3,7 @@ import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
 import { type EgressSpec, egressIstioObjects, egressKubernetesObjects, egressSpec } from "./egress/egressSpec";
-import {
-  type CrdObject,
-  crdName,
-  GATEWAY_API_CHANNEL,
-  GATEWAY_API_CRDS,
-  GATEWAY_API_VERSION,
-  needsGatewayApiCrds,
-} from "./gatewayApi/crds";
+import { crdName, crdShell, GATEWAY_API_CRDS, needsGatewayApiCrds } from "./gatewayApi/crds";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
 import { DASHBOARD_PROVIDERS, dashboardConfigMapShell } from "./observability/dashboards";
@@ -93,27 +86,11 @@ export function generatedShells(spec: MeshSpec): readonly NamedObject[] {
   const secrets = spec.observability?.secrets;
   return [
     // The Gateway API CRDs: fetched and digest-checked when the program runs; render names them only.
-    ...(spec.gatewayApiCrds ?? []).map(gatewayApiCrdShell),
+    ...(spec.gatewayApiCrds ?? []).map(crdShell),
     spec.security.requestAuthentication,
     spec.security.tlsSecret,
     ...(secrets ? [secrets.grafanaAdmin, secrets.kialiSigningKey] : []),
     // Grafana's dashboards: their contents are fetched and digest-checked when the program runs.
     ...(spec.observability ? DASHBOARD_PROVIDERS.map(dashboardConfigMapShell) : []),
   ];
-}
-
-/** A Gateway API CRD without its schema: enough for the mesh diff to show one installed or removed. */
-export function gatewayApiCrdShell(name: string): CrdObject {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: {
-      name,
-      annotations: {
-        "gateway.networking.k8s.io/bundle-version": GATEWAY_API_VERSION,
-        "gateway.networking.k8s.io/channel": GATEWAY_API_CHANNEL,
-      },
-    },
-    spec: {},
-  };
 }

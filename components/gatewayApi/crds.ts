@@ -1,4 +1,4 @@
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import type { MeshConfig } from "../../config/types";
 import type { PinnedFile, PinnedLoad } from "../pinnedFiles";
 
@@ -99,4 +99,31 @@ export function crdObjects(load: PinnedLoad): ReadonlyMap<string, CrdObject> | E
         `Gateway API ${GATEWAY_API_VERSION} CRDs unavailable (needed by trafficApi=gateway-api and dataplane=ambient): ${problems.join("; ")}`,
       )
     : objects;
+}
+
+/** A Gateway API CRD without its schema: what render writes and the mesh diff compares. */
+export function crdShell(name: string): CrdObject {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: {
+      name,
+      annotations: {
+        "gateway.networking.k8s.io/bundle-version": GATEWAY_API_VERSION,
+        "gateway.networking.k8s.io/channel": GATEWAY_API_CHANNEL,
+      },
+    },
+    spec: {},
+  };
+}
+
+/**
+ * Every pinned file as its shell: for runs that evaluate the program without a cluster or network
+ * (the policy run, tests), where the CRDs' schemas matter to no one.
+ */
+export async function crdShellLoad(): Promise<PinnedLoad> {
+  return {
+    contents: Object.fromEntries(GATEWAY_API_CRDS.map((p) => [p.file, stringify(crdShell(crdName(p.file)))])),
+    missing: [],
+  };
 }

@@ -1,5 +1,4 @@
 import type { CellRefusal, CellRule } from "../../../config/cell";
-import { durationMillis } from "../../../config/readers";
 import { inexpressibleRetryConditions } from "./resilience";
 
 /**
@@ -9,6 +8,9 @@ import { inexpressibleRetryConditions } from "./resilience";
  * ("unsupported filter type", pilot/pkg/config/kube/gateway/conversion.go), ExtensionRef included; a
  * VirtualService beside an HTTPRoute for the same host is not merged for sidecars. Istio's fault
  * injection task documents the Istio API only.
+ *
+ * (A per-try timeout above the whole, which HTTPRoute's CEL rule also rejects, is refused in every cell by
+ * config/traffic.ts.)
  */
 export const gatewayApiRefusals: CellRule = (cfg) => {
   if (cfg.cell.trafficApi !== "gateway-api") return [];
@@ -25,13 +27,6 @@ export const gatewayApiRefusals: CellRule = (cfg) => {
       key: "userServiceRetries.retryOn",
       value: retries.retryOn,
       reason: `HTTPRoute retry takes status codes only (5xx, gateway-error, retriable-4xx map to codes; connect-failure, refused-stream, unavailable and cancelled are always retried), not ${inexpressible.join(", ")}`,
-    });
-  }
-  if ((durationMillis(retries.perTryTimeout) ?? 0) > (durationMillis(retries.timeout) ?? 0)) {
-    refusals.push({
-      key: "userServiceRetries.perTryTimeout",
-      value: retries.perTryTimeout,
-      reason: `HTTPRoute timeouts.backendRequest may not exceed timeouts.request (${retries.timeout}): the CRD's validation rejects it`,
     });
   }
   return refusals;
