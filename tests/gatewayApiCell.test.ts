@@ -63,7 +63,8 @@ describe("gateway-api cell: schemas", () => {
 
   test("the schemas do reject a broken route (the check has teeth)", async () => {
     const { HTTPRoute } = await gatewayApiModels();
-    const route = structuredClone(gatewayApiTraffic(buildMeshSpec(cellConfigs[0][1])).httpRoutes[0]) as {
+    const [, dev] = cellConfigs[0] ?? ["", meshConfig()];
+    const route = structuredClone(gatewayApiTraffic(buildMeshSpec(dev)).httpRoutes[0]) as {
       spec: { rules: { retry?: { attempts?: unknown } }[] };
     };
     const rule = route.spec.rules[0];
@@ -182,11 +183,14 @@ describe("gateway-api cell: routing", () => {
     );
   });
 
-  test("the ingress gateway pods keep the labels the security and rate-limit objects select", () => {
-    const spec = buildMeshSpec(meshConfig(devGatewayApiRaw()));
-    const ingress = helmReleases(spec).find((r) => r.chart === "gateway" && r.namespace === INGRESS_NAMESPACE);
-    // Manual deployment: istiod programs the chart's pods, whose labels are the chart's values.
-    assert.deepEqual((ingress?.values as { labels: unknown }).labels, { istio: "ingressgateway" });
+  test("security (JWT, authorization, the rate limit) and egress render the same objects in both cells", () => {
+    // They select backend and egress-gateway pods by labels no cell changes; nothing selects the
+    // ingress gateway's pods but the istio cell's Gateway, and manual deployment keeps those pods.
+    const gatewayApi = buildMeshSpec(meshConfig(devGatewayApiRaw()));
+    const { trafficApi: _, ...istioRaw } = devGatewayApiRaw();
+    const istio = buildMeshSpec(meshConfig(istioRaw));
+    assert.deepEqual(gatewayApi.security, istio.security);
+    assert.deepEqual(gatewayApi.egress, istio.egress);
   });
 });
 
