@@ -66,7 +66,7 @@ export async function benchInCluster(plan: BenchPlan, target: Target, deps: InCl
     // The run's own ingress route is an Istio VirtualService on the Istio Gateway; that cell's Gateway
     // API Gateway admits routes from the backend namespace only, so there is nothing to bind it to.
     throw new CliError(
-      "bench --in-cluster: not available with trafficApi=gateway-api (its ingress Gateway admits HTTPRoutes from the backend namespace only, and the run's route lives in its own namespace); bench through the gateway without --in-cluster",
+      "--in-cluster is not available with trafficApi=gateway-api (its ingress Gateway admits HTTPRoutes from the backend namespace only, and the run's route lives in its own namespace); bench through the gateway without --in-cluster",
       EXIT.usage,
     );
   }
