@@ -204,13 +204,13 @@ const refKey = (kind: string, namespace: string, name: string) => `${kind}/${nam
  * route names Services, so each backendRef must be a Service of this stack on a port it exposes, and
  * each parentRef a Gateway or (GAMMA) a Service of this stack. istiod accepts a dangling reference and
  * answers 500 for it at run time (pilot/pkg/config/kube/gateway/conversion.go, ResolvedRefs=False).
+ * A stack without HTTPRoutes (trafficApi: istio) passes.
  */
 export const routeBackendsExist: StackValidationPolicy = {
   name: "route-backends-exist",
   description: "Every HTTPRoute parentRef is a Gateway or Service, and every backendRef a Service port, of this stack.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
-    if (!args.resources.some((r) => isHttpRoute(r.type))) return;
     const resources = resourcesInView(
       routeBackendsExist.name,
       args,
