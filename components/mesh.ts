@@ -5,10 +5,13 @@ import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
 import { Egress } from "./egress/egress";
 import { gatewayUrls } from "./endpoints";
+import { loadGatewayApiCrds } from "./gatewayApi/crdSource";
+import { GatewayApiCrds } from "./gatewayApi/gatewayApiCrds";
 import { buildMeshSpec } from "./meshSpec";
 import type { ToolAccess, ToolName } from "./observability/access";
 import { type DashboardLoad, loadPinnedDashboards } from "./observability/dashboardSource";
 import { Observability } from "./observability/observability";
+import type { PinnedLoad } from "./pinnedFiles";
 import { MeshSecurity } from "./security/security";
 import { TrafficManagement } from "./traffic/traffic";
 
@@ -16,6 +19,8 @@ import { TrafficManagement } from "./traffic/traffic";
 export interface MeshEnvironment {
   /** The pinned Grafana dashboards (default: the local cache, else GitHub, digest-checked). */
   readonly dashboards?: () => Promise<DashboardLoad>;
+  /** The pinned Gateway API CRDs (default: the local cache, else GitHub, digest-checked). */
+  readonly gatewayApiCrds?: () => Promise<PinnedLoad>;
 }
 
 /** Stands the mesh up from parsed config; the return value becomes the stack outputs. */
@@ -41,9 +46,25 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
     onCluster,
   );
 
+  // Exported so ambient's waypoints (Gateway API Gateways) can depend on the same CRDs.
+  const gatewayApiCrds = spec.gatewayApiCrds
+    ? new GatewayApiCrds(
+        "gateway-api",
+        {
+          load: (env.gatewayApiCrds ?? loadGatewayApiCrds)(),
+          retainOnDelete: cfg.cluster.mode === "existing",
+        },
+        onCluster,
+      )
+    : undefined;
+
   new TrafficManagement(
     "traffic",
-    { ...spec.traffic, dependsOn: [controlPlane.base, controlPlane.istiod, backends.namespace] },
+    {
+      traffic: spec.traffic,
+      dependsOn: [controlPlane.base, controlPlane.istiod, backends.namespace],
+      gatewayApi: [...(gatewayApiCrds?.definitions ?? []), controlPlane.ingressNamespace],
+    },
     onCluster,
   );
 

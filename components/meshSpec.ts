@@ -3,14 +3,13 @@ import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
 import { type EgressSpec, egressIstioObjects, egressKubernetesObjects, egressSpec } from "./egress/egressSpec";
+import { crdName, crdShell, GATEWAY_API_CRDS, needsGatewayApiCrds } from "./gatewayApi/crds";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
 import { DASHBOARD_PROVIDERS, dashboardConfigMapShell } from "./observability/dashboards";
 import { type ObservabilitySpec, observabilityObjects, observabilitySpec } from "./observability/spec";
 import { type SecuritySpec, securitySpec } from "./security/spec";
-import { type DestinationRuleSpec, destinationRules } from "./traffic/destinationRules";
-import { appGateway, type GatewaySpec } from "./traffic/gateway";
-import { type VirtualServiceSpec, virtualServices } from "./traffic/routes";
+import { type TrafficSpec, trafficObjects, trafficSpec } from "./traffic/spec";
 
 /** Everything the mesh consists of, as plain objects: what `pulumi up` creates and `npm run render` writes. */
 export interface MeshSpec {
@@ -22,11 +21,10 @@ export interface MeshSpec {
   };
   readonly releases: readonly [IstioRelease, IstioRelease, IstioRelease];
   readonly backends: BackendSpecs;
-  readonly traffic: {
-    readonly gateway: GatewaySpec;
-    readonly destinationRules: readonly DestinationRuleSpec[];
-    readonly virtualServices: readonly VirtualServiceSpec[];
-  };
+  /** Gateway API CRDs to install (trafficApi gateway-api or dataplane ambient): their names, contents fetched at run time. */
+  readonly gatewayApiCrds?: readonly string[];
+  /** Which builder rendered the routing: `api` is the cell's trafficApi. */
+  readonly traffic: TrafficSpec;
   readonly egress: EgressSpec;
   /** Absent when `observability.enabled` is false. */
   readonly observability?: ObservabilitySpec;
@@ -40,11 +38,8 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
     namespaces: { istio: istioNamespace(), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
     releases: istioReleases(cfg),
     backends: backendSpecs(cfg),
-    traffic: {
-      gateway: appGateway(cfg, [security.httpsServer]),
-      destinationRules: destinationRules(cfg),
-      virtualServices: virtualServices(cfg),
-    },
+    ...(needsGatewayApiCrds(cfg) && { gatewayApiCrds: GATEWAY_API_CRDS.map((p) => crdName(p.file)) }),
+    traffic: trafficSpec(cfg, security.httpsServer),
     egress: egressSpec(cfg),
     ...(cfg.observability.enabled && { observability: observabilitySpec(cfg) }),
     security,
@@ -69,9 +64,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...backends.serviceAccounts,
     ...backends.services,
     ...backends.deployments,
-    traffic.gateway,
-    ...traffic.destinationRules,
-    ...traffic.virtualServices,
+    ...trafficObjects(traffic),
     ...egressIstioObjects(egress),
     ...egressKubernetesObjects(egress),
     ...observabilityObjects(spec.observability),
@@ -92,6 +85,8 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
 export function generatedShells(spec: MeshSpec): readonly NamedObject[] {
   const secrets = spec.observability?.secrets;
   return [
+    // The Gateway API CRDs: fetched and digest-checked when the program runs; render names them only.
+    ...(spec.gatewayApiCrds ?? []).map(crdShell),
     spec.security.requestAuthentication,
     spec.security.tlsSecret,
     ...(secrets ? [secrets.grafanaAdmin, secrets.kialiSigningKey] : []),

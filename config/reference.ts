@@ -196,7 +196,9 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     allowed: oneOfText(TRAFFIC_APIS),
     does:
       "`istio`: Istio's Gateway, VirtualService and DestinationRule. `gateway-api`: the Kubernetes Gateway API " +
-      "(a `Gateway` and `HTTPRoute`s, GAMMA routes on Services). See [Cells](cells.md).",
+      "(a `Gateway` and `HTTPRoute`s, GAMMA routes on Services, a Service per version), with the Gateway API " +
+      "v1.5.1 CRDs (experimental channel) installed by the program; it refuses `faults` (HTTPRoute has no fault " +
+      "filter). See [Cells](cells.md).",
     example: { value: "gateway-api" },
     effective: (cfg) => cfg.cell.trafficApi,
   },

@@ -18,6 +18,10 @@ import { resourcesInView } from "./lib/visibility";
 
 const isVirtualService = (type: string) => isKind(type, ISTIO_NETWORKING, "VirtualService");
 const isDestinationRule = (type: string) => isKind(type, ISTIO_NETWORKING, "DestinationRule");
+const GATEWAY_NETWORKING = "gateway.networking.k8s.io";
+const isHttpRoute = (type: string) => isKind(type, GATEWAY_NETWORKING, "HTTPRoute");
+const isKubeGateway = (type: string) => isKind(type, GATEWAY_NETWORKING, "Gateway");
+const isService = (type: string) => isKind(type, "core", "Service");
 
 /** Every route list of a VirtualService (HTTP, TCP, TLS), labelled for messages. */
 function routeLists(spec: Props): { label: string; route: Props; destinations: Props[] }[] {
@@ -192,9 +196,61 @@ export const faultInjection: ResourceValidationPolicy = {
   },
 };
 
+/** `kind/namespace/name`: how a Gateway API reference is looked up. */
+const refKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
+
+/**
+ * route-subsets-exist's Gateway API analogue (trafficApi: gateway-api): Gateway API has no subsets, a
+ * route names Services, so each backendRef must be a Service of this stack on a port it exposes, and
+ * each parentRef a Gateway or (GAMMA) a Service of this stack. istiod accepts a dangling reference and
+ * answers 500 for it at run time (pilot/pkg/config/kube/gateway/conversion.go, ResolvedRefs=False).
+ * A stack without HTTPRoutes (trafficApi: istio) passes.
+ */
+export const routeBackendsExist: StackValidationPolicy = {
+  name: "route-backends-exist",
+  description: "Every HTTPRoute parentRef is a Gateway or Service, and every backendRef a Service port, of this stack.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const resources = resourcesInView(
+      routeBackendsExist.name,
+      args,
+      reportViolation,
+      (type) => isHttpRoute(type) || isKubeGateway(type) || isService(type),
+    );
+    if (!resources) return;
+    const ports = new Map<string, number[]>();
+    for (const r of resources.filter((x) => !isHttpRoute(x.type))) {
+      const kind = isService(r.type) ? "Service" : "Gateway";
+      const exposed = list(record(r.props.spec).ports).map((p) => Number(record(p).port));
+      ports.set(refKey(kind, namespaceOf(r.props), text(record(r.props.metadata).name) ?? ""), exposed);
+    }
+    for (const route of resources.filter((r) => isHttpRoute(r.type))) {
+      const ns = namespaceOf(route.props);
+      const spec = record(route.props.spec);
+      const where = `HTTPRoute ${objectRef(route.props)}`;
+      for (const parent of list(spec.parentRefs).map(record)) {
+        const kind = text(parent.kind) ?? "Gateway";
+        const target = refKey(kind, text(parent.namespace) ?? ns, text(parent.name) ?? "");
+        if (!ports.has(target)) reportViolation(`${where}: parentRef ${target} is not in this stack`, route.urn);
+      }
+      list(spec.rules).forEach((rule, i) => {
+        const label = text(record(rule).name) ?? `#${i}`;
+        for (const ref of list(record(rule).backendRefs).map(record)) {
+          const target = refKey(text(ref.kind) ?? "Service", text(ref.namespace) ?? ns, text(ref.name) ?? "");
+          const exposed = ports.get(target);
+          if (!exposed) reportViolation(`${where} rule ${label}: backendRef ${target} is not in this stack`, route.urn);
+          else if (!exposed.includes(Number(ref.port)))
+            reportViolation(`${where} rule ${label}: ${target} exposes no port ${String(ref.port)}`, route.urn);
+        }
+      });
+    }
+  },
+};
+
 export const trafficPolicies = [
   virtualServiceWeights,
   routeSubsetsExist,
+  routeBackendsExist,
   noDeprecatedDestinationRuleFields,
   faultInjection,
 ] as const;

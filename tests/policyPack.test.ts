@@ -62,9 +62,19 @@ async function devStack(options: MockOptions = {}) {
 /** The dev stack with the lab's mistakes registered the way components register Istio objects. */
 async function corruptedStack(): Promise<PolicyInput[]> {
   const permissive = { ...strictPeerAuthentication(), spec: { mtls: { mode: "PERMISSIVE" } } };
+  // A Gateway API route (trafficApi: gateway-api) to a version Service that does not exist.
+  const strayRoute = {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "stray", namespace: "backend" },
+    spec: {
+      parentRefs: [{ group: "", kind: "Service", name: "user-service", port: 80 }],
+      rules: [{ backendRefs: [{ name: "user-service-v3", port: 80 }] }],
+    },
+  };
   const run = await runWithMocks(() => {
     const mesh = deployMesh(devConfig());
-    for (const object of [permissive, labAuthorizationPolicy(), labRateLimit()]) {
+    for (const object of [permissive, labAuthorizationPolicy(), labRateLimit(), strayRoute]) {
       new k8s.apiextensions.CustomResource(object.metadata.name, object);
     }
     return mesh;

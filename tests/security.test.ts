@@ -12,6 +12,7 @@ import { CURL_IMAGE } from "../components/security/probeClients";
 import { LOCAL_RATE_LIMIT_TYPE, protoDuration, rateLimitFilter } from "../components/security/rateLimit";
 import { isPinnedImage } from "../config/readers";
 import type { MeshConfig } from "../config/types";
+import { istioTraffic } from "./support/cells";
 import { devConfig, meshConfig } from "./support/configs";
 import { istioModels } from "./support/istioSchemas";
 import { type MockRun, resolved, runWithMocks } from "./support/mockEngine";
@@ -55,7 +56,7 @@ async function securityObjects(cfg: MeshConfig) {
     ...s.authorizationPolicies,
     ...(s.rateLimit ? [s.rateLimit] : []),
     requestAuthentication(cfg, await jwksFromPublicKey(keyPair().publicPem)),
-    spec.traffic.gateway,
+    istioTraffic(spec).gateway,
   ];
 }
 
@@ -135,13 +136,13 @@ describe("cross-checks", () => {
   test("credentialName names a kubernetes.io/tls Secret in the gateway's namespace", () => {
     const spec = buildMeshSpec(devConfig());
     const [, , gatewayRelease] = spec.releases;
-    const https = spec.traffic.gateway.spec?.servers?.find((s) => s.port?.number === 443);
+    const https = istioTraffic(spec).gateway.spec?.servers?.find((s) => s.port?.number === 443);
     assert.equal(https?.tls?.credentialName, HTTPS_CREDENTIAL);
     assert.equal(spec.security.tlsSecret.metadata.name, https?.tls?.credentialName);
     assert.equal(spec.security.tlsSecret.metadata.namespace, gatewayRelease.namespace);
     assert.equal(spec.security.tlsSecret.type, "kubernetes.io/tls");
     // The Gateway selects the pods of that same chart.
-    assert.deepEqual(spec.traffic.gateway.spec?.selector, (gatewayRelease.values as any).labels);
+    assert.deepEqual(istioTraffic(spec).gateway.spec?.selector, (gatewayRelease.values as any).labels);
   });
 
   test("the rate-limit filter selects user-service's inbound sidecar, enabled and enforced at 100%", () => {

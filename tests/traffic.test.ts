@@ -10,11 +10,12 @@ import {
   userServiceMeshRoutes,
 } from "../components/traffic/routes";
 import type { MeshConfig } from "../config/types";
+import { istioTraffic } from "./support/cells";
 import { devConfig, meshConfig } from "./support/configs";
 import { istioModels } from "./support/istioSchemas";
 
 function istioObjects(spec: MeshSpec) {
-  return [spec.traffic.gateway, ...spec.traffic.virtualServices, ...spec.traffic.destinationRules];
+  return [istioTraffic(spec).gateway, ...istioTraffic(spec).virtualServices, ...istioTraffic(spec).destinationRules];
 }
 
 const labConfigs: [string, MeshConfig][] = [
@@ -61,11 +62,11 @@ describe("cross-references", () => {
       const spec = buildMeshSpec(cfg);
       const ns = cfg.backend.namespace;
       const services = new Map(spec.backends.services.map((s) => [serviceHost(s.metadata.name, ns), s]));
-      const rules = new Map(spec.traffic.destinationRules.map((r) => [r.spec?.host, r]));
-      const gateways = new Set([spec.traffic.gateway.metadata.name]);
+      const rules = new Map(istioTraffic(spec).destinationRules.map((r) => [r.spec?.host, r]));
+      const gateways = new Set([istioTraffic(spec).gateway.metadata.name]);
       const podLabelSets = spec.backends.deployments.map((d) => d.spec?.template.metadata?.labels ?? {});
 
-      for (const vs of spec.traffic.virtualServices) {
+      for (const vs of istioTraffic(spec).virtualServices) {
         for (const g of vs.spec?.gateways ?? [])
           assert.ok(g === "mesh" || gateways.has(g), `${vs.metadata.name}: no Gateway ${g}`);
         for (const route of vs.spec?.http ?? []) {
@@ -90,7 +91,7 @@ describe("cross-references", () => {
           }
         }
       }
-      for (const vs of spec.traffic.virtualServices) {
+      for (const vs of istioTraffic(spec).virtualServices) {
         for (const host of vs.spec?.hosts ?? []) assert.ok(host === "*" || services.has(host), `VS host ${host}`);
       }
     });
@@ -98,7 +99,7 @@ describe("cross-references", () => {
 
   test("one VirtualService per (gateway, host): no two owners of a route", () => {
     const spec = buildMeshSpec(devConfig());
-    const owners = spec.traffic.virtualServices.flatMap((vs) =>
+    const owners = istioTraffic(spec).virtualServices.flatMap((vs) =>
       (vs.spec?.gateways ?? ["mesh"]).flatMap((g) => (vs.spec?.hosts ?? []).map((h) => `${g}|${h}`)),
     );
     assert.equal(new Set(owners).size, owners.length);
@@ -113,7 +114,7 @@ describe("cross-references", () => {
   test("every service has exactly one DestinationRule with a subset per deployed version", () => {
     const spec = buildMeshSpec(devConfig());
     assert.deepEqual(
-      spec.traffic.destinationRules.map((r) => [r.metadata.name, r.spec?.subsets?.map((s) => s.name)]),
+      istioTraffic(spec).destinationRules.map((r) => [r.metadata.name, r.spec?.subsets?.map((s) => s.name)]),
       [
         ["user-service", ["v1", "v2"]],
         ["product-service", ["v1"]],
@@ -131,7 +132,7 @@ const byName = (routes: readonly HttpRoute[], name: string) => {
 
 describe("routes", () => {
   test("the gateway serves HTTP on 80 for every host and HTTPS on 443 for httpsHost, on the ingress gateway pods", () => {
-    const gateway = buildMeshSpec(devConfig()).traffic.gateway;
+    const gateway = istioTraffic(buildMeshSpec(devConfig())).gateway;
     assert.deepEqual(gateway.spec, {
       selector: { istio: "ingressgateway" },
       servers: [
@@ -217,7 +218,7 @@ describe("faults", () => {
 
   test("with no faults key, no route injects anything", () => {
     const spec = buildMeshSpec(meshConfig());
-    for (const vs of spec.traffic.virtualServices) {
+    for (const vs of istioTraffic(spec).virtualServices) {
       for (const route of vs.spec?.http ?? []) assert.equal(route.fault, undefined, route.name);
     }
   });
@@ -241,7 +242,7 @@ describe("faults", () => {
   });
 
   test("every service has its mesh VirtualService with or without a fault, so a fault toggles a field", () => {
-    const names = (cfg: MeshConfig) => buildMeshSpec(cfg).traffic.virtualServices.map((vs) => vs.metadata.name);
+    const names = (cfg: MeshConfig) => istioTraffic(buildMeshSpec(cfg)).virtualServices.map((vs) => vs.metadata.name);
     assert.deepEqual(names(meshConfig()), names(devConfig()));
     assert.deepEqual(names(devConfig()), ["app-routes", "user-service", "product-service", "order-service"]);
     assert.deepEqual(meshRoutes(meshConfig(), "order-service").spec?.http?.[0]?.fault, undefined);
@@ -267,7 +268,9 @@ describe("faults", () => {
 
 describe("circuit breakers", () => {
   test("user-service: 10/10/2 pool; product-service: the lab's 1/1/1 pool with outlier detection", () => {
-    const rules = new Map(buildMeshSpec(devConfig()).traffic.destinationRules.map((r) => [r.metadata.name, r.spec]));
+    const rules = new Map(
+      istioTraffic(buildMeshSpec(devConfig())).destinationRules.map((r) => [r.metadata.name, r.spec]),
+    );
     assert.deepEqual(rules.get("user-service")?.trafficPolicy?.connectionPool, {
       tcp: { maxConnections: 10 },
       http: { http1MaxPendingRequests: 10, maxRequestsPerConnection: 2 },
@@ -280,7 +283,7 @@ describe("circuit breakers", () => {
   });
 
   test("no DestinationRule uses the deprecated consecutiveErrors", () => {
-    const text = JSON.stringify(buildMeshSpec(devConfig()).traffic.destinationRules);
+    const text = JSON.stringify(istioTraffic(buildMeshSpec(devConfig())).destinationRules);
     assert.doesNotMatch(text, /consecutiveErrors/);
     assert.match(text, /consecutive5xxErrors/);
   });

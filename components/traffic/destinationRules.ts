@@ -6,7 +6,7 @@ import { type NamedObject, objectMeta, serviceHost } from "../meta";
 export type DestinationRuleSpec = IDestinationRule & NamedObject;
 type TrafficPolicy = NonNullable<NonNullable<IDestinationRule["spec"]>["trafficPolicy"]>;
 
-function trafficPolicy(breaker: CircuitBreaker | undefined): { trafficPolicy?: TrafficPolicy } {
+export function trafficPolicy(breaker: CircuitBreaker | undefined): { trafficPolicy?: TrafficPolicy } {
   if (!breaker) return {};
   const pool = breaker.connectionPool;
   const tcp = pool?.maxConnections !== undefined ? { tcp: { maxConnections: pool.maxConnections } } : {};

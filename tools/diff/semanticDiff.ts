@@ -170,6 +170,44 @@ function virtualServiceSummary(before: Json, after: Json): { lines: string[]; co
   return { lines, covered };
 }
 
+// ---- HTTPRoute (trafficApi: gateway-api): backend weights per rule ----
+
+/** backendRef (a Service, one per version for a split) → weight; Gateway API's default weight is 1. */
+function backendWeights(rule: Route | undefined): Map<string, number> {
+  const refs = Array.isArray(rule?.backendRefs) ? rule.backendRefs.filter(isObject) : [];
+  return new Map(
+    refs.map((r) => [String(r.name ?? "?"), typeof r.weight === "number" ? r.weight : refs.length === 1 ? 100 : 1]),
+  );
+}
+
+function httpRouteSummary(before: Json, after: Json): { lines: string[]; covered: (c: FieldChange) => boolean } {
+  const rules = (body: Json) => {
+    const list = isObject(body) && isObject(body.spec) && Array.isArray(body.spec.rules) ? body.spec.rules : [];
+    return keyed(list) ?? new Map(list.map((r, i) => [String(i), r]));
+  };
+  const [a, b] = [rules(before), rules(after)];
+  const lines: string[] = [];
+  const summarized = new Set<string>();
+  for (const key of new Set([...a.keys(), ...b.keys()])) {
+    const [r0, r1] = [a.get(key) as Route | undefined, b.get(key) as Route | undefined];
+    if (!r0 || !r1) continue;
+    const [w0, w1] = [backendWeights(r0), backendWeights(r1)];
+    if (same([...w0], [...w1])) continue;
+    const moved = [...new Set([...w0.keys(), ...w1.keys()])]
+      .filter((d) => w0.get(d) !== w1.get(d))
+      .map((d) => `${d} ${w0.has(d) ? w0.get(d) : "(none)"}→${w1.has(d) ? w1.get(d) : "(none)"}`);
+    lines.push(`${key} weights ${moved.join(", ")}`);
+    summarized.add(key);
+  }
+  const covered = (c: FieldChange) =>
+    c.path[0] === "spec" &&
+    c.path[1] === "rules" &&
+    c.path[2] !== undefined &&
+    c.path[3] === "backendRefs" &&
+    summarized.has(segmentText(c.path[2]));
+  return { lines, covered };
+}
+
 // ---- HelmRelease: a version bump is one line ----
 
 /** `old → new` of every Helm release whose chart version changes: values may carry the same bump. */
@@ -233,7 +271,11 @@ function details(kind: string, before: Json, after: Json, bumps: readonly Versio
   const changes = fieldChanges(before, after);
   if (kind === "HelmRelease") return helmReleaseDetails(changes, bumps);
   const summary =
-    kind === "VirtualService" ? virtualServiceSummary(before, after) : { lines: [], covered: () => false };
+    kind === "VirtualService"
+      ? virtualServiceSummary(before, after)
+      : kind === "HTTPRoute"
+        ? httpRouteSummary(before, after)
+        : { lines: [], covered: () => false };
   const generic = changes
     .filter((c) => !summary.covered(c))
     .map((c) => `${showPath(c.path)}: ${showValue(c.before)} → ${showValue(c.after)}`);
@@ -289,6 +331,7 @@ const KIND_ORDER = [
   "Deployment",
   "Gateway",
   "VirtualService",
+  "HTTPRoute",
   "DestinationRule",
 ];
 const rank = (kind: string) => {

@@ -73,6 +73,25 @@ function retryText(route: Obj): string[] {
   return parts.length > 0 ? [parts.join(", ")] : [];
 }
 
+/** An HTTPRoute rule's retry and timeouts, worded as retryText words a VirtualService's. */
+function httpRouteRetryText(rule: Obj): string[] {
+  const parts = [
+    ...(rule.retry
+      ? [
+          `retries ${rule.retry.attempts}×${rule.timeouts?.backendRequest ?? "-"} on ${(rule.retry.codes ?? []).join(",")}`,
+        ]
+      : []),
+    ...(rule.timeouts?.request ? [`timeout ${rule.timeouts.request}`] : []),
+  ];
+  return parts.length > 0 ? [parts.join(", ")] : [];
+}
+
+function httpRouteMatchText(match: Obj): string {
+  const path = match?.path?.value ?? "*";
+  const headers = (match?.headers ?? []).map((h: Obj) => `${h.name}: ${h.value}`);
+  return headers.length > 0 ? `${path} [${headers.join(", ")}]` : path;
+}
+
 function breakerText(rule: Obj): string[] {
   const policy = rule?.spec?.trafficPolicy;
   if (!policy?.connectionPool && !policy?.outlierDetection) return [];
@@ -118,21 +137,29 @@ export function meshGraphOf(spec: MeshSpec): MeshGraph {
   // Clients reach the ingress gateway through the kind port mappings (or a node's NodePorts).
   const ports = spec.kindCluster?.nodes?.[0]?.extraPortMappings?.map((m) => `${m.listenAddress}:${m.hostPort}`) ?? [];
   nodes.push({ id: "clients", kind: "client", lines: ["clients", ...(ports.length > 0 ? [ports.join(", ")] : [])] });
-  const gateway = of("Gateway", "backend")[0];
-  const servers = (gateway?.spec?.servers ?? []).map(
-    (s: Obj) => `${s.port.protocol} :${s.port.number} ${s.hosts.join(", ")}${s.tls ? ` (TLS ${s.tls.mode})` : ""}`,
-  );
+  // The ingress Gateway: Istio's (servers) or, with trafficApi gateway-api, Gateway API's (listeners).
+  const gatewayApi = spec.traffic.api === "gateway-api";
+  const gateway: Obj = spec.traffic.gateway;
+  const servers = gatewayApi
+    ? (gateway.spec.listeners ?? []).map(
+        (l: Obj) => `${l.protocol} :${l.port} ${l.hostname ?? "*"}${l.tls ? ` (TLS ${l.tls.mode})` : ""}`,
+      )
+    : (gateway?.spec?.servers ?? []).map(
+        (s: Obj) => `${s.port.protocol} :${s.port.number} ${s.hosts.join(", ")}${s.tls ? ` (TLS ${s.tls.mode})` : ""}`,
+      );
   nodes.push({
     id: INGRESS,
     kind: "gateway",
     group: "istio-ingress",
-    lines: ["istio-ingressgateway", `Gateway ${gateway?.metadata.name}`, ...servers],
+    lines: ["istio-ingressgateway", `${gatewayApi ? "Gateway API " : ""}Gateway ${gateway?.metadata.name}`, ...servers],
   });
   edges.push({ from: "clients", to: INGRESS, kind: "route", lines: [] });
 
   // Services, with their versions and replicas, the rate limit where one applies.
   const rateLimits = of("EnvoyFilter", "backend");
-  for (const service of of("Service", "backend")) {
+  // A version Service (gateway-api's stand-in for a subset) is drawn as its service's version.
+  const versionOf = (name: string) => of("Service", "backend").find((s) => s.metadata.name === name)?.spec?.selector;
+  for (const service of of("Service", "backend").filter((s) => s.spec?.selector?.version === undefined)) {
     const name = service.metadata.name;
     const versions = of("Deployment", "backend")
       .filter((d) => d.spec.template.metadata.labels.app === name)
@@ -146,9 +173,43 @@ export function meshGraphOf(spec: MeshSpec): MeshGraph {
       lines: [name, versions.join(", "), ...(bucket ? [`rate limit ${bucket[1]}/${bucket[2]} per pod`] : [])],
     });
   }
-  const breakers = new Map(of("DestinationRule", "backend").map((r) => [shortHost(r.spec.host), breakerText(r)]));
+  // Keyed by service: in the gateway-api cell a breaker sits on each version Service, labelled with its app.
+  const breakers = new Map(
+    of("DestinationRule", "backend").map((r) => [r.metadata.labels?.app ?? shortHost(r.spec.host), breakerText(r)]),
+  );
 
   // The ingress routes: one edge per route and destination service.
+  for (const route of of("HTTPRoute", "backend").filter((r) =>
+    r.spec.parentRefs?.some((p: Obj) => (p.kind ?? "Gateway") === "Gateway"),
+  )) {
+    for (const rule of route.spec.rules ?? []) {
+      const byService = new Map<string, { version?: string; weight?: number }[]>();
+      for (const ref of rule.backendRefs ?? []) {
+        const selector = versionOf(ref.name);
+        const app = selector?.app ?? ref.name;
+        byService.set(app, [...(byService.get(app) ?? []), { version: selector?.version, weight: ref.weight }]);
+      }
+      for (const [app, refs] of byService) {
+        const only = refs.length === 1 && refs[0]?.weight === undefined;
+        const split = only
+          ? refs[0]?.version
+            ? [`→ ${refs[0].version} only`]
+            : []
+          : [refs.map((r) => `${r.version} ${r.weight ?? 1}%`).join(" · ")];
+        edges.push({
+          from: INGRESS,
+          to: app,
+          kind: "route",
+          lines: [
+            (rule.matches ?? [{}]).map(httpRouteMatchText).join(" | "),
+            ...split,
+            ...httpRouteRetryText(rule),
+            ...(breakers.get(app) ?? []),
+          ],
+        });
+      }
+    }
+  }
   for (const vs of of("VirtualService", "backend").filter((v) => v.spec.gateways?.includes(gateway?.metadata.name))) {
     for (const route of vs.spec.http ?? []) {
       const byService = new Map<string, Obj[]>();
@@ -220,7 +281,7 @@ export function meshGraphOf(spec: MeshSpec): MeshGraph {
   }
   if (peer?.spec?.mtls?.mode === "STRICT") {
     for (const probe of probes.filter((p) => p.metadata.namespace !== "backend")) {
-      for (const service of of("Service", "backend")) {
+      for (const service of of("Service", "backend").filter((s) => s.spec?.selector?.version === undefined)) {
         edges.push({
           from: probe.metadata.name,
           to: service.metadata.name,

@@ -13,6 +13,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { EnforcementLevel } from "@pulumi/policy";
+import { crdShellLoad } from "../../components/gatewayApi/crds";
 import { deployMesh } from "../../components/mesh";
 import { readStackFile } from "../../config/stackFile";
 import { PACK_ENFORCEMENT_LEVEL, policies } from "../../policies/policies";
@@ -54,7 +55,11 @@ async function programResources(projectRoot: string, stack: string): Promise<Pol
   // Grafana's dashboards are Istio's pinned JSON, which no policy reads: their ConfigMaps are
   // evaluated as shells, so the run needs no network and no policy meets an unknown `data`.
   const noDashboards = async () => ({ contents: {}, missing: [] });
-  const run = await runWithMocks(() => deployMesh(config, { dashboards: noDashboards }), { preview: true, stack });
+  // Likewise the Gateway API CRDs (gateway-api and ambient cells): evaluated as shells, name and channel only.
+  const run = await runWithMocks(() => deployMesh(config, { dashboards: noDashboards, gatewayApiCrds: crdShellLoad }), {
+    preview: true,
+    stack,
+  });
   if (run.error !== undefined) throw run.error;
   // No `outputs`: without an engine, stack policies see what `up` would write.
   return run.resources.map((r) => ({

@@ -2,7 +2,9 @@
  * Our own (MESH0001, Error): a route that gives a subset a weight while every workload of that subset
  * is scaled to 0. istioctl reports only that the subset selects no pods (IST0173); this names the
  * route and the share of its traffic that then fails with 503 (the canary step that shifted weight
- * before the version had replicas).
+ * before the version had replicas). In the gateway-api cell a version is a Service (Gateway API has no
+ * subsets): an HTTPRoute backendRef with weight to a Service whose pods all run 0 replicas is the same
+ * error, the Service's name standing where the subset's would.
  */
 import { list, record, text } from "../../../policies/lib/kube";
 import { matchesLabels } from "../../labels";
@@ -17,7 +19,7 @@ export const canaryReplicas: Analyzer = {
   name: NAME,
   description: "Checks that a weighted subset has running replicas",
   mirrors: "our own: IST0173 knows pods, not the weight that reaches them",
-  inputs: ["VirtualService", "DestinationRule", "Deployment"],
+  inputs: ["VirtualService", "DestinationRule", "HTTPRoute", "Service", "Deployment"],
   codes: ["MESH0001"],
   analyze(ctx) {
     const subsetLabels = new Map<string, Record<string, string>>();
@@ -49,6 +51,29 @@ export const canaryReplicas: Analyzer = {
         const rule = d.rule === "http" ? ruleName(http[d.ruleIndex] ?? {}, d.ruleIndex) : `${d.rule} #${d.ruleIndex}`;
         out.push(finding(NAME, vs, MESH.CanaryWeightOnZeroReplicas, [rule, d.weight, subset]));
       }
+    }
+    for (const route of ctx.all("HTTPRoute")) {
+      const ns = route.namespace ?? "default";
+      list(record(route.body.spec).rules).forEach((r, i) => {
+        const rule = record(r);
+        const refs = list(rule.backendRefs).map(record);
+        // Gateway API weights are relative, 1 by default: a share is a weight over the rule's total.
+        const weightOf = (ref: Record<string, unknown>) => (typeof ref.weight === "number" ? ref.weight : 1);
+        const total = refs.reduce((sum, ref) => sum + weightOf(ref), 0);
+        for (const ref of refs) {
+          const weight = weightOf(ref);
+          if (weight <= 0 || (text(ref.kind) ?? "Service") !== "Service") continue;
+          const service = ctx.find("Service", text(ref.namespace) ?? ns, text(ref.name) ?? "");
+          const selector = record(record(service?.body.spec).selector) as Record<string, string>;
+          if (!service || Object.keys(selector).length === 0) continue;
+          const workloads = ctx
+            .allWorkloads()
+            .filter((w) => w.namespace === service.namespace && matchesLabels(selector, w.labels));
+          if (workloads.length === 0 || workloads.some((w) => w.replicas > 0)) continue;
+          const share = Math.round((weight / total) * 100);
+          out.push(finding(NAME, route, MESH.CanaryWeightOnZeroReplicas, [ruleName(rule, i), share, service.name]));
+        }
+      });
     }
     return out;
   },

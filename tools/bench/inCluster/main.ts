@@ -5,6 +5,7 @@
  */
 import { stringify } from "yaml";
 import { BACKEND_NAMESPACE } from "../../../config/defaults";
+import { CliError, EXIT } from "../../lib/cli";
 import type { Target } from "../../lib/target";
 import type { BenchPlan } from "../args";
 import { type KubectlSession, kubectlSession } from "./kubectl";
@@ -61,6 +62,14 @@ export function manifestsYaml(plan: InClusterPlan): string {
 }
 
 export async function benchInCluster(plan: BenchPlan, target: Target, deps: InClusterMainDeps): Promise<number> {
+  if (target.config?.cell.trafficApi === "gateway-api") {
+    // The run's own ingress route is an Istio VirtualService on the Istio Gateway; that cell's Gateway
+    // API Gateway admits routes from the backend namespace only, so there is nothing to bind it to.
+    throw new CliError(
+      "--in-cluster is not available with trafficApi=gateway-api (its ingress Gateway admits HTTPRoutes from the backend namespace only, and the run's route lives in its own namespace); bench through the gateway without --in-cluster",
+      EXIT.usage,
+    );
+  }
   const cluster = inClusterPlan(plan, target, (deps.now ?? Date.now)());
   if (plan.inCluster?.dryRun) {
     deps.io.stdout(manifestsYaml(cluster));

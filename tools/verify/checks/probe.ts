@@ -133,8 +133,9 @@ export type FaultPlan =
   | { readonly skip: string };
 
 /**
- * How to probe a target that has a fault (cfg.faults). The mesh VirtualServices carry the faults, so
- * the caller's sidecar delays or aborts the call before the target's RBAC sees it: wait out the delay,
+ * How to probe a target that has a fault (cfg.faults). The mesh VirtualServices carry the faults (the
+ * gateway-api cell refuses faults: HTTPRoute has none), so the caller's sidecar delays or aborts the
+ * call before the target's RBAC sees it: wait out the delay,
  * and retry an answer that is exactly the abort status until all attempts aborting has probability
  * ≤ SPURIOUS_ABORT_BOUND: attempts = ⌈log(bound) / log(p)⌉ (30% → 8).
  */
