@@ -1,5 +1,6 @@
 import type { MeshConfig } from "../../config/types";
 import { DEMO_PROXY_REQUESTS, type HelmValues, type IstioRelease } from "../controlPlane/helmValues";
+import { gatewayRevisionValues, REVISION_TAGS } from "../controlPlane/revisions";
 import { EGRESS_NAMESPACE, serviceHost } from "../meta";
 
 /**
@@ -42,7 +43,7 @@ export function egressGatewayRelease(cfg: MeshConfig): IstioRelease {
     namespace: EGRESS_NAMESPACE,
     version: cfg.istio.version,
     repo: cfg.istio.chartRepo,
-    values: egressGatewayValues(),
+    values: { ...egressGatewayValues(), ...gatewayRevisionValues(cfg, REVISION_TAGS.stable) },
   };
 }
 
