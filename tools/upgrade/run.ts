@@ -4,6 +4,7 @@
  * (`pulumi up`), every workload it restarted restarted again (so its pods are injected by the old
  * revision), then the revisions as found (`pulumi up`, which removes a revision this run installed).
  */
+import { setTimeout as delay } from "node:timers/promises";
 import type { Kubectl } from "../lib/kubectl";
 import type { UpOptions } from "../lib/stackWorkspace";
 import {
@@ -137,8 +138,13 @@ export async function runUpgrade(plan: UpgradePlan, deps: UpgradeDeps, state: Up
   async function restart(batch: readonly Workload[], stop?: AbortSignal) {
     state.phase = "restarting";
     for (const w of batch) {
-      await deps.kubectl(["rollout", "restart", `deployment/${w.deployment}`, "--namespace", w.namespace], {
-        ...(stop && { signal: stop }),
+      const restartArgs = ["rollout", "restart", `deployment/${w.deployment}`, "--namespace", w.namespace];
+      const options = { ...(stop && { signal: stop }) };
+      await deps.kubectl(restartArgs, options).catch(async (error: unknown) => {
+        // restartedAt has a resolution of one second: kubectl refuses a second restart within it.
+        if (!String(error).includes("already been triggered within the past second")) throw error;
+        await delay(1100);
+        await deps.kubectl(restartArgs, options);
       });
       if (!state.restarted.some((r) => workloadText(r) === workloadText(w))) state.restarted.push(w);
       deps.emit({ event: "restarted", workload: workloadText(w) });
@@ -175,22 +181,33 @@ export async function runUpgrade(plan: UpgradePlan, deps: UpgradeDeps, state: Up
       `the revisions as found (${formatChange(changeBetween(tagsBack, found)) || "already there"})`,
     ];
     deps.emit({ event: "restoring", reason, detail: steps.join("; then ") });
-    let restoreError = "";
-    try {
+    const errors: string[] = [];
+    const attempt = async (what: () => Promise<void>) =>
+      what().then(
+        () => true,
+        (e: unknown) => {
+          errors.push(e instanceof Error ? e.message : String(e));
+          return false;
+        },
+      );
+    const tagsRestored = await attempt(async () => {
       if (!sameState(state.config, tagsBack)) {
         await apply(changeBetween(state.config, tagsBack), tagsBack);
         await deps.workspace.up();
       }
-      if (moved.length > 0) await restart(moved);
-      state.restarted = [];
-      if (!sameState(state.config, found)) {
-        await apply(changeBetween(state.config, found), found);
-        await deps.workspace.up();
-      }
-    } catch (e) {
-      restoreError = e instanceof Error ? e.message : String(e);
+    });
+    // With the tags still on the new revision, a restart would inject it again and removing it would strand pods.
+    if (tagsRestored) {
+      if (moved.length > 0 && (await attempt(() => restart(moved)))) state.restarted = [];
+      await attempt(async () => {
+        if (!sameState(state.config, found)) {
+          await apply(changeBetween(state.config, found), found);
+          await deps.workspace.up();
+        }
+      });
     }
     state.phase = "done";
+    const restoreError = errors.join("; ");
     const restored = restoreError === "";
     const status = interrupted ? "interrupted" : "rolled back";
     deps.emit({
