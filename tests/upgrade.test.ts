@@ -340,7 +340,7 @@ describe("npm run upgrade against the stub pulumi and kubectl", { concurrency: f
     assert.equal(code, EXIT.failed);
     assert.match(err.join("\n"), /pulumi up.*failed.*istiod-1-30-4/);
     assert.deepEqual(w.config(), { revisions: { enabled: true }, observability: { enabled: false } });
-    // The stub fails it before the engine records an update, as a Helm error at preview would.
+    // The stub records no history entry for an `up` it fails (pulumiCli.ts fails it before its engine runs).
     assert.equal(w.pulumi.calls().filter((c) => c.argv[0] === "up").length, 5);
     assert.deepEqual(
       (w.ups() as { revisions: unknown }[]).map((u) => u.revisions),

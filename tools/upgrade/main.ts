@@ -140,7 +140,7 @@ async function checkWorkloads(plan: UpgradePlan, kubectl: Kubectl): Promise<void
 }
 
 /**
- * `npm run verify` on the stack, as its own process (its report goes to our stderr): exit 0 passed,
+ * `npm run verify` on the stack, as its own process: exit 0 passed,
  * 1 a check failed, 2 could not run (tools/verify/main.ts).
  */
 function verifyStack(projectRoot: string, stack: string, offline: boolean, stop: AbortSignal): Promise<VerifyResult> {
@@ -153,7 +153,8 @@ function verifyStack(projectRoot: string, stack: string, offline: boolean, stop:
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", ...argv], {
       cwd: projectRoot,
-      stdio: ["ignore", "inherit", "inherit"],
+      // Its report goes to our stderr, so --json keeps stdout to the upgrade's own events.
+      stdio: ["ignore", 2, 2],
       signal: stop,
     });
     child.on("error", (error) => (stop.aborted ? resolve({ passed: false, summary: "interrupted" }) : reject(error)));
