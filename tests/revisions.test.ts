@@ -92,6 +92,9 @@ describe("revisions: what the charts get", () => {
     assert.equal(byName["istio-base"]?.version, "1.30.4");
     assert.equal(byName["istio-base"]?.values.defaultRevision, "1-30-3");
     assert.equal(byName["istio-ingressgateway"]?.values.revision, REVISION_TAGS.canary);
+    // A gateway's chart follows its tag: it rolls when the tag moves, not when the old revision goes.
+    assert.equal(byName["istio-ingressgateway"]?.version, "1.30.4");
+    assert.equal(byName["istio-egressgateway"]?.version, "1.30.3");
     assert.equal(byName["istio-egressgateway"]?.values.revision, REVISION_TAGS.stable);
     assert.equal(spec.namespaces.backend.metadata.labels?.["istio.io/rev"], REVISION_TAGS.stable);
     assert.equal(spec.namespaces.backend.metadata.labels?.["istio-injection"], undefined);

@@ -2,6 +2,7 @@ import type { MeshConfig } from "../../config/types";
 import type { NamedObject } from "../meta";
 import { baseValues, gatewayValues, type IstioRelease, istiodValues, istioReleases } from "./helmValues";
 import {
+  gatewayChartVersion,
   gatewayRevisionValues,
   installedVersions,
   newestVersion,
@@ -50,7 +51,11 @@ export function controlPlaneReleases(cfg: MeshConfig): {
         values: { ...baseValues(), defaultRevision: revisionName(stable) },
       },
       revisionRelease(cfg, stable),
-      { ...gateway, values: { ...gatewayValues(cfg), ...gatewayRevisionValues(cfg, REVISION_TAGS.canary) } },
+      {
+        ...gateway,
+        version: gatewayChartVersion(cfg, REVISION_TAGS.canary),
+        values: { ...gatewayValues(cfg), ...gatewayRevisionValues(cfg, REVISION_TAGS.canary) },
+      },
     ],
     revisions: {
       otherIstiods: installedVersions(cfg)

@@ -53,6 +53,15 @@ export function injectionLabels(cfg: MeshConfig, tag: RevisionTag = REVISION_TAG
   return cfg.revisions.enabled ? { "istio.io/rev": tag } : { "istio-injection": "enabled" };
 }
 
+/**
+ * A gateway's chart release: its tag's. The chart puts its version in the pod template's labels, so a
+ * gateway rolls when its tag moves (and back when the tag moves back), and not again when the old
+ * revision is removed.
+ */
+export function gatewayChartVersion(cfg: MeshConfig, tag: RevisionTag): string {
+  return cfg.revisions.enabled ? tagVersions(cfg)[tag] : cfg.istio.version;
+}
+
 /** The gateway chart's `revision` value: its pods carry `istio.io/rev: <tag>`, so the tag's webhook injects them. */
 export function gatewayRevisionValues(cfg: MeshConfig, tag: RevisionTag): HelmValues {
   return cfg.revisions.enabled ? { revision: tag } : {};

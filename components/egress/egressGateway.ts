@@ -1,6 +1,6 @@
 import type { MeshConfig } from "../../config/types";
 import { DEMO_PROXY_REQUESTS, type HelmValues, type IstioRelease } from "../controlPlane/helmValues";
-import { gatewayRevisionValues, REVISION_TAGS } from "../controlPlane/revisions";
+import { gatewayChartVersion, gatewayRevisionValues, REVISION_TAGS } from "../controlPlane/revisions";
 import { EGRESS_NAMESPACE, serviceHost } from "../meta";
 
 /**
@@ -41,7 +41,7 @@ export function egressGatewayRelease(cfg: MeshConfig): IstioRelease {
     name: EGRESS_GATEWAY_RELEASE,
     chart: "gateway",
     namespace: EGRESS_NAMESPACE,
-    version: cfg.istio.version,
+    version: gatewayChartVersion(cfg, REVISION_TAGS.stable),
     repo: cfg.istio.chartRepo,
     values: { ...egressGatewayValues(), ...gatewayRevisionValues(cfg, REVISION_TAGS.stable) },
   };
