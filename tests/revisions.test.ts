@@ -12,12 +12,15 @@ import {
   revisionTagService,
   revisionTagWebhook,
 } from "../components/controlPlane/revisions";
+import { deployMesh } from "../components/mesh";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
 import { configKey } from "../config/readers";
 import snapshot from "./fixtures/istio-1.30.3-chart-keys.json";
 import chartTags from "./fixtures/istio-1.30.3-revision-tags.json";
 import { isChartKey, leafPaths } from "./support/chartKeys";
 import { meshConfig, rejected } from "./support/configs";
+import { runWithMocks } from "./support/mockEngine";
+import { T } from "./support/types";
 
 const UPGRADING = { revisions: { enabled: true, upgradeTo: "1.30.4", canaryVersion: "1.30.4" } };
 
@@ -143,4 +146,43 @@ describe("revision tags equal what Istio's istiod chart renders for them", () =>
 test("the newest release is chosen per numeric part, not as text", () => {
   assert.equal(newestVersion(["1.30.10", "1.30.9"]), "1.30.10");
   assert.equal(newestVersion(["1.30.3"]), "1.30.3");
+});
+
+describe("revisions under Pulumi's mocks", () => {
+  const MWC = "kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration";
+  const installed = { revisions: { enabled: true, upgradeTo: "1.30.4" } };
+
+  test("moving prod-canary updates its webhook, its Service and the ingress gateway, nothing else", async () => {
+    const inputs = async (raw: Record<string, unknown>) => {
+      const run = await runWithMocks(() => deployMesh(meshConfig(raw)));
+      return new Map(
+        run.resources.map((r) => [r.urn, { label: `${r.type}::${r.name}`, inputs: JSON.stringify(r.inputs) }]),
+      );
+    };
+    const before = await inputs(installed);
+    const after = await inputs({ revisions: { ...installed.revisions, canaryVersion: "1.30.4" } });
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort(), "the same resources: an update in place");
+    const changed = [...before]
+      .filter(([urn, b]) => after.get(urn)?.inputs !== b.inputs)
+      .map(([urn]) => before.get(urn)?.label);
+    assert.deepEqual(changed.sort(), [
+      `${MWC}::istio-revision-tag-prod-canary`,
+      `${T.service}::istiod-revision-tag-prod-canary`,
+      `${T.release}::istio-ingressgateway`,
+    ]);
+  });
+
+  test("a tag's webhook waits for every revision; injected workloads and the gateways wait for the tags", async () => {
+    const run = await runWithMocks(() => deployMesh(meshConfig(installed)));
+    const stableTag = run.get(MWC, "istio-revision-tag-prod-stable");
+    for (const istiod of ["istiod-1-30-3", "istiod-1-30-4"])
+      assert.ok(run.dependsOn(stableTag, run.get(T.release, istiod)));
+    for (const dependent of [
+      run.get(T.deployment, "user-service-v1"),
+      run.get(T.release, "istio-ingressgateway"),
+      run.get(T.release, "istio-egressgateway"),
+    ]) {
+      assert.ok(run.dependsOn(dependent, stableTag), `${dependent.name} waits for the tag's webhook`);
+    }
+  });
 });
