@@ -22,7 +22,7 @@ import { kubectlSession } from "../tools/lib/kubectl";
 import { main } from "../tools/upgrade/main";
 import { changeBetween, formatPlan, planUpgrade, type UpgradeStep, upgradeRefusal } from "../tools/upgrade/plan";
 import type { VerifyResult } from "../tools/upgrade/run";
-import { meshConfig } from "./support/configs";
+import { meshConfig, PROJECT_ROOT } from "./support/configs";
 import { type StubKubectl, writeStubKubectl } from "./support/stubKubectl";
 import { freshClone, PulumiStub, type StubProgram } from "./support/stubPulumi";
 
@@ -110,6 +110,54 @@ describe("the upgrade plan (pure)", () => {
     assert.match(text, /^upgrade plan: Istio 1\.30\.3 → 1\.30\.4/);
     assert.match(text, /batch 3: backend\/mesh-client, istio-egress\/istio-egressgateway/);
     assert.match(text, /on any failure or Ctrl-C before step 7: both tags back on 1-30-3/);
+  });
+});
+
+describe("npm run upgrade as a CLI", () => {
+  const cli = async (argv: readonly string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = {
+      stdout: (l: string) => out.push(l),
+      stderr: (l: string) => err.push(l),
+      progress: () => {},
+      isTTY: false,
+    };
+    const code = await runCli(
+      "upgrade",
+      () => main(argv, { projectRoot: PROJECT_ROOT, io, env: {} }),
+      (l) => err.push(l),
+    );
+    return { code, out: out.join("\n"), err };
+  };
+
+  test("--help: exit 0, the seven steps and the exit codes", async () => {
+    const r = await cli(["--help"]);
+    assert.equal(r.code, EXIT.ok);
+    assert.match(r.out, /^usage: npm run upgrade -- --to VERSION/);
+    assert.match(r.out, /7\. remove the old revision/);
+    assert.match(r.out, /exit codes: 0 upgraded .*2 could not start .*130 interrupted/s);
+  });
+
+  test("bad flags: one line each, exit 2, nothing run", async () => {
+    assert.deepEqual(await cli(["--bogus"]), {
+      code: EXIT.usage,
+      out: "",
+      err: ["upgrade: Unknown option '--bogus' (see npm run upgrade -- --help)"],
+    });
+    const r = await cli(["--to", "latest", "--batch", "0"]);
+    assert.equal(r.code, EXIT.usage);
+    assert.deepEqual(r.err, [
+      'upgrade: --to "latest": an exact Istio release such as 1.30.4\n--batch "0": an integer from 1 to 50\n(see npm run upgrade -- --help)',
+    ]);
+    const real = await cli(["--to", "1.30.4", "--config", "Pulumi.dev.yaml"]);
+    assert.match(real.err.join(""), /--config reads a stack file for --dry-run/);
+  });
+
+  test("--dry-run --config on a stack without revisions: refused, nothing changed", async () => {
+    const r = await cli(["--to", "1.30.4", "--dry-run", "--config", path.join(PROJECT_ROOT, "Pulumi.dev.yaml")]);
+    assert.equal(r.code, EXIT.usage);
+    assert.match(r.err.join(""), /revisions are off on this stack .*\(nothing was changed\)$/);
   });
 });
 
