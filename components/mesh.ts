@@ -36,7 +36,12 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
 
   const controlPlane = new IstioControlPlane(
     "istio",
-    { istioNamespace: spec.namespaces.istio, ingressNamespace: spec.namespaces.ingress, releases: spec.releases },
+    {
+      istioNamespace: spec.namespaces.istio,
+      ingressNamespace: spec.namespaces.ingress,
+      releases: spec.releases,
+      ...(spec.revisions && { revisions: spec.revisions }),
+    },
     onCluster,
   );
 

@@ -1,7 +1,8 @@
 import type { MeshConfig } from "../config/types";
 import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
-import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
+import type { IstioRelease } from "./controlPlane/helmValues";
+import { controlPlaneReleases, type RevisionSpec } from "./controlPlane/revisionReleases";
 import { type EgressSpec, egressIstioObjects, egressKubernetesObjects, egressSpec } from "./egress/egressSpec";
 import { crdName, crdShell, GATEWAY_API_CRDS, needsGatewayApiCrds } from "./gatewayApi/crds";
 import type { NamedObject } from "./meta";
@@ -20,6 +21,8 @@ export interface MeshSpec {
     readonly backend: NamespaceSpec;
   };
   readonly releases: readonly [IstioRelease, IstioRelease, IstioRelease];
+  /** With `revisions.enabled`: the other istiod revision during an upgrade, and the revision tags. */
+  readonly revisions?: RevisionSpec;
   readonly backends: BackendSpecs;
   /** Gateway API CRDs to install (trafficApi gateway-api or dataplane ambient): their names, contents fetched at run time. */
   readonly gatewayApiCrds?: readonly string[];
@@ -36,7 +39,7 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
   return {
     ...(cfg.cluster.mode === "kind" && { kindCluster: kindClusterSpec(cfg.cluster, cfg.ingress) }),
     namespaces: { istio: istioNamespace(), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
-    releases: istioReleases(cfg),
+    ...controlPlaneReleases(cfg),
     backends: backendSpecs(cfg),
     ...(needsGatewayApiCrds(cfg) && { gatewayApiCrds: GATEWAY_API_CRDS.map((p) => crdName(p.file)) }),
     traffic: trafficSpec(cfg, security.httpsServer),
@@ -48,7 +51,11 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
 
 /** Every Helm release, in install order (the egress gateway beside the ingress gateway). */
 export function helmReleases(spec: MeshSpec): readonly IstioRelease[] {
-  return [...spec.releases, ...(spec.egress.gateway ? [spec.egress.gateway.release] : [])];
+  return [
+    ...spec.releases,
+    ...(spec.revisions?.otherIstiods ?? []),
+    ...(spec.egress.gateway ? [spec.egress.gateway.release] : []),
+  ];
 }
 
 /** The objects this program owns (Helm charts aside), in an order `kubectl apply` accepts. */
@@ -59,6 +66,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     namespaces.istio,
     namespaces.ingress,
     namespaces.backend,
+    ...(spec.revisions?.tags ?? []),
     ...(egress.gateway ? [egress.gateway.namespace] : []),
     ...(clients ? [clients.namespace] : []),
     ...backends.serviceAccounts,

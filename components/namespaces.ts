@@ -1,5 +1,6 @@
 import type { Namespace } from "kubernetes-types/core/v1";
 import type { MeshConfig } from "../config/types";
+import { injectionLabels } from "./controlPlane/revisions";
 import { EGRESS_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE, type NamedObject, objectMeta } from "./meta";
 
 export type NamespaceSpec = Namespace & NamedObject;
@@ -12,6 +13,6 @@ export const istioNamespace = (): NamespaceSpec => namespace(ISTIO_NAMESPACE);
 export const ingressNamespace = (): NamespaceSpec => namespace(INGRESS_NAMESPACE);
 export const egressNamespace = (): NamespaceSpec => namespace(EGRESS_NAMESPACE);
 
-/** Sidecar injection is on for every pod the backend namespace gets. */
+/** Sidecar injection is on for every pod the backend namespace gets (with revisions: through `prod-stable`). */
 export const backendNamespace = (cfg: MeshConfig): NamespaceSpec =>
-  namespace(cfg.backend.namespace, { "istio-injection": "enabled" });
+  namespace(cfg.backend.namespace, injectionLabels(cfg));

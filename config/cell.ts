@@ -1,6 +1,7 @@
 import { gatewayApiRefusals } from "../components/traffic/gatewayApi/refusals";
 import { configKey, optional, type RawConfig, type Readers } from "./readers";
 import { DATAPLANES, TRAFFIC_APIS } from "./reference";
+import { revisionsCellRule } from "./revisions";
 import type { MeshCell, MeshConfig } from "./types";
 
 /** The data plane × routing API cell: two keys, each read once here. */
@@ -29,7 +30,7 @@ export interface CellRefusal {
  */
 export type CellRule = (cfg: MeshConfig) => readonly CellRefusal[];
 
-export const CELL_RULES: readonly CellRule[] = [gatewayApiRefusals];
+export const CELL_RULES: readonly CellRule[] = [gatewayApiRefusals, revisionsCellRule];
 
 /** Reports every refusal of every rule as a config issue naming the key, the cell and the reason. */
 export function checkCell(cfg: MeshConfig, read: Readers): void {

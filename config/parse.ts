@@ -6,6 +6,7 @@ import { ConfigError, type ConfigIssue } from "./issues";
 import { parseObservabilityArea } from "./observability";
 import { configKey, projectConfig, type RawConfig, Readers } from "./readers";
 import { CONFIG_REFERENCE } from "./reference";
+import { parseRevisionsArea } from "./revisions";
 import { parseSecurityArea } from "./security";
 import { closest, didYouMean } from "./suggest";
 import { parseTrafficArea } from "./traffic";
@@ -73,9 +74,10 @@ export function parseMeshConfig(raw: RawConfig, earlier: readonly ConfigIssue[] 
   const security = parseSecurityArea(raw, read);
   const egress = parseEgressArea(raw, read);
   const observability = parseObservabilityArea(raw, read);
+  const revisions = where && parseRevisionsArea(raw, read, where.istio.version);
 
-  if (read.issues.length > 0 || !where) throw new ConfigError(read.issues);
-  const cfg: MeshConfig = { ...where, cell, ...traffic, security, egress, observability };
+  if (read.issues.length > 0 || !where || !revisions) throw new ConfigError(read.issues);
+  const cfg: MeshConfig = { ...where, cell, revisions, ...traffic, security, egress, observability };
   // What the cell cannot do is judged on a config that is otherwise valid, so each message is about the cell.
   checkCell(cfg, read);
   if (read.issues.length > 0) throw new ConfigError(read.issues);

@@ -24,7 +24,7 @@ import {
 } from "./defaults";
 import type { MeshConfig } from "./types";
 
-export type ConfigArea = "cluster" | "cell" | "traffic" | "security" | "egress" | "observability";
+export type ConfigArea = "cluster" | "cell" | "revisions" | "traffic" | "security" | "egress" | "observability";
 
 /** A field of an object value; `fields` when it is an object itself. */
 export interface FieldReference {
@@ -211,6 +211,33 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     does: "The backends' image (every service and version answers with its own text).",
     example: { value: DEFAULT_ECHO_IMAGE },
     effective: (cfg) => cfg.backend.image,
+  },
+  {
+    name: "revisions",
+    area: "revisions",
+    type: "object",
+    defaultValue: { enabled: false, stableVersion: DEFAULT_ISTIO_VERSION, canaryVersion: DEFAULT_ISTIO_VERSION },
+    allowed: "revisions fields",
+    fields: {
+      enabled: {
+        allowed:
+          "true or false (false: one istiod named `istiod`, namespaces labelled `istio-injection=enabled`, " +
+          "upgraded in place)",
+      },
+      upgradeTo: {
+        allowed:
+          "an exact Istio release other than istioVersion; written by `npm run upgrade`: a second revision " +
+          "installed beside istioVersion's",
+      },
+      stableVersion: { allowed: "istioVersion or upgradeTo (default istioVersion): where `prod-stable` points" },
+      canaryVersion: { allowed: "istioVersion or upgradeTo (default istioVersion): where `prod-canary` points" },
+    },
+    does:
+      "istiod as a revision named from its release (`1.30.3` → `istiod-1-30-3`), and the revision tags " +
+      "`prod-stable` (namespaces, the egress gateway) and `prod-canary` (the ingress gateway) pointing at " +
+      "it, for `npm run upgrade` (see [Upgrades](upgrade.md)).",
+    example: { path: "revisions.enabled", value: "true" },
+    effective: (cfg) => cfg.revisions,
   },
   {
     name: "canaryWeights",

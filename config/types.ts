@@ -76,9 +76,24 @@ export interface MeshCell {
   readonly trafficApi: "istio" | "gateway-api";
 }
 
+/**
+ * istiod as revisions and the two revision tags, as Istio's canary-upgrade guide runs them. The versions
+ * are Istio releases; each names its revision (`1.30.3` → `1-30-3`), chart version and image tag.
+ */
+export interface RevisionsConfig {
+  readonly enabled: boolean;
+  /** A second revision installed beside istioVersion's: an upgrade under way (`npm run upgrade` writes it). */
+  readonly upgradeTo?: string;
+  /** The version `prod-stable` points at: istioVersion or upgradeTo. */
+  readonly stableVersion: string;
+  /** The version `prod-canary` points at: istioVersion or upgradeTo. */
+  readonly canaryVersion: string;
+}
+
 export interface MeshConfig {
   readonly cluster: ClusterConfig;
   readonly cell: MeshCell;
+  readonly revisions: RevisionsConfig;
   readonly ingress: {
     /** Host name users put in URLs (kind maps it to localhost). */
     readonly host: string;

@@ -1,5 +1,6 @@
 import type { MeshConfig } from "../../config/types";
 import { DEMO_PROXY_REQUESTS, type HelmValues, type IstioRelease } from "../controlPlane/helmValues";
+import { gatewayChartVersion, gatewayRevisionValues, REVISION_TAGS } from "../controlPlane/revisions";
 import { EGRESS_NAMESPACE, serviceHost } from "../meta";
 
 /**
@@ -40,9 +41,9 @@ export function egressGatewayRelease(cfg: MeshConfig): IstioRelease {
     name: EGRESS_GATEWAY_RELEASE,
     chart: "gateway",
     namespace: EGRESS_NAMESPACE,
-    version: cfg.istio.version,
+    version: gatewayChartVersion(cfg, REVISION_TAGS.stable),
     repo: cfg.istio.chartRepo,
-    values: egressGatewayValues(),
+    values: { ...egressGatewayValues(), ...gatewayRevisionValues(cfg, REVISION_TAGS.stable) },
   };
 }
 

@@ -15,6 +15,7 @@ import { wrap } from "./wrap";
 const AREA_TITLES: Readonly<Record<ConfigArea, string>> = {
   cluster: "Cluster and Istio release",
   cell: "Data plane and routing API",
+  revisions: "Revisions and upgrades",
   traffic: "Traffic",
   security: "Security",
   egress: "Egress",

@@ -20,6 +20,7 @@ import { toMermaid } from "../../tools/graph/mermaid";
 import { toSvg } from "../../tools/graph/svg";
 import { main as renderMain, renderMesh } from "../../tools/render/main";
 import { main as tokenMain } from "../../tools/token/main";
+import { main as upgradeMain } from "../../tools/upgrade/main";
 import { main as verifyMain } from "../../tools/verify/main";
 import { configReferenceMarkdown } from "./configReference";
 
@@ -147,6 +148,21 @@ async function meshDiffExample(): Promise<string> {
   return `$ npm run diff -- --base HEAD   # after a 75/25 shift, the /orders fault removed, rateLimit 200/60s\n${text.trimEnd()}`;
 }
 
+/** The upgrade's plan on the dev stack with revisions on, as `--dry-run` prints it from the stack file. */
+async function upgradeExample(): Promise<string> {
+  return withTempDir(async (dir) => {
+    const file = path.join(dir, "Pulumi.dev.yaml");
+    const config = { ...devStack(), "istio-mesh:revisions": { enabled: true } };
+    writeFileSync(file, JSON.stringify({ config }));
+    const run = collect();
+    await upgradeMain(["--to", "1.30.4", "--dry-run", "--config", file], {
+      projectRoot: PROJECT_ROOT,
+      io: { ...run.io, progress: () => {}, isTTY: false },
+    });
+    return `$ npm run upgrade -- --to 1.30.4 --dry-run   # the dev stack with revisions.enabled\n${run.text()}`;
+  });
+}
+
 /** The stand-in's config: the dev stack's shape with the rate-limit window shortened. */
 const STANDIN_STACK = `config:
   istio-mesh:canaryWeights: { v1: 90, v2: 10 }
@@ -196,6 +212,7 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
   { name: "render", page: "docs/render.md", format: "text", produce: renderExample },
   { name: "token", page: "docs/security.md", format: "text", produce: tokenExample },
   { name: "mesh-diff", page: "docs/guardrails-and-ci.md", format: "text", produce: meshDiffExample },
+  { name: "upgrade-plan", page: "docs/upgrade.md", format: "text", produce: upgradeExample },
   {
     name: "verify",
     page: "docs/verify.md",

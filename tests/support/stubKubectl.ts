@@ -14,6 +14,15 @@
  *   get job -o jsonpath={.status.completionTime}, get --raw <API path>  (Prometheus through the
  *                   API server's service proxy; a missing Service: NotFound, exit 1)
  *   delete namespace x --ignore-not-found   `namespace "x" deleted`, or nothing if absent; its objects go too
+ *   get deployment/x -o name   `deployment.apps/x`; a missing one: NotFound, exit 1
+ *   rollout restart deployment/x   sets the pod template's kubectl.kubernetes.io/restartedAt to now, to
+ *                   the second, and prints `deployment.apps/x restarted`; a second restart within the same
+ *                   second makes no patch and fails as kubectl does (pkg/cmd/rollout/rollout_restart.go:
+ *                   `error: failed to create patch for x: if restart has already been triggered within the
+ *                   past second, please wait before attempting to trigger another`, exit 1)
+ *   rollout status deployment/x   `deployment "x" successfully rolled out`; `behaviour.failRollout`:
+ *                   `error: deployment "x" exceeded its progress deadline`, exit 1 (pkg/polymorphichelpers/
+ *                   rollout_status.go DeploymentStatusViewer)
  *
  * The fortio result is computed from the Job's own arguments (-qps, -c, -t, -labels), with latencies
  * per path from `behaviour.latencyMs`, so a test can assert the exact figures the bench derives.
@@ -33,6 +42,8 @@ export interface StubKubectlBehaviour {
   readonly noPrometheus?: boolean;
   /** Prometheus's answers by pod prefix: [CPU cores, working-set bytes]. */
   readonly proxyUsage?: Readonly<Record<string, readonly [number, number]>>;
+  /** This Deployment's rollout never completes: `rollout status` reports its progress deadline exceeded. */
+  readonly failRollout?: string;
 }
 
 export interface StubKubectl {
@@ -42,6 +53,8 @@ export interface StubKubectl {
   calls(): string[][];
   /** Namespaces that exist now. */
   namespaces(): string[];
+  /** `rollout restart`s that took effect, by `<namespace>/<deployment>`. */
+  restarts(): Record<string, number>;
 }
 
 const PROGRAM = String.raw`
@@ -164,6 +177,32 @@ else if (verb === "delete" && rest[1] === "namespace") {
   console.log('namespace "' + name + '" deleted');
 }
 
+else if (verb === "get" && /^deployment\//.test(rest[1])) {
+  const name = rest[1].slice("deployment/".length);
+  if (!find("Deployment", namespace, name)) fail('Error from server (NotFound): deployments.apps "' + name + '" not found');
+  console.log("deployment.apps/" + name);
+}
+
+else if (verb === "rollout" && (rest[1] === "restart" || rest[1] === "status") && /^deployment\//.test(rest[2])) {
+  const name = rest[2].slice("deployment/".length);
+  const deployment = find("Deployment", namespace, name);
+  if (!deployment) fail('Error from server (NotFound): deployments.apps "' + name + '" not found');
+  if (rest[1] === "restart") {
+    const template = deployment.obj.spec.template;
+    const annotations = ((template.metadata = template.metadata || {}).annotations = template.metadata.annotations || {});
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    if (annotations["kubectl.kubernetes.io/restartedAt"] === now) {
+      fail("error: failed to create patch for " + name + ": if restart has already been triggered within the past second, please wait before attempting to trigger another");
+    }
+    annotations["kubectl.kubernetes.io/restartedAt"] = now;
+    deployment.restarts = (deployment.restarts || 0) + 1;
+    save();
+    console.log("deployment.apps/" + name + " restarted");
+  } else if (behaviour.failRollout === name) {
+    fail('error: deployment "' + name + '" exceeded its progress deadline');
+  } else console.log('deployment "' + name + '" successfully rolled out');
+}
+
 else fail('error: unknown command "' + verb + '" for "kubectl"');
 `;
 
@@ -178,8 +217,11 @@ export function writeStubKubectl(dir: string): StubKubectl {
   fs.writeFileSync(path.join(state, "calls.log"), "");
   const read = () =>
     fs.existsSync(path.join(state, "state.json"))
-      ? (JSON.parse(fs.readFileSync(path.join(state, "state.json"), "utf8")) as { namespaces: string[] })
-      : { namespaces: [] };
+      ? (JSON.parse(fs.readFileSync(path.join(state, "state.json"), "utf8")) as {
+          namespaces: string[];
+          objects: { kind: string; ns: string; name: string; restarts?: number }[];
+        })
+      : { namespaces: [], objects: [] };
   return {
     bin,
     behave: (behaviour) => fs.writeFileSync(path.join(state, "behaviour.json"), JSON.stringify(behaviour)),
@@ -190,5 +232,7 @@ export function writeStubKubectl(dir: string): StubKubectl {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as string[]),
     namespaces: () => read().namespaces,
+    restarts: () =>
+      Object.fromEntries(read().objects.flatMap((o) => (o.restarts ? [[`${o.ns}/${o.name}`, o.restarts]] : []))),
   };
 }

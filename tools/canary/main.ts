@@ -3,7 +3,6 @@
  * The plan, gates, comparison and runner are pure (plan.ts, gates.ts, compare.ts, run.ts); this file
  * wires them to the Pulumi Automation API (workspace.ts), the gateway (probe.ts) and Prometheus.
  */
-import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { setTimeout as delay } from "node:timers/promises";
@@ -11,6 +10,8 @@ import { OBSERVABILITY_NAMESPACE, PROMETHEUS } from "../../components/observabil
 import { BETA_HEADER } from "../../components/traffic/routes";
 import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, runCli } from "../lib/cli";
+import { CtrlC } from "../lib/interrupt";
+import { projectRootFrom } from "../lib/stackWorkspace";
 import { styleFor } from "../lib/style";
 import { type PulumiCli, resolveTarget, type Target, TargetError } from "../lib/target";
 import { describeSplit } from "../verify/checks/format";
@@ -19,7 +20,6 @@ import { DEFAULT_ALPHA, splitTest } from "../verify/stats";
 import { type CanaryArgs, parseCanaryArgs, USAGE } from "./args";
 import { type CanaryEvent, humanLines, notificationBody } from "./events";
 import type { SplitTest } from "./gates";
-import { CtrlC } from "./interrupt";
 import { type CanaryPlan, type CanaryStep, formatWeights, planCanary } from "./plan";
 import { probeUsers, safeRate } from "./probe";
 import { describeRefusal, MIN_WINDOW_MS, PrometheusError, type PromQuery, versionMetrics } from "./prometheus";
@@ -95,14 +95,6 @@ export function formatPlan(plan: CanaryPlan, cfg: MeshConfig, args: CanaryArgs):
     `gates (from ${source}): split α = ${DEFAULT_ALPHA}; ${plan.canary} error rate ${errors}, p99 ≤ ${plan.gates.maxP99Ms} ms; vs ${plan.stable}: α = ${args.comparison.alpha} per test`,
     `a step fails after ${args.threshold} failed check(s); then: ${args.onFail === "pause" ? "restore the last good weights and pause (exit 3)" : "restore the last good weights (exit 1)"}`,
   ].join("\n");
-}
-
-/** The project `pulumi` would act on: the nearest directory holding Pulumi.yaml, as the CLI finds it. */
-export function projectRootFrom(dir: string): string | undefined {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    if (existsSync(path.join(d, "Pulumi.yaml"))) return d;
-    if (path.dirname(d) === d) return undefined;
-  }
 }
 
 /** Exit codes: see USAGE. */

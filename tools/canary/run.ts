@@ -1,9 +1,9 @@
+import type { UpOptions } from "../lib/stackWorkspace";
 import type { ComparisonSettings } from "./compare";
 import type { CanaryEvent } from "./events";
 import { evaluateGates, type GateResult, type SplitSample, type SplitTest } from "./gates";
 import { type CanaryPlan, type CanaryStep, formatWeights, type Weights } from "./plan";
 import type { VersionMetrics } from "./prometheus";
-import type { UpOptions } from "./workspace";
 
 /** The stack, through the Automation API in real runs. */
 export interface CanaryWorkspace {

@@ -6,9 +6,9 @@
 import { stringify } from "yaml";
 import { BACKEND_NAMESPACE } from "../../../config/defaults";
 import { CliError, EXIT } from "../../lib/cli";
+import { type KubectlSession, kubectlSession } from "../../lib/kubectl";
 import type { Target } from "../../lib/target";
 import type { BenchPlan } from "../args";
-import { type KubectlSession, kubectlSession } from "./kubectl";
 import { BENCH_PATHS, benchNamespace, FORTIO_IMAGE, type InClusterPlan, loadJob, serverManifests } from "./manifests";
 import { formatInClusterReport } from "./report";
 import { InClusterError, runInCluster } from "./run";

@@ -5,9 +5,9 @@
  */
 import { ISTIO_NAMESPACE } from "../../../components/meta";
 import { PROMETHEUS } from "../../../components/observability/services";
+import type { Kubectl } from "../../lib/kubectl";
 import type { LatencyMs } from "../load";
 import { type FortioResult, fortioJson, type PathFigures, pathFigures } from "./fortio";
-import type { Kubectl } from "./kubectl";
 import {
   BENCH_PATHS,
   type BenchPath,

@@ -14,8 +14,8 @@
  * the terminal's Ctrl-C to us once more, so signals within DEBOUNCE_MS count as one press.
  */
 import { readFileSync } from "node:fs";
-import { LineAssembler } from "../lib/lines";
-import { CANCEL_ACK, type UpOptions } from "./workspace";
+import { LineAssembler } from "./lines";
+import { CANCEL_ACK, type UpOptions } from "./stackWorkspace";
 
 export const ACK_GRACE_MS = 3000;
 export const DEBOUNCE_MS = 1000;
@@ -42,6 +42,8 @@ export class CtrlC {
     private readonly onSecond: () => void,
     private readonly now: () => number = Date.now,
     private readonly isForeground: () => boolean = foregroundOfTerminal,
+    /** What the tool does once `up` has cancelled, for the line Ctrl-C prints. */
+    private readonly thenWhat = "restoring the last good weights",
   ) {}
 
   get signal(): AbortSignal {
@@ -69,9 +71,7 @@ export class CtrlC {
     });
     let timer: NodeJS.Timeout | undefined;
     this.onUpInterrupt = () => {
-      log(
-        "Ctrl-C: letting `pulumi up` cancel cleanly, then restoring the last good weights (Ctrl-C again exits at once)",
-      );
+      log(`Ctrl-C: letting \`pulumi up\` cancel cleanly, then ${this.thenWhat} (Ctrl-C again exits at once)`);
       timer = setTimeout(() => {
         if (acknowledged || this.isForeground()) return;
         log("`pulumi up` did not get the signal: sending it one SIGINT");

@@ -1,10 +1,11 @@
 /**
- * kubectl for `bench --in-cluster`: one call at a time with the stack's cluster flags, stdout back,
- * and on failure kubectl's own first error line. An aborted call (Ctrl-C) stops kubectl.
+ * kubectl for the tools that drive a cluster (`bench --in-cluster`, `upgrade`): one call at a time with
+ * the stack's cluster flags, stdout back, and on failure kubectl's own first error line. An aborted call
+ * (Ctrl-C) stops kubectl.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { kubectlClusterFlags } from "../../lib/portForward";
-import type { ClusterAccess } from "../../lib/target";
+import { kubectlClusterFlags } from "./portForward";
+import type { ClusterAccess } from "./target";
 
 export type Kubectl = (args: readonly string[], options?: { stdin?: string; signal?: AbortSignal }) => Promise<string>;
 
