@@ -12,12 +12,18 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { readStackFile } from "../../config/stackFile";
 import { GOOD, makeTestKeys, type StandinBehaviour, startStandin } from "../../tests/support/standinGateway";
+import { main as analyzeMain } from "../../tools/analyze/main";
+import { main as benchMain } from "../../tools/bench/main";
+import { formatReport } from "../../tools/bench/report";
+import type { BenchReport } from "../../tools/bench/run";
 import { formatText } from "../../tools/diff/format";
 import { diffSnapshots } from "../../tools/diff/semanticDiff";
 import { snapshotOf } from "../../tools/diff/snapshot";
 import { meshGraph, meshTitle } from "../../tools/graph/graph";
 import { toMermaid } from "../../tools/graph/mermaid";
 import { toSvg } from "../../tools/graph/svg";
+import { PLAIN } from "../../tools/lib/style";
+import { main as policyMain } from "../../tools/policy/main";
 import { main as renderMain, renderMesh } from "../../tools/render/main";
 import { main as tokenMain } from "../../tools/token/main";
 import { main as verifyMain } from "../../tools/verify/main";
@@ -186,6 +192,84 @@ async function verifyExample(args: readonly string[], change: Partial<StandinBeh
   }
 }
 
+/** `npm run analyze` on the dev stack: the program's objects, no cluster, nothing that varies. */
+async function analyzeExample(): Promise<string> {
+  const run = collect();
+  analyzeMain(["--stack", "dev"], PROJECT_ROOT, { ...run.io, style: PLAIN });
+  return `$ npm run analyze -- --stack dev\n${run.text()}`;
+}
+
+/** `npm run policy` on the dev stack: the pack over the program's resources under Pulumi's mocks. */
+async function policyExample(): Promise<string> {
+  const run = collect();
+  await policyMain(["--stack", "dev"], PROJECT_ROOT, { ...run.io, isTTY: false });
+  return `$ npm run policy -- --stack dev\n${run.text()}`;
+}
+
+/**
+ * What a bench run measured that differs on every run: throughput and every latency. The example
+ * keeps the counts, statuses, drops and warnings (fixed by `--requests`, the stand-in's seed and
+ * `--rate` × `--duration`) and shows each timing as `…`.
+ */
+function withoutTimings(report: BenchReport): BenchReport {
+  const timingKeys = new Set(["requestsPerSecond", "achievedRate", "durationSeconds", "mean", "p50", "p90", "p99"]);
+  const mask = (value: unknown, key = ""): unknown => {
+    if (typeof value === "number") return timingKeys.has(key) || key === "p999" || key === "max" ? Number.NaN : value;
+    if (Array.isArray(value)) return value.map((v) => mask(v));
+    if (value && typeof value === "object")
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
+    return value;
+  };
+  return mask(report) as BenchReport;
+}
+
+/** A masked figure keeps its width in the table ("NaNms" → "  …ms"), so columns stay aligned. */
+const showMasked = (text: string) =>
+  text
+    .split("\n")
+    .map((line) =>
+      /^\S.*: (offered|warning)/.test(line)
+        ? line.replaceAll("NaN", "…")
+        : line.replaceAll("NaNms", "  …ms").replaceAll("NaN", "  …"),
+    )
+    .join("\n");
+
+/**
+ * `npm run bench` against the tests' stand-in gateway: /orders aborts 30% of requests (seeded), and
+ * /users, with a valid token, meets a rate limit of 5 requests a minute per pod, so most answers are
+ * 429 and the run says it measured the limit.
+ */
+async function benchExample(): Promise<string> {
+  const keys = await makeTestKeys();
+  const standin = await startStandin({ seed: 7, ...GOOD, rateLimit: { perPod: 5, perMs: 60_000, header: true } }, keys);
+  try {
+    return await withTempDir(async (dir) => {
+      const stackFile = path.join(dir, "Pulumi.standin.yaml");
+      writeFileSync(stackFile, STANDIN_STACK);
+      const runs = [
+        ["--requests", "400", "--concurrency", "4", "--path", "/orders", "--path", "/users"],
+        ["--rate", "200", "--duration", "1s", "--path", "/orders"],
+      ];
+      const shown: string[] = [];
+      for (const args of runs) {
+        const run = collect();
+        const target = ["--config", stackFile, "--url", standin.httpUrl, "--token", keys.validToken];
+        const code = await benchMain([...target, ...args, "--json"], {
+          projectRoot: PROJECT_ROOT,
+          io: { ...run.io, progress: { isTTY: false, columns: 120, write: () => true } },
+        });
+        if (code !== 0) throw new Error(`bench example: exit ${code}: ${run.text()}`);
+        const report = withoutTimings(JSON.parse(run.text()) as BenchReport);
+        const text = showMasked(formatReport(report)).replaceAll(standin.httpUrl, "http://127.0.0.1:<port>");
+        shown.push(`$ npm run bench -- --url http://127.0.0.1:<port> ${args.join(" ")}\n${text}`);
+      }
+      return shown.join("\n\n");
+    });
+  } finally {
+    await standin.close();
+  }
+}
+
 export const DOC_EXAMPLES: readonly DocExample[] = [
   {
     name: "config-reference",
@@ -213,6 +297,9 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
         rateLimit: { perPod: 400, header: false },
       }),
   },
+  { name: "analyze", page: "docs/analyze.md", format: "text", produce: analyzeExample },
+  { name: "policy", page: "docs/guardrails-and-ci.md", format: "text", produce: policyExample },
+  { name: "bench", page: "docs/bench.md", format: "text", produce: benchExample },
   {
     name: "graph-mermaid",
     page: "docs/graph.md",
