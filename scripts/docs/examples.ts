@@ -16,6 +16,7 @@ import { main as analyzeMain } from "../../tools/analyze/main";
 import { main as benchMain } from "../../tools/bench/main";
 import { formatReport } from "../../tools/bench/report";
 import type { BenchReport } from "../../tools/bench/run";
+import { diffDrawings } from "../../tools/diff/drawing";
 import { formatText } from "../../tools/diff/format";
 import { diffSnapshots } from "../../tools/diff/semanticDiff";
 import { snapshotOf } from "../../tools/diff/snapshot";
@@ -135,10 +136,9 @@ async function tokenExample(): Promise<string> {
 
 /**
  * The dev stack before and after a change (75/25 split, the /orders fault removed, a higher rate
- * limit), rendered and compared in-process as `npm run diff` does for a commit and the working
- * tree; the base commit is therefore a placeholder.
+ * limit): the mesh diff's example and its drawing.
  */
-async function meshDiffExample(): Promise<string> {
+function exampleChange(): { before: Record<string, unknown>; after: Record<string, unknown> } {
   const before = devStack();
   const { "istio-mesh:faults": faults, ...rest } = before;
   const { "order-service": _removed, ...otherFaults } = faults as Record<string, unknown>;
@@ -148,9 +148,26 @@ async function meshDiffExample(): Promise<string> {
     "istio-mesh:canaryWeights": { v1: 75, v2: 25 },
     "istio-mesh:rateLimit": { requests: 200, per: "60s" },
   };
+  return { before, after };
+}
+
+/**
+ * The example change rendered and compared in-process, as `npm run diff` does for a commit and the
+ * working tree; the base commit is therefore a placeholder.
+ */
+async function meshDiffExample(): Promise<string> {
+  const { before, after } = exampleChange();
   const changes = diffSnapshots(snapshotOf(renderMesh(before)), snapshotOf(renderMesh(after)));
   const text = formatText(changes, { stack: "dev", baseRef: "HEAD", baseCommit: "000000000000" });
   return `$ npm run diff -- --base HEAD   # after a 75/25 shift, the /orders fault removed, rateLimit 200/60s\n${text.trimEnd()}`;
+}
+
+/** `npm run diff -- --base HEAD --graph DIR`'s drawing of both sides of the example change. */
+async function meshDiffDrawing(): Promise<string> {
+  const { before, after } = exampleChange();
+  const changes = diffDrawings("dev", "HEAD", before, after).find((d) => d.name.endsWith("-changes"));
+  if (!changes) throw new Error("diffDrawings drew no changes picture");
+  return toSvg(changes.graph, changes.title);
 }
 
 /** The stand-in's config: the dev stack's shape with the rate-limit window shortened. */
@@ -310,6 +327,7 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
 
 export const DOC_FILES: readonly DocFile[] = [
   { path: "docs/mesh-dev.svg", produce: async () => toSvg(meshGraph(devStack()), meshTitle("dev")) },
+  { path: "docs/mesh-dev-diff.svg", produce: meshDiffDrawing },
 ];
 
 /** The text an example stands for between its markers. */
