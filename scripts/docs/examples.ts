@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { readStackFile } from "../../config/stackFile";
+import { canary, closeGateways, world } from "../../tests/support/canaryWorld";
 import { GOOD, makeTestKeys, type StandinBehaviour, startStandin } from "../../tests/support/standinGateway";
 import { main as analyzeMain } from "../../tools/analyze/main";
 import { main as benchMain } from "../../tools/bench/main";
@@ -287,6 +288,36 @@ async function benchExample(): Promise<string> {
   }
 }
 
+/**
+ * The latency figures of a canary's gates: they differ on every run, so the example shows them as `…`.
+ * Counts, weights, split figures and the detectable effects (from the sample sizes) stay.
+ */
+const withoutLatencies = (text: string) =>
+  text
+    .replace(/observed \d+(\.\d+)? ms/g, "observed … ms")
+    .replace(/median canary \d+ ms vs stable \d+ ms \(×[\d.]+\)/g, "median canary … ms vs stable … ms (×…)")
+    .replace(/P\(canary slower\) [\d.]+, Mann–Whitney p = [\d.e+-]+/g, "P(canary slower) …, Mann–Whitney p = …");
+
+/**
+ * `npm run canary` as its own process through the Automation API, against the tests' strict stub
+ * `pulumi` and a gateway answering with exactly the deployed split (tests/support/canaryWorld.ts).
+ * Both versions answer alike on a loaded machine, so the latency gates are set where timing cannot
+ * decide them; the weights and the split verdicts are exact.
+ */
+async function canaryExample(): Promise<string> {
+  const stack = await world();
+  try {
+    const args = ["--steps", "20,50", "--pause", "100ms", "--requests", "200", "--max-error-rate", "none"];
+    const loose = ["--max-p99", "60s", "--min-slowdown", "1000%"];
+    const { code, stdout, stderr } = await canary(stack, [...args, ...loose]).done;
+    if (code !== 0) throw new Error(`canary example: exit ${code}: ${stderr}`);
+    return `$ npm run canary -- ${[...args, ...loose].join(" ")}\n${withoutLatencies(stdout).trimEnd()}`;
+  } finally {
+    closeGateways();
+    rmSync(path.dirname(stack.project), { recursive: true, force: true });
+  }
+}
+
 export const DOC_EXAMPLES: readonly DocExample[] = [
   {
     name: "config-reference",
@@ -317,6 +348,7 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
   { name: "analyze", page: "docs/analyze.md", format: "text", produce: analyzeExample },
   { name: "policy", page: "docs/guardrails-and-ci.md", format: "text", produce: policyExample },
   { name: "bench", page: "docs/bench.md", format: "text", produce: benchExample },
+  { name: "canary", page: "docs/canary.md", format: "text", produce: canaryExample },
   {
     name: "graph-mermaid",
     page: "docs/graph.md",
