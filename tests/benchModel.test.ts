@@ -95,6 +95,23 @@ describe("HTTP/1.1 responses", () => {
     }
   });
 
+  test("a reused read buffer: only its first bytes count, and nothing of it is kept", () => {
+    const seen: number[] = [];
+    const parser = new ResponseParser((status) => seen.push(status));
+    const buffer = Buffer.alloc(256, "x");
+    const feed = (text: string) => {
+      buffer.fill("x");
+      const n = buffer.write(text, "latin1");
+      parser.feed(buffer, n);
+    };
+    feed("HTTP/1.1 200 OK\r\nContent-Le");
+    feed("ngth: 4\r\n\r\nab");
+    assert.deepEqual(seen, [], "the head and half the body: nothing complete yet");
+    feed("cdHTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+    assert.deepEqual(seen, [200, 404]);
+    assert.equal(parser.partial, false);
+  });
+
   test("a body read until close ends with the connection; garbage is refused", () => {
     const parser = new ResponseParser();
     assert.deepEqual(parser.push(Buffer.from("HTTP/1.0 200 OK\r\n\r\nsome body")), []);

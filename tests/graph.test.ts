@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { changeCount, compareGraphs } from "../tools/graph/compare";
 import { type MeshGraph, meshGraph, meshTitle } from "../tools/graph/graph";
 import { main } from "../tools/graph/main";
 import { toMermaid } from "../tools/graph/mermaid";
@@ -54,6 +55,44 @@ describe("npm run graph: the mesh as the specs build it", () => {
   test("a config change changes the picture", () => {
     const shifted = meshGraph({ ...devStackConfig(), "istio-mesh:canaryWeights": { v1: 50, v2: 50 } });
     assert.ok(labels(shifted, "ingress-gateway", "user-service").some((l) => l.includes("v1 50% · v2 50%")));
+  });
+
+  test("before and after in one picture: what changed is marked, and only that", () => {
+    const { "istio-mesh:faults": faults, ...rest } = devStackConfig() as Record<string, Record<string, unknown>>;
+    const { "order-service": _dropped, ...otherFaults } = faults ?? {};
+    const after = meshGraph({
+      ...rest,
+      "istio-mesh:faults": otherFaults,
+      "istio-mesh:canaryWeights": { v1: 75, v2: 25 },
+      "istio-mesh:egressGateway": false,
+    });
+    const both = compareGraphs(dev, after);
+    assert.deepEqual(compareGraphs(dev, dev), dev, "no change, no mark");
+    const users = edge(both, "ingress-gateway", "user-service").find(
+      (e) => e.lines[0]?.includes("/users") && !e.lines[0].includes("beta"),
+    );
+    assert.equal(users?.change, "changed");
+    assert.equal(users?.lines[0], "~ /users");
+    assert.ok(users?.lines.includes("was: v1 90% · v2 10%"), users?.lines.join(" / "));
+    const orders = edge(both, "ingress-gateway", "order-service")[0];
+    assert.equal(orders?.change, "changed");
+    assert.ok(orders?.lines.includes("was: fault: abort 500 on 30%"), orders?.lines.join(" / "));
+    // The egress gateway is gone: its node and its edges are drawn, marked removed.
+    assert.equal(both.nodes.find((n) => n.id === "egress-gateway")?.change, "removed");
+    assert.ok(both.edges.some((e) => e.to === "egress-gateway" && e.change === "removed"));
+    assert.equal(edge(both, "mesh-client", "user-service", "allow")[0]?.change, undefined, "unchanged stays plain");
+    // The SVG highlights each marked edge under its line and says what the marks mean; Mermaid styles the same links.
+    const svg = toSvg(both, "changes");
+    const marked = both.edges.filter((e) => e.change);
+    assert.equal((svg.match(/<polyline /g) ?? []).length, both.edges.length + marked.length);
+    assert.match(svg, /changed \(label: ~, and what it was\)/);
+    assert.doesNotMatch(svg, /NaN|undefined|Infinity/);
+    const styled = [...toMermaid(both).matchAll(/^ {2}linkStyle (\d+) /gm)].map((m) => Number(m[1]));
+    assert.deepEqual(
+      styled,
+      both.edges.flatMap((e, i) => (e.change ? [i] : [])),
+    );
+    assert.equal(changeCount(both), marked.length + both.nodes.filter((n) => n.change).length);
   });
 
   test("the SVG draws every node and edge at finite coordinates; Mermaid has the same graph", () => {

@@ -244,8 +244,17 @@ describe("npm run diff between two commits (a throwaway git repo)", () => {
   after(() => rmSync(repo, { recursive: true, force: true }));
 
   test("shows the stack change and the builder change, each rendered by its own commit's code", () => {
-    const { code, stdout, stderr } = run(["--base", "HEAD~1"]);
+    const { code, stdout, stderr } = run(["--base", "HEAD~1", "--graph", "drawings"]);
     assert.equal(code, 0, stderr);
+    // --graph: the drawings on the side, stdout stays the diff. Drawn by this checkout's graph code from
+    // each side's stack file, so the canary shift is marked (one edge); the builder change is not.
+    assert.match(stderr, /^graph: 1 node\(s\) and edge\(s\) marked as changed; wrote drawings\/mesh-dev-base\.svg, /);
+    for (const side of ["base", "head", "changes"]) {
+      assert.match(readFileSync(join(repo, "drawings", `mesh-dev-${side}.svg`), "utf8"), /^<svg /, side);
+      assert.match(readFileSync(join(repo, "drawings", `mesh-dev-${side}.mmd`), "utf8"), /^flowchart LR\n/, side);
+    }
+    const changes = readFileSync(join(repo, "drawings", "mesh-dev-changes.mmd"), "utf8");
+    assert.match(changes, /"~ \/users<br\/>v1 75% · v2 25%<br\/>.*was: v1 90% · v2 10%"/);
     const base = git("rev-parse", "HEAD~1");
     assert.equal(
       stdout,

@@ -2,7 +2,7 @@
  * How fast does `npm run bench` go against `wrk -t1` on the same server and the same core budget?
  * A measurement, not a test: nothing here asserts a figure.
  *
- *   npm run bench:ceiling -- [--rounds 3] [--duration 3s] [--concurrency 10] [--threads 1] [--json]
+ *   npm run bench:ceiling -- [--rounds 3] [--duration 10s] [--concurrency 10] [--threads 1] [--json]
  *                            [--url http://127.0.0.1:8081/]   another server instead (e.g. nginx; pin it yourself)
  *
  * The stand-in server (scripts/dev/standInBackend.ts, its own process) is pinned to CPU 0; wrk -t1
@@ -38,7 +38,8 @@ interface Round {
 const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
-    duration: { type: "string", default: "3s" },
+    // The bench's own default run length, so the JIT's warm-up weighs on a round as it does on a run.
+    duration: { type: "string", default: "10s" },
     concurrency: { type: "string", default: "10" },
     threads: { type: "string", default: "1" },
     json: { type: "boolean", default: false },
@@ -46,7 +47,7 @@ const { values } = parseArgs({
   },
 });
 const rounds = Number(values.rounds);
-const durationMs = durationMillis(values.duration) ?? 3000;
+const durationMs = durationMillis(values.duration) ?? 10_000;
 const concurrency = Number(values.concurrency);
 const threads = Number(values.threads);
 const seconds = Math.max(1, Math.round(durationMs / 1000));

@@ -11,13 +11,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { readStackFile } from "../../config/stackFile";
+import { canary, closeGateways, world } from "../../tests/support/canaryWorld";
 import { GOOD, makeTestKeys, type StandinBehaviour, startStandin } from "../../tests/support/standinGateway";
+import { main as analyzeMain } from "../../tools/analyze/main";
+import { main as benchMain } from "../../tools/bench/main";
+import { formatReport } from "../../tools/bench/report";
+import type { BenchReport } from "../../tools/bench/run";
+import { diffDrawings } from "../../tools/diff/drawing";
 import { formatText } from "../../tools/diff/format";
 import { diffSnapshots } from "../../tools/diff/semanticDiff";
 import { snapshotOf } from "../../tools/diff/snapshot";
 import { meshGraph, meshTitle } from "../../tools/graph/graph";
 import { toMermaid } from "../../tools/graph/mermaid";
 import { toSvg } from "../../tools/graph/svg";
+import { PLAIN } from "../../tools/lib/style";
+import { main as policyMain } from "../../tools/policy/main";
 import { main as renderMain, renderMesh } from "../../tools/render/main";
 import { main as tokenMain } from "../../tools/token/main";
 import { main as upgradeMain } from "../../tools/upgrade/main";
@@ -130,10 +138,9 @@ async function tokenExample(): Promise<string> {
 
 /**
  * The dev stack before and after a change (75/25 split, the /orders fault removed, a higher rate
- * limit), rendered and compared in-process as `npm run diff` does for a commit and the working
- * tree; the base commit is therefore a placeholder.
+ * limit): the mesh diff's example and its drawing.
  */
-async function meshDiffExample(): Promise<string> {
+function exampleChange(): { before: Record<string, unknown>; after: Record<string, unknown> } {
   const before = devStack();
   const { "istio-mesh:faults": faults, ...rest } = before;
   const { "order-service": _removed, ...otherFaults } = faults as Record<string, unknown>;
@@ -143,6 +150,15 @@ async function meshDiffExample(): Promise<string> {
     "istio-mesh:canaryWeights": { v1: 75, v2: 25 },
     "istio-mesh:rateLimit": { requests: 200, per: "60s" },
   };
+  return { before, after };
+}
+
+/**
+ * The example change rendered and compared in-process, as `npm run diff` does for a commit and the
+ * working tree; the base commit is therefore a placeholder.
+ */
+async function meshDiffExample(): Promise<string> {
+  const { before, after } = exampleChange();
   const changes = diffSnapshots(snapshotOf(renderMesh(before)), snapshotOf(renderMesh(after)));
   const text = formatText(changes, { stack: "dev", baseRef: "HEAD", baseCommit: "000000000000" });
   return `$ npm run diff -- --base HEAD   # after a 75/25 shift, the /orders fault removed, rateLimit 200/60s\n${text.trimEnd()}`;
@@ -161,6 +177,14 @@ async function upgradeExample(): Promise<string> {
     });
     return `$ npm run upgrade -- --to 1.30.4 --dry-run   # the dev stack with revisions.enabled\n${run.text()}`;
   });
+}
+
+/** `npm run diff -- --base HEAD --graph DIR`'s drawing of both sides of the example change. */
+async function meshDiffDrawing(): Promise<string> {
+  const { before, after } = exampleChange();
+  const changes = diffDrawings("dev", "HEAD", before, after).find((d) => d.name.endsWith("-changes"));
+  if (!changes) throw new Error("diffDrawings drew no changes picture");
+  return toSvg(changes.graph, changes.title);
 }
 
 /** The stand-in's config: the dev stack's shape with the rate-limit window shortened. */
@@ -202,6 +226,114 @@ async function verifyExample(args: readonly string[], change: Partial<StandinBeh
   }
 }
 
+/** `npm run analyze` on the dev stack: the program's objects, no cluster, nothing that varies. */
+async function analyzeExample(): Promise<string> {
+  const run = collect();
+  analyzeMain(["--stack", "dev"], PROJECT_ROOT, { ...run.io, style: PLAIN });
+  return `$ npm run analyze -- --stack dev\n${run.text()}`;
+}
+
+/** `npm run policy` on the dev stack: the pack over the program's resources under Pulumi's mocks. */
+async function policyExample(): Promise<string> {
+  const run = collect();
+  await policyMain(["--stack", "dev"], PROJECT_ROOT, { ...run.io, isTTY: false });
+  return `$ npm run policy -- --stack dev\n${run.text()}`;
+}
+
+/**
+ * What a bench run measured that differs on every run: throughput and every latency. The example
+ * keeps the counts, statuses, drops and warnings (fixed by `--requests`, the stand-in's seed and
+ * `--rate` × `--duration`) and shows each timing as `…`.
+ */
+function withoutTimings(report: BenchReport): BenchReport {
+  const timingKeys = new Set(["requestsPerSecond", "achievedRate", "durationSeconds", "mean", "p50", "p90", "p99"]);
+  const mask = (value: unknown, key = ""): unknown => {
+    if (typeof value === "number") return timingKeys.has(key) || key === "p999" || key === "max" ? Number.NaN : value;
+    if (Array.isArray(value)) return value.map((v) => mask(v));
+    if (value && typeof value === "object")
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
+    return value;
+  };
+  return mask(report) as BenchReport;
+}
+
+/** A masked figure keeps its width in the table ("NaNms" → "  …ms"), so columns stay aligned. */
+const showMasked = (text: string) =>
+  text
+    .split("\n")
+    .map((line) =>
+      /^\S.*: (offered|warning)/.test(line)
+        ? line.replaceAll("NaN", "…")
+        : line.replaceAll("NaNms", "  …ms").replaceAll("NaN", "  …"),
+    )
+    .join("\n");
+
+/**
+ * `npm run bench` against the tests' stand-in gateway: /orders aborts 30% of requests (seeded), and
+ * /users, with a valid token, meets a rate limit of 5 requests a minute per pod, so most answers are
+ * 429 and the run says it measured the limit.
+ */
+async function benchExample(): Promise<string> {
+  const keys = await makeTestKeys();
+  const standin = await startStandin({ seed: 7, ...GOOD, rateLimit: { perPod: 5, perMs: 60_000, header: true } }, keys);
+  try {
+    return await withTempDir(async (dir) => {
+      const stackFile = path.join(dir, "Pulumi.standin.yaml");
+      writeFileSync(stackFile, STANDIN_STACK);
+      const runs = [
+        ["--requests", "400", "--concurrency", "4", "--path", "/orders", "--path", "/users"],
+        ["--rate", "200", "--duration", "1s", "--path", "/orders"],
+      ];
+      const shown: string[] = [];
+      for (const args of runs) {
+        const run = collect();
+        const target = ["--config", stackFile, "--url", standin.httpUrl, "--token", keys.validToken];
+        const code = await benchMain([...target, ...args, "--json"], {
+          projectRoot: PROJECT_ROOT,
+          io: { ...run.io, progress: { isTTY: false, columns: 120, write: () => true } },
+        });
+        if (code !== 0) throw new Error(`bench example: exit ${code}: ${run.text()}`);
+        const report = withoutTimings(JSON.parse(run.text()) as BenchReport);
+        const text = showMasked(formatReport(report)).replaceAll(standin.httpUrl, "http://127.0.0.1:<port>");
+        shown.push(`$ npm run bench -- --url http://127.0.0.1:<port> ${args.join(" ")}\n${text}`);
+      }
+      return shown.join("\n\n");
+    });
+  } finally {
+    await standin.close();
+  }
+}
+
+/**
+ * The latency figures of a canary's gates: they differ on every run, so the example shows them as `…`.
+ * Counts, weights, split figures and the detectable effects (from the sample sizes) stay.
+ */
+const withoutLatencies = (text: string) =>
+  text
+    .replace(/observed \d+(\.\d+)? ms/g, "observed … ms")
+    .replace(/median canary \d+ ms vs stable \d+ ms \(×[\d.]+\)/g, "median canary … ms vs stable … ms (×…)")
+    .replace(/P\(canary slower\) [\d.]+, Mann–Whitney p = [\d.e+-]+/g, "P(canary slower) …, Mann–Whitney p = …");
+
+/**
+ * `npm run canary` as its own process through the Automation API, against the tests' strict stub
+ * `pulumi` and a gateway answering with exactly the deployed split (tests/support/canaryWorld.ts).
+ * Both versions answer alike on a loaded machine, so the latency gates are set where timing cannot
+ * decide them; the weights and the split verdicts are exact.
+ */
+async function canaryExample(): Promise<string> {
+  const stack = await world();
+  try {
+    const args = ["--steps", "20,50", "--pause", "100ms", "--requests", "200", "--max-error-rate", "none"];
+    const loose = ["--max-p99", "60s", "--min-slowdown", "1000%"];
+    const { code, stdout, stderr } = await canary(stack, [...args, ...loose]).done;
+    if (code !== 0) throw new Error(`canary example: exit ${code}: ${stderr}`);
+    return `$ npm run canary -- ${[...args, ...loose].join(" ")}\n${withoutLatencies(stdout).trimEnd()}`;
+  } finally {
+    closeGateways();
+    rmSync(path.dirname(stack.project), { recursive: true, force: true });
+  }
+}
+
 export const DOC_EXAMPLES: readonly DocExample[] = [
   {
     name: "config-reference",
@@ -230,6 +362,10 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
         rateLimit: { perPod: 400, header: false },
       }),
   },
+  { name: "analyze", page: "docs/analyze.md", format: "text", produce: analyzeExample },
+  { name: "policy", page: "docs/guardrails-and-ci.md", format: "text", produce: policyExample },
+  { name: "bench", page: "docs/bench.md", format: "text", produce: benchExample },
+  { name: "canary", page: "docs/canary.md", format: "text", produce: canaryExample },
   {
     name: "graph-mermaid",
     page: "docs/graph.md",
@@ -240,6 +376,7 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
 
 export const DOC_FILES: readonly DocFile[] = [
   { path: "docs/mesh-dev.svg", produce: async () => toSvg(meshGraph(devStack()), meshTitle("dev")) },
+  { path: "docs/mesh-dev-diff.svg", produce: meshDiffDrawing },
 ];
 
 /** The text an example stands for between its markers. */

@@ -14,7 +14,7 @@
  */
 import type { Socket } from "node:net";
 import * as hdr from "hdr-histogram-js";
-import { connect, type ParsedResponse, ResponseParser, requestBytes } from "./http1";
+import { connect, ResponseParser, requestBytes } from "./http1";
 import { intendedTimes, type ScheduleShare } from "./schedule";
 
 export type EngineModel =
@@ -89,7 +89,8 @@ export class Engine {
   private readonly latency = newHistogram();
   private readonly serviceTime = newHistogram();
   private readonly sendLag = newHistogram();
-  private readonly statuses = new Map<number, number>();
+  /** Answers by status code (100–999, as the parser allows), indexed by the code: no Map lookup per answer. */
+  private readonly statuses = new Float64Array(1000);
   private readonly errors = new Map<string, number>();
   private responses = 0;
   /** Requests that ended: answered, or failed without an answer. */
@@ -184,31 +185,28 @@ export class Engine {
 
   private open(): void {
     if (!this.running) return;
-    const onChunk = (chunk: Buffer) => {
-      let answers: ParsedResponse[];
-      try {
-        answers = c.parser.push(chunk);
-      } catch {
-        this.fail(c, "bad-response");
-        return;
-      }
-      for (const answer of answers) this.answered(c, answer);
-    };
     const c: Connection = {
-      socket: connect(this.url, onChunk),
-      parser: new ResponseParser(),
+      socket: undefined as unknown as Socket,
+      parser: new ResponseParser((status, localReply, close) => this.answered(c, status, localReply, close)),
       intendedMs: 0,
       sentMs: 0,
       busy: false,
       dead: false,
     };
+    c.socket = connect(this.url, (chunk, length) => {
+      try {
+        c.parser.feed(chunk, length);
+      } catch {
+        this.fail(c, "bad-response");
+      }
+    });
     this.connections.add(c);
     this.idle.push(c);
     c.socket.on("error", (error: NodeJS.ErrnoException) => this.fail(c, error.code ?? "error"));
     c.socket.on("close", () => {
       if (c.dead) return;
       const last = c.parser.end();
-      if (last && c.busy) this.answered(c, { ...last, close: true });
+      if (last && c.busy) this.answered(c, last.status, last.localReply, true);
       else this.fail(c, "closed");
     });
   }
@@ -243,8 +241,7 @@ export class Engine {
     map.set(key, (map.get(key) ?? 0) + 1);
   }
 
-  private send(c: Connection, intendedMs: number): void {
-    const sentMs = this.now();
+  private send(c: Connection, intendedMs: number, sentMs = this.now()): void {
     c.busy = true;
     c.intendedMs = intendedMs;
     c.sentMs = sentMs;
@@ -255,7 +252,7 @@ export class Engine {
     c.socket.write(this.request);
   }
 
-  private answered(c: Connection, answer: ParsedResponse): void {
+  private answered(c: Connection, status: number, localReply: boolean, close: boolean): void {
     if (!c.busy || !this.running) return;
     const doneMs = this.now();
     c.busy = false;
@@ -263,23 +260,23 @@ export class Engine {
     this.finished++;
     this.latency.recordValue(micros(doneMs - c.intendedMs));
     if (this.isOpen) this.serviceTime.recordValue(micros(doneMs - c.sentMs));
-    this.statuses.set(answer.status, (this.statuses.get(answer.status) ?? 0) + 1);
-    if (answer.status >= 400) {
-      this.bump(this.errors, String(answer.status));
+    this.statuses[status] = (this.statuses[status] as number) + 1;
+    if (status >= 400) {
+      this.bump(this.errors, String(status));
       this.errorCount++;
     }
-    if (answer.localReply) this.localReplies++;
-    if (answer.close) {
+    if (localReply) this.localReplies++;
+    if (close) {
       c.dead = true;
       c.socket.destroy();
       this.connections.delete(c);
       this.open();
     } else this.idle.push(c);
-    this.afterFree();
+    this.afterFree(doneMs);
   }
 
-  /** A connection is free: the next request goes on it. */
-  private afterFree(): void {
+  /** A connection is free (at `nowMs`, when the caller knows it): the next request goes on it. */
+  private afterFree(nowMs?: number): void {
     if (!this.running) return;
     const { model } = this.options;
     if (model.kind === "open") {
@@ -290,17 +287,18 @@ export class Engine {
       this.stop();
       return;
     }
-    this.sendOnIdle();
+    this.sendOnIdle(nowMs);
   }
 
   /** Closed loop: every idle connection sends its next request, while the count allows. */
-  private sendOnIdle(): void {
+  private sendOnIdle(nowMs = this.now()): void {
     const { model } = this.options;
     if (model.kind !== "closed") return;
     while (this.running && this.idle.length > 0) {
       if (model.requests !== undefined && this.sent >= model.requests) return;
       this.scheduled++;
-      this.send(this.idle.pop() as Connection, this.now());
+      // The answer that freed the connection was just timed: that instant is this send's start too.
+      this.send(this.idle.pop() as Connection, nowMs, nowMs);
     }
   }
 
@@ -382,7 +380,9 @@ export class Engine {
     return {
       elapsedMs: this.endedAtMs ?? this.now(),
       responses: this.responses,
-      statuses: sorted(new Map([...this.statuses].map(([code, n]) => [String(code), n]))),
+      statuses: Object.fromEntries(
+        [...this.statuses.entries()].filter(([, n]) => n > 0).map(([code, n]) => [String(code), n]),
+      ),
       errors: sorted(this.errors),
       errorCount: this.errorCount,
       localReplies: this.localReplies,

@@ -16,9 +16,6 @@ export interface ParsedResponse {
   readonly close: boolean;
 }
 
-const CRLFCRLF = Buffer.from("\r\n\r\n");
-const CRLF = Buffer.from("\r\n");
-
 /** What the head of a response says about where it came from. */
 export interface ReplyOrigin {
   /** `server: istio-envoy`: Envoy answered, whether or not the app did. */
@@ -39,175 +36,236 @@ export function isLocalReply(status: number, origin: ReplyOrigin): boolean {
   return origin.localRateLimit || (origin.envoy && !origin.upstream);
 }
 
-type BodyState = "head" | "length" | "chunk-size" | "chunk-data" | "trailers" | "until-close";
-
 const EMPTY = Buffer.alloc(0);
+const CR = 0x0d;
+const LF = 0x0a;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const TAB = 0x09;
+/** ORed into an ASCII letter, lowercases it. */
 const LOWER = 0x20;
 
-/** Does text[at, at + length) spell `name` (lowercase ASCII), ignoring case? */
-function nameIs(text: string, at: number, length: number, name: string): boolean {
+// The parser's states, as small integers: a string compare per step is measurable on this path.
+const HEAD = 0;
+const LENGTH = 1;
+const CHUNK_SIZE = 2;
+const CHUNK_DATA = 3;
+const TRAILERS = 4;
+const UNTIL_CLOSE = 5;
+
+/** Heard once per completed response, without an object per response. */
+export type ResponseListener = (status: number, localReply: boolean, close: boolean) => void;
+
+/** Does buf[at, at + length) spell `name` (lowercase ASCII), ignoring case? */
+function nameIs(buf: Buffer, at: number, length: number, name: string): boolean {
   if (length !== name.length) return false;
-  for (let i = 0; i < length; i++) if ((text.charCodeAt(at + i) | LOWER) !== name.charCodeAt(i)) return false;
+  for (let i = 0; i < length; i++) if (((buf[at + i] as number) | LOWER) !== name.charCodeAt(i)) return false;
   return true;
 }
 
-/** A header's value, trimmed and lowercased. A module function, not a closure: tsx names every closure it creates. */
-function headerValue(text: string, colon: number, eol: number): string {
-  return text
-    .slice(colon + 1, eol)
-    .trim()
-    .toLowerCase();
+/** Where the value of a header starts: after the colon and any blanks. */
+function valueStart(buf: Buffer, colon: number, eol: number): number {
+  let at = colon + 1;
+  while (at < eol && (buf[at] === SPACE || buf[at] === TAB)) at++;
+  return at;
+}
+
+/** Does buf[from, to) contain `word` (lowercase ASCII), ignoring case? */
+function containsWord(buf: Buffer, from: number, to: number, word: string): boolean {
+  const last = to - word.length;
+  for (let at = from; at <= last; at++) if (nameIs(buf, at, word.length, word)) return true;
+  return false;
+}
+
+/** A decimal (content-length) or hexadecimal (chunk size) number at buf[from, to); -1 if there is none. */
+function numberAt(buf: Buffer, from: number, to: number, radix: 10 | 16): number {
+  let value = 0;
+  let digits = 0;
+  for (let at = from; at < to; at++) {
+    const c = buf[at] as number;
+    const digit =
+      c >= 0x30 && c <= 0x39
+        ? c - 0x30
+        : radix === 16 && (c | LOWER) >= 0x61 && (c | LOWER) <= 0x66
+          ? (c | LOWER) - 0x57
+          : -1;
+    if (digit < 0) break;
+    value = value * radix + digit;
+    digits++;
+  }
+  return digits === 0 ? -1 : value;
+}
+
+/** The index of the next CRLF at or after `from`, before `end`; -1 if none. */
+function lineEnd(buf: Buffer, from: number, end: number): number {
+  for (let at = from; at + 1 < end; at++) if (buf[at] === CR && buf[at + 1] === LF) return at;
+  return -1;
 }
 
 /**
- * An incremental parser of HTTP/1.1 responses; `push` returns the responses completed by a chunk.
- * It walks the bytes with an offset and reads only the headers it needs, byte by byte: no string
- * per head, no slices per step (this is the engine's hot path).
+ * An incremental parser of HTTP/1.1 responses. It walks the bytes with an offset and reads only the
+ * headers it needs, byte by byte: no string, array or object per response (this is the engine's hot
+ * path: it used to take longer than the rest of a request's JavaScript together).
  */
 export class ResponseParser {
-  private buffer: Buffer = EMPTY;
-  private offset = 0;
-  private state: BodyState = "head";
+  /** Bytes of a response not yet complete, copied out of the (reused) read buffer. */
+  private pending: Buffer = EMPTY;
+  private state = HEAD;
   private remaining = 0;
-  private head: ParsedResponse | undefined;
+  private status = 0;
+  private localReply = false;
+  private close = false;
+  private collected: ParsedResponse[] | undefined;
 
-  push(chunk: Buffer): ParsedResponse[] {
-    this.buffer = this.offset < this.buffer.length ? Buffer.concat([this.buffer.subarray(this.offset), chunk]) : chunk;
-    this.offset = 0;
-    const done: ParsedResponse[] = [];
-    for (;;) {
-      const finished = this.step();
-      if (finished === "more") break;
-      if (finished) done.push(finished);
+  constructor(private readonly listener?: ResponseListener) {}
+
+  /**
+   * Bytes [0, length) of `chunk` arrived (a reused read buffer: nothing of it is kept); the listener
+   * hears every response they complete.
+   */
+  feed(chunk: Buffer, length = chunk.length): void {
+    let buf = chunk;
+    let end = length;
+    if (this.pending.length > 0) {
+      buf = Buffer.concat([this.pending, chunk.subarray(0, length)]);
+      end = buf.length;
     }
-    // The chunk may be a reused read buffer (connect's onread): keep a copy of what is left.
-    this.buffer = this.offset < this.buffer.length ? Buffer.from(this.buffer.subarray(this.offset)) : EMPTY;
-    this.offset = 0;
+    let at = 0;
+    while (at < end) {
+      const next = this.step(buf, at, end);
+      if (next < 0) break;
+      at = next;
+    }
+    this.pending = at < end && this.state !== UNTIL_CLOSE ? Buffer.from(buf.subarray(at, end)) : EMPTY;
+  }
+
+  /** The responses completed by `chunk` (for callers without a listener). */
+  push(chunk: Buffer): ParsedResponse[] {
+    const done: ParsedResponse[] = [];
+    this.collected = done;
+    try {
+      this.feed(chunk);
+    } finally {
+      this.collected = undefined;
+    }
     return done;
   }
 
   /** The connection closed: a body read until close ends here. */
   end(): ParsedResponse | undefined {
-    if (this.state === "until-close" && this.head) return this.complete();
-    return undefined;
+    if (this.state !== UNTIL_CLOSE) return undefined;
+    this.state = HEAD;
+    return { status: this.status, localReply: this.localReply, close: true };
   }
 
   /** A response is in progress (bytes of it have arrived, or a body is being read). */
   get partial(): boolean {
-    return this.state !== "head" || this.offset < this.buffer.length;
+    return this.state !== HEAD || this.pending.length > 0;
   }
 
-  /** One step of the state machine: a completed response, null (progress, go on), or "more" (need bytes). */
-  private step(): ParsedResponse | null | "more" {
-    const buf = this.buffer;
-    const available = buf.length - this.offset;
+  /** One step of the state machine from `at`: where the next step starts, or -1 to wait for more bytes. */
+  private step(buf: Buffer, at: number, end: number): number {
     switch (this.state) {
-      case "head":
-        return this.readHead();
-      case "length": {
-        const take = Math.min(this.remaining, available);
-        this.offset += take;
+      case HEAD:
+        return this.readHead(buf, at, end);
+      case LENGTH:
+      case CHUNK_DATA: {
+        const take = Math.min(this.remaining, end - at);
         this.remaining -= take;
-        return this.remaining === 0 ? this.complete() : "more";
+        if (this.remaining === 0) {
+          if (this.state === LENGTH) this.complete();
+          else this.state = CHUNK_SIZE;
+        }
+        return at + take;
       }
-      case "chunk-size": {
-        const eol = buf.indexOf(CRLF, this.offset);
-        if (eol < 0) return "more";
-        const size = Number.parseInt(buf.toString("latin1", this.offset, eol).split(";")[0] ?? "", 16);
-        if (Number.isNaN(size)) throw new Error("bad chunk size");
-        this.offset = eol + 2;
-        this.state = size === 0 ? "trailers" : "chunk-data";
+      case CHUNK_SIZE: {
+        const eol = lineEnd(buf, at, end);
+        if (eol < 0) return -1;
+        const size = numberAt(buf, at, eol, 16);
+        if (size < 0) throw new Error("bad chunk size");
+        this.state = size === 0 ? TRAILERS : CHUNK_DATA;
         this.remaining = size + 2;
-        return null;
+        return eol + 2;
       }
-      case "chunk-data": {
-        if (available === 0) return "more";
-        const take = Math.min(this.remaining, available);
-        this.offset += take;
-        this.remaining -= take;
-        if (this.remaining > 0) return "more";
-        this.state = "chunk-size";
-        return null;
+      case TRAILERS: {
+        const eol = lineEnd(buf, at, end);
+        if (eol < 0) return -1;
+        if (eol === at) this.complete();
+        return eol + 2;
       }
-      case "trailers": {
-        const eol = buf.indexOf(CRLF, this.offset);
-        if (eol < 0) return "more";
-        const empty = eol === this.offset;
-        this.offset = eol + 2;
-        return empty ? this.complete() : null;
-      }
-      case "until-close":
-        this.offset = buf.length;
-        return "more";
+      default: // UNTIL_CLOSE: the body is everything until the connection ends
+        return -1;
     }
   }
 
-  private readHead(): ParsedResponse | null | "more" {
-    const buf = this.buffer;
-    const at = this.offset;
-    const end = buf.indexOf(CRLFCRLF, at);
-    if (end < 0) return "more";
-    const version = buf.toString("latin1", at, at + 9);
-    const status = ((buf[at + 9] ?? 0) - 48) * 100 + ((buf[at + 10] ?? 0) - 48) * 10 + ((buf[at + 11] ?? 0) - 48);
-    if ((version !== "HTTP/1.1 " && version !== "HTTP/1.0 ") || !(status >= 100 && status <= 999)) {
+  private readHead(buf: Buffer, at: number, end: number): number {
+    const statusEol = lineEnd(buf, at, end);
+    if (statusEol < 0) return -1;
+    // A byte past the end is undefined, which makes the status NaN and the check below refuse it.
+    const status =
+      ((buf[at + 9] as number) - 48) * 100 + ((buf[at + 10] as number) - 48) * 10 + ((buf[at + 11] as number) - 48);
+    const http10 = nameIs(buf, at, 9, "http/1.0 ");
+    if ((!http10 && !nameIs(buf, at, 9, "http/1.1 ")) || !(status >= 100 && status <= 999)) {
       throw new Error(
-        `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", at, Math.min(end, at + 40)))}`,
+        `not an HTTP/1.1 response: ${JSON.stringify(buf.toString("latin1", at, Math.min(statusEol, at + 40)))}`,
       );
     }
-    this.offset = end + 4;
-    if (status < 200) return null; // 100 Continue and friends: the real answer follows
     let length = -1;
     let chunked = false;
-    let close = version === "HTTP/1.0 ";
+    let close = http10;
     let envoy = false;
     let upstream = false;
     let localRateLimit = false;
-    // One string for the head (a single native call), then plain string scanning.
-    const text = buf.toString("latin1", at, end + 2);
-    for (let line = text.indexOf("\r\n") + 2; line < text.length; ) {
-      const eol = text.indexOf("\r\n", line);
-      const colon = text.indexOf(":", line);
-      if (colon > line && colon < eol) {
-        const n = colon - line;
-        switch (text.charCodeAt(line) | LOWER) {
+    let line = statusEol + 2;
+    for (;;) {
+      const eol = lineEnd(buf, line, end);
+      if (eol < 0) return -1; // the head is not complete yet: read it again with more bytes
+      if (eol === line) break;
+      let colon = line;
+      while (colon < eol && buf[colon] !== COLON) colon++;
+      const n = colon - line;
+      if (colon < eol && n > 0) {
+        switch ((buf[line] as number) | LOWER) {
           case 99: // c
-            if (nameIs(text, line, n, "content-length")) length = Number(headerValue(text, colon, eol));
-            else if (nameIs(text, line, n, "connection")) close = headerValue(text, colon, eol).includes("close");
+            if (nameIs(buf, line, n, "content-length")) length = numberAt(buf, valueStart(buf, colon, eol), eol, 10);
+            else if (nameIs(buf, line, n, "connection")) close = containsWord(buf, colon + 1, eol, "close");
             break;
           case 116: // t
-            if (nameIs(text, line, n, "transfer-encoding")) chunked = headerValue(text, colon, eol).includes("chunked");
+            if (nameIs(buf, line, n, "transfer-encoding")) chunked = containsWord(buf, colon + 1, eol, "chunked");
             break;
           case 115: // s
-            if (nameIs(text, line, n, "server")) envoy = headerValue(text, colon, eol).startsWith("istio-envoy");
+            if (nameIs(buf, line, n, "server")) {
+              const value = valueStart(buf, colon, eol);
+              envoy = eol - value >= 11 && nameIs(buf, value, 11, "istio-envoy");
+            }
             break;
           case 120: // x
-            if (nameIs(text, line, n, "x-local-rate-limit")) localRateLimit = true;
-            else if (nameIs(text, line, n, "x-envoy-upstream-service-time")) upstream = true;
+            if (nameIs(buf, line, n, "x-local-rate-limit")) localRateLimit = true;
+            else if (nameIs(buf, line, n, "x-envoy-upstream-service-time")) upstream = true;
             break;
         }
       }
       line = eol + 2;
     }
-    this.head = { status, localReply: isLocalReply(status, { envoy, upstream, localRateLimit }), close };
-    if (status === 204 || status === 304) return this.complete();
-    if (chunked) {
-      this.state = "chunk-size";
-      return null;
-    }
-    if (length >= 0) {
-      this.state = "length";
+    const next = line + 2;
+    if (status < 200) return next; // 100 Continue and friends: the real answer follows
+    this.status = status;
+    this.localReply = isLocalReply(status, { envoy, upstream, localRateLimit });
+    this.close = close;
+    if (status === 204 || status === 304) this.complete();
+    else if (chunked) this.state = CHUNK_SIZE;
+    else if (length >= 0) {
+      this.state = LENGTH;
       this.remaining = length;
-      return null;
-    }
-    this.state = "until-close";
-    return null;
+      if (length === 0) this.complete();
+    } else this.state = UNTIL_CLOSE;
+    return next;
   }
 
-  private complete(): ParsedResponse {
-    const head = this.head as ParsedResponse;
-    this.state = "head";
-    this.head = undefined;
-    return head;
+  private complete(): void {
+    this.state = HEAD;
+    if (this.collected) this.collected.push({ status: this.status, localReply: this.localReply, close: this.close });
+    else this.listener?.(this.status, this.localReply, this.close);
   }
 }
 
@@ -228,18 +286,18 @@ export function requestBytes({ url, headers }: RequestTarget): Buffer {
  * one reused buffer through net's `onread` option, which skips the stream machinery and an allocation
  * per read (nodejs.org/api/net.html#socketconnectoptions-connectlistener); TLS uses 'data' events.
  */
-export function connect(url: URL, onChunk: (chunk: Buffer) => void): net.Socket {
+export function connect(url: URL, onChunk: (chunk: Buffer, length: number) => void): net.Socket {
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const host = url.hostname.replace(/^\[|\]$/g, "");
   let socket: net.Socket;
   if (url.protocol === "https:") {
     // The load generator does not verify certificates (the preflight request does, against --ca-cert).
     socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: false });
-    socket.on("data", onChunk);
+    socket.on("data", (chunk: Buffer) => onChunk(chunk, chunk.length));
   } else {
     const buffer = Buffer.allocUnsafe(64 * 1024);
     const callback = (n: number) => {
-      onChunk(buffer.subarray(0, n));
+      onChunk(buffer, n);
       return true;
     };
     socket = net.connect({ host, port, onread: { buffer, callback } });

@@ -1,22 +1,25 @@
 /**
  * What a change does to the mesh, object by object, with no cluster and no Pulumi state:
  *
- *   npm run diff -- --base <git-ref> [--stack dev] [--markdown [--policy-report <policy.json>]]
+ *   npm run diff -- --base <git-ref> [--stack dev] [--markdown [--policy-report <policy.json>]] [--graph <dir>]
  *
  * The base commit is exported (`git archive`) to a temp dir and rendered there by its own code in a
  * child process (node_modules linked from here); the working tree is rendered by this code. Both
  * use the program's spec builders, via tools/render/main.ts, so the diff is exactly what `pulumi up`
  * would be asked to change. With --markdown it is the PR comment, and `--policy-report <file>` (the
  * JSON of `npm run policy -- --json`) adds the policy verdicts above the diff (see comment.ts).
+ * `--graph <dir>` also draws the mesh before and after, and both with the changes marked (drawing.ts).
  * Exit 0 with or without changes; 2 when it cannot diff or a report cannot be read (HELP).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { readStackFile } from "../../config/stackFile";
 import { CliError, EXIT, fileStack, parseCli, reportFailure } from "../lib/cli";
 import { styleFor } from "../lib/style";
 import { REPORT_SECTIONS, reportFlag, reportSections } from "./comment";
+import { diffDrawings, writeDrawings } from "./drawing";
 import { type DiffHeader, formatMarkdown, formatText } from "./format";
 import { renderCheckout } from "./renderTree";
 import { diffSnapshots, type MeshChange } from "./semanticDiff";
@@ -27,7 +30,7 @@ export class DiffError extends CliError {
   override name = "DiffError";
 }
 
-export const HELP = `usage: npm run diff -- --base <git-ref> [--stack NAME] [--markdown [--policy-report FILE]]
+export const HELP = `usage: npm run diff -- --base <git-ref> [--stack NAME] [--markdown [--policy-report FILE]] [--graph DIR]
 
 What a change does to the mesh, object by object: the base commit and the working tree each rendered
 by their own code (as npm run render does), compared. No cluster, no Pulumi CLI or state.
@@ -37,9 +40,12 @@ by their own code (as npm run render does), compared. No cluster, no Pulumi CLI 
   --markdown     a PR comment instead of plain text
   --policy-report FILE
                  with --markdown: the JSON of npm run policy -- --json, shown above the diff
+  --graph DIR    also draw the mesh (as npm run graph does) before and after, and both in one picture
+                 with what changed marked: DIR/mesh-NAME-{base,head,changes}.{svg,mmd}; both sides drawn
+                 by this checkout's graph code from each side's stack file
 
 Exit status: 0 diff printed (with or without changes), 2 could not diff (bad flag, not a commit, git
-missing, a side that does not render, a report that cannot be read).`;
+missing, a side that does not render, a report that cannot be read, a side --graph cannot draw).`;
 
 function git(cwd: string, args: string[]): string {
   const run = spawnSync("git", args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -48,8 +54,14 @@ function git(cwd: string, args: string[]): string {
   return run.stdout.trim();
 }
 
+/** One side of the diff: its rendered files and its stack file's config (both absent: no such stack file). */
+interface Side {
+  readonly files: RenderedFile[];
+  readonly stackConfig: Record<string, unknown>;
+}
+
 /** Exports `commit` into a temp dir and renders the project there, with that commit's code. */
-function renderCommit(projectRoot: string, commit: string, stack: string): RenderedFile[] | undefined {
+function renderCommit(projectRoot: string, commit: string, stack: string): Side | undefined {
   const prefix = git(projectRoot, ["rev-parse", "--show-prefix"]);
   const tmp = mkdtempSync(path.join(tmpdir(), "mesh-diff-"));
   try {
@@ -75,7 +87,8 @@ function renderCommit(projectRoot: string, commit: string, stack: string): Rende
         `cannot render the base (${commit.slice(0, 12)}):\n${(child.stderr || child.error?.message || "").trim()}`,
       );
     }
-    return JSON.parse(child.stdout) as RenderedFile[];
+    const stackConfig = readStackFile(path.join(dir, `Pulumi.${stack}.yaml`));
+    return { files: JSON.parse(child.stdout) as RenderedFile[], stackConfig };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -84,6 +97,8 @@ function renderCommit(projectRoot: string, commit: string, stack: string): Rende
 export interface MeshDiff {
   readonly changes: readonly MeshChange[];
   readonly header: DiffHeader;
+  /** Each side's stack file config, for the drawings (`--graph`); the base's is absent for a new stack. */
+  readonly configs: { readonly base?: Record<string, unknown>; readonly head: Record<string, unknown> };
 }
 
 /** The diff between `baseRef` and the working tree at `projectRoot`, for one stack. */
@@ -104,7 +119,14 @@ export function meshDiff(projectRoot: string, baseRef: string, stack: string): M
     baseCommit,
     ...(base === undefined && { note: `Pulumi.${stack}.yaml is new since ${baseRef}: every object is added` }),
   };
-  return { changes: diffSnapshots(snapshotOf(base ?? []), snapshotOf(head)), header };
+  return {
+    changes: diffSnapshots(snapshotOf(base?.files ?? []), snapshotOf(head)),
+    header,
+    configs: {
+      ...(base && { base: base.stackConfig }),
+      head: readStackFile(path.join(projectRoot, `Pulumi.${stack}.yaml`)),
+    },
+  };
 }
 
 export interface Io {
@@ -135,6 +157,7 @@ export function main(
       base: { type: "string" },
       stack: { type: "string" },
       markdown: { type: "boolean" },
+      graph: { type: "string" },
       ...reportOptions,
     });
     if (parsed === undefined) {
@@ -149,7 +172,7 @@ export function main(
         Object.keys(REPORT_SECTIONS).map((name) => [name, flags[reportFlag(name)] as string | undefined]),
       ),
     );
-    const { changes, header } = meshDiff(
+    const { changes, header, configs } = meshDiff(
       projectRoot,
       values.base as string,
       fileStack(values.stack as string | undefined, env),
@@ -159,6 +182,17 @@ export function main(
         ? formatMarkdown(changes, header, sections)
         : formatText(changes, header, styleFor({ isTTY: io.isTTY ?? false })),
     );
+    if (typeof values.graph === "string") {
+      let drawings: ReturnType<typeof diffDrawings>;
+      try {
+        drawings = diffDrawings(header.stack, header.baseRef, configs.base, configs.head);
+      } catch (error) {
+        // A base whose config this checkout's rules refuse (a key renamed since) cannot be drawn by them.
+        throw new DiffError(`cannot draw the mesh (--graph): ${(error as Error).message}`);
+      }
+      // stderr: stdout is the diff itself (with --markdown, the PR comment).
+      io.stderr(`${writeDrawings(path.resolve(projectRoot, values.graph), drawings, projectRoot)}\n`);
+    }
     return EXIT.ok;
   } catch (error) {
     return reportFailure("diff", error, (line) => io.stderr(`${line}\n`));

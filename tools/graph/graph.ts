@@ -14,6 +14,8 @@ import { parseStackConfig } from "../../config/parse";
 
 export type NodeKind = "client" | "gateway" | "service" | "probe" | "sidecars" | "external";
 export type EdgeKind = "route" | "allow" | "denied" | "egress";
+/** Set only on a drawing of two graphs (./compare.ts): what the change did to a node or an edge. */
+export type Change = "added" | "removed" | "changed";
 
 export interface GraphNode {
   readonly id: string;
@@ -22,6 +24,7 @@ export interface GraphNode {
   readonly lines: readonly string[];
   /** A namespace's id, or undefined for outside the cluster. */
   readonly group?: string;
+  readonly change?: Change;
 }
 
 export interface GraphEdge {
@@ -29,6 +32,7 @@ export interface GraphEdge {
   readonly to: string;
   readonly kind: EdgeKind;
   readonly lines: readonly string[];
+  readonly change?: Change;
 }
 
 export interface GraphGroup {

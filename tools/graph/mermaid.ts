@@ -1,4 +1,5 @@
 /** The mesh graph as Mermaid flowchart text, which GitHub draws in Markdown. */
+import { CHANGE_COLOUR } from "./compare";
 import type { EdgeKind, MeshGraph } from "./graph";
 
 const ARROW: Readonly<Record<EdgeKind, string>> = { route: "-->", allow: "-.->", denied: "-.-x", egress: "==>" };
@@ -19,6 +20,13 @@ export function toMermaid(graph: MeshGraph): string {
   for (const e of graph.edges) {
     const text = e.lines.length > 0 ? `|${label(e.lines)}|` : "";
     lines.push(`  ${id(e.from)} ${ARROW[e.kind]}${text} ${id(e.to)}`);
+  }
+  // Marks of a change: Mermaid styles links by their index, in the order they were declared.
+  graph.edges.forEach((e, i) => {
+    if (e.change) lines.push(`  linkStyle ${i} stroke:${CHANGE_COLOUR[e.change]},stroke-width:4px`);
+  });
+  for (const n of graph.nodes) {
+    if (n.change) lines.push(`  style ${id(n.id)} stroke:${CHANGE_COLOUR[n.change]},stroke-width:3px`);
   }
   return lines.join("\n");
 }

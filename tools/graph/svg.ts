@@ -4,7 +4,8 @@
  * Text is monospace so its width is known without a browser.
  */
 import dagre from "@dagrejs/dagre";
-import type { EdgeKind, GraphEdge, MeshGraph, NodeKind } from "./graph";
+import { CHANGE_COLOUR } from "./compare";
+import type { Change, EdgeKind, GraphEdge, MeshGraph, NodeKind } from "./graph";
 
 const FONT = 12;
 const CHAR = 7.25;
@@ -29,6 +30,13 @@ const EDGE_STYLE: Readonly<Record<EdgeKind, { colour: string; dash?: string; nam
   allow: { colour: "#1a7f37", dash: "6 3", name: "may call (AuthorizationPolicy, mTLS identity)" },
   denied: { colour: "#cf222e", dash: "2 3", name: "refused (no sidecar under STRICT mTLS)" },
   egress: { colour: "#9a6700", dash: "8 3 2 3", name: "egress to an external host" },
+};
+
+/** A drawing of a change (./compare.ts) highlights what differs, under the edge's own colour and dash. */
+export const CHANGE_STYLE: Readonly<Record<Change, { colour: string; name: string }>> = {
+  added: { colour: CHANGE_COLOUR.added, name: "added by the change (label: +)" },
+  removed: { colour: CHANGE_COLOUR.removed, name: "removed by the change (label: −), drawn faded" },
+  changed: { colour: CHANGE_COLOUR.changed, name: "changed (label: ~, and what it was)" },
 };
 
 const escapeXml = (text: string) =>
@@ -114,14 +122,20 @@ export function toSvg(graph: MeshGraph, title: string): string {
     const style = EDGE_STYLE[edge.kind];
     const points = (e.points ?? []).map((p: { x: number; y: number }) => `${n(p.x)},${n(p.y)}`).join(" ");
     const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : "";
+    if (edge.change) {
+      out.push(
+        `<polyline points="${points}" fill="none" stroke="${CHANGE_STYLE[edge.change].colour}" stroke-opacity="0.35" stroke-width="9" stroke-linecap="round"/>`,
+      );
+    }
+    const faded = edge.change === "removed" ? ' stroke-opacity="0.5"' : "";
     out.push(
-      `<polyline points="${points}" fill="none" stroke="${style.colour}" stroke-width="1.5"${dash} marker-end="url(#arrow-${edge.kind})"/>`,
+      `<polyline points="${points}" fill="none" stroke="${style.colour}" stroke-width="1.5"${faded}${dash} marker-end="url(#arrow-${edge.kind})"/>`,
     );
     if (edge.lines.length > 0 && e.x !== undefined && e.y !== undefined) {
       const width = (e.width ?? 0) as number;
       const height = (e.height ?? 0) as number;
       out.push(
-        `<rect x="${n(e.x - width / 2)}" y="${n(e.y - height / 2)}" width="${n(width)}" height="${n(height)}" rx="3" fill="#ffffff" fill-opacity="0.9" stroke="${style.colour}" stroke-width="0.5"/>`,
+        `<rect x="${n(e.x - width / 2)}" y="${n(e.y - height / 2)}" width="${n(width)}" height="${n(height)}" rx="3" fill="#ffffff" fill-opacity="0.9" stroke="${edge.change ? CHANGE_STYLE[edge.change].colour : style.colour}" stroke-width="${edge.change ? 2 : 0.5}"/>`,
         text(edge.lines, e.x, e.y - height / 2 + LABEL_LINE - 2, LABEL_FONT, LABEL_LINE, "middle").replace(
           /<text /g,
           `<text fill="${style.colour}" `,
@@ -132,7 +146,11 @@ export function toSvg(graph: MeshGraph, title: string): string {
   for (const node of graph.nodes) {
     const b = placed.box(node.id);
     out.push(
-      `<rect x="${n(b.x)}" y="${n(b.y)}" width="${n(b.width)}" height="${n(b.height)}" rx="6" fill="${NODE_FILL[node.kind]}" stroke="#57606a"/>`,
+      `<rect x="${n(b.x)}" y="${n(b.y)}" width="${n(b.width)}" height="${n(b.height)}" rx="6" fill="${NODE_FILL[node.kind]}"${
+        node.change
+          ? ` stroke="${CHANGE_STYLE[node.change].colour}" stroke-width="3"${node.change === "removed" ? ' fill-opacity="0.5"' : ""}`
+          : ' stroke="#57606a"'
+      }/>`,
       text(node.lines, b.x + b.width / 2, b.y + LINE + 2, FONT, LINE, "middle"),
     );
   }
@@ -147,12 +165,23 @@ export function toSvg(graph: MeshGraph, title: string): string {
       text([style.name], 64, y, LABEL_FONT, LABEL_LINE, "start"),
     );
   });
-  bottom = legendTop + Object.keys(EDGE_STYLE).length * LABEL_LINE + 16;
+  // On a drawing of a change, what its highlights mean.
+  const marks = (Object.entries(CHANGE_STYLE) as [Change, (typeof CHANGE_STYLE)[Change]][]).filter(([change]) =>
+    [...graph.nodes, ...graph.edges].some((item) => item.change === change),
+  );
+  marks.forEach(([, style], i) => {
+    const y = legendTop + (Object.keys(EDGE_STYLE).length + i) * LABEL_LINE + 8;
+    out.push(
+      `<line x1="16" y1="${n(y - 4)}" x2="56" y2="${n(y - 4)}" stroke="${style.colour}" stroke-opacity="0.35" stroke-width="9" stroke-linecap="round"/>`,
+      text([style.name], 64, y, LABEL_FONT, LABEL_LINE, "start"),
+    );
+  });
+  bottom = legendTop + (Object.keys(EDGE_STYLE).length + marks.length) * LABEL_LINE + 16;
   right = Math.max(
     right,
     64 +
       widest(
-        Object.values(EDGE_STYLE).map((s) => s.name),
+        [...Object.values(EDGE_STYLE), ...marks.map(([, style]) => style)].map((s) => s.name),
         LABEL_CHAR,
       ) +
       16,

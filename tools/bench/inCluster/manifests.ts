@@ -14,7 +14,10 @@ import type { Namespace, Service } from "kubernetes-types/core/v1";
 import { INGRESS_NAMESPACE, serviceHost } from "../../../components/meta";
 import { APP_GATEWAY } from "../../../components/traffic/gateway";
 
-/** fortio, Istio's load generator, pinned (github.com/fortio/fortio release v1.75.2); never :latest. */
+/**
+ * fortio, Istio's load generator, pinned by tag (github.com/fortio/fortio release v1.75.2); never
+ * :latest. Not by digest: no public source seen here gives the 1.75.2 index digest, and none is guessed.
+ */
 export const FORTIO_IMAGE = "fortio/fortio:1.75.2";
 /** Istio's performance runs send 1 kB payloads. */
 export const PAYLOAD_BYTES = 1024;
