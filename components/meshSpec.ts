@@ -2,6 +2,7 @@ import type { MeshConfig } from "../config/types";
 import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
+import { withProfile } from "./controlPlane/production";
 import { type EgressSpec, egressIstioObjects, egressKubernetesObjects, egressSpec } from "./egress/egressSpec";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
@@ -35,17 +36,21 @@ export interface MeshSpec {
 
 export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
   const security = securitySpec(cfg);
+  const [base, istiod, ingress] = istioReleases(cfg);
+  const egress = egressSpec(cfg);
   return {
     ...(cfg.cluster.mode === "kind" && { kindCluster: kindClusterSpec(cfg.cluster, cfg.ingress) }),
-    namespaces: { istio: istioNamespace(), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
-    releases: istioReleases(cfg),
+    namespaces: { istio: istioNamespace(cfg), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
+    releases: [base, withProfile(cfg, istiod, "other"), withProfile(cfg, ingress, "ingress")],
     backends: backendSpecs(cfg),
     traffic: {
       gateway: appGateway(cfg, [security.httpsServer]),
       destinationRules: destinationRules(cfg),
       virtualServices: virtualServices(cfg),
     },
-    egress: egressSpec(cfg),
+    egress: egress.gateway
+      ? { ...egress, gateway: { ...egress.gateway, release: withProfile(cfg, egress.gateway.release, "egress") } }
+      : egress,
     ...(cfg.observability.enabled && { observability: observabilitySpec(cfg) }),
     security,
   };
@@ -69,6 +74,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...backends.serviceAccounts,
     ...backends.services,
     ...backends.deployments,
+    ...backends.disruptionBudgets,
     traffic.gateway,
     ...traffic.destinationRules,
     ...traffic.virtualServices,
