@@ -14,6 +14,12 @@
  *   get job -o jsonpath={.status.completionTime}, get --raw <API path>  (Prometheus through the
  *                   API server's service proxy; a missing Service: NotFound, exit 1)
  *   delete namespace x --ignore-not-found   `namespace "x" deleted`, or nothing if absent; its objects go too
+ *   version -o json  {clientVersion, kustomizeVersion, serverVersion} (pkg/cmd/version: serverVersion is
+ *                   k8s.io/apimachinery's version.Info, `minor` "35+" on EKS/GKE builds); an unreachable
+ *                   server: the client part alone on stdout, `The connection to the server … was refused`
+ *                   on stderr, exit 1
+ *   get deployments|namespaces [--all-namespaces] [-l k=v,...] -o json   a `List` of the matching objects
+ *                   (pkg/cmd/get: several objects print as {apiVersion: v1, items, kind: List, metadata})
  *
  * The fortio result is computed from the Job's own arguments (-qps, -c, -t, -labels), with latencies
  * per path from `behaviour.latencyMs`, so a test can assert the exact figures the bench derives.
@@ -33,6 +39,22 @@ export interface StubKubectlBehaviour {
   readonly noPrometheus?: boolean;
   /** Prometheus's answers by pod prefix: [CPU cores, working-set bytes]. */
   readonly proxyUsage?: Readonly<Record<string, readonly [number, number]>>;
+  /** The API server's version.Info (default: v1.35.0). */
+  readonly serverVersion?: { readonly major: string; readonly minor: string; readonly gitVersion: string };
+  /** No API server answers: every call that needs one fails as kubectl does. */
+  readonly unreachable?: boolean;
+}
+
+/** An object already in the cluster, as `kubectl get -o json` returns it. */
+export interface SeededObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+  };
 }
 
 export interface StubKubectl {
@@ -42,6 +64,8 @@ export interface StubKubectl {
   calls(): string[][];
   /** Namespaces that exist now. */
   namespaces(): string[];
+  /** Puts namespaces and objects in the cluster before a test, as if someone else had applied them. */
+  seed(namespaces: readonly string[], objects?: readonly SeededObject[]): void;
 }
 
 const PROGRAM = String.raw`
@@ -164,6 +188,27 @@ else if (verb === "delete" && rest[1] === "namespace") {
   console.log('namespace "' + name + '" deleted');
 }
 
+else if (verb === "version") {
+  const client = { clientVersion: { major: "1", minor: "35", gitVersion: "v1.35.0", platform: "linux/amd64" }, kustomizeVersion: "v5.7.1" };
+  if (behaviour.unreachable) {
+    console.log(JSON.stringify(client, null, 2));
+    fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
+  }
+  const server = behaviour.serverVersion || { major: "1", minor: "35", gitVersion: "v1.35.0" };
+  console.log(JSON.stringify({ ...client, serverVersion: { ...server, platform: "linux/amd64" } }, null, 2));
+}
+
+else if (verb === "get" && (rest[1] === "deployments" || rest[1] === "namespaces") && flag("-o") === "json") {
+  if (behaviour.unreachable) fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
+  const selector = (flag("-l") || "").split(",").filter(Boolean).map((p) => p.split("="));
+  const all = rest.includes("--all-namespaces") || rest.includes("-A");
+  const matches = (o) => selector.every(([k, v]) => ((o.metadata || {}).labels || {})[k] === v);
+  const objects = rest[1] === "namespaces"
+    ? state.namespaces.map((n) => (state.namespaceObjects || {})[n] || { apiVersion: "v1", kind: "Namespace", metadata: { name: n } })
+    : state.objects.filter((o) => o.kind === "Deployment" && (all || o.ns === (namespace || "default"))).map((o) => o.obj);
+  console.log(JSON.stringify({ apiVersion: "v1", items: objects.filter(matches), kind: "List", metadata: { resourceVersion: "" } }, null, 4));
+}
+
 else fail('error: unknown command "' + verb + '" for "kubectl"');
 `;
 
@@ -190,5 +235,18 @@ export function writeStubKubectl(dir: string): StubKubectl {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as string[]),
     namespaces: () => read().namespaces,
+    seed: (namespaces, objects = []) => {
+      const current = fs.existsSync(path.join(state, "state.json"))
+        ? JSON.parse(fs.readFileSync(path.join(state, "state.json"), "utf8"))
+        : { namespaces: [], objects: [] };
+      for (const n of namespaces) if (!current.namespaces.includes(n)) current.namespaces.push(n);
+      for (const o of objects) {
+        if (o.kind === "Namespace") {
+          if (!current.namespaces.includes(o.metadata.name)) current.namespaces.push(o.metadata.name);
+          current.namespaceObjects = { ...current.namespaceObjects, [o.metadata.name]: o };
+        } else current.objects.push({ kind: o.kind, ns: o.metadata.namespace, name: o.metadata.name, obj: o });
+      }
+      fs.writeFileSync(path.join(state, "state.json"), JSON.stringify(current));
+    },
   };
 }
