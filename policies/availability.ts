@@ -1,16 +1,25 @@
 /**
  * High availability: what Istio's production guidance asks of a mesh that must survive a node
  * drain or a zone outage. Mandatory for a stack of profile `production` (its istio-system namespace
- * carries `istio-mesh/profile: production`); for any other stack its findings are advisory, so the
- * lab sees what production would refuse without being stopped by it.
+ * carries `istio-mesh/profile: production`). A lab stack runs one replica of everything on purpose:
+ * it is not checked, unless its policy config sets `labProfile: "advisory"` to see what production
+ * would refuse.
  */
 import type { PolicyResource, ReportViolation, StackValidationPolicy } from "@pulumi/policy";
 import { HOSTNAME_KEY, MIN_REPLICAS } from "../components/controlPlane/production";
 import { PROFILE_LABEL } from "../components/namespaces";
 import { isKind, list, objectRef, type Props, record, text } from "./lib/kube";
+import { settings } from "./lib/settings";
 import { reportAdvisory, resourcesInView } from "./lib/visibility";
 
 const NAME = "high-availability";
+
+export interface AvailabilitySettings {
+  /** What a lab-profile stack gets: nothing, or the findings as advisories. */
+  readonly labProfile: "skip" | "advisory";
+}
+
+const DEFAULTS: AvailabilitySettings = { labProfile: "skip" };
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 
 /** A value, else the chart's default (istiod and gateway values.yaml, Istio 1.30). */
@@ -80,12 +89,24 @@ export const highAvailability: StackValidationPolicy = {
   description:
     `istiod and every gateway run at least ${MIN_REPLICAS} replicas with a PodDisruptionBudget and are kept off a ` +
     "single node; every Deployment of more than one replica has a PodDisruptionBudget. Mandatory in profile " +
-    "production, advisory otherwise.",
+    "production; a lab stack is not checked unless its config sets labProfile: advisory.",
   enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      labProfile: {
+        type: "string",
+        enum: ["skip", "advisory"],
+        default: DEFAULTS.labProfile,
+        description: "A lab-profile stack: not checked (skip), or its findings reported as advisories.",
+      },
+    },
+  },
   validateStack: (args, reportViolation) => {
+    const { labProfile } = settings(args, DEFAULTS);
     const seen = resourcesInView(NAME, args, reportViolation, (type) => type.startsWith("kubernetes:"));
     if (seen === undefined) return;
     const production = isProduction(seen);
+    if (!production && labProfile === "skip") return;
     const report: ReportViolation = production
       ? reportViolation
       : (message, urn) => reportAdvisory(reportViolation, `${message} (mandatory in profile production)`, urn);
