@@ -48,9 +48,9 @@ export const PRODUCTION_SOURCES: readonly { readonly prefix: string; readonly so
   { prefix: "autoscaleEnabled", source: "the istiod chart's default: an HPA" },
   { prefix: "autoscaleMin", source: `≥ ${MIN_REPLICAS} for HA` },
   { prefix: "autoscaleMax", source: "the istiod chart's default" },
-  { prefix: "replicaCount", source: `≥ ${MIN_REPLICAS} for HA (used when autoscaling is off)` },
+  { prefix: "replicaCount", source: `≥ ${MIN_REPLICAS} for HA; used when autoscaling is off` },
   { prefix: "cpu.targetAverageUtilization", source: "the istiod chart's default" },
-  { prefix: "resources", source: "the chart's own default (Istio's default profile), istiod/gateway values.yaml" },
+  { prefix: "resources", source: "the chart's own default, Istio's default profile: istiod/gateway values.yaml" },
   { prefix: "global.proxy.resources", source: "the istiod chart's default global.proxy.resources" },
   { prefix: "pdb", source: "the istiod chart's default pdb.minAvailable" },
   { prefix: "global.defaultPodDisruptionBudget", source: "the istiod chart's default: a PDB once min replicas > 1" },
@@ -58,14 +58,16 @@ export const PRODUCTION_SOURCES: readonly { readonly prefix: string; readonly so
     prefix: "autoscaling",
     source: `≥ ${MIN_REPLICAS} for HA; max ${MAX_REPLICAS} and target 80% CPU are the gateway chart's defaults`,
   },
-  { prefix: "podDisruptionBudget", source: "one pod may be evicted at a time (chart: created once min replicas > 1)" },
+  {
+    prefix: "podDisruptionBudget",
+    source: "one pod may be evicted at a time; the chart creates it once min replicas > 1",
+  },
   {
     prefix: "topologySpreadConstraints",
     source: "Istio deployment best practices: spread across nodes and availability zones",
   },
   { prefix: "service.type", source: "the gateway chart's default; Istio's gateway installation guide" },
   { prefix: "service.ports", source: "no NodePorts: the load balancer's ports 80 and 443" },
-  { prefix: "service.annotations", source: "istio-mesh:ingressServiceAnnotations" },
 ];
 
 export const sourceOf = (path: string): string =>

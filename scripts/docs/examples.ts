@@ -22,6 +22,7 @@ import { main as renderMain, renderMesh } from "../../tools/render/main";
 import { main as tokenMain } from "../../tools/token/main";
 import { main as verifyMain } from "../../tools/verify/main";
 import { configReferenceMarkdown } from "./configReference";
+import { productionValuesMarkdown } from "./production";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -192,6 +193,12 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
     page: "docs/configuration.md",
     format: "markdown",
     produce: async () => configReferenceMarkdown(),
+  },
+  {
+    name: "production-values",
+    page: "docs/production.md",
+    format: "markdown",
+    produce: async () => productionValuesMarkdown(),
   },
   { name: "render", page: "docs/render.md", format: "text", produce: renderExample },
   { name: "token", page: "docs/security.md", format: "text", produce: tokenExample },
