@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { istioReleases } from "../components/controlPlane/helmValues";
+import { PENDING_ADDRESS } from "../components/controlPlane/ingressAddress";
 import { HOSTNAME_KEY, ZONE_KEY } from "../components/controlPlane/production";
 import { gatewayUrls, loadBalancerUrls } from "../components/endpoints";
 import { deployMesh } from "../components/mesh";
@@ -216,6 +217,13 @@ describe("production under mocks", () => {
     const outputs = run.result as ReturnType<typeof deployMesh>;
     const known = await (outputs.gatewayUrls as unknown as { isKnown: Promise<boolean> }).isKnown;
     assert.equal(known, false, "unknown until the release exists, not an error");
+  });
+
+  test("a later preview, the load balancer still without an address: a placeholder, not a failure", async () => {
+    const run = await runWithMocks(() => deployMesh(production()), { preview: true, generatedOutputs: installed([]) });
+    assert.equal(run.error, undefined);
+    const urls = await resolved(pulumi.output((run.result as ReturnType<typeof deployMesh>).gatewayUrls));
+    assert.deepEqual(urls, { http: PENDING_ADDRESS, https: PENDING_ADDRESS });
   });
 
   test("ingressHost overrides the load balancer's address", async () => {

@@ -144,7 +144,8 @@ describe("existing cluster (profile lab; production: tests/production.test.ts)",
     assert.equal(provider.inputs.context, "prod-east");
     assert.ok(!("deleteUnreachable" in provider.inputs));
     // Explicit, so PULUMI_K8S_UPSERT_EXISTING_OBJECTS cannot make it adopt (and later delete) what exists.
-    assert.equal(provider.inputs.upsertExistingObjects, false);
+    // Provider configuration reaches the engine as strings (the SDK JSON-encodes every non-string input).
+    assert.equal(provider.inputs.upsertExistingObjects, "false");
     for (const r of run.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
       assert.match(r.provider, /::existing::/);
     }
