@@ -15,6 +15,12 @@ export interface ChartRelease {
 }
 
 /**
+ * How long Helm waits for a release's objects to be ready (Deployments available, a LoadBalancer
+ * Service's address: helm/helm pkg/kube/ready.go, serviceReady) before the install fails.
+ */
+export const HELM_TIMEOUT_SECONDS = 600;
+
+/**
  * helm.v3.Release, not helm.v4.Chart: a Release previews while the cluster (and so the provider's
  * kubeconfig) does not exist yet, and Helm itself orders and awaits what is inside each chart.
  */
@@ -30,7 +36,7 @@ export function helmRelease(r: ChartRelease, opts: pulumi.CustomResourceOptions)
       values: r.values,
       createNamespace: false,
       cleanupOnFail: true,
-      timeout: 600,
+      timeout: HELM_TIMEOUT_SECONDS,
       maxHistory: 5,
     },
     opts,

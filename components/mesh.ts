@@ -3,6 +3,7 @@ import type { MeshConfig } from "../config/types";
 import { Backends } from "./backends/backends";
 import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
+import { loadBalancerGatewayUrls } from "./controlPlane/ingressAddress";
 import { Egress } from "./egress/egress";
 import { gatewayUrls } from "./endpoints";
 import { loadGatewayApiCrds } from "./gatewayApi/crdSource";
@@ -109,7 +110,8 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
     clusterName: cluster.clusterName,
     /** kind: the cluster's kubeconfig (secret); existing: null, see MeshCluster.kubeconfig. */
     kubeconfig: cluster.kubeconfig ?? null,
-    gatewayUrls: gatewayUrls(cfg),
+    /** From config, else (production without ingressHost) from the gateway Service's load balancer. */
+    gatewayUrls: gatewayUrls(cfg) ?? loadBalancerGatewayUrls(controlPlane.ingressGateway, onCluster),
     canaryWeights: pulumi.output(cfg.canaryWeights),
     dashboards: (spec.observability?.dashboards ?? {}) as Partial<Record<ToolName, ToolAccess>>,
     httpsHost: cfg.security.httpsHost,

@@ -2,6 +2,7 @@ import type { MeshConfig } from "../config/types";
 import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import type { IstioRelease } from "./controlPlane/helmValues";
+import { withProfile } from "./controlPlane/production";
 import { controlPlaneReleases, type RevisionSpec } from "./controlPlane/revisionReleases";
 import { type EgressSpec, egressIstioObjects, egressKubernetesObjects, egressSpec } from "./egress/egressSpec";
 import { crdName, crdShell, GATEWAY_API_CRDS, needsGatewayApiCrds } from "./gatewayApi/crds";
@@ -36,14 +37,26 @@ export interface MeshSpec {
 
 export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
   const security = securitySpec(cfg);
+  const controlPlane = controlPlaneReleases(cfg);
+  const [base, istiod, ingress] = controlPlane.releases;
+  const egress = egressSpec(cfg);
   return {
     ...(cfg.cluster.mode === "kind" && { kindCluster: kindClusterSpec(cfg.cluster, cfg.ingress) }),
-    namespaces: { istio: istioNamespace(), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
-    ...controlPlaneReleases(cfg),
+    namespaces: { istio: istioNamespace(cfg), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
+    // The production profile's HA and LoadBalancer overlay, on every istiod revision and gateway.
+    releases: [base, withProfile(cfg, istiod, "other"), withProfile(cfg, ingress, "ingress")],
+    ...(controlPlane.revisions && {
+      revisions: {
+        ...controlPlane.revisions,
+        otherIstiods: controlPlane.revisions.otherIstiods.map((r) => withProfile(cfg, r, "other")),
+      },
+    }),
     backends: backendSpecs(cfg),
     ...(needsGatewayApiCrds(cfg) && { gatewayApiCrds: GATEWAY_API_CRDS.map((p) => crdName(p.file)) }),
     traffic: trafficSpec(cfg, security.httpsServer),
-    egress: egressSpec(cfg),
+    egress: egress.gateway
+      ? { ...egress, gateway: { ...egress.gateway, release: withProfile(cfg, egress.gateway.release, "egress") } }
+      : egress,
     ...(cfg.observability.enabled && { observability: observabilitySpec(cfg) }),
     security,
   };
@@ -72,6 +85,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...backends.serviceAccounts,
     ...backends.services,
     ...backends.deployments,
+    ...backends.disruptionBudgets,
     ...trafficObjects(traffic),
     ...egressIstioObjects(egress),
     ...egressKubernetesObjects(egress),

@@ -9,7 +9,12 @@ function namespace(name: string, labels: Record<string, string> = {}): Namespace
   return { apiVersion: "v1", kind: "Namespace", metadata: objectMeta(name, undefined, labels) };
 }
 
-export const istioNamespace = (): NamespaceSpec => namespace(ISTIO_NAMESPACE);
+/** Marks a production stack, for the policies that hold production to more (policies/availability.ts). */
+export const PROFILE_LABEL = "istio-mesh/profile";
+
+/** The control plane's namespace; in production it names the profile. */
+export const istioNamespace = (cfg: MeshConfig): NamespaceSpec =>
+  namespace(ISTIO_NAMESPACE, cfg.profile.name === "production" ? { [PROFILE_LABEL]: "production" } : {});
 export const ingressNamespace = (): NamespaceSpec => namespace(INGRESS_NAMESPACE);
 export const egressNamespace = (): NamespaceSpec => namespace(EGRESS_NAMESPACE);
 

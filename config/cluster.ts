@@ -11,7 +11,7 @@ import {
 } from "./defaults";
 import { configKey, isPinnedImage, optional, type RawConfig, type Readers } from "./readers";
 import { keyReference, keysOnlyWith, PINNED_IMAGE } from "./reference";
-import type { MeshConfig } from "./types";
+import type { MeshConfig, MeshProfile } from "./types";
 
 /** Cluster, ingress address and Istio release: where the mesh runs. */
 
@@ -28,6 +28,7 @@ const ANY = /^.+$/;
 export function parseClusterArea(
   raw: RawConfig,
   read: Readers,
+  profile: MeshProfile["name"],
 ): Pick<MeshConfig, "cluster" | "ingress" | "istio"> | undefined {
   const cluster = parseCluster(raw, read);
   // kind listens on 127.0.0.1 only, so another host is meaningful for existing clusters alone.
@@ -39,10 +40,12 @@ export function parseClusterArea(
     read.string(k, v, EXACT_VERSION, allowed("istioVersion")),
   );
   if (!cluster) return undefined;
+  // Production's address comes from the load balancer unless ingressHost overrides it.
+  const host = ingressHost ?? (profile === "production" ? undefined : "localhost");
   return {
     cluster,
     ingress: {
-      host: ingressHost ?? "localhost",
+      ...(host !== undefined && { host }),
       httpNodePort: INGRESS_HTTP_NODE_PORT,
       httpsNodePort: INGRESS_HTTPS_NODE_PORT,
     },

@@ -4,6 +4,7 @@ import { PROJECT } from "./defaults";
 import { parseEgressArea } from "./egress";
 import { ConfigError, type ConfigIssue } from "./issues";
 import { parseObservabilityArea } from "./observability";
+import { parseProfileArea } from "./profile";
 import { configKey, projectConfig, type RawConfig, Readers } from "./readers";
 import { CONFIG_REFERENCE } from "./reference";
 import { parseRevisionsArea } from "./revisions";
@@ -68,7 +69,8 @@ export function parseMeshConfig(raw: RawConfig, earlier: readonly ConfigIssue[] 
     }
   }
 
-  const where = parseClusterArea(raw, read);
+  const profile = parseProfileArea(raw, read);
+  const where = parseClusterArea(raw, read, profile.name);
   const cell = parseCellArea(raw, read);
   const traffic = parseTrafficArea(raw, read);
   const security = parseSecurityArea(raw, read);
@@ -77,7 +79,7 @@ export function parseMeshConfig(raw: RawConfig, earlier: readonly ConfigIssue[] 
   const revisions = where && parseRevisionsArea(raw, read, where.istio.version);
 
   if (read.issues.length > 0 || !where || !revisions) throw new ConfigError(read.issues);
-  const cfg: MeshConfig = { ...where, cell, revisions, ...traffic, security, egress, observability };
+  const cfg: MeshConfig = { ...where, profile, cell, revisions, ...traffic, security, egress, observability };
   // What the cell cannot do is judged on a config that is otherwise valid, so each message is about the cell.
   checkCell(cfg, read);
   if (read.issues.length > 0) throw new ConfigError(read.issues);

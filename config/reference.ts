@@ -24,7 +24,15 @@ import {
 } from "./defaults";
 import type { MeshConfig } from "./types";
 
-export type ConfigArea = "cluster" | "cell" | "revisions" | "traffic" | "security" | "egress" | "observability";
+export type ConfigArea =
+  | "cluster"
+  | "profile"
+  | "cell"
+  | "revisions"
+  | "traffic"
+  | "security"
+  | "egress"
+  | "observability";
 
 /** A field of an object value; `fields` when it is an object itself. */
 export interface FieldReference {
@@ -70,6 +78,7 @@ const MTLS_MODES = ["STRICT", "PERMISSIVE"] as const;
 const OUTBOUND_POLICIES = ["ALLOW_ANY", "REGISTRY_ONLY"] as const;
 export const DATAPLANES = ["sidecar", "ambient"] as const;
 export const TRAFFIC_APIS = ["istio", "gateway-api"] as const;
+export const PROFILES = ["lab", "production"] as const;
 
 export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
   {
@@ -157,10 +166,14 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     name: "ingressHost",
     area: "cluster",
     type: "string",
-    defaultValue: "localhost",
+    defaultText:
+      "profile `lab`: `localhost`; profile `production`: the address the gateway Service's load balancer reports",
     allowed: "a host name or IP address",
     only: "existing",
-    does: `Host name of a node, used in the \`gatewayUrls\` output (\`http://<host>:${INGRESS_HTTP_NODE_PORT}\`).`,
+    does:
+      `Host in the \`gatewayUrls\` output. Profile \`lab\`: a node's name (\`http://<host>:${INGRESS_HTTP_NODE_PORT}\`, ` +
+      "the NodePort). Profile `production`: overrides the load balancer's address (`http://<host>`), e.g. a DNS " +
+      "name pointing at it.",
     example: { value: "node1.example.com" },
     effective: (cfg) => cfg.ingress.host,
   },
@@ -173,6 +186,52 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     does: "Istio release of the Helm charts (base, istiod, the ingress and egress gateways) and the image tags.",
     example: { value: DEFAULT_ISTIO_VERSION },
     effective: (cfg) => cfg.istio.version,
+  },
+  {
+    name: "profile",
+    area: "profile",
+    type: "string",
+    defaultText: "`lab` with clusterMode `kind`, `production` with clusterMode `existing`",
+    values: PROFILES,
+    allowed: oneOfText(PROFILES),
+    does:
+      "`lab`: one replica of istiod and each gateway, a NodePort ingress, laptop-sized requests. `production`: " +
+      "a LoadBalancer ingress, at least 2 replicas with a PodDisruptionBudget, an autoscaler and topology spread " +
+      "for istiod and every gateway, Istio's default requests, PodDisruptionBudgets for the backends, and the " +
+      "HA policy mandatory. Every value it changes: [Production](production.md). `production` needs clusterMode " +
+      "`existing`.",
+    example: { value: "production" },
+    effective: (cfg) => cfg.profile.name,
+  },
+  {
+    name: "ingressServiceAnnotations",
+    area: "profile",
+    type: "map: annotation name → string",
+    defaultValue: {},
+    allowed: "a map of Kubernetes annotation names to string values",
+    only: "existing",
+    does:
+      "Annotations on the ingress gateway's LoadBalancer Service (profile `production` only), passed to the " +
+      "chart's `service.annotations`: how a cloud's load-balancer controller is told the scheme, type or subnets.",
+    example: {
+      path: "ingressServiceAnnotations",
+      value: '{"service.beta.kubernetes.io/aws-load-balancer-scheme":"internet-facing"}',
+    },
+    effective: (cfg) => cfg.profile.ingressServiceAnnotations,
+  },
+  {
+    name: "adoptExistingIstio",
+    area: "profile",
+    type: "boolean",
+    defaultValue: false,
+    allowed: "true or false",
+    only: "existing",
+    does:
+      "false: `npm run up` and `npm run preview` stop before any resource when the cluster runs an istiod this " +
+      "stack's state does not hold (another install, another revision). true: go ahead beside it (see " +
+      "[Production](production.md#pre-flight)).",
+    example: { value: "true" },
+    effective: (cfg) => cfg.profile.adoptExistingIstio,
   },
   {
     name: "dataplane",

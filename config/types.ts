@@ -90,13 +90,29 @@ export interface RevisionsConfig {
   readonly canaryVersion: string;
 }
 
+/**
+ * The lab's shape or production's: what production changes is listed in
+ * components/controlPlane/production.ts (PRODUCTION_CHANGES) and docs/production.md.
+ */
+export interface MeshProfile {
+  readonly name: "lab" | "production";
+  /** On the ingress gateway's LoadBalancer Service (production only). */
+  readonly ingressServiceAnnotations: Readonly<Record<string, string>>;
+  /** Read by the pre-flight (tools/preflight): install beside an istiod this stack does not own. */
+  readonly adoptExistingIstio: boolean;
+}
+
 export interface MeshConfig {
   readonly cluster: ClusterConfig;
+  readonly profile: MeshProfile;
   readonly cell: MeshCell;
   readonly revisions: RevisionsConfig;
   readonly ingress: {
-    /** Host name users put in URLs (kind maps it to localhost). */
-    readonly host: string;
+    /**
+     * Host name users put in URLs (kind maps it to localhost). Absent in production without
+     * ingressHost: then only the gateway Service's load-balancer status knows it.
+     */
+    readonly host?: string;
     readonly httpNodePort: number;
     readonly httpsNodePort: number;
   };

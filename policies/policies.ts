@@ -4,6 +4,7 @@
  */
 import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import { analysisPolicies } from "./analysis";
+import { availabilityPolicies } from "./availability";
 import { egressPolicies } from "./egress";
 import { meshMtlsPolicies } from "./meshMtls";
 import { observabilityPolicies } from "./observability";
@@ -25,4 +26,5 @@ export const policies: Policies = [
   ...meshMtlsPolicies,
   ...egressPolicies,
   ...analysisPolicies,
+  ...availabilityPolicies,
 ];

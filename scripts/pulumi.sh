@@ -21,6 +21,7 @@
 #     the state's own id): the same, but up and preview then stop and say how to proceed (delete
 #     that cluster or set clusterName); destroy's delete step leaves a foreign cluster alone
 # Nothing is assumed when kind or Docker can't answer.
+# up and preview on an existing cluster first run the pre-flight (tools/preflight/main.ts).
 # up and preview run the policy pack in policies/ (with policies/config/<stack>.json when it exists).
 set -euo pipefail
 
@@ -94,6 +95,12 @@ if [[ "$verb" == up || "$verb" == preview ]]; then
   # ${a[@]+...}: an empty array under `set -u` is an error in bash 3.2 (macOS).
   if ! bash "$prereqs" ${prereq_args[@]+"${prereq_args[@]}"}; then
     printf 'aborting %s: prerequisites not met for clusterMode %s (see above)\n' "$verb" "$mode" >&2
+    exit 1
+  fi
+  # An existing cluster is someone's: its Kubernetes version, an istiod or namespace this stack does
+  # not own are checked before any resource (tools/preflight; npm run preflight -- --help).
+  if [[ "$mode" == existing ]] && ! node --import tsx tools/preflight/main.ts --stack "$STACK"; then
+    printf 'aborting %s: the pre-flight checks of the existing cluster failed (see above)\n' "$verb" >&2
     exit 1
   fi
 fi

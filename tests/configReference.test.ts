@@ -36,6 +36,9 @@ const REFUSED: Readonly<Record<string, unknown>> = {
   outboundTrafficPolicy: "DENY",
   dataplane: "istio-sidecar",
   trafficApi: "gateway",
+  profile: "prod",
+  ingressServiceAnnotations: { "bad key!": "x" },
+  adoptExistingIstio: "yes",
 };
 
 describe("config/reference.ts is what the parser does", () => {

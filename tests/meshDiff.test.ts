@@ -96,7 +96,7 @@ describe("semantic diff of two configs", () => {
         JSON.stringify(change),
       );
     }
-    const existing = { ...dev, "istio-mesh:clusterMode": "existing" };
+    const existing = { ...dev, "istio-mesh:clusterMode": "existing", "istio-mesh:profile": "lab" };
     delete (existing as Record<string, unknown>)["istio-mesh:clusterName"];
     assert.deepEqual(
       diffSnapshots(snapshot(dev), snapshot(existing)).map((c) => c.replaces),
@@ -149,7 +149,7 @@ describe("semantic diff of two configs", () => {
   });
 
   test("objects that appear or go away are listed as added or removed", () => {
-    const existing = { ...dev, "istio-mesh:clusterMode": "existing" };
+    const existing = { ...dev, "istio-mesh:clusterMode": "existing", "istio-mesh:profile": "lab" };
     delete (existing as Record<string, unknown>)["istio-mesh:clusterName"];
     const changes = diffSnapshots(snapshot(dev), snapshot(existing));
     assert.deepEqual(

@@ -95,6 +95,10 @@ async function corruptedStack(): Promise<PolicyInput[]> {
     [`${T.namespace}::backend`]: (p) => {
       delete p.metadata.labels["istio-injection"];
     },
+    // A stack marked production that still runs the lab's single replicas.
+    [`${T.namespace}::istio-system`]: (p) => {
+      p.metadata.labels["istio-mesh/profile"] = "production";
+    },
     [`${T.gateway}::istio-egressgateway`]: (p) => {
       p.spec.servers[1].tls = { mode: "PASSTHROUGH" };
     },

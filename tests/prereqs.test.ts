@@ -39,8 +39,18 @@ async function listening(): Promise<net.Server> {
 }
 const portOf = (server: net.Server) => (server.address() as net.AddressInfo).port;
 
-/** Node: `--version` prints `v<major>.<minor>.<patch>` (nodejs/node doc/api/cli.md, -v/--version). */
+/**
+ * Node: `--version` prints `v<major>.<minor>.<patch>` (nodejs/node doc/api/cli.md, -v/--version).
+ * `--import tsx tools/preflight/main.ts` is node running the project's own pre-flight, which
+ * tests/preflight.test.ts runs for real against stub kubectl; here it answers as that tool does
+ * (its last line, exit 0 or 1), STUB_PREFLIGHT_EXIT choosing which.
+ */
 const NODE = `
+if [ "$1 \${2:-} \${3:-} \${4:-}" = "--import tsx tools/preflight/main.ts --stack" ]; then
+  if [ "\${STUB_PREFLIGHT_EXIT:-0}" = 0 ]; then echo "preflight: stack $5 (Pulumi CLI): nothing stops the install"; exit 0; fi
+  echo "✗ kubernetes-version: Kubernetes v1.31.9 is outside Istio 1.30's supported range 1.32–1.36"
+  echo "preflight: stack $5 (Pulumi CLI): 1 check(s) failed; nothing was created"; exit 1
+fi
 if [ "$1" != --version ]; then echo "node stub: unexpected $*" >&2; exit 2; fi
 echo "\${STUB_NODE_VERSION:-v24.11.1}"`;
 
@@ -449,6 +459,17 @@ describe("pulumi.sh", () => {
     });
     assert.equal(r.status, 0, r.out);
     assert.equal(commands(r).at(-1), `${UP_DEV} --yes`);
+    assert.match(r.out, /preflight: stack dev \(Pulumi CLI\): nothing stops the install/);
+  });
+
+  test("clusterMode existing: a failed pre-flight aborts before pulumi up", () => {
+    const r = run(WRAPPER, ["up", "--yes"], ["node", "kubectl", "pulumi"], { STUB_PREFLIGHT_EXIT: "1" }, (w) => {
+      for (const key of ["clusterName", "hostHttpPort", "hostHttpsPort"]) setConfig(w, "dev", key, undefined);
+      setConfig(w, "dev", "clusterMode", "existing");
+    });
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /aborting up: the pre-flight checks of the existing cluster failed/);
+    assert.ok(!r.pulumiCalls.some((c) => c.startsWith("up")), r.pulumiCalls.join("\n"));
   });
 
   test("clusterMode kind (explicit): missing kind aborts before pulumi up", () => {

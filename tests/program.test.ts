@@ -125,9 +125,16 @@ describe("kind cluster", () => {
   });
 });
 
-describe("existing cluster", () => {
+describe("existing cluster (profile lab; production: tests/production.test.ts)", () => {
   const existing = () =>
-    deployMesh(meshConfig({ clusterMode: "existing", kubeconfig: "/etc/mesh/kubeconfig", kubeContext: "prod-east" }));
+    deployMesh(
+      meshConfig({
+        clusterMode: "existing",
+        profile: "lab",
+        kubeconfig: "/etc/mesh/kubeconfig",
+        kubeContext: "prod-east",
+      }),
+    );
 
   test("builds only a provider: nothing creates or deletes a cluster", async () => {
     const run = await runWithMocks(existing);
@@ -136,6 +143,9 @@ describe("existing cluster", () => {
     assert.equal(provider.inputs.kubeconfig, "/etc/mesh/kubeconfig");
     assert.equal(provider.inputs.context, "prod-east");
     assert.ok(!("deleteUnreachable" in provider.inputs));
+    // Explicit, so PULUMI_K8S_UPSERT_EXISTING_OBJECTS cannot make it adopt (and later delete) what exists.
+    // Provider configuration reaches the engine as strings (the SDK JSON-encodes every non-string input).
+    assert.equal(provider.inputs.upsertExistingObjects, "false");
     for (const r of run.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
       assert.match(r.provider, /::existing::/);
     }
@@ -159,7 +169,7 @@ describe("existing cluster", () => {
   });
 
   test("without a context or path the provider uses the ambient kubeconfig", async () => {
-    const run = await runWithMocks(() => deployMesh(meshConfig({ clusterMode: "existing" })));
+    const run = await runWithMocks(() => deployMesh(meshConfig({ clusterMode: "existing", profile: "lab" })));
     const provider = run.get(T.provider, "existing");
     assert.equal(provider.inputs.kubeconfig, undefined);
     assert.equal(provider.inputs.context, undefined);

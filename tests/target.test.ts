@@ -62,6 +62,7 @@ describe("resolveTarget --config (a stack file, no Pulumi CLI)", () => {
   test("an existing cluster: NodePorts on ingressHost, its kubeconfig and context", async () => {
     const file = stackFile("existing", {
       "istio-mesh:clusterMode": "existing",
+      "istio-mesh:profile": "lab",
       "istio-mesh:ingressHost": "node1.lab",
       "istio-mesh:kubeconfig": "/home/me/.kube/lab",
       "istio-mesh:kubeContext": "lab",

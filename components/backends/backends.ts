@@ -34,6 +34,14 @@ export class Backends extends pulumi.ComponentResource {
         }),
     );
 
+    for (const spec of args.specs.disruptionBudgets) {
+      new k8s.policy.v1.PodDisruptionBudget(
+        spec.metadata.name,
+        asArgs<k8s.policy.v1.PodDisruptionBudgetArgs>(spec),
+        inNamespace,
+      );
+    }
+
     this.registerOutputs({ deployments: this.deployments.map((d) => d.metadata.name) });
   }
 }

@@ -2,6 +2,7 @@ import type { Deployment } from "kubernetes-types/apps/v1";
 import type { Probe, Service, ServiceAccount } from "kubernetes-types/core/v1";
 import type { BackendService, MeshConfig, ServiceVersion } from "../../config/types";
 import { type NamedObject, objectMeta } from "../meta";
+import { backendDisruptionBudgets, type PodDisruptionBudgetSpec } from "./disruptionBudgets";
 
 export type DeploymentSpec = Deployment & NamedObject;
 export type ServiceSpec = Service & NamedObject;
@@ -97,6 +98,8 @@ export interface BackendSpecs {
   readonly serviceAccounts: readonly ServiceAccountSpec[];
   readonly deployments: readonly DeploymentSpec[];
   readonly services: readonly ServiceSpec[];
+  /** Production only: one per version with more than one replica. */
+  readonly disruptionBudgets: readonly PodDisruptionBudgetSpec[];
 }
 
 export function backendSpecs(cfg: MeshConfig): BackendSpecs {
@@ -105,5 +108,6 @@ export function backendSpecs(cfg: MeshConfig): BackendSpecs {
     serviceAccounts: all.map((s) => serviceAccount(cfg, s)),
     deployments: all.flatMap((s) => s.versions.map((v) => deployment(cfg, s, v))),
     services: all.map((s) => service(cfg, s)),
+    disruptionBudgets: backendDisruptionBudgets(cfg),
   };
 }

@@ -85,7 +85,15 @@ export class MeshCluster extends pulumi.ComponentResource {
       this.clusterName = pulumi.output(context ?? "current-context");
       this.provider = new k8s.Provider(
         "existing",
-        { ...(kubeconfig !== undefined && { kubeconfig }), ...(context !== undefined && { context }) },
+        {
+          ...(kubeconfig !== undefined && { kubeconfig }),
+          ...(context !== undefined && { context }),
+          // A namespace (or any object) that already exists is refused with AlreadyExists, never adopted:
+          // adopting it would make destroy delete what this stack did not create. pulumi-kubernetes has
+          // refused by default since 4.29 (CHANGELOG; await.go Creation); set here so that
+          // PULUMI_K8S_UPSERT_EXISTING_OBJECTS in someone's environment cannot turn adoption on.
+          upsertExistingObjects: false,
+        },
         { parent: this },
       );
       // The cluster outlives the stack: destroy deletes every object it created, one by one.

@@ -110,9 +110,11 @@ async function main() {
       ? require(path.join(root, "config/readers"))
       : require(path.join(root, "config/load"));
   const { runWithMocks } = require(path.join(root, "tests/support/mockEngine"));
-  // The dev stack's routes and faults; in existing mode without the kind-only clusterName.
+  // The dev stack's routes and faults; in existing mode without the kind-only clusterName, and with an
+  // ingressHost (a key older trees know too), so the production profile reads no load balancer under mocks.
   const { clusterName, ...shared } = projectConfig(devStackConfig());
-  const config = meshConfig(values.existing ? { ...shared, clusterMode: "existing" } : { ...shared, clusterName });
+  const existing = { ...shared, clusterMode: "existing", ingressHost: "mesh.example.com" };
+  const config = meshConfig(values.existing ? existing : { ...shared, clusterName });
   const run = await runWithMocks(() => deployMesh(config));
   const plan = destroyPlan(run.resources);
   console.log(`${root} (${values.existing ? "existing cluster" : "kind"}, dev stack):`);

@@ -14,6 +14,7 @@ import { wrap } from "./wrap";
 
 const AREA_TITLES: Readonly<Record<ConfigArea, string>> = {
   cluster: "Cluster and Istio release",
+  profile: "Profile: lab or production",
   cell: "Data plane and routing API",
   revisions: "Revisions and upgrades",
   traffic: "Traffic",

@@ -31,6 +31,7 @@ import { main as tokenMain } from "../../tools/token/main";
 import { main as upgradeMain } from "../../tools/upgrade/main";
 import { main as verifyMain } from "../../tools/verify/main";
 import { configReferenceMarkdown } from "./configReference";
+import { productionValuesMarkdown } from "./production";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -340,6 +341,12 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
     page: "docs/configuration.md",
     format: "markdown",
     produce: async () => configReferenceMarkdown(),
+  },
+  {
+    name: "production-values",
+    page: "docs/production.md",
+    format: "markdown",
+    produce: async () => productionValuesMarkdown(),
   },
   { name: "render", page: "docs/render.md", format: "text", produce: renderExample },
   { name: "token", page: "docs/security.md", format: "text", produce: tokenExample },

@@ -23,6 +23,12 @@
  *   rollout status deployment/x   `deployment "x" successfully rolled out`; `behaviour.failRollout`:
  *                   `error: deployment "x" exceeded its progress deadline`, exit 1 (pkg/polymorphichelpers/
  *                   rollout_status.go DeploymentStatusViewer)
+ *   version -o json  {clientVersion, kustomizeVersion, serverVersion} (pkg/cmd/version: serverVersion is
+ *                   k8s.io/apimachinery's version.Info, `minor` "35+" on EKS/GKE builds); an unreachable
+ *                   server: the client part alone on stdout, `The connection to the server … was refused`
+ *                   on stderr, exit 1
+ *   get deployments|namespaces [--all-namespaces] [-l k=v,...] -o json   a `List` of the matching objects
+ *                   (pkg/cmd/get: several objects print as {apiVersion: v1, items, kind: List, metadata})
  *
  * The fortio result is computed from the Job's own arguments (-qps, -c, -t, -labels), with latencies
  * per path from `behaviour.latencyMs`, so a test can assert the exact figures the bench derives.
@@ -44,6 +50,22 @@ export interface StubKubectlBehaviour {
   readonly proxyUsage?: Readonly<Record<string, readonly [number, number]>>;
   /** This Deployment's rollout never completes: `rollout status` reports its progress deadline exceeded. */
   readonly failRollout?: string;
+  /** The API server's version.Info (default: v1.35.0). */
+  readonly serverVersion?: { readonly major: string; readonly minor: string; readonly gitVersion: string };
+  /** No API server answers: every call that needs one fails as kubectl does. */
+  readonly unreachable?: boolean;
+}
+
+/** An object already in the cluster, as `kubectl get -o json` returns it. */
+export interface SeededObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+  };
 }
 
 export interface StubKubectl {
@@ -55,6 +77,8 @@ export interface StubKubectl {
   namespaces(): string[];
   /** `rollout restart`s that took effect, by `<namespace>/<deployment>`. */
   restarts(): Record<string, number>;
+  /** Puts namespaces and objects in the cluster before a test, as if someone else had applied them. */
+  seed(namespaces: readonly string[], objects?: readonly SeededObject[]): void;
 }
 
 const PROGRAM = String.raw`
@@ -203,6 +227,27 @@ else if (verb === "rollout" && (rest[1] === "restart" || rest[1] === "status") &
   } else console.log('deployment "' + name + '" successfully rolled out');
 }
 
+else if (verb === "version") {
+  const client = { clientVersion: { major: "1", minor: "35", gitVersion: "v1.35.0", platform: "linux/amd64" }, kustomizeVersion: "v5.7.1" };
+  if (behaviour.unreachable) {
+    console.log(JSON.stringify(client, null, 2));
+    fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
+  }
+  const server = behaviour.serverVersion || { major: "1", minor: "35", gitVersion: "v1.35.0" };
+  console.log(JSON.stringify({ ...client, serverVersion: { ...server, platform: "linux/amd64" } }, null, 2));
+}
+
+else if (verb === "get" && (rest[1] === "deployments" || rest[1] === "namespaces") && flag("-o") === "json") {
+  if (behaviour.unreachable) fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
+  const selector = (flag("-l") || "").split(",").filter(Boolean).map((p) => p.split("="));
+  const all = rest.includes("--all-namespaces") || rest.includes("-A");
+  const matches = (o) => selector.every(([k, v]) => ((o.metadata || {}).labels || {})[k] === v);
+  const objects = rest[1] === "namespaces"
+    ? state.namespaces.map((n) => (state.namespaceObjects || {})[n] || { apiVersion: "v1", kind: "Namespace", metadata: { name: n } })
+    : state.objects.filter((o) => o.kind === "Deployment" && (all || o.ns === (namespace || "default"))).map((o) => o.obj);
+  console.log(JSON.stringify({ apiVersion: "v1", items: objects.filter(matches), kind: "List", metadata: { resourceVersion: "" } }, null, 4));
+}
+
 else fail('error: unknown command "' + verb + '" for "kubectl"');
 `;
 
@@ -234,5 +279,18 @@ export function writeStubKubectl(dir: string): StubKubectl {
     namespaces: () => read().namespaces,
     restarts: () =>
       Object.fromEntries(read().objects.flatMap((o) => (o.restarts ? [[`${o.ns}/${o.name}`, o.restarts]] : []))),
+    seed: (namespaces, objects = []) => {
+      const current = fs.existsSync(path.join(state, "state.json"))
+        ? JSON.parse(fs.readFileSync(path.join(state, "state.json"), "utf8"))
+        : { namespaces: [], objects: [] };
+      for (const n of namespaces) if (!current.namespaces.includes(n)) current.namespaces.push(n);
+      for (const o of objects) {
+        if (o.kind === "Namespace") {
+          if (!current.namespaces.includes(o.metadata.name)) current.namespaces.push(o.metadata.name);
+          current.namespaceObjects = { ...current.namespaceObjects, [o.metadata.name]: o };
+        } else current.objects.push({ kind: o.kind, ns: o.metadata.namespace, name: o.metadata.name, obj: o });
+      }
+      fs.writeFileSync(path.join(state, "state.json"), JSON.stringify(current));
+    },
   };
 }

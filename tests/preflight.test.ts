@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, describe, test } from "node:test";
+import type { PulumiCli } from "../tools/lib/target";
+import { namespacesCreated, serverMinor, stackHoldings } from "../tools/preflight/checks";
+import { main, spawnKubectl } from "../tools/preflight/main";
+import { meshConfig } from "./support/configs";
+import { type SeededObject, writeStubKubectl } from "./support/stubKubectl";
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const EXISTING = {
+  "istio-mesh:clusterMode": "existing",
+  "istio-mesh:kubeconfig": "/etc/mesh/kubeconfig",
+  "istio-mesh:kubeContext": "prod-east",
+};
+
+/** `kubectl get` of a Helm-installed istiod, with the labels and annotations the istiod chart and Helm set. */
+const istiod = (namespace: string, name: string, rev: string, release: string): SeededObject => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: {
+    name,
+    namespace,
+    labels: { app: "istiod", "istio.io/rev": rev, istio: "pilot" },
+    annotations: { "meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": namespace },
+  },
+});
+
+/** The Pulumi CLI's answers: `config --json` ({key: {value, secret}}), `stack output --json`, `stack export`. */
+function fakePulumi(config: Record<string, unknown>, resources: unknown[] = []): PulumiCli {
+  return async (args) => {
+    if (args[0] === "config") {
+      return JSON.stringify(
+        Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secret: false }])),
+      );
+    }
+    if (args[0] === "stack" && args[1] === "output") return "{}";
+    if (args[0] === "stack" && args[1] === "export") {
+      return JSON.stringify({ version: 3, deployment: { manifest: {}, ...(resources.length > 0 && { resources }) } });
+    }
+    throw new Error(`unexpected pulumi ${args.join(" ")}`);
+  };
+}
+
+/** A cluster as a fresh managed one comes: kube-system, default and the rest, nothing of Istio. */
+function cluster() {
+  const dir = mkdtempSync(path.join(tmpdir(), "preflight-"));
+  dirs.push(dir);
+  const kubectl = writeStubKubectl(dir);
+  kubectl.seed(["default", "kube-system", "kube-public", "kube-node-lease"]);
+  return kubectl;
+}
+
+async function preflight(
+  kubectl: ReturnType<typeof cluster>,
+  config: Record<string, unknown> = EXISTING,
+  resources: unknown[] = [],
+  argv: string[] = ["--stack", "prod"],
+) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, {
+    projectRoot: "/nonexistent",
+    pulumi: fakePulumi(config, resources),
+    kubectl: spawnKubectl(kubectl.bin),
+    env: {},
+    stdout: (l) => out.push(l),
+    stderr: (l) => err.push(l),
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+describe("npm run preflight against stub kubectl", () => {
+  test("a supported, empty cluster passes; kubectl gets the stack's kubeconfig and context", async () => {
+    const kubectl = cluster();
+    const r = await preflight(kubectl);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /nothing stops the install/);
+    for (const call of kubectl.calls()) {
+      assert.deepEqual(call.slice(0, 4), ["--kubeconfig", "/etc/mesh/kubeconfig", "--context", "prod-east"]);
+    }
+    assert.deepEqual(
+      kubectl.calls().map((c) => c.slice(4, 6).join(" ")),
+      ["version -o", "get deployments", "get namespaces"],
+    );
+  });
+
+  test("Kubernetes outside 1.32–1.36 stops it, naming the range; a provider's 35+ is 1.35", async () => {
+    for (const [minor, gitVersion, code] of [
+      ["31", "v1.31.9", 1],
+      ["37", "v1.37.0", 1],
+      ["32", "v1.32.4", 0],
+      ["35+", "v1.35.2-eks-4096722", 0],
+    ] as const) {
+      const kubectl = cluster();
+      kubectl.behave({ serverVersion: { major: "1", minor, gitVersion } });
+      const r = await preflight(kubectl);
+      assert.equal(r.code, code, `${gitVersion}: ${r.out}`);
+      if (code === 1) {
+        assert.match(
+          r.out,
+          new RegExp(
+            `✗ kubernetes-version: Kubernetes ${gitVersion} is outside Istio 1.30's supported range 1.32–1.36`,
+          ),
+        );
+        assert.match(r.out, /1 check\(s\) failed; nothing was created/);
+      }
+    }
+  });
+
+  test("an istiod this stack's state does not hold stops it, unless adoptExistingIstio", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["istio-system"], [istiod("istio-system", "istiod-1-29-2", "1-29-2", "istiod-1-29-2")]);
+    const refused = await preflight(kubectl);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.out,
+      /✗ foreign-istiod: istiod istio-system\/istiod-1-29-2 \(revision 1-29-2, Helm release istio-system\/istiod-1-29-2\) runs in this cluster and is not this stack's/,
+    );
+    assert.match(refused.out, /set istio-mesh:adoptExistingIstio true/);
+    // istio-system exists too, and the stack did not create it.
+    assert.match(refused.out, /✗ existing-namespace: namespace istio-system exists and this stack did not create it/);
+
+    const adopting = await preflight(cluster(), { ...EXISTING, "istio-mesh:adoptExistingIstio": "true" });
+    assert.equal(adopting.code, 0, adopting.out);
+  });
+
+  test("the stack's own istiod and namespaces, as its state holds them, pass", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["istio-system", "istio-ingress", "backend"], [istiod("istio-system", "istiod", "default", "istiod")]);
+    const state = [
+      { type: "kubernetes:helm.sh/v3:Release", outputs: { name: "istiod", namespace: "istio-system" } },
+      ...["istio-system", "istio-ingress", "backend"].map((name) => ({
+        type: "kubernetes:core/v1:Namespace",
+        outputs: { metadata: { name } },
+      })),
+    ];
+    const r = await preflight(kubectl, EXISTING, state);
+    assert.equal(r.code, 0, r.out);
+  });
+
+  test("a namespace the program would create that exists already is refused, never adopted", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["backend"]);
+    const r = await preflight(kubectl);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /namespace backend exists and this stack did not create it: this program never adopts/);
+  });
+
+  test("an unreachable cluster is one line and exit 2", async () => {
+    const kubectl = cluster();
+    kubectl.behave({ unreachable: true });
+    const r = await preflight(kubectl);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^preflight: `kubectl version -o json` failed: The connection to the server .* was refused/);
+  });
+
+  test("a kind stack has nothing to check and calls no kubectl", async () => {
+    const kubectl = cluster();
+    const r = await preflight(kubectl, { "istio-mesh:clusterMode": "kind" });
+    assert.equal(r.code, 0);
+    assert.equal(kubectl.calls().length, 0);
+  });
+});
+
+describe("pre-flight pieces", () => {
+  test("the server's minor: plain, with a provider's +, or from gitVersion", () => {
+    assert.deepEqual(serverMinor({ major: "1", minor: "35+" }), { major: 1, minor: 35 });
+    assert.deepEqual(serverMinor({ gitVersion: "v1.33.1-gke.100" }), { major: 1, minor: 33 });
+    assert.equal(serverMinor({}), undefined);
+  });
+
+  test("the namespaces it would create follow the config", () => {
+    assert.deepEqual(namespacesCreated(meshConfig({ clusterMode: "existing" })).sort(), [
+      "backend",
+      "istio-egress",
+      "istio-ingress",
+      "istio-system",
+      "outside",
+    ]);
+    assert.ok(
+      !namespacesCreated(meshConfig({ clusterMode: "existing", egressGateway: false })).includes("istio-egress"),
+    );
+  });
+
+  test("a new stack's export holds nothing", () => {
+    assert.deepEqual(stackHoldings({ version: 3, deployment: { manifest: {} } }), { releases: [], namespaces: [] });
+  });
+});

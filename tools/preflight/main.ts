@@ -1,0 +1,151 @@
+/**
+ * `npm run preflight`: before `npm run up` or `npm run preview` on an existing cluster
+ * (scripts/pulumi.sh runs it), checks what the program cannot see from inside a preview: the
+ * cluster's Kubernetes version against Istio's supported range, any istiod this stack's state does
+ * not hold (another install, another revision), and namespaces the program would create that exist
+ * already. It asks kubectl, with the stack's kubeconfig and context, as the provider reaches the
+ * cluster; the state comes from `pulumi stack export`. A kind stack's cluster is its own: nothing to check.
+ */
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
+import { kubectlClusterFlags } from "../lib/portForward";
+import { type PulumiCli, resolveStack, spawnPulumi } from "../lib/target";
+import { type Finding, type ListedObject, preflightFindings, type ServerVersion, stackHoldings } from "./checks";
+
+export const HELP = `usage: npm run preflight -- [--stack NAME | --config Pulumi.<stack>.yaml] [--kubeconfig PATH] [--json]
+
+Checks an existing cluster before the program creates anything in it (scripts/pulumi.sh runs it
+before up and preview when clusterMode is existing):
+  kubernetes-version   the server's version is in Istio 1.30's supported range (1.32-1.36)
+  foreign-istiod       no istiod runs that this stack's state does not hold (another install or
+                       revision), unless istio-mesh:adoptExistingIstio is true
+  existing-namespace   no namespace the program creates exists already (it never adopts one)
+
+  --stack NAME               a stack other than the selected one (Pulumi CLI: config and state); or STACK=NAME
+  --config Pulumi.<s>.yaml   read the stack file instead (no state: every istiod counts as foreign)
+  --kubeconfig PATH          for the cluster (default: the config's kubeconfig and kubeContext)
+  --json                     the findings as JSON
+
+Exit status: 0 nothing stops the install (notes may be printed), 1 a check failed, 2 could not
+run (bad flag, config, Pulumi CLI, kubectl or an unreachable cluster).`;
+
+/** Runs kubectl with these arguments; resolves to its stdout, rejects with its stderr's last line. */
+export type Kubectl = (args: readonly string[]) => Promise<string>;
+
+export interface PreflightDeps {
+  readonly projectRoot: string;
+  readonly pulumi?: PulumiCli;
+  readonly kubectl?: Kubectl;
+  readonly env?: NodeJS.ProcessEnv;
+  stdout(line: string): void;
+  stderr(line: string): void;
+}
+
+/** The command as a user would retype it against the same cluster: --kubeconfig and --context left out. */
+const withoutClusterFlags = (args: readonly string[]) =>
+  args.filter(
+    (a, i) => !["--kubeconfig", "--context"].includes(a) && !["--kubeconfig", "--context"].includes(args[i - 1] ?? ""),
+  );
+
+/** kubectl on PATH (or $KUBECTL); a failure becomes one line naming the command. */
+export function spawnKubectl(binary = "kubectl"): Kubectl {
+  return (args) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on("data", (c: Buffer) => out.push(c));
+      child.stderr.on("data", (c: Buffer) => err.push(c));
+      child.on("error", (e: NodeJS.ErrnoException) =>
+        reject(new CliError(e.code === "ENOENT" ? "kubectl is not installed (see npm run prereqs)" : e.message)),
+      );
+      child.on("close", (code) => {
+        if (code === 0) return resolve(Buffer.concat(out).toString("utf8"));
+        const why = Buffer.concat(err).toString("utf8").trim().split("\n").at(-1) ?? "";
+        reject(new CliError(`\`kubectl ${withoutClusterFlags(args).join(" ")}\` failed: ${why}`));
+      });
+    });
+}
+
+const json = (text: string, what: string): Record<string, unknown> => {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new CliError(`\`kubectl ${what}\` did not print JSON`);
+  }
+};
+
+const items = (list: Record<string, unknown>) => (Array.isArray(list.items) ? (list.items as ListedObject[]) : []);
+
+export async function main(argv: readonly string[], deps: PreflightDeps): Promise<number> {
+  return runCli("preflight", () => check(argv, deps), deps.stderr);
+}
+
+async function check(argv: readonly string[], deps: PreflightDeps): Promise<number> {
+  const parsed = parseCli("preflight", argv, {
+    stack: { type: "string" },
+    config: { type: "string" },
+    kubeconfig: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (!parsed) {
+    deps.stdout(HELP);
+    return EXIT.ok;
+  }
+  const { values } = parsed;
+  const env = deps.env ?? process.env;
+  const pulumi = deps.pulumi ?? spawnPulumi(deps.projectRoot, { env, instead: "--config Pulumi.<stack>.yaml" });
+  const target = await resolveStack(
+    { stack: values.stack, config: values.config, kubeconfig: values.kubeconfig },
+    { projectRoot: deps.projectRoot, pulumi, env },
+  );
+  if (target.config.cluster.mode === "kind") {
+    deps.stdout("preflight: a kind stack's cluster is its own; nothing to check");
+    return EXIT.ok;
+  }
+  const state =
+    values.config === undefined
+      ? stackHoldings(JSON.parse(await pulumi(["stack", "export", ...(values.stack ? ["--stack", values.stack] : [])])))
+      : { releases: [], namespaces: [] };
+  const kubectl = deps.kubectl ?? spawnKubectl(env.KUBECTL ?? "kubectl");
+  const { args: flags, cleanup } = kubectlClusterFlags(target.cluster);
+  let findings: Finding[];
+  try {
+    const version = json(await kubectl([...flags, "version", "-o", "json"]), "version -o json");
+    const istiods = json(
+      await kubectl([...flags, "get", "deployments", "--all-namespaces", "-l", "app=istiod", "-o", "json"]),
+      "get deployments",
+    );
+    const namespaces = json(await kubectl([...flags, "get", "namespaces", "-o", "json"]), "get namespaces");
+    findings = preflightFindings(target.config, {
+      server: (version.serverVersion ?? {}) as ServerVersion,
+      istiods: items(istiods),
+      namespaces: items(namespaces),
+      state,
+    });
+  } finally {
+    cleanup();
+  }
+  const errors = findings.filter((f) => f.level === "error");
+  if (values.json) deps.stdout(JSON.stringify({ ok: errors.length === 0, findings }, null, 2));
+  else {
+    for (const f of findings) deps.stdout(`${f.level === "error" ? "✗" : "·"} ${f.check}: ${f.message}`);
+    deps.stdout(
+      errors.length === 0
+        ? `preflight: ${target.source}: nothing stops the install`
+        : `preflight: ${target.source}: ${errors.length} check(s) failed; nothing was created`,
+    );
+  }
+  return errors.length === 0 ? EXIT.ok : EXIT.failed;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    projectRoot: path.resolve(__dirname, "..", ".."),
+    stdout: (line) => process.stdout.write(`${line}\n`),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}
