@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshConfig } from "../config/types";
+import { AmbientDataPlane } from "./ambient/ambient";
 import { Backends } from "./backends/backends";
 import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
@@ -40,6 +41,20 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
     { namespace: spec.namespaces.backend, specs: spec.backends, injector: controlPlane.istiod },
     onCluster,
   );
+
+  if (spec.ambient) {
+    new AmbientDataPlane(
+      "ambient",
+      {
+        spec: spec.ambient,
+        istioNamespace: controlPlane.istioNamespace,
+        istiod: controlPlane.istiod,
+        backendNamespace: backends.namespace,
+        // The integrator wires the Gateway API CRDs here (issue 21's gateway-api half installs them).
+      },
+      onCluster,
+    );
+  }
 
   new TrafficManagement(
     "traffic",

@@ -1,4 +1,5 @@
 import type { MeshConfig } from "../config/types";
+import { type AmbientSpec, ambientSpec } from "./ambient/spec";
 import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import { type IstioRelease, istioReleases } from "./controlPlane/helmValues";
@@ -21,6 +22,8 @@ export interface MeshSpec {
     readonly backend: NamespaceSpec;
   };
   readonly releases: readonly [IstioRelease, IstioRelease, IstioRelease];
+  /** dataplane=ambient: istio-cni, ztunnel and the waypoint; absent with sidecars. */
+  readonly ambient?: AmbientSpec;
   readonly backends: BackendSpecs;
   readonly traffic: {
     readonly gateway: GatewaySpec;
@@ -35,10 +38,12 @@ export interface MeshSpec {
 
 export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
   const security = securitySpec(cfg);
+  const ambient = ambientSpec(cfg);
   return {
     ...(cfg.cluster.mode === "kind" && { kindCluster: kindClusterSpec(cfg.cluster, cfg.ingress) }),
     namespaces: { istio: istioNamespace(), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
     releases: istioReleases(cfg),
+    ...(ambient && { ambient }),
     backends: backendSpecs(cfg),
     traffic: {
       gateway: appGateway(cfg, [security.httpsServer]),
@@ -51,9 +56,13 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
   };
 }
 
-/** Every Helm release, in install order (the egress gateway beside the ingress gateway). */
+/** Every Helm release, in install order (the ambient data plane and the egress gateway beside the ingress gateway). */
 export function helmReleases(spec: MeshSpec): readonly IstioRelease[] {
-  return [...spec.releases, ...(spec.egress.gateway ? [spec.egress.gateway.release] : [])];
+  return [
+    ...spec.releases,
+    ...(spec.ambient?.releases ?? []),
+    ...(spec.egress.gateway ? [spec.egress.gateway.release] : []),
+  ];
 }
 
 /** The objects this program owns (Helm charts aside), in an order `kubectl apply` accepts. */
@@ -69,6 +78,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...backends.serviceAccounts,
     ...backends.services,
     ...backends.deployments,
+    ...(spec.ambient ? [spec.ambient.waypoint] : []),
     traffic.gateway,
     ...traffic.destinationRules,
     ...traffic.virtualServices,

@@ -1,3 +1,4 @@
+import { ambientRules } from "../components/ambient/rules";
 import { configKey, optional, type RawConfig, type Readers } from "./readers";
 import { DATAPLANES, TRAFFIC_APIS } from "./reference";
 import type { MeshCell, MeshConfig } from "./types";
@@ -28,7 +29,7 @@ export interface CellRefusal {
  */
 export type CellRule = (cfg: MeshConfig) => readonly CellRefusal[];
 
-export const CELL_RULES: readonly CellRule[] = [];
+export const CELL_RULES: readonly CellRule[] = [ambientRules];
 
 /** Reports every refusal of every rule as a config issue naming the key, the cell and the reason. */
 export function checkCell(cfg: MeshConfig, read: Readers): void {
