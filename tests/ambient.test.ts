@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { cniValues, ztunnelValues } from "../components/ambient/charts";
+import {
+  DATAPLANE_MODE_AMBIENT,
+  DATAPLANE_MODE_LABEL,
+  INGRESS_USE_WAYPOINT_LABEL,
+  USE_WAYPOINT_LABEL,
+  WAYPOINT_CLASS,
+} from "../components/ambient/labels";
+import { waypoint, waypointIdentity } from "../components/ambient/waypoint";
+import { deployMesh } from "../components/mesh";
+import { buildMeshSpec, ownedObjects } from "../components/meshSpec";
+import { principal } from "../components/security/identities";
+import type { VirtualServiceSpec } from "../components/traffic/routes";
+import { projectConfig } from "../config/readers";
+import chartObjects from "./fixtures/ambient-chart-objects.json";
+import { devStackConfig, meshConfig, rejected } from "./support/configs";
+import { istioModels } from "./support/istioSchemas";
+import { type Registered, runWithMocks } from "./support/mockEngine";
+import { T } from "./support/types";
+
+/** The dev stack in ambient × istio: what Pulumi.ambient.yaml sets. */
+const ambientRaw = () => ({ ...projectConfig(devStackConfig()), dataplane: "ambient", egressGateway: false });
+const ambient = () => meshConfig(ambientRaw());
+
+type Labelled = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } };
+const objectsOf = (cfg = ambient()) => ownedObjects(buildMeshSpec(cfg)) as readonly Labelled[];
+
+describe("the waypoint", () => {
+  test("is the Gateway `istioctl waypoint generate --for service` writes: istio-waypoint, HBONE on 15008", () => {
+    const wp = waypoint(ambient());
+    assert.equal(wp.apiVersion, "gateway.networking.k8s.io/v1");
+    assert.equal(wp.metadata.namespace, "backend");
+    assert.equal(wp.metadata.labels?.["istio.io/waypoint-for"], "service");
+    assert.deepEqual(wp.spec, {
+      gatewayClassName: "istio-waypoint",
+      listeners: [{ name: "mesh", port: 15008, protocol: "HBONE" }],
+    });
+  });
+
+  test("the backend namespace's use-waypoint label names it, and ingress traffic uses it too", () => {
+    const cfg = ambient();
+    const ns = objectsOf(cfg).find((o) => o.kind === "Namespace" && o.metadata.name === cfg.backend.namespace);
+    assert.equal(ns?.metadata.labels?.[USE_WAYPOINT_LABEL], waypoint(cfg).metadata.name);
+    assert.equal(ns?.metadata.labels?.[INGRESS_USE_WAYPOINT_LABEL], "true");
+    const gateways = objectsOf(cfg).filter(
+      (o) => o.kind === "Gateway" && o.metadata.name === waypoint(cfg).metadata.name,
+    );
+    assert.equal(gateways.length, 1);
+  });
+
+  test("istiod's charts carry the waypoint template the istio-waypoint class deploys (chart-render fixture)", () => {
+    assert.ok(chartObjects.istiod.injectionTemplates.includes("waypoint"));
+    assert.equal(chartObjects.istiod.pilotEnableAmbient, "true");
+    assert.equal(WAYPOINT_CLASS, "istio-waypoint");
+  });
+});
+
+describe("the ambient labels match what the charts create", () => {
+  test("the backend namespace is one istio-cni's enablement selector hands to ztunnel", () => {
+    const cfg = ambient();
+    const ns = objectsOf(cfg).find((o) => o.kind === "Namespace" && o.metadata.name === cfg.backend.namespace);
+    const byNamespace = chartObjects.cni.enablementSelectors.find((s) => "namespaceSelector" in s);
+    const wanted = (byNamespace as { namespaceSelector: { matchLabels: Record<string, string> } }).namespaceSelector
+      .matchLabels;
+    for (const [key, value] of Object.entries(wanted)) assert.equal(ns?.metadata.labels?.[key], value);
+    assert.deepEqual(wanted, { [DATAPLANE_MODE_LABEL]: DATAPLANE_MODE_AMBIENT });
+  });
+
+  test("the charts run at the pinned version from the configured hub, and istiod trusts ztunnel's account", () => {
+    const cfg = ambient();
+    const image = (name: string) => `${cfg.istio.hub}/${name}:${cfg.istio.version}-distroless`;
+    assert.equal(chartObjects.ztunnel.daemonSet.image, image("ztunnel"));
+    assert.equal(chartObjects.cni.daemonSet.image, image("install-cni"));
+    assert.equal(
+      chartObjects.istiod.trustedNodeAccounts,
+      `istio-system/${chartObjects.ztunnel.daemonSet.serviceAccount}`,
+    );
+    assert.equal(ztunnelValues(cfg).tag, cfg.istio.version);
+    assert.deepEqual(cniValues(cfg).global, { hub: cfg.istio.hub, tag: cfg.istio.version });
+  });
+
+  test("nothing is labelled for sidecar injection, and the outside namespace is left out of the mesh", () => {
+    for (const o of objectsOf()) {
+      const labels = o.metadata.labels ?? {};
+      assert.equal(labels["istio-injection"], undefined, `${o.kind}/${o.metadata.name}`);
+      assert.equal(labels["sidecar.istio.io/inject"], undefined, `${o.kind}/${o.metadata.name}`);
+    }
+    const outside = objectsOf(meshConfig({ ...ambientRaw(), probeClients: true })).find(
+      (o) => o.kind === "Namespace" && o.metadata.name === "outside",
+    );
+    assert.deepEqual(
+      Object.keys(outside?.metadata.labels ?? {}).filter((k) => k.startsWith("istio")),
+      [],
+    );
+  });
+});
+
+describe("security in ambient", () => {
+  const spec = () => buildMeshSpec(ambient()).security;
+  const services = () => ambient().backend.services.map((s) => s.name);
+
+  test("every targetRef names the waypoint or a backend Service that uses it", () => {
+    const cfg = ambient();
+    const policies = [...spec().authorizationPolicies, spec().requestAuthentication];
+    const refs = policies.flatMap(
+      (p) => (p.spec as { targetRefs?: { kind: string; name: string }[] }).targetRefs ?? [],
+    );
+    assert.ok(refs.length > 0);
+    for (const ref of refs) {
+      if (ref.kind === "Gateway") assert.equal(ref.name, waypoint(cfg).metadata.name);
+      else assert.ok(ref.kind === "Service" && services().includes(ref.name as never), JSON.stringify(ref));
+    }
+  });
+
+  test("no policy ztunnel enforces (bound by selector or namespace-wide) has an L7 attribute", () => {
+    const l7 = /requestPrincipals|request\.auth|"methods"|"paths"/;
+    const ztunnels = spec().authorizationPolicies.filter((p) => p.spec?.targetRefs === undefined);
+    assert.deepEqual(
+      ztunnels.map((p) => p.metadata.name),
+      ["allow-nothing", "allow-from-waypoint"],
+    );
+    for (const p of ztunnels) assert.doesNotMatch(JSON.stringify(p.spec), l7, p.metadata.name);
+    assert.deepEqual(ztunnels[1]?.spec?.rules?.[0]?.from?.[0]?.source?.principals, [
+      principal(waypointIdentity(ambient())),
+    ]);
+  });
+
+  test("JWT is validated at the waypoint for user-service's Service, not by selector", () => {
+    const ra = spec().requestAuthentication;
+    assert.equal(ra.spec?.selector, undefined);
+    assert.deepEqual(ra.spec?.targetRefs, [{ group: "", kind: "Service", name: "user-service" }]);
+  });
+
+  test("every ambient security object validates against Istio's schemas", async () => {
+    const models = await istioModels();
+    const s = spec();
+    const objects = [
+      ...s.authorizationPolicies,
+      s.requestAuthentication,
+      s.peerAuthentication,
+      ...(s.rateLimit ? [s.rateLimit] : []),
+    ];
+    for (const object of objects) {
+      const Model = models[object.kind as keyof typeof models];
+      assert.doesNotThrow(() => new Model(object as never).validate(), `${object.kind}/${object.metadata.name}`);
+    }
+  });
+
+  test("the rate limit moves to the ingress gateway, on the two ingress routes that reach user-service", () => {
+    const cfg = ambient();
+    const filter = spec().rateLimit;
+    assert.equal(filter?.metadata.namespace, "istio-ingress");
+    assert.deepEqual(filter?.spec?.workloadSelector?.labels, { istio: "ingressgateway" });
+    const patches = filter?.spec?.configPatches ?? [];
+    assert.ok(patches.every((p) => p.match?.context === "GATEWAY"));
+    const routeNames = patches.flatMap((p) => {
+      const route = (p.match as { routeConfiguration?: { vhost?: { route?: { name?: string } } } })?.routeConfiguration;
+      return route?.vhost?.route?.name ? [route.vhost.route.name] : [];
+    });
+    const ingress = objectsOf(cfg).find((o) => o.kind === "VirtualService" && o.metadata.name === "app-routes") as
+      | VirtualServiceSpec
+      | undefined;
+    const userRoutes = (ingress?.spec?.http ?? [])
+      .filter((r) => (r.route ?? []).some((d) => d.destination?.host.startsWith("user-service.")))
+      .map((r) => r.name);
+    assert.deepEqual(routeNames, userRoutes);
+    // No EnvoyFilter is left on a backend workload (nothing there would apply it).
+    assert.ok(!objectsOf(cfg).some((o) => o.kind === "EnvoyFilter" && o.metadata.namespace === cfg.backend.namespace));
+  });
+});
+
+describe("what the ambient cells refuse", () => {
+  test("the egress gateway, naming the key, the cell and Istio's ambient egress", () => {
+    const error = rejected({ dataplane: "ambient" });
+    assert.match(error.message, /egressGateway/);
+    assert.match(error.message, /dataplane=ambient, trafficApi=istio/);
+    assert.match(error.message, /egress waypoint/);
+  });
+
+  test("REGISTRY_ONLY, which ztunnel does not enforce", () => {
+    const error = rejected({ dataplane: "ambient", egressGateway: false, outboundTrafficPolicy: "REGISTRY_ONLY" });
+    assert.match(error.message, /outboundTrafficPolicy/);
+    assert.match(error.message, /54281/);
+  });
+
+  test("the ingress rate limit with the Gateway API, whose routes it cannot name", () => {
+    const error = rejected({ dataplane: "ambient", trafficApi: "gateway-api", egressGateway: false });
+    assert.match(error.message, /rateLimit/);
+    assert.match(error.message, /dataplane=ambient, trafficApi=gateway-api/);
+    assert.doesNotThrow(() =>
+      meshConfig({ dataplane: "ambient", trafficApi: "gateway-api", egressGateway: false, rateLimit: false }),
+    );
+  });
+
+  test("the sidecar cells refuse none of these", () => {
+    assert.doesNotThrow(() => meshConfig({ outboundTrafficPolicy: "REGISTRY_ONLY" }));
+  });
+});
+
+describe("ambient × istio under the engine (Pulumi mocks)", () => {
+  async function run(raw: Record<string, unknown>) {
+    const result = await runWithMocks(() => deployMesh(meshConfig(raw)));
+    if (result.error !== undefined) throw result.error;
+    return result.resources;
+  }
+  const first = run(ambientRaw());
+
+  test("istio-cni waits only for its namespace; ztunnel for istiod; the waypoint for istiod and its namespace", async () => {
+    const resources = await first;
+    const byName = (type: string, name: string) => resources.find((r) => r.type === type && r.name === name);
+    const urnOf = (type: string, name: string) => byName(type, name)?.urn ?? `missing ${name}`;
+    const dependsOn = (r: Registered | undefined) => (r?.dependencies ?? []).map((u) => u.split("::").at(-1)).sort();
+    assert.deepEqual(dependsOn(byName(T.release, "istio-cni")), ["istio-system"]);
+    assert.deepEqual(dependsOn(byName(T.release, "ztunnel")), ["istio-system", "istiod"]);
+    const wp = resources.find((r) => r.name === "waypoint");
+    assert.ok(wp?.dependencies.includes(urnOf(T.release, "istiod")));
+    assert.ok(wp?.dependencies.includes(urnOf(T.namespace, "backend")));
+  });
+
+  test("a canary shift changes only the routing objects", async () => {
+    const inputs = (rs: readonly Registered[]) =>
+      new Map(rs.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+    const before = inputs(await first);
+    const after = inputs(await run({ ...ambientRaw(), canaryWeights: { v1: 75, v2: 25 } }));
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
+    const changed = [...before].filter(([urn, b]) => after.get(urn) !== b).map(([key]) => key);
+    assert.deepEqual(changed.sort(), [`${T.virtualService}::app-routes`, `${T.virtualService}::user-service`]);
+  });
+});
