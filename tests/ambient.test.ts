@@ -9,11 +9,16 @@ import {
   WAYPOINT_CLASS,
 } from "../components/ambient/labels";
 import { waypoint, waypointIdentity } from "../components/ambient/waypoint";
+import { INGRESS_GATEWAY_REPLICAS } from "../components/controlPlane/helmValues";
 import { deployMesh } from "../components/mesh";
 import { buildMeshSpec, ownedObjects } from "../components/meshSpec";
 import { principal } from "../components/security/identities";
 import type { VirtualServiceSpec } from "../components/traffic/routes";
 import { projectConfig } from "../config/readers";
+import { metricsReporter, versionQueries } from "../tools/canary/prometheus";
+import type { Pod } from "../tools/verify/checks/api";
+import { podProblems } from "../tools/verify/checks/cluster";
+import { betaBudget, canaryPacing } from "../tools/verify/plan";
 import chartObjects from "./fixtures/ambient-chart-objects.json";
 import { devStackConfig, meshConfig, rejected } from "./support/configs";
 import { istioModels } from "./support/istioSchemas";
@@ -227,5 +232,37 @@ describe("ambient × istio under the engine (Pulumi mocks)", () => {
     assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
     const changed = [...before].filter(([urn, b]) => after.get(urn) !== b).map(([key]) => key);
     assert.deepEqual(changed.sort(), [`${T.virtualService}::app-routes`, `${T.virtualService}::user-service`]);
+  });
+});
+
+describe("the tools in ambient", () => {
+  const pod = (annotations: Record<string, string>, sidecar = false): Pod => ({
+    metadata: { name: "user-service-v1-abc", namespace: "backend", annotations },
+    spec: { containers: [{ name: "user-service" }, ...(sidecar ? [{ name: "istio-proxy" }] : [])] },
+  });
+
+  test("verify expects a pod ztunnel captured, with no istio-proxy", () => {
+    assert.deepEqual(podProblems(pod({ "ambient.istio.io/redirection": "enabled" }), "user-service", "ambient"), []);
+    assert.match(
+      podProblems(pod({ "ambient.istio.io/redirection": "pending" }), "user-service", "ambient").join(),
+      /not captured by ztunnel \(redirection: pending\)/,
+    );
+    assert.match(
+      podProblems(pod({ "ambient.istio.io/redirection": "enabled" }, true), "user-service", "ambient").join(),
+      /istio-proxy sidecar in ambient/,
+    );
+    assert.match(podProblems(pod({}), "user-service", "sidecar").join(), /has no istio-proxy/);
+  });
+
+  test("verify's rate-limit budget is the ingress gateway's beta-route bucket, not the beta pods'", () => {
+    const cfg = meshConfig({ ...ambientRaw(), rateLimit: { requests: 7, per: "1m" } });
+    assert.equal(betaBudget(cfg), 7 * INGRESS_GATEWAY_REPLICAS);
+    assert.equal(canaryPacing(cfg).busiestPodShare, 1 / INGRESS_GATEWAY_REPLICAS);
+  });
+
+  test("canary reads the waypoint's metrics: no sidecar reports as destination", () => {
+    assert.equal(metricsReporter(ambient()), "waypoint");
+    assert.match(versionQueries("user-service", 60_000, metricsReporter(ambient())).attempts, /reporter="waypoint"/);
+    assert.equal(metricsReporter(meshConfig()), "destination");
   });
 });

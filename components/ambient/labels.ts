@@ -25,3 +25,10 @@ export const WAYPOINT_NAME = "waypoint";
 export const WAYPOINT_CLASS = "istio-waypoint";
 /** The waypoint's one listener: HBONE on 15008 (istioctl/pkg/waypoint/waypoint.go). */
 export const HBONE_LISTENER = { name: "mesh", port: 15008, protocol: "HBONE" } as const;
+
+/**
+ * Set by istio-cni on a pod once ztunnel proxies it (istio.io/api annotation.AmbientRedirection;
+ * values constants.AmbientRedirectionEnabled / AmbientRedirectionPending).
+ */
+export const AMBIENT_REDIRECTION_ANNOTATION = "ambient.istio.io/redirection";
+export const AMBIENT_REDIRECTION_ENABLED = "enabled";

@@ -62,12 +62,15 @@ export function gatewayServicePorts(cfg: MeshConfig) {
   ];
 }
 
+/** The ingress gateway's pods; in ambient each holds the rate limit's buckets (ambient/rateLimit.ts). */
+export const INGRESS_GATEWAY_REPLICAS = 1;
+
 export function gatewayValues(cfg: MeshConfig): HelmValues {
   return {
     labels: { istio: "ingressgateway" },
     service: { type: "NodePort", ports: gatewayServicePorts(cfg) },
     autoscaling: { enabled: false },
-    replicaCount: 1,
+    replicaCount: INGRESS_GATEWAY_REPLICAS,
     resources: { requests: DEMO_PROXY_REQUESTS, limits: { cpu: "2000m", memory: "1024Mi" } },
   };
 }
