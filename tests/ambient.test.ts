@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { stackInput } from "../analysis/input";
+import { analyze } from "../analysis/run";
 import { cniValues, ztunnelValues } from "../components/ambient/charts";
 import {
   DATAPLANE_MODE_AMBIENT,
@@ -264,5 +266,18 @@ describe("the tools in ambient", () => {
     assert.equal(metricsReporter(ambient()), "waypoint");
     assert.match(versionQueries("user-service", 60_000, metricsReporter(ambient())).attempts, /reporter="waypoint"/);
     assert.equal(metricsReporter(meshConfig()), "destination");
+  });
+});
+
+describe("the analyzer and the policy pack in ambient", () => {
+  test("the ambient stack analyses with no error, its pods counted in the mesh and the waypoint's account known", () => {
+    const { findings } = analyze(stackInput(ambient()));
+    const codes = findings.map((f) => `${f.code} ${f.origin}`);
+    assert.deepEqual(
+      codes.filter((c) => /^(IST0127|KIA0106|IST0146|IST0102 Namespace backend)/.test(c)),
+      [],
+      codes.join("\n"),
+    );
+    assert.equal(findings.filter((f) => f.level === "Error").length, 0);
   });
 });
