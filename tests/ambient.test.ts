@@ -140,6 +140,18 @@ describe("security in ambient", () => {
     assert.deepEqual(ra.spec?.targetRefs, [{ group: "", kind: "Service", name: "user-service" }]);
   });
 
+  test("no policy sets both selector and targetRefs (the CRDs' CEL rule at 1.30.3), nor a cross-namespace ref", () => {
+    const s = spec();
+    for (const p of [...s.authorizationPolicies, s.requestAuthentication]) {
+      const body = p.spec as { selector?: unknown; targetRefs?: { namespace?: string }[] };
+      assert.ok(!(body.selector && body.targetRefs), p.metadata.name);
+      assert.ok(
+        (body.targetRefs ?? []).every((r) => !r.namespace),
+        p.metadata.name,
+      );
+    }
+  });
+
   test("every ambient security object validates against Istio's schemas", async () => {
     const models = await istioModels();
     const s = spec();
