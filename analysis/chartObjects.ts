@@ -141,10 +141,73 @@ const baseObjects = (r: ChartRelease): unknown[] => [
   },
 ];
 
+/**
+ * The ambient charts' node agents (chart-render of 1.30.3's cni and ztunnel charts: DaemonSet
+ * istio-cni-node with ServiceAccount istio-cni; DaemonSet ztunnel with ServiceAccount ztunnel), both
+ * outside the mesh themselves (`istio.io/dataplane-mode: none`, `sidecar.istio.io/inject: "false"`).
+ */
+function nodeAgentObjects(r: ChartRelease, daemonSet: string, account: string, app: Record<string, string>): unknown[] {
+  const labels = { ...app, [INJECT]: "false", [DATAPLANE_MODE]: "none" };
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: account, namespace: r.namespace } },
+    {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: daemonSet, namespace: r.namespace, labels: app },
+      spec: { template: { metadata: { labels }, spec: { serviceAccountName: account, containers: [] } } },
+    },
+  ];
+}
+
+const DATAPLANE_MODE = "istio.io/dataplane-mode";
+
+function objectsOf(r: ChartRelease): unknown[] {
+  switch (r.chart) {
+    case "gateway":
+      return gatewayObjects(r);
+    case "istiod":
+      return istiodObjects(r);
+    case "cni":
+      return nodeAgentObjects(r, "istio-cni-node", "istio-cni", { "k8s-app": "istio-cni-node" });
+    case "ztunnel":
+      return nodeAgentObjects(r, "ztunnel", "ztunnel", { app: "ztunnel" });
+    default:
+      return baseObjects(r);
+  }
+}
+
+/**
+ * What istiod deploys for a Gateway of class istio-waypoint (manifests/charts/istio-control/
+ * istio-discovery/files/waypoint.yaml @ 1.30.3): a ServiceAccount and Deployment named after the
+ * Gateway (no class suffix, gatewaycommon/classinfo.go), pods outside ambient capture themselves.
+ */
+export function waypointObjects(gateway: { metadata: { name: string; namespace?: string } }): Resource[] {
+  const { name, namespace } = gateway.metadata;
+  const labels = {
+    "gateway.networking.k8s.io/gateway-name": name,
+    "gateway.networking.k8s.io/gateway-class-name": "istio-waypoint",
+  };
+  const objects = [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace, labels } },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name, namespace, labels },
+      spec: {
+        template: {
+          metadata: { labels: { ...labels, [INJECT]: "false", [DATAPLANE_MODE]: "none" } },
+          // The template renders istiod's proxy image itself; no injection, so never `image: auto`.
+          spec: { serviceAccountName: name, containers: [{ name: "istio-proxy" }] },
+        },
+      },
+    },
+  ];
+  return objects.flatMap((o) => toResource(o, "chart", `istiod's waypoint for Gateway ${namespace}/${name}`) ?? []);
+}
+
 export function chartObjects(releases: readonly ChartRelease[]): Resource[] {
   return releases.flatMap((r) => {
-    const objects =
-      r.chart === "gateway" ? gatewayObjects(r) : r.chart === "istiod" ? istiodObjects(r) : baseObjects(r);
+    const objects = objectsOf(r);
     return objects.flatMap((o) => toResource(o, "chart", `${r.name} (${r.chart} ${r.version})`) ?? []);
   });
 }

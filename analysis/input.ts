@@ -12,7 +12,7 @@ import { requestAuthentication } from "../components/security/jwt";
 import type { MeshConfig } from "../config/types";
 import { record, text } from "../policies/lib/kube";
 import { GENERATED_DATA } from "./analyzers/gateway/secret";
-import { chartObjects } from "./chartObjects";
+import { chartObjects, waypointObjects } from "./chartObjects";
 import { meshFactsOf, PROJECT_LOAD } from "./facts";
 import { type AnalysisInput, DEFAULT_MESH, type Resource, toResource } from "./model";
 
@@ -28,6 +28,7 @@ export function stackInput(cfg: MeshConfig): AnalysisInput {
   const resources = [
     ...[...ownedObjects(spec), ...shells].flatMap((o) => toResource(o, "program") ?? []),
     ...chartObjects(releases),
+    ...(spec.ambient ? waypointObjects(spec.ambient.waypoint) : []),
   ];
   return { resources, mesh: meshFactsOf(releases), load: PROJECT_LOAD, mode: "stack" };
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshConfig } from "../config/types";
+import { AmbientDataPlane } from "./ambient/ambient";
 import { Backends } from "./backends/backends";
 import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
@@ -63,6 +64,21 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
         onCluster,
       )
     : undefined;
+
+  if (spec.ambient) {
+    new AmbientDataPlane(
+      "ambient",
+      {
+        spec: spec.ambient,
+        istioNamespace: controlPlane.istioNamespace,
+        istiod: controlPlane.istiod,
+        backendNamespace: backends.namespace,
+        // The waypoint is a Gateway API Gateway: it waits for the CRDs.
+        ...(gatewayApiCrds && { gatewayApiCrds: [...gatewayApiCrds.definitions] }),
+      },
+      onCluster,
+    );
+  }
 
   new TrafficManagement(
     "traffic",

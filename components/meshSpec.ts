@@ -1,4 +1,5 @@
 import type { MeshConfig } from "../config/types";
+import { type AmbientSpec, ambientSpec } from "./ambient/spec";
 import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import type { IstioRelease } from "./controlPlane/helmValues";
@@ -24,6 +25,8 @@ export interface MeshSpec {
   readonly releases: readonly [IstioRelease, IstioRelease, IstioRelease];
   /** With `revisions.enabled`: the other istiod revision during an upgrade, and the revision tags. */
   readonly revisions?: RevisionSpec;
+  /** dataplane=ambient: istio-cni, ztunnel and the waypoint; absent with sidecars. */
+  readonly ambient?: AmbientSpec;
   readonly backends: BackendSpecs;
   /** Gateway API CRDs to install (trafficApi gateway-api or dataplane ambient): their names, contents fetched at run time. */
   readonly gatewayApiCrds?: readonly string[];
@@ -40,6 +43,7 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
   const controlPlane = controlPlaneReleases(cfg);
   const [base, istiod, ingress] = controlPlane.releases;
   const egress = egressSpec(cfg);
+  const ambient = ambientSpec(cfg);
   return {
     ...(cfg.cluster.mode === "kind" && { kindCluster: kindClusterSpec(cfg.cluster, cfg.ingress) }),
     namespaces: { istio: istioNamespace(cfg), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
@@ -51,6 +55,7 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
         otherIstiods: controlPlane.revisions.otherIstiods.map((r) => withProfile(cfg, r, "other")),
       },
     }),
+    ...(ambient && { ambient }),
     backends: backendSpecs(cfg),
     ...(needsGatewayApiCrds(cfg) && { gatewayApiCrds: GATEWAY_API_CRDS.map((p) => crdName(p.file)) }),
     traffic: trafficSpec(cfg, security.httpsServer),
@@ -62,11 +67,12 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
   };
 }
 
-/** Every Helm release, in install order (the egress gateway beside the ingress gateway). */
+/** Every Helm release, in install order (the ambient data plane and the egress gateway beside the ingress gateway). */
 export function helmReleases(spec: MeshSpec): readonly IstioRelease[] {
   return [
     ...spec.releases,
     ...(spec.revisions?.otherIstiods ?? []),
+    ...(spec.ambient?.releases ?? []),
     ...(spec.egress.gateway ? [spec.egress.gateway.release] : []),
   ];
 }
@@ -86,6 +92,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...backends.services,
     ...backends.deployments,
     ...backends.disruptionBudgets,
+    ...(spec.ambient ? [spec.ambient.waypoint] : []),
     ...trafficObjects(traffic),
     ...egressIstioObjects(egress),
     ...egressKubernetesObjects(egress),

@@ -1,5 +1,12 @@
 import type { Namespace } from "kubernetes-types/core/v1";
 import type { MeshConfig } from "../config/types";
+import {
+  DATAPLANE_MODE_AMBIENT,
+  DATAPLANE_MODE_LABEL,
+  INGRESS_USE_WAYPOINT_LABEL,
+  USE_WAYPOINT_LABEL,
+  WAYPOINT_NAME,
+} from "./ambient/labels";
 import { injectionLabels } from "./controlPlane/revisions";
 import { EGRESS_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE, type NamedObject, objectMeta } from "./meta";
 
@@ -18,6 +25,20 @@ export const istioNamespace = (cfg: MeshConfig): NamespaceSpec =>
 export const ingressNamespace = (): NamespaceSpec => namespace(INGRESS_NAMESPACE);
 export const egressNamespace = (): NamespaceSpec => namespace(EGRESS_NAMESPACE);
 
-/** Sidecar injection is on for every pod the backend namespace gets (with revisions: through `prod-stable`). */
-export const backendNamespace = (cfg: MeshConfig): NamespaceSpec =>
-  namespace(cfg.backend.namespace, injectionLabels(cfg));
+/**
+ * sidecar: injection on for every pod the namespace gets. ambient: ztunnel captures every pod, every
+ * Service's traffic (ingress gateway's included) goes through the namespace's waypoint, and nothing
+ * asks for a sidecar. istiod reads both waypoint labels from the namespace when a Service has none
+ * (pilot/pkg/serviceregistry/ambient/services.go, ingressUseWaypointFromLabels).
+ */
+export function backendNamespace(cfg: MeshConfig): NamespaceSpec {
+  if (cfg.cell.dataplane === "ambient") {
+    return namespace(cfg.backend.namespace, {
+      [DATAPLANE_MODE_LABEL]: DATAPLANE_MODE_AMBIENT,
+      [USE_WAYPOINT_LABEL]: WAYPOINT_NAME,
+      [INGRESS_USE_WAYPOINT_LABEL]: "true",
+    });
+  }
+  // Sidecars: injection on for every pod the namespace gets (with revisions: through `prod-stable`).
+  return namespace(cfg.backend.namespace, injectionLabels(cfg));
+}

@@ -1,3 +1,4 @@
+import { ambientRules } from "../components/ambient/rules";
 import { gatewayApiRefusals } from "../components/traffic/gatewayApi/refusals";
 import { configKey, optional, type RawConfig, type Readers } from "./readers";
 import { DATAPLANES, TRAFFIC_APIS } from "./reference";
@@ -30,7 +31,7 @@ export interface CellRefusal {
  */
 export type CellRule = (cfg: MeshConfig) => readonly CellRefusal[];
 
-export const CELL_RULES: readonly CellRule[] = [gatewayApiRefusals, revisionsCellRule];
+export const CELL_RULES: readonly CellRule[] = [gatewayApiRefusals, ambientRules, revisionsCellRule];
 
 /** Reports every refusal of every rule as a config issue naming the key, the cell and the reason. */
 export function checkCell(cfg: MeshConfig, read: Readers): void {

@@ -6,7 +6,7 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { GENERATED_DATA } from "../analysis/analyzers/gateway/secret";
-import { type ChartRelease, chartObjects } from "../analysis/chartObjects";
+import { type ChartRelease, chartObjects, waypointObjects } from "../analysis/chartObjects";
 import { meshFactsOf, PROJECT_LOAD } from "../analysis/facts";
 import type { Level } from "../analysis/messages";
 import { type AnalysisInput, friendlyName, type Resource, toResource } from "../analysis/model";
@@ -17,7 +17,7 @@ import { settings } from "./lib/settings";
 import { resourcesInView } from "./lib/visibility";
 
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
-const ISTIO_CHARTS = new Set(["base", "istiod", "gateway"]);
+const ISTIO_CHARTS = new Set(["base", "istiod", "gateway", "cni", "ztunnel"]);
 
 export interface MeshAnalysisSettings {
   /** `CODE=Kind namespace/name # reason`, as `npm run analyze -- --suppress` takes. */
@@ -78,6 +78,13 @@ export function policyInput(resources: readonly PolicyResource[]): { input: Anal
     if (!object) continue;
     objects.push(object);
     urns.set(friendlyName(object), r.urn);
+    // istiod deploys a waypoint's account and Deployment from the Gateway: analysis sees them as it will.
+    if (kind === "Gateway" && record(r.props.spec).gatewayClassName === "istio-waypoint") {
+      for (const o of waypointObjects(object.body as { metadata: { name: string; namespace?: string } })) {
+        objects.push(o);
+        urns.set(friendlyName(o), r.urn);
+      }
+    }
   }
   return { input: { resources: objects, mesh: meshFactsOf(releases), load: PROJECT_LOAD, mode: "stack" }, urns };
 }

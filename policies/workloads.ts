@@ -76,15 +76,21 @@ export interface InjectionSettings {
 
 const INJECTION_DEFAULTS: InjectionSettings = { namespaces: [BACKEND_NAMESPACE] };
 
-/** Injection is on for a namespace with `istio-injection=enabled`, or a revision label and no opt-out. */
-function injectionOn(labels: Props): boolean {
+/**
+ * A namespace is in the mesh with sidecar injection on (`istio-injection=enabled`, or a revision label
+ * and no opt-out), or in ambient mode (`istio.io/dataplane-mode=ambient` and no injection label: Istio
+ * 1.30.3 pkg/config/analysis/analyzers/util/in_mesh.go NamespaceInAmbientMode).
+ */
+function inMesh(labels: Props): boolean {
   const flag = labels["istio-injection"];
-  return flag === "enabled" || (flag === undefined && typeof labels["istio.io/rev"] === "string");
+  if (flag === "enabled" || (flag === undefined && typeof labels["istio.io/rev"] === "string")) return true;
+  return flag === undefined && labels["istio.io/dataplane-mode"] === "ambient";
 }
 
 export const sidecarInjection: ResourceValidationPolicy = {
   name: "sidecar-injection",
-  description: "The mesh's workload namespaces (backend) have sidecar injection on, and no pod there opts out.",
+  description:
+    "The mesh's workload namespaces (backend) are in the mesh (sidecar injection on, or ambient), and no pod there opts out.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -101,10 +107,11 @@ export const sidecarInjection: ResourceValidationPolicy = {
     const meta = record(args.props.metadata);
     if (isKind(args.type, "core", "Namespace")) {
       const name = text(meta.name) ?? args.name;
-      if (namespaces.includes(name) && !injectionOn(record(meta.labels))) {
+      const labels = record(meta.labels);
+      if (namespaces.includes(name) && !inMesh(labels)) {
         reportViolation(
-          `Namespace ${name} must have sidecar injection on (label istio-injection=enabled); ` +
-            `it has istio-injection=${String(record(meta.labels)["istio-injection"] ?? "(unset)")}`,
+          `Namespace ${name} must be in the mesh (label istio-injection=enabled, or istio.io/dataplane-mode=ambient); ` +
+            `it has istio-injection=${String(labels["istio-injection"] ?? "(unset)")}`,
         );
       }
       return;
@@ -115,6 +122,12 @@ export const sidecarInjection: ResourceValidationPolicy = {
       if (optOut === "false") {
         reportViolation(
           `${kindOf(args.type)} ${objectRef(args.props)} opts out of the sidecar (sidecar.istio.io/inject=false)`,
+        );
+      }
+      // Ambient's opt-out: the label istio-cni's enablement selector excludes (chart-render: NotIn [none]).
+      if (pod.labels["istio.io/dataplane-mode"] === "none") {
+        reportViolation(
+          `${kindOf(args.type)} ${objectRef(args.props)} opts out of ambient (istio.io/dataplane-mode=none)`,
         );
       }
     }

@@ -31,6 +31,7 @@ const PLAN: InClusterPlan = {
   connections: 16,
   durationSeconds: 30,
   image: FORTIO_IMAGE,
+  dataplane: "sidecar",
 };
 
 type Obj = {
@@ -69,6 +70,24 @@ describe("in-cluster manifests", () => {
     assert.deepEqual(vs?.spec.gateways, ["backend/app-gateway"]);
     assert.deepEqual(vs?.spec.hosts, [ingressHost(PLAN)]);
     assert.equal(vs?.spec.http[0].route[0].destination.host, "fortio-server-mesh.mesh-bench-test.svc.cluster.local");
+  });
+
+  test("in ambient the mesh path is ztunnel → ztunnel: only its client and server opt into ambient, nothing is injected", () => {
+    const ambient: InClusterPlan = { ...PLAN, dataplane: "ambient" };
+    const objects = [...serverManifests(ambient), ...BENCH_PATHS.map((p) => loadJob(ambient, p))] as Obj[];
+    const podMeta = (o: Obj) => (o.kind === "Namespace" ? o.metadata : o.spec?.template?.metadata) ?? {};
+    const inAmbient = objects
+      .filter((o) => podMeta(o).labels?.["istio.io/dataplane-mode"] === "ambient")
+      .map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.deepEqual(inAmbient, ["Deployment/fortio-server-mesh", "Job/fortio-mesh"]);
+    for (const o of objects) {
+      const { labels = {}, annotations = {} } = podMeta(o) as { labels?: object; annotations?: object };
+      assert.doesNotMatch(
+        JSON.stringify({ labels, annotations }),
+        /sidecar\.istio\.io|istio-injection/,
+        o.metadata.name,
+      );
+    }
   });
 
   test("three Jobs at the same rate, connections, duration and 1 kB payload; only the mesh client has a sidecar", () => {

@@ -269,8 +269,21 @@ describe("sidecar-injection", () => {
     const d = clone(backendSpecs(dev).deployments[0]);
     d.spec.template.metadata.annotations = { "sidecar.istio.io/inject": "false" };
     assert.deepEqual(await check(sidecarInjection, [ns, d]), [
-      "Namespace backend must have sidecar injection on (label istio-injection=enabled); it has istio-injection=(unset)",
+      "Namespace backend must be in the mesh (label istio-injection=enabled, or istio.io/dataplane-mode=ambient); it has istio-injection=(unset)",
       "Deployment backend/user-service-v1 opts out of the sidecar (sidecar.istio.io/inject=false)",
+    ]);
+  });
+
+  test("passes the ambient backend namespace, and flags a pod that opts out of ambient", async () => {
+    const ambient = meshConfig({ dataplane: "ambient", egressGateway: false });
+    assert.deepEqual(
+      await check(sidecarInjection, [backendNamespace(ambient), ...backendSpecs(ambient).deployments]),
+      [],
+    );
+    const d = clone(backendSpecs(ambient).deployments[0]);
+    d.spec.template.metadata.labels = { ...d.spec.template.metadata.labels, "istio.io/dataplane-mode": "none" };
+    assert.deepEqual(await check(sidecarInjection, [d]), [
+      "Deployment backend/user-service-v1 opts out of ambient (istio.io/dataplane-mode=none)",
     ]);
   });
 

@@ -22,7 +22,15 @@ export interface KindClusterSpec {
   }[];
 }
 
-/** One control-plane node whose host ports reach the ingress gateway's NodePorts. */
+/**
+ * One control-plane node whose host ports reach the ingress gateway's NodePorts. The same config
+ * serves both data planes: ambient needs no kind setting. Istio's ambient platform prerequisites
+ * (istio.io/latest/docs/ambient/install/platform-prerequisites) list GKE, EKS, k3d, k3s, MicroK8s,
+ * minikube, OpenShift and some CNIs (Cilium, Calico), not kind, whose kindnet keeps its CNI config
+ * and binaries in the standard /etc/cni/net.d and /opt/cni/bin the istio-cni chart defaults to; the
+ * cni chart at 1.30.3 has no `platform-kind` profile (files/profile-platform-*.yaml), and Istio's kind
+ * setup page (istio.io/latest/docs/setup/platform-setup/kind) asks for nothing ambient-specific.
+ */
 export function kindClusterSpec(cluster: KindClusterConfig, ingress: MeshConfig["ingress"]): KindClusterSpec {
   // Loopback only: the lab's gateway is not meant to be reachable from the LAN.
   const mapping = (containerPort: number, hostPort: number) =>

@@ -12,8 +12,15 @@ import { tracingMeshConfig } from "../observability/telemetry";
 export type { HelmValues } from "../helm";
 
 export interface IstioRelease extends ChartRelease {
-  readonly chart: "base" | "istiod" | "gateway";
+  readonly chart: "base" | "istiod" | "gateway" | "cni" | "ztunnel";
 }
+
+/**
+ * The profile Istio 1.30's Helm ambient install sets on istiod, cni and ztunnel alike
+ * (istio.io/latest/docs/ambient/install/helm; each chart's templates/zzz_profile.yaml merges
+ * files/profile-ambient.yaml under our values: PILOT_ENABLE_AMBIENT, cni.ambient.enabled, HBONE).
+ */
+export const AMBIENT_PROFILE = { profile: "ambient" } as const;
 
 /** The demo profile's small requests, so the mesh fits on a laptop. */
 export const DEMO_PROXY_REQUESTS = { cpu: "10m", memory: "40Mi" };
@@ -34,6 +41,7 @@ export function istiodValues(cfg: MeshConfig): HelmValues {
       istioNamespace: ISTIO_NAMESPACE,
       proxy: { resources: { requests: DEMO_PROXY_REQUESTS } },
     },
+    ...(cfg.cell.dataplane === "ambient" && AMBIENT_PROFILE),
     autoscaleEnabled: false,
     replicaCount: 1,
     resources: { requests: { cpu: "10m", memory: "100Mi" } },
@@ -54,12 +62,15 @@ export function gatewayServicePorts(cfg: MeshConfig) {
   ];
 }
 
+/** The ingress gateway's pods; in ambient each holds the rate limit's buckets (ambient/rateLimit.ts). */
+export const INGRESS_GATEWAY_REPLICAS = 1;
+
 export function gatewayValues(cfg: MeshConfig): HelmValues {
   return {
     labels: { istio: "ingressgateway" },
     service: { type: "NodePort", ports: gatewayServicePorts(cfg) },
     autoscaling: { enabled: false },
-    replicaCount: 1,
+    replicaCount: INGRESS_GATEWAY_REPLICAS,
     resources: { requests: DEMO_PROXY_REQUESTS, limits: { cpu: "2000m", memory: "1024Mi" } },
   };
 }

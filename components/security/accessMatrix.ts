@@ -1,4 +1,6 @@
 import type { BackendServiceName, MeshConfig } from "../../config/types";
+import { WAYPOINT_NAME } from "../ambient/labels";
+import { waypointIdentity } from "../ambient/waypoint";
 import { podLabels } from "../backends/workloads";
 import { ISTIO_NAMESPACE } from "../meta";
 import { authorizationPolicies } from "./authorization";
@@ -29,7 +31,7 @@ export interface AccessCase {
 
 interface Caller {
   readonly name: string;
-  /** undefined: no sidecar, so plaintext and no identity. */
+  /** undefined: outside the mesh (no sidecar, not captured by ztunnel), so plaintext and no identity. */
   readonly principal?: string;
   readonly namespace: string;
 }
@@ -56,6 +58,9 @@ export function callers(cfg: MeshConfig): Caller[] {
 export function securityPolicies(cfg: MeshConfig): SecurityPolicies {
   return {
     rootNamespace: ISTIO_NAMESPACE,
+    ...(cfg.cell.dataplane === "ambient" && {
+      waypoint: { name: WAYPOINT_NAME, principal: principal(waypointIdentity(cfg)) },
+    }),
     peerAuthentications: [meshPeerAuthentication(), peerAuthentication(cfg)],
     requestAuthentications: [requestAuthentication(cfg, '{"keys":[]}')],
     authorizationPolicies: authorizationPolicies(cfg),
@@ -78,6 +83,7 @@ export function accessMatrix(cfg: MeshConfig): AccessCase[] {
       const target = {
         namespace: cfg.backend.namespace,
         labels: podLabels(service.name, service.versions[0]?.version ?? ""),
+        service: service.name,
       };
       return TOKEN_STATES.map((token): AccessCase => {
         const presented = presentedToken(cfg, token);

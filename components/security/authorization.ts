@@ -1,5 +1,7 @@
 import type { IAuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy";
 import type { BackendServiceName, MeshConfig } from "../../config/types";
+import { serviceAttachment } from "../ambient/attachment";
+import { allowFromWaypoint, waypointAllowNothing } from "../ambient/authorization";
 import { type NamedObject, objectMeta } from "../meta";
 import { backendIdentity, type Identity, ingressGatewayIdentity, meshClientIdentity, principal } from "./identities";
 
@@ -18,7 +20,10 @@ export const CALL_GRAPH: Readonly<Record<BackendServiceName, readonly BackendSer
   "order-service": ["product-service"],
 };
 
-/** Deny by default: an ALLOW policy with no rules selects every workload in the namespace and matches nothing. */
+/**
+ * Deny by default: an ALLOW policy with no rules selects every workload in the namespace and matches
+ * nothing. In ambient each pod's ztunnel enforces it (an L4 policy).
+ */
 export function allowNothing(cfg: MeshConfig): AuthorizationPolicySpec {
   return {
     apiVersion: "security.istio.io/v1",
@@ -62,13 +67,23 @@ export function allowPolicy(cfg: MeshConfig, target: BackendServiceName): Author
     kind: "AuthorizationPolicy",
     metadata: objectMeta(`${target}-allow`, cfg.backend.namespace, { app: target }),
     spec: {
-      selector: { matchLabels: { app: target } },
+      // sidecar: the target's pods; ambient: its Service, so the waypoint enforces the L7 parts.
+      ...serviceAttachment(cfg, target),
       action: "ALLOW",
       rules: [allowRule(cfg, target)],
     },
   };
 }
 
+/**
+ * sidecar: allow-nothing and one policy per service, all read by the callee's sidecar. ambient: the
+ * same per-service policies attached to the waypoint, its own deny by default, and at L4 (ztunnel)
+ * allow-nothing plus the waypoint as the one peer a backend pod accepts.
+ */
 export function authorizationPolicies(cfg: MeshConfig): AuthorizationPolicySpec[] {
-  return [allowNothing(cfg), ...cfg.backend.services.map((s) => allowPolicy(cfg, s.name))];
+  const perService = cfg.backend.services.map((s) => allowPolicy(cfg, s.name));
+  if (cfg.cell.dataplane === "ambient") {
+    return [allowNothing(cfg), allowFromWaypoint(cfg), waypointAllowNothing(cfg), ...perService];
+  }
+  return [allowNothing(cfg), ...perService];
 }

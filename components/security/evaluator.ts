@@ -8,9 +8,18 @@ import type { AuthorizationPolicySpec, AuthorizationRule } from "./authorization
 import type { RequestAuthenticationSpec } from "./jwt";
 import type { PeerAuthenticationSpec } from "./peerAuthentication";
 
+/** Ambient: the waypoint the backends' Services use (a Gateway in the target's namespace). */
+export interface Waypoint {
+  readonly name: string;
+  /** Its mTLS identity: what the destination ztunnel sees as the source of every call it forwards. */
+  readonly principal: string;
+}
+
 export interface SecurityPolicies {
   /** istiod's root namespace: policies there apply mesh-wide. */
   readonly rootNamespace: string;
+  /** Present in ambient: calls to a Service go caller → waypoint (L7) → the pod's ztunnel (L4). */
+  readonly waypoint?: Waypoint;
   readonly peerAuthentications: readonly PeerAuthenticationSpec[];
   readonly requestAuthentications: readonly RequestAuthenticationSpec[];
   readonly authorizationPolicies: readonly AuthorizationPolicySpec[];
@@ -19,6 +28,8 @@ export interface SecurityPolicies {
 export interface Workload {
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** The Service the call addresses; ambient policies attach to it by `targetRefs`. */
+  readonly service?: string;
 }
 
 /** A JWT as the callee's sidecar would see it. */
@@ -50,10 +61,32 @@ const selects = (selector: Selector, workload: Workload) =>
   Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => workload.labels[k] === v);
 const hasSelector = (selector: Selector) => Object.keys(selector?.matchLabels ?? {}).length > 0;
 
+interface TargetRef {
+  readonly group?: string;
+  readonly kind: string;
+  readonly name: string;
+}
+
 interface PolicyObject {
   readonly metadata: { readonly name: string; readonly namespace?: string; readonly creationTimestamp?: string };
-  readonly spec?: { readonly selector?: Selector };
+  readonly spec?: { readonly selector?: Selector; readonly targetRefs?: readonly TargetRef[] };
 }
+
+/**
+ * The policies a waypoint applies to a call for `workload`'s Service: those whose targetRefs name the
+ * waypoint Gateway or that Service, in the same namespace (istio.io/latest/docs/ambient/usage/
+ * l7-features: "a targetRef which refers to the waypoint, or a Service which uses that waypoint").
+ */
+function attached<T extends PolicyObject>(policies: readonly T[], workload: Workload, waypoint: Waypoint): T[] {
+  const names = (ref: TargetRef) =>
+    (ref.kind === "Gateway" && ref.group === "gateway.networking.k8s.io" && ref.name === waypoint.name) ||
+    (ref.kind === "Service" && (ref.group ?? "") === "" && ref.name === workload.service);
+  return policies.filter((p) => p.metadata.namespace === workload.namespace && (p.spec?.targetRefs ?? []).some(names));
+}
+
+/** What ztunnel enforces: the selector-bound policies; the ones with targetRefs are the waypoint's. */
+const unattached = <T extends PolicyObject>(policies: readonly T[]) =>
+  policies.filter((p) => p.spec?.targetRefs === undefined);
 
 /**
  * Attachments the evaluator does not model are refused, never ignored: targetRef(s) bind a policy to
@@ -204,16 +237,10 @@ function ruleMatches(rule: AuthorizationRule, a: Attributes): boolean {
 
 /** The request principal (`iss/sub`) and claims of a token the workload's RequestAuthentications accept. */
 function authenticate(
-  policies: SecurityPolicies,
-  workload: Workload,
+  requestAuthentications: readonly RequestAuthenticationSpec[],
   token: PresentedToken | undefined,
 ): { ok: true; requestPrincipal: string; claims: PresentedToken["claims"] | Record<string, never> } | { ok: false } {
-  const rules = applying(
-    "RequestAuthentication",
-    policies.requestAuthentications,
-    workload,
-    policies.rootNamespace,
-  ).flatMap((p) => p.spec?.jwtRules ?? []);
+  const rules = requestAuthentications.flatMap((p) => p.spec?.jwtRules ?? []);
   // Without a RequestAuthentication the sidecar ignores the Authorization header.
   if (token === undefined || rules.length === 0) return { ok: true, requestPrincipal: "", claims: {} };
   const audiences = list(token.claims.aud);
@@ -228,17 +255,33 @@ function authenticate(
     : { ok: false };
 }
 
-export function decide(policies: SecurityPolicies, target: Workload, call: Call): Decision {
-  const mode = mtlsMode(policies, target);
-  if (call.sourcePrincipal === undefined && mode === "STRICT") {
-    return { allowed: false, status: 0, reason: "plaintext refused by STRICT mTLS" };
-  }
-  // Under DISABLE istiod has the callers' sidecars send plaintext (auto mTLS), so no peer identity arrives.
-  const peer = mode === "DISABLE" ? undefined : call.sourcePrincipal;
-  const authn = authenticate(policies, target, call.token);
-  if (!authn.ok) return { allowed: false, status: 401, reason: "JWT rejected by RequestAuthentication" };
+/** CUSTOM, then DENY, then ALLOW, over the policies that apply; `matches` decides a rule. */
+function authorize(
+  authz: readonly AuthorizationPolicySpec[],
+  matches: (rule: AuthorizationRule, action: string) => boolean,
+  deniedStatus: number,
+): Decision {
+  const byAction = (action: string) => authz.filter((p) => (p.spec?.action ?? "ALLOW") === action);
+  if (byAction("CUSTOM").length > 0) throw new Error("evaluator: CUSTOM policies are not modelled");
+  const matching = (action: string) =>
+    byAction(action).filter((p) => (p.spec?.rules ?? []).some((r) => matches(r, action)));
 
-  const attributes: Attributes = {
+  const denied = matching("DENY");
+  if (denied.length > 0) {
+    return { allowed: false, status: deniedStatus, reason: `denied by ${denied[0]?.metadata.name}` };
+  }
+  if (byAction("ALLOW").length === 0) return { allowed: true, status: 200, reason: "no ALLOW policy applies" };
+  const allowedBy = matching("ALLOW");
+  if (allowedBy.length > 0) return { allowed: true, status: 200, reason: `allowed by ${allowedBy[0]?.metadata.name}` };
+  return { allowed: false, status: deniedStatus, reason: "no rule of the ALLOW policies matches" };
+}
+
+function attributesOf(
+  peer: string | undefined,
+  call: Call,
+  authn: { requestPrincipal: string; claims: Attributes["claims"] },
+): Attributes {
+  return {
     principal: peer ?? "",
     namespace: peer === undefined ? "" : (call.sourceNamespace ?? ""),
     requestPrincipal: authn.requestPrincipal,
@@ -246,17 +289,101 @@ export function decide(policies: SecurityPolicies, target: Workload, call: Call)
     method: call.method,
     path: call.path,
   };
-  const authz = applying("AuthorizationPolicy", policies.authorizationPolicies, target, policies.rootNamespace);
-  const byAction = (action: string) => authz.filter((p) => (p.spec?.action ?? "ALLOW") === action);
-  if (byAction("CUSTOM").length > 0) throw new Error("evaluator: CUSTOM policies are not modelled");
-  const matching = (ps: AuthorizationPolicySpec[]) =>
-    ps.filter((p) => (p.spec?.rules ?? []).some((r) => ruleMatches(r, attributes)));
+}
 
-  const denied = matching(byAction("DENY"));
-  if (denied.length > 0) return { allowed: false, status: 403, reason: `denied by ${denied[0]?.metadata.name}` };
-  const allows = byAction("ALLOW");
-  if (allows.length === 0) return { allowed: true, status: 200, reason: "no ALLOW policy selects the workload" };
-  const allowedBy = matching(allows);
-  if (allowedBy.length > 0) return { allowed: true, status: 200, reason: `allowed by ${allowedBy[0]?.metadata.name}` };
-  return { allowed: false, status: 403, reason: "no rule of the ALLOW policies matches" };
+export function decide(policies: SecurityPolicies, target: Workload, call: Call): Decision {
+  const mode = mtlsMode(policies, target);
+  if (call.sourcePrincipal === undefined && mode === "STRICT") {
+    return { allowed: false, status: 0, reason: "plaintext refused by STRICT mTLS" };
+  }
+  if (policies.waypoint !== undefined) return decideAmbient(policies, policies.waypoint, target, call);
+  // Under DISABLE istiod has the callers' sidecars send plaintext (auto mTLS), so no peer identity arrives.
+  const peer = mode === "DISABLE" ? undefined : call.sourcePrincipal;
+  const root = policies.rootNamespace;
+  const authn = authenticate(
+    applying("RequestAuthentication", policies.requestAuthentications, target, root),
+    call.token,
+  );
+  if (!authn.ok) return { allowed: false, status: 401, reason: "JWT rejected by RequestAuthentication" };
+  const attributes = attributesOf(peer, call, authn);
+  const authz = applying("AuthorizationPolicy", policies.authorizationPolicies, target, root);
+  return authorize(authz, (r) => ruleMatches(r, attributes), 403);
+}
+
+/** Fields only an HTTP proxy sees; ztunnel cannot match them (pilot/pkg/serviceregistry/ambient/authorization.go). */
+function hasL7(rule: AuthorizationRule): boolean {
+  const l7Source = (rule.from ?? []).some(
+    ({ source: s = {} }) => !isUnset(s.requestPrincipals) || !isUnset(s.notRequestPrincipals),
+  );
+  const l7Operation = (rule.to ?? []).some(
+    ({ operation: o = {} }) =>
+      !isUnset(o.methods) || !isUnset(o.notMethods) || !isUnset(o.paths) || !isUnset(o.notPaths),
+  );
+  const l7Condition = (rule.when ?? []).some((c) => !L4_CONDITIONS.has(c.key));
+  return l7Source || l7Operation || l7Condition;
+}
+const L4_CONDITIONS = new Set([
+  "source.ip",
+  "source.namespace",
+  "source.principal",
+  "destination.ip",
+  "destination.port",
+]);
+
+/**
+ * Ambient (Istio 1.30): ztunnel refuses plaintext under STRICT (above). A call from a mesh identity to
+ * a Service that uses the waypoint is checked there first, with the caller's identity: the
+ * RequestAuthentications and AuthorizationPolicies attached by targetRefs (401 / 403). The waypoint
+ * then opens its own connection to the pod, whose ztunnel applies the selector-bound policies at L4
+ * with the waypoint's identity as the source; ztunnel cannot answer with HTTP, so its refusal is a
+ * closed connection (status 0). An ALLOW rule with L7 attributes never matches at ztunnel, and a DENY
+ * rule's L7 attributes are dropped, so it matches more (pilot/pkg/serviceregistry/ambient/
+ * authorization.go handleRule). A caller with no identity (PERMISSIVE) reaches ztunnel directly.
+ */
+function decideAmbient(policies: SecurityPolicies, waypoint: Waypoint, target: Workload, call: Call): Decision {
+  if (call.sourcePrincipal !== undefined && target.service !== undefined) {
+    const authn = authenticate(attached(policies.requestAuthentications, target, waypoint), call.token);
+    if (!authn.ok) return { allowed: false, status: 401, reason: "JWT rejected at the waypoint" };
+    const attributes = attributesOf(call.sourcePrincipal, call, authn);
+    const atWaypoint = authorize(
+      attached(policies.authorizationPolicies, target, waypoint),
+      (r) => ruleMatches(r, attributes),
+      403,
+    );
+    if (!atWaypoint.allowed) return { ...atWaypoint, reason: `waypoint: ${atWaypoint.reason}` };
+  }
+  const forwarded = call.sourcePrincipal !== undefined && target.service !== undefined;
+  const source = forwarded ? { principal: waypoint.principal, namespace: target.namespace } : undefined;
+  const l4: Call = {
+    ...(source && { sourcePrincipal: source.principal, sourceNamespace: source.namespace }),
+    method: call.method,
+    path: call.path,
+  };
+  const attributes = attributesOf(source?.principal, l4, { requestPrincipal: "", claims: {} });
+  const selected = applying(
+    "AuthorizationPolicy",
+    unattached(policies.authorizationPolicies),
+    target,
+    policies.rootNamespace,
+  );
+  const atZtunnel = authorize(
+    selected,
+    (r, action) => (hasL7(r) ? action === "DENY" && ruleMatches(l4Only(r), attributes) : ruleMatches(r, attributes)),
+    0,
+  );
+  return atZtunnel.allowed ? atZtunnel : { ...atZtunnel, reason: `ztunnel: ${atZtunnel.reason}` };
+}
+
+/** A DENY rule as ztunnel enforces it: its L7 attributes dropped. */
+function l4Only(rule: AuthorizationRule): AuthorizationRule {
+  return {
+    ...(rule.from && {
+      from: rule.from.map(({ source = {} }) => {
+        const { requestPrincipals: _r, notRequestPrincipals: _n, ...l4 } = source;
+        return { source: l4 };
+      }),
+    }),
+    ...(rule.to && { to: rule.to.map(() => ({ operation: {} })) }),
+    ...(rule.when && { when: rule.when.filter((c) => L4_CONDITIONS.has(c.key)) }),
+  };
 }

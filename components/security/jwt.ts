@@ -1,6 +1,7 @@
 import type { IRequestAuthentication } from "@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication";
 import { durationMillis } from "../../config/readers";
 import type { JwtConfig, MeshConfig } from "../../config/types";
+import { serviceAttachment } from "../ambient/attachment";
 import { type NamedObject, objectMeta } from "../meta";
 
 export type RequestAuthenticationSpec = IRequestAuthentication & NamedObject;
@@ -14,7 +15,8 @@ export const DEMO_SUBJECT = "demo";
 export const signingKeyArgs = () => ({ algorithm: "RSA", rsaBits: 2048 }) as const;
 
 /**
- * Validates tokens on user-service's pods against an inline JWKS (no URL to fetch, unlike the lab's
+ * Validates tokens for user-service (its sidecar, or in ambient the waypoint serving its Service)
+ * against an inline JWKS (no URL to fetch, unlike the lab's
  * jwksUri on GitHub). A bad token gets 401 here; a missing one passes on to authorization, which
  * answers 403 when a token is required.
  */
@@ -25,7 +27,7 @@ export function requestAuthentication(cfg: MeshConfig, jwks: string): RequestAut
     kind: "RequestAuthentication",
     metadata: objectMeta(`${JWT_SERVICE}-jwt`, cfg.backend.namespace, { app: JWT_SERVICE }),
     spec: {
-      selector: { matchLabels: { app: JWT_SERVICE } },
+      ...serviceAttachment(cfg, JWT_SERVICE),
       jwtRules: [{ issuer, audiences: [...audiences], jwks }],
     },
   };

@@ -20,12 +20,10 @@ export interface ProbeClientSpecs {
 
 const curlRuns = { exec: { command: ["curl", "--version"] }, periodSeconds: 10, timeoutSeconds: 5 };
 
-export function outsideNamespace(): NamespaceSpec {
-  return {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: objectMeta(OUTSIDE_NAMESPACE, undefined, { "istio-injection": "disabled" }),
-  };
+/** sidecar: injection explicitly off. ambient: no label at all, which keeps ztunnel from capturing it. */
+export function outsideNamespace(cfg: MeshConfig): NamespaceSpec {
+  const labels: Record<string, string> = cfg.cell.dataplane === "ambient" ? {} : { "istio-injection": "disabled" };
+  return { apiVersion: "v1", kind: "Namespace", metadata: objectMeta(OUTSIDE_NAMESPACE, undefined, labels) };
 }
 
 function serviceAccount(name: string, namespace: string): ServiceAccountSpec {
@@ -82,7 +80,7 @@ export function probeClients(cfg: MeshConfig): ProbeClientSpecs | undefined {
   if (!cfg.security.probeClients) return undefined;
   const backend = cfg.backend.namespace;
   return {
-    namespace: outsideNamespace(),
+    namespace: outsideNamespace(cfg),
     serviceAccounts: [serviceAccount(MESH_CLIENT, backend), serviceAccount(OUTSIDE_CLIENT, OUTSIDE_NAMESPACE)],
     deployments: [client(MESH_CLIENT, backend), client(OUTSIDE_CLIENT, OUTSIDE_NAMESPACE)],
   };

@@ -1,4 +1,5 @@
 import type { MeshConfig } from "../../config/types";
+import { ingressRateLimitFilter } from "../ambient/rateLimit";
 import type { GatewayServer } from "../traffic/gateway";
 import { type AuthorizationPolicySpec, authorizationPolicies } from "./authorization";
 import { certificateArgs, httpsServer, type SecretSpec, tlsSecret } from "./https";
@@ -19,6 +20,7 @@ export interface SecuritySpec {
   /** Selector, issuer and audiences; MeshSecurity fills each rule's empty `jwks` from the stack's key. */
   readonly requestAuthentication: RequestAuthenticationSpec;
   readonly authorizationPolicies: readonly AuthorizationPolicySpec[];
+  /** sidecar: on user-service's sidecar; ambient: on the ingress gateway (no EnvoyFilter on waypoints). */
   readonly rateLimit?: EnvoyFilterSpec;
   /** Joins app-gateway (traffic owns the Gateway object). */
   readonly httpsServer: GatewayServer;
@@ -28,7 +30,7 @@ export interface SecuritySpec {
 }
 
 export function securitySpec(cfg: MeshConfig): SecuritySpec {
-  const rateLimit = rateLimitFilter(cfg);
+  const rateLimit = cfg.cell.dataplane === "ambient" ? ingressRateLimitFilter(cfg) : rateLimitFilter(cfg);
   const clients = probeClients(cfg);
   return {
     meshPeerAuthentication: meshPeerAuthentication(),

@@ -61,10 +61,12 @@ export function applyConfigSet(config: Readonly<Record<string, unknown>>, set: C
 }
 
 /**
- * Stacks a documented command may be meant for: the dev stack, or a stack on an existing cluster
- * (where the kind-only keys are refused and the existing-only ones are read).
+ * Stacks a documented command may be meant for: the dev stack, a stack on an existing cluster
+ * (where the kind-only keys are refused and the existing-only ones are read), or a stack without the
+ * egress gateway (which the ambient cells refuse: config/cell.ts).
  */
 export const CANDIDATE_STACKS = (dev: Record<string, unknown>): Record<string, unknown>[] => [
   dev,
   { "istio-mesh:clusterMode": "existing" },
+  { "istio-mesh:egressGateway": false },
 ];

@@ -22,7 +22,14 @@ import { type CanaryEvent, humanLines, notificationBody } from "./events";
 import type { SplitTest } from "./gates";
 import { type CanaryPlan, type CanaryStep, formatWeights, planCanary } from "./plan";
 import { probeUsers, safeRate } from "./probe";
-import { describeRefusal, MIN_WINDOW_MS, PrometheusError, type PromQuery, versionMetrics } from "./prometheus";
+import {
+  describeRefusal,
+  MIN_WINDOW_MS,
+  metricsReporter,
+  PrometheusError,
+  type PromQuery,
+  versionMetrics,
+} from "./prometheus";
 import { abandonedState, type CanaryState, type CanaryWorkspace, runCanary } from "./run";
 import { AutomationWorkspace } from "./workspace";
 
@@ -79,7 +86,7 @@ export function buildPlan(cfg: MeshConfig, args: CanaryArgs): CanaryPlan {
 
 export function formatPlan(plan: CanaryPlan, cfg: MeshConfig, args: CanaryArgs): string {
   const source = cfg.observability.enabled
-    ? "Prometheus (reporter=destination) over each interval"
+    ? `Prometheus (reporter=${metricsReporter(cfg)}) over each interval`
     : "the probe's samples (observability is off)";
   const errors =
     plan.gates.maxErrorRate === undefined ? "not gated" : `≤ ${(plan.gates.maxErrorRate * 100).toFixed(2)}%`;
@@ -182,7 +189,8 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
           stop,
           onProgress: (done) => io.progress(`sampling /users: ${done}/${args.gates.requests}`),
         }),
-      metrics: async (windowMs) => (query ? versionMetrics(query, "user-service", windowMs) : undefined),
+      metrics: async (windowMs) =>
+        query ? versionMetrics(query, "user-service", windowMs, metricsReporter(cfg)) : undefined,
       splitTest: verifierSplitTest,
       wait,
       now: Date.now,

@@ -1,4 +1,5 @@
 import { SCRAPE_INTERVAL_SECONDS } from "../../components/observability/prometheus";
+import type { MeshConfig } from "../../config/types";
 import type { AttemptCounts, LatencyDistribution } from "./compare";
 
 /** One series of an instant vector: its labels and value. */
@@ -28,10 +29,12 @@ export interface VersionMetrics extends AttemptCounts {
 /**
  * Istio's standard metrics as each version's own sidecar reports them (reporter="destination"):
  * every retry the client's sidecar makes is a separate request there, so failed attempts are
- * counted even when a retry hides them from the client.
+ * counted even when a retry hides them from the client. In ambient no sidecar reports; the waypoint
+ * does, as reporter="waypoint" (Istio 1.30.3's dashboards query `reporter=~"source|waypoint"`,
+ * manifests/addons/dashboards/lib/queries.libsonnet), and ztunnel reports TCP metrics only.
  */
-export function versionQueries(service: string, windowMs: number) {
-  const selector = `reporter="destination",destination_service_name="${service}"`;
+export function versionQueries(service: string, windowMs: number, reporter: MetricsReporter = "destination") {
+  const selector = `reporter="${reporter}",destination_service_name="${service}"`;
   const window = `[${Math.max(1, Math.round(windowMs / 1000))}s]`;
   return {
     attempts: `sum by (destination_version) (increase(istio_requests_total{${selector}}${window}))`,
@@ -40,13 +43,19 @@ export function versionQueries(service: string, windowMs: number) {
   };
 }
 
+/** Which proxy's istio_requests_total describes a version's server side. */
+export type MetricsReporter = "destination" | "waypoint";
+export const metricsReporter = (cfg: MeshConfig): MetricsReporter =>
+  cfg.cell.dataplane === "ambient" ? "waypoint" : "destination";
+
 /** Per-version attempts, failed attempts and latency histograms over the last `windowMs`. */
 export async function versionMetrics(
   query: PromQuery,
   service: string,
   windowMs: number,
+  reporter: MetricsReporter = "destination",
 ): Promise<Record<string, VersionMetrics>> {
-  const q = versionQueries(service, windowMs);
+  const q = versionQueries(service, windowMs, reporter);
   const [attempts, failed, buckets] = await Promise.all([query(q.attempts), query(q.failed), query(q.buckets)]);
   const byVersion = (samples: readonly PromSample[], version: string) =>
     samples.filter((s) => s.metric.destination_version === version);

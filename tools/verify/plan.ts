@@ -1,3 +1,4 @@
+import { INGRESS_GATEWAY_REPLICAS } from "../../components/controlPlane/helmValues";
 import { durationMillis } from "../../config/readers";
 import type { BackendServiceName, MeshConfig } from "../../config/types";
 import { ENVOY_WORKERS } from "./load";
@@ -83,14 +84,23 @@ export function canaryPacing(cfg: MeshConfig): Pacing {
   );
   const limit = cfg.security.rateLimit;
   if (limit === false) return { intervalMs: 0, busiestPodShare };
+  if (cfg.cell.dataplane === "ambient") {
+    // The buckets are the ingress gateway's, one per route per gateway pod: all of the canary route's traffic
+    // shares each gateway pod's bucket, whatever the weights.
+    const perMs = durationMillis(limit.per) ?? 60_000;
+    const share = 1 / INGRESS_GATEWAY_REPLICAS;
+    return { intervalMs: (perMs * share) / (PACE_FRACTION * limit.requests), busiestPodShare: share };
+  }
   const perMs = durationMillis(limit.per) ?? 60_000;
   return { intervalMs: (perMs * busiestPodShare) / (PACE_FRACTION * limit.requests), busiestPodShare };
 }
 
-/** Requests the rate-limit check may send to the beta version's pods before it must have seen a 429. */
+/** Requests the rate-limit check may send to the beta version's pods (ambient: the beta route) before it must have seen a 429. */
 export function betaBudget(cfg: MeshConfig): number {
   const limit = cfg.security.rateLimit;
   if (limit === false) return 0;
+  // ambient: the beta route's bucket on each ingress gateway pod (components/ambient/rateLimit.ts).
+  if (cfg.cell.dataplane === "ambient") return limit.requests * INGRESS_GATEWAY_REPLICAS;
   const user = cfg.backend.services.find((s) => s.name === "user-service");
   const replicas = user?.versions.find((v) => v.version === cfg.betaVersion)?.replicas ?? 1;
   return limit.requests * replicas;

@@ -1,11 +1,11 @@
 /**
  * Mirrors Istio 1.30.3 pkg/config/analysis/analyzers/authz/authorizationpolicies.go: a policy's
- * selector matches in-mesh pods of its namespace (any namespace for the root namespace), else it
+ * selector matches in-mesh pods (sidecar or ambient, as initPodLabelsMap counts them) of its namespace (any namespace for the root namespace), else it
  * applies to nothing (IST0127); every `source.namespaces`/`notNamespaces` entry names an existing
  * namespace (IST0101 "namespace"; Kiali KIA0101).
  */
 import { list, record } from "../../../policies/lib/kube";
-import { inMesh } from "../../inMesh";
+import { inAmbient, inMesh } from "../../inMesh";
 import { matchesLabels, selectorString } from "../../labels";
 import { IST } from "../../messages";
 import { type Analyzer, type Finding, finding } from "../../model";
@@ -28,7 +28,7 @@ export const authorizationPolicies: Analyzer = {
   inputs: ["MeshConfig", "AuthorizationPolicy", "Namespace", "Pod"],
   codes: ["IST0101", "IST0127"],
   analyze(ctx) {
-    const meshPods = ctx.runningWorkloads().filter((w) => inMesh(ctx, w));
+    const meshPods = ctx.runningWorkloads().filter((w) => inMesh(ctx, w) || inAmbient(ctx, w));
     const namespaces = ctx.all("Namespace").map((n) => n.name);
     const out: Finding[] = [];
     for (const ap of ctx.all("AuthorizationPolicy")) {

@@ -52,6 +52,7 @@ export function inClusterPlan(plan: BenchPlan, target: Target, startedAtMs: numb
     connections: plan.shape.concurrency,
     durationSeconds: Math.max(1, Math.round(plan.shape.durationMs / 1000)),
     image: FORTIO_IMAGE,
+    dataplane: target.config?.cell.dataplane ?? "sidecar",
   };
 }
 

@@ -6,13 +6,20 @@
  *   baseline  client (no sidecar) → fortio-server-plain (no sidecar)
  *   mesh      client (sidecar)    → fortio-server-mesh (sidecar, STRICT mTLS)
  *   ingress   client (no sidecar) → istio-ingressgateway → fortio-server-mesh
+ *
+ * In ambient the mesh path is its analogue, ztunnel → ztunnel: client and server pods opt into ambient
+ * with the pod label istio-cni's enablement selector matches (`istio.io/dataplane-mode: ambient`), so the
+ * call is HBONE mTLS between the two nodes' ztunnels, no waypoint (the L4 data plane alone); the
+ * other pods stay out of the mesh. No namespace label and no injection anywhere.
  */
 
 import type { Deployment } from "kubernetes-types/apps/v1";
 import type { Job } from "kubernetes-types/batch/v1";
 import type { Namespace, Service } from "kubernetes-types/core/v1";
+import { DATAPLANE_MODE_AMBIENT, DATAPLANE_MODE_LABEL } from "../../../components/ambient/labels";
 import { INGRESS_NAMESPACE, serviceHost } from "../../../components/meta";
 import { APP_GATEWAY } from "../../../components/traffic/gateway";
+import type { MeshConfig } from "../../../config/types";
 
 /**
  * fortio, Istio's load generator, pinned by tag (github.com/fortio/fortio release v1.75.2); never
@@ -37,6 +44,8 @@ export interface InClusterPlan {
   readonly connections: number;
   readonly durationSeconds: number;
   readonly image: string;
+  /** The target stack's data plane: what puts the mesh path's pods in the mesh. */
+  readonly dataplane: MeshConfig["cell"]["dataplane"];
 }
 
 const LABELS = {
@@ -47,6 +56,14 @@ const NO_SIDECAR = { "sidecar.istio.io/inject": "false" } as const;
 // Native sidecars (Istio's default since 1.27, set here anyway): the proxy stops when fortio exits, so the Job completes.
 const SIDECAR = { "sidecar.istio.io/inject": "true" } as const;
 const NATIVE_SIDECAR = { "sidecar.istio.io/nativeSidecar": "true" } as const;
+
+const AMBIENT = { [DATAPLANE_MODE_LABEL]: DATAPLANE_MODE_AMBIENT } as const;
+
+/** The pod labels (and annotations) that put a mesh-path pod in the mesh, or keep another one out. */
+function membership(plan: InClusterPlan, inMesh: boolean) {
+  if (plan.dataplane === "ambient") return { labels: inMesh ? AMBIENT : {}, annotations: {} };
+  return inMesh ? { labels: SIDECAR, annotations: NATIVE_SIDECAR } : { labels: NO_SIDECAR, annotations: {} };
+}
 
 export const SERVERS = { plain: "fortio-server-plain", mesh: "fortio-server-mesh" } as const;
 
@@ -72,13 +89,13 @@ export function serverManifests(plan: InClusterPlan): object[] {
   const namespace: Namespace = {
     apiVersion: "v1",
     kind: "Namespace",
-    // Injection is decided per pod below; the namespace label lets the webhook see them at all.
-    metadata: meta(ns, undefined, { "istio-injection": "enabled" }),
+    // sidecar: injection is decided per pod below; the namespace label lets the webhook see them at all.
+    metadata: meta(ns, undefined, plan.dataplane === "ambient" ? {} : { "istio-injection": "enabled" }),
   };
   return [
     namespace,
-    ...server(plan, SERVERS.plain, NO_SIDECAR),
-    ...server(plan, SERVERS.mesh, SIDECAR),
+    ...server(plan, SERVERS.plain, membership(plan, false).labels),
+    ...server(plan, SERVERS.mesh, membership(plan, true).labels),
     {
       apiVersion: "security.istio.io/v1",
       kind: "PeerAuthentication",
@@ -152,7 +169,8 @@ export function pathTarget(plan: InClusterPlan, path: BenchPath): { url: string;
  */
 export function loadJob(plan: InClusterPlan, path: BenchPath): Job {
   const { url, host } = pathTarget(plan, path);
-  const podLabels = { app: jobName(path), ...(path === "mesh" ? { ...SIDECAR } : NO_SIDECAR), ...LABELS };
+  const { labels, annotations } = membership(plan, path === "mesh");
+  const podLabels = { app: jobName(path), ...labels, ...LABELS };
   return {
     apiVersion: "batch/v1",
     kind: "Job",
@@ -161,7 +179,7 @@ export function loadJob(plan: InClusterPlan, path: BenchPath): Job {
       backoffLimit: 0,
       ttlSecondsAfterFinished: 3600,
       template: {
-        metadata: { labels: podLabels, ...(path === "mesh" && { annotations: { ...NATIVE_SIDECAR } }) },
+        metadata: { labels: podLabels, ...(Object.keys(annotations).length > 0 && { annotations }) },
         spec: {
           restartPolicy: "Never",
           containers: [

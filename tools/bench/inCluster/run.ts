@@ -210,6 +210,12 @@ async function proxyUsage(
   deps: InClusterDeps,
 ): Promise<InClusterReport["proxies"]> {
   if (!windowEnd) return { unavailable: "the mesh Job has no completion time" };
+  if (plan.dataplane === "ambient") {
+    return {
+      unavailable:
+        "ambient has no istio-proxy in the pods: the mesh path's cost is ztunnel's, one per node and shared by every pod on it",
+    };
+  }
   const lag = deps.metricsLagMs ?? 20_000;
   if (lag > 0) await new Promise((resolve) => setTimeout(resolve, lag));
   const query = async (promql: string): Promise<number> => {

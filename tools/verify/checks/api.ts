@@ -3,7 +3,13 @@ import type { ClusterTransport } from "../types";
 /** Reads through the API server that the in-cluster checks share. */
 
 export interface Pod {
-  metadata: { name: string; namespace: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
   spec: {
     containers: { name: string }[];
     initContainers?: { name: string; restartPolicy?: string }[];

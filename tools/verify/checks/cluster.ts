@@ -1,4 +1,9 @@
 import {
+  AMBIENT_REDIRECTION_ANNOTATION,
+  AMBIENT_REDIRECTION_ENABLED,
+  WAYPOINT_NAME,
+} from "../../../components/ambient/labels";
+import {
   EGRESS_GATEWAY_PORTS,
   EGRESS_GATEWAY_SELECTOR,
   egressGatewayHost,
@@ -109,9 +114,10 @@ export async function accessMatrixCheck(ctx: VerifyContext): Promise<CheckRow[]>
 }
 
 /**
- * Plaintext from the sidecar-less client must be closed by the server's STRICT sidecar. The same URL
- * from mesh-client must answer HTTP (any status): that proves the Service exists and resolves, so the
- * reset is the sidecar's doing and not a missing Service.
+ * Plaintext from the sidecar-less client must be closed by the server's STRICT sidecar (in ambient:
+ * by the server pod's ztunnel, which takes the pod's inbound traffic and refuses plaintext under
+ * STRICT; curl sees the same reset). The same URL from mesh-client must answer HTTP (any status):
+ * that proves the Service exists and resolves, so the reset is mTLS's doing and not a missing Service.
  */
 export async function mtlsCheck(ctx: VerifyContext): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
@@ -125,13 +131,16 @@ export async function mtlsCheck(ctx: VerifyContext): Promise<CheckRow[]> {
     rows.push({
       check: "mtls",
       subject: `${OUTSIDE_CLIENT} → ${svc.name} plaintext`,
-      expected: `reset by the STRICT sidecar (curl exit ${[...RESET_EXITS].join("/")}); ${MESH_CLIENT} gets HTTP`,
+      expected: `reset by the STRICT ${enforcer(ctx.cfg)} (curl exit ${[...RESET_EXITS].join("/")}); ${MESH_CLIENT} gets HTTP`,
       observed: `${plain.outcome === "http" ? `HTTP ${plain.status}` : describeAnswer(plain)}; ${MESH_CLIENT}: ${controlText}`,
       verdict: plain.outcome === "reset" && control.outcome === "http" ? "pass" : "fail",
     });
   }
   return rows;
 }
+
+/** What takes a backend pod's inbound traffic and enforces its PeerAuthentication. */
+const enforcer = (cfg: MeshConfig): string => (cfg.cell.dataplane === "ambient" ? "ztunnel" : "sidecar");
 
 const HTTPBIN_DESTINATION = new RegExp(`destination_service(_name)?="${HTTPBIN_HOST.replaceAll(".", "\\.")}"`);
 
@@ -218,18 +227,20 @@ export async function controlPlaneCheck(ctx: VerifyContext): Promise<CheckRow[]>
     observed: istiod.status === 200 ? `${ready} ready` : `HTTP ${istiod.status}`,
     verdict: ready >= 1 ? "pass" : "fail",
   });
+  const ambient = ctx.cfg.cell.dataplane === "ambient";
+  if (ambient) rows.push(...(await ambientDataPlaneRows(cluster, ctx.cfg)));
   const ns = ctx.cfg.backend.namespace;
   const names = ctx.cfg.backend.services.map((s) => s.name);
   const pods = await listPods(cluster, ns, `app in (${names.join(",")})`);
   for (const svc of ctx.cfg.backend.services) {
     for (const v of svc.versions) {
       const mine = pods.filter((p) => p.metadata.labels?.app === svc.name && p.metadata.labels?.version === v.version);
-      const problems = mine.flatMap((p) => podProblems(p, svc.name));
+      const problems = mine.flatMap((p) => podProblems(p, svc.name, ctx.cfg.cell.dataplane));
       const readyCount = mine.filter(isReady).length;
       rows.push({
         check: "control-plane",
         subject: `${svc.name}-${v.version} pods`,
-        expected: `${v.replicas} ready, each ${svc.name} + istio-proxy`,
+        expected: `${v.replicas} ready, each ${svc.name} + ${ambient ? "captured by ztunnel" : "istio-proxy"}`,
         observed: `${readyCount}/${mine.length} ready${problems.length ? `; ${problems.join("; ")}` : ""}`,
         verdict: readyCount === v.replicas && mine.length === v.replicas && problems.length === 0 ? "pass" : "fail",
       });
@@ -238,18 +249,64 @@ export async function controlPlaneCheck(ctx: VerifyContext): Promise<CheckRow[]>
   return rows;
 }
 
+/** The ambient charts' DaemonSets (chart-render: istio-cni-node, ztunnel) and the waypoint's Deployment. */
+export const AMBIENT_DAEMONSETS = ["istio-cni-node", "ztunnel"] as const;
+
+async function ambientDataPlaneRows(cluster: ClusterTransport, cfg: MeshConfig): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  for (const name of AMBIENT_DAEMONSETS) {
+    const r = await cluster.get(`/apis/apps/v1/namespaces/${ISTIO_NAMESPACE}/daemonsets/${name}`);
+    const status = r.status === 200 ? (JSON.parse(r.body).status ?? {}) : {};
+    const ready = (status.numberReady as number | undefined) ?? 0;
+    const wanted = (status.desiredNumberScheduled as number | undefined) ?? 0;
+    rows.push({
+      check: "control-plane",
+      subject: `${name} DaemonSet in ${ISTIO_NAMESPACE}`,
+      expected: "ready on every node",
+      observed: r.status === 200 ? `${ready}/${wanted} ready` : `HTTP ${r.status}`,
+      verdict: r.status === 200 && wanted > 0 && ready === wanted ? "pass" : "fail",
+    });
+  }
+  // istiod names the waypoint's Deployment after its Gateway (no class suffix for istio-waypoint).
+  const ns = cfg.backend.namespace;
+  const wp = await cluster.get(`/apis/apps/v1/namespaces/${ns}/deployments/${WAYPOINT_NAME}`);
+  const ready = wp.status === 200 ? ((JSON.parse(wp.body).status?.readyReplicas as number | undefined) ?? 0) : 0;
+  rows.push({
+    check: "control-plane",
+    subject: `waypoint ${WAYPOINT_NAME} in ${ns}`,
+    expected: "≥ 1 ready replica (deployed by istiod from the Gateway)",
+    observed: wp.status === 200 ? `${ready} ready` : `HTTP ${wp.status}`,
+    verdict: ready >= 1 ? "pass" : "fail",
+  });
+  return rows;
+}
+
 /**
- * What is missing from a backend pod. Istio 1.30 on Kubernetes ≥ 1.33 injects istio-proxy as a native
- * sidecar (an init container with restartPolicy Always); older clusters get a regular container.
+ * What is missing from a backend pod. sidecar: Istio 1.30 on Kubernetes ≥ 1.33 injects istio-proxy as
+ * a native sidecar (an init container with restartPolicy Always); older clusters get a regular
+ * container. ambient: no istio-proxy at all, and istio-cni's annotation saying ztunnel took the pod's
+ * traffic (`ambient.istio.io/redirection: enabled`; "pending" means no ztunnel has accepted it yet).
  */
-export function podProblems(pod: Pod, app: string): string[] {
+export function podProblems(pod: Pod, app: string, dataplane: MeshConfig["cell"]["dataplane"] = "sidecar"): string[] {
   const problems: string[] = [];
   if (!pod.spec.containers.some((c) => c.name === app)) problems.push(`${pod.metadata.name} has no ${app} container`);
-  const sidecar =
-    pod.spec.containers.some((c) => c.name === "istio-proxy") ||
-    (pod.spec.initContainers ?? []).some((c) => c.name === "istio-proxy" && c.restartPolicy === "Always");
-  if (!sidecar) problems.push(`${pod.metadata.name} has no istio-proxy`);
+  if (dataplane === "ambient") {
+    const redirection = pod.metadata.annotations?.[AMBIENT_REDIRECTION_ANNOTATION];
+    if (redirection !== AMBIENT_REDIRECTION_ENABLED) {
+      problems.push(`${pod.metadata.name} is not captured by ztunnel (redirection: ${redirection ?? "unset"})`);
+    }
+    if (hasSidecar(pod)) problems.push(`${pod.metadata.name} has an istio-proxy sidecar in ambient`);
+    return problems;
+  }
+  if (!hasSidecar(pod)) problems.push(`${pod.metadata.name} has no istio-proxy`);
   return problems;
+}
+
+function hasSidecar(pod: Pod): boolean {
+  return (
+    pod.spec.containers.some((c) => c.name === "istio-proxy") ||
+    (pod.spec.initContainers ?? []).some((c) => c.name === "istio-proxy" && c.restartPolicy === "Always")
+  );
 }
 
 const OBSERVABILITY_ATTEMPTS = 6;

@@ -1,0 +1,72 @@
+import type { MeshConfig } from "../../config/types";
+import { INGRESS_NAMESPACE, objectMeta } from "../meta";
+import {
+  type EnvoyFilterSpec,
+  LOCAL_RATE_LIMIT_TYPE,
+  localRateLimitConfig,
+  RATE_LIMIT_FILTER,
+  RATE_LIMIT_PRIORITY,
+  RATE_LIMITED_SERVICE,
+} from "../security/rateLimit";
+import { userServiceRoutes } from "../traffic/routes";
+
+const FILTER_NAME = "envoy.filters.http.local_ratelimit";
+/** The ingress gateway's pods (components/controlPlane/helmValues.ts gatewayValues' `labels`). */
+const INGRESS_GATEWAY_SELECTOR = { istio: "ingressgateway" } as const;
+
+/**
+ * The rate limit in ambient, moved to the ingress gateway. There is no sidecar to carry it, and
+ * Istio 1.30 supports no EnvoyFilter on waypoints ("EnvoyFilter is not currently supported for any
+ * existing Istio version with waypoint proxies", istio.io/latest/docs/ambient/usage/l7-features);
+ * Istio offers no other local rate-limit API. The ingress gateway is an ordinary Envoy gateway, where
+ * EnvoyFilter is supported. The filter sits in the gateway's chain without a bucket of its own; the
+ * ingress routes that reach user-service (beta and canary, `app-routes`) each carry the bucket as
+ * per-route config (Envoy's per-route local rate limit), so /products and /orders are not limited.
+ * What changes (docs/cells.md): each of the two routes has its own bucket per gateway pod, and calls
+ * from inside the mesh (product-service → user-service) are not limited.
+ */
+export function ingressRateLimitFilter(cfg: MeshConfig): EnvoyFilterSpec | undefined {
+  const limit = cfg.security.rateLimit;
+  if (limit === false) return undefined;
+  const perRoute = userServiceRoutes(cfg).map((route) => ({
+    applyTo: "HTTP_ROUTE" as const,
+    match: { context: "GATEWAY" as const, routeConfiguration: { vhost: { route: { name: route.name ?? "" } } } },
+    patch: {
+      operation: "MERGE" as const,
+      value: { typed_per_filter_config: { [FILTER_NAME]: localRateLimitConfig(limit) } },
+    },
+  }));
+  return {
+    apiVersion: "networking.istio.io/v1alpha3",
+    kind: "EnvoyFilter",
+    metadata: objectMeta(RATE_LIMIT_FILTER, INGRESS_NAMESPACE, { app: RATE_LIMITED_SERVICE }),
+    spec: {
+      workloadSelector: { labels: { ...INGRESS_GATEWAY_SELECTOR } },
+      priority: RATE_LIMIT_PRIORITY,
+      configPatches: [
+        {
+          applyTo: "HTTP_FILTER",
+          match: {
+            context: "GATEWAY",
+            listener: {
+              filterChain: {
+                filter: {
+                  name: "envoy.filters.network.http_connection_manager",
+                  subFilter: { name: "envoy.filters.http.router" },
+                },
+              },
+            },
+          },
+          patch: {
+            operation: "INSERT_BEFORE",
+            value: {
+              name: FILTER_NAME,
+              typed_config: { "@type": LOCAL_RATE_LIMIT_TYPE, stat_prefix: "http_local_rate_limiter" },
+            },
+          },
+        },
+        ...perRoute,
+      ],
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { MeshConfig } from "../../config/types";
+import { type NamedObject, objectMeta } from "../meta";
+import type { Identity } from "../security/identities";
+import { HBONE_LISTENER, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL, WAYPOINT_FOR_SERVICE, WAYPOINT_NAME } from "./labels";
+
+/** A Gateway API `Gateway` (gateway.networking.k8s.io/v1) that istiod turns into a waypoint Deployment. */
+export interface WaypointSpec extends NamedObject {
+  readonly apiVersion: "gateway.networking.k8s.io/v1";
+  readonly kind: "Gateway";
+  readonly spec: {
+    readonly gatewayClassName: typeof WAYPOINT_CLASS;
+    readonly listeners: readonly { readonly name: string; readonly port: number; readonly protocol: string }[];
+  };
+}
+
+/**
+ * The backend namespace's waypoint, as `istioctl waypoint generate --for service` writes it
+ * (istioctl/pkg/waypoint/waypoint.go @ 1.30.3): class istio-waypoint, one HBONE listener on 15008,
+ * and `istio.io/waypoint-for: service`, since the lab's L7 features (routes, JWT, L7 authorization)
+ * are all per Service.
+ */
+export function waypoint(cfg: MeshConfig): WaypointSpec {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "Gateway",
+    metadata: objectMeta(WAYPOINT_NAME, cfg.backend.namespace, { [WAYPOINT_FOR_LABEL]: WAYPOINT_FOR_SERVICE }),
+    spec: { gatewayClassName: WAYPOINT_CLASS, listeners: [{ ...HBONE_LISTENER }] },
+  };
+}
+
+/**
+ * The waypoint's identity. istiod names the Deployment and its ServiceAccount after the Gateway
+ * itself, without the `-<class>` suffix other classes get (pilot/pkg/config/kube/gatewaycommon/
+ * classinfo.go: DisableNameSuffix for istio-waypoint; deploymentcontroller.go: ServiceAccount =
+ * GetDefaultName). The destination ztunnel sees this identity, not the caller's, on every call the
+ * waypoint forwards.
+ */
+export const waypointIdentity = (cfg: MeshConfig): Identity => ({
+  namespace: cfg.backend.namespace,
+  serviceAccount: WAYPOINT_NAME,
+});
