@@ -15,15 +15,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { pathToFileURL } from "node:url";
 import YAML from "yaml";
 import { LAST_GOOD_TAG } from "../tools/canary/workspace";
-import { PROJECT_ROOT } from "./support/configs";
+import { bundledTool } from "./support/bundledTool";
 import { freshClone, PulumiStub, type StubProgram } from "./support/stubPulumi";
 
-const MAIN = path.join(PROJECT_ROOT, "tools", "canary", "main.ts");
-/** tsx's loader by file URL: the child runs in the stack's own project directory, outside this repo. */
-const TSX = pathToFileURL(path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+/**
+ * tools/canary/main.ts, bundled once for all tests: the child runs in the stack's own project
+ * directory, outside this repo, and 13 starts under tsx would cost ~15 s more CPU.
+ */
+const CANARY_MAIN = bundledTool("tools/canary/main.ts");
 const START = { v1: 90, v2: 10 };
 const PASSPHRASE = "test";
 const WEIGHTS_KEY = "istio-mesh:canaryWeights";
@@ -48,6 +49,8 @@ after(() => {
 });
 
 interface World {
+  /** The canary's entry point, to run with plain node. */
+  readonly main: string;
   readonly project: string;
   readonly pulumi: PulumiStub;
   /** PULUMI_HOME: where the stub keeps the selected stack, as the CLI does. */
@@ -98,6 +101,7 @@ async function world(options: { observability?: boolean; selected?: boolean } = 
   }
   const calls = () => pulumi.calls().map((c) => [...c.argv]);
   return {
+    main: await CANARY_MAIN,
     project,
     pulumi,
     pulumiHome,
@@ -128,7 +132,7 @@ function canary(w: World, args: readonly string[], env: Record<string, string | 
   };
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
   // Its own process group, as a terminal's foreground job: a group signal reaches it and `pulumi`.
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, [w.main, ...args], {
     cwd: w.project,
     env: childEnv,
     detached: true,
