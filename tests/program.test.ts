@@ -32,7 +32,6 @@ const devRun = () => {
 };
 
 describe("kind cluster", () => {
-
   test("one create step that makes or reuses this stack's cluster, and a delete step, fed through the environment", async () => {
     const run = await devRun();
     const kind = run.get(T.command, "kind-cluster");
