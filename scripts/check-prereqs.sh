@@ -10,7 +10,8 @@
 # node image is built for it), Docker on cgroup v2 (Kubernetes 1.35, the pinned node, refuses
 # cgroup v1 by default, and kind would fail with a kubelet error), and the stack's gateway host
 # ports (hostHttpPort, hostHttpsPort of $STACK, default dev) free on 127.0.0.1, unless the stack's
-# own kind cluster already holds them. istioctl is optional: it is listed, never counted.
+# own kind cluster already holds them. The Pulumi CLI must be PULUMI_MIN or newer (stack tags on a
+# file backend). istioctl is optional: it is listed, never counted.
 # Exits 0 when everything is in order, 1 otherwise (2 on bad usage).
 # Uses only bash builtins plus the tools it probes, so it runs on a bare PATH.
 set -euo pipefail
@@ -157,6 +158,28 @@ check_node() {
   fi
 }
 
+# `pulumi version` prints "v3.270.0" (a dev build: "v3.271.0-alpha.1234+abcd"); major.minor.patch is
+# compared. The Pulumi CLI added stack tags to DIY backends (this project's file://./.pulumi-state) in
+# 3.211.0 (pulumi/pulumi CHANGELOG.md, "[backend/diy] Add stack tags support for DIY backends");
+# `npm run canary` keeps the last weights that passed its gates in one.
+PULUMI_MIN="3.211.0"
+
+check_pulumi() {
+  if ! command -v pulumi >/dev/null 2>&1; then
+    report MISSING pulumi "$(hint_for pulumi)"
+    return
+  fi
+  local line
+  line="$(version_line pulumi version)"
+  if [[ ! "$line" =~ v([0-9]+\.[0-9]+\.[0-9]+) ]]; then
+    report UNKNOWN pulumi "$line: can't tell the version; $(hint_for pulumi)"
+  elif (($(version_number "${BASH_REMATCH[1]}") < $(version_number "$PULUMI_MIN"))); then
+    report TOO-OLD pulumi "$line: npm run canary keeps its last good weights in a stack tag, which a file backend has from Pulumi CLI $PULUMI_MIN; $(hint_for pulumi)"
+  else
+    report OK pulumi "$line"
+  fi
+}
+
 # Optional tools are listed with what they are for, and never counted as problems.
 check_optional() {
   local tool="$1"
@@ -226,7 +249,7 @@ if ((existing_cluster == 0)); then
   check_kind
 fi
 check_tool kubectl kubectl version --client || true
-check_tool pulumi pulumi version || true
+check_pulumi
 check_optional istioctl istioctl version --remote=false
 if ((existing_cluster == 0)); then
   check_ports

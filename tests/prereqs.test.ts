@@ -234,6 +234,19 @@ describe("check-prereqs.sh", () => {
       assert.equal(run(CHECK, [], ALL, { STUB_NODE_VERSION: ok }).status, 0, ok);
   });
 
+  test("a Pulumi CLI before 3.211 (no stack tags on a file backend, which npm run canary needs): TOO-OLD", () => {
+    const r = run(CHECK, [], ALL, { STUB_PULUMI_VERSION: "v3.210.0" });
+    assert.equal(r.status, 1, r.out);
+    assert.match(
+      r.out,
+      /TOO-OLD\s+pulumi\s+v3\.210\.0: npm run canary keeps its last good weights in a stack tag, which a file backend has from Pulumi CLI 3\.211\.0/,
+    );
+    assert.match(r.out, /https:\/\/www\.pulumi\.com\/docs\/iac\/download-install\//);
+    assert.match(r.out, /prerequisites: 1 to fix/);
+    for (const ok of ["v3.211.0", "v3.271.0-alpha.1764000000+abcdef0", "v4.0.0"])
+      assert.equal(run(CHECK, [], ALL, { STUB_PULUMI_VERSION: ok }).status, 0, ok);
+  });
+
   test("Node missing: named with its install hint", () => {
     const r = run(CHECK, [], ["docker", "kind", "kubectl", "pulumi"]);
     assert.equal(r.status, 1, r.out);

@@ -24,14 +24,14 @@ const deployDev = () => deployMesh(devConfig());
 const inBackend = (r: Registered) => (r.inputs.metadata as { namespace?: string } | undefined)?.namespace === "backend";
 const ISTIO_CHARTS = ["base", "istiod", "gateway"];
 
-describe("kind cluster", () => {
-  let shared: Promise<Awaited<ReturnType<typeof runWithMocks<ReturnType<typeof deployDev>>>>> | undefined;
-  /** One mock run of the dev stack, shared by the tests that only read it. */
-  const devRun = () => {
-    shared ??= runWithMocks(deployDev);
-    return shared;
-  };
+let shared: Promise<Awaited<ReturnType<typeof runWithMocks<ReturnType<typeof deployDev>>>>> | undefined;
+/** One mock run of the dev stack, shared by the tests that only read it (each run costs ~1 s of CPU). */
+const devRun = () => {
+  shared ??= runWithMocks(deployDev);
+  return shared;
+};
 
+describe("kind cluster", () => {
   test("one create step that makes or reuses this stack's cluster, and a delete step, fed through the environment", async () => {
     const run = await devRun();
     const kind = run.get(T.command, "kind-cluster");
@@ -178,7 +178,7 @@ describe("existing cluster (profile lab; production: tests/production.test.ts)",
 
 describe("Istio control plane", () => {
   test("installs base, istiod and the two gateways at the pinned version with stable release names", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const releases = run.ofType(T.release).filter((r) => ISTIO_CHARTS.includes(String(r.inputs.chart)));
     assert.deepEqual(
       releases.map((r) => [r.name, r.inputs.name, r.inputs.chart, r.inputs.version, r.inputs.namespace]).sort(),
@@ -195,7 +195,7 @@ describe("Istio control plane", () => {
   });
 
   test("orders CRDs, then istiod, then the gateway, each in its namespace", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const base = run.get(T.release, "istio-base");
     const istiod = run.get(T.release, "istiod");
     const gateway = run.get(T.release, "istio-ingressgateway");
@@ -210,7 +210,7 @@ describe("Istio control plane", () => {
   });
 
   test("the gateway is a NodePort Service on 30080/30443 labelled istio=ingressgateway", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const values = run.get(T.release, "istio-ingressgateway").inputs.values as Record<string, any>;
     assert.equal(values.labels.istio, "ingressgateway");
     assert.equal(values.service.type, "NodePort");
@@ -225,7 +225,7 @@ describe("Istio control plane", () => {
   });
 
   test("istiod logs access to stdout, requests the demo profile's resources and pins its images", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const values = run.get(T.release, "istiod").inputs.values as Record<string, any>;
     assert.equal(values.meshConfig.accessLogFile, "/dev/stdout");
     assert.deepEqual(values.resources.requests, { cpu: "10m", memory: "100Mi" });
@@ -241,13 +241,13 @@ const backendDeployments = (run: MockRun) =>
 
 describe("backend services", () => {
   test("the backend namespace has sidecar injection on", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const ns = run.get(T.namespace, "backend");
     assert.equal((ns.inputs.metadata as any).labels["istio-injection"], "enabled");
   });
 
   test("deploys user-service v1×3 and v2×1, product-service×2 and order-service×2", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const deployments = backendDeployments(run).map((d) => {
       const spec = d.inputs.spec as any;
       return [d.name, spec.replicas, spec.template.metadata.labels.app, spec.template.metadata.labels.version];
@@ -261,7 +261,7 @@ describe("backend services", () => {
   });
 
   test("every backend pod waits for istiod, so its sidecar is injected at creation", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const istiod = run.get(T.release, "istiod");
     const backendNs = run.get(T.namespace, "backend");
     for (const d of backendDeployments(run)) {
@@ -274,7 +274,7 @@ describe("backend services", () => {
   });
 
   test("Services listen on 80 and select every version of their app", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const services = run
       .ofType(T.service)
       .filter(inBackend)
@@ -290,7 +290,7 @@ describe("backend services", () => {
   });
 
   test("Istio objects wait for the CRDs, istiod's webhook and the backend namespace, and nothing else", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const needs = [run.get(T.release, "istio-base"), run.get(T.release, "istiod"), run.get(T.namespace, "backend")];
     const istio = [...run.ofType(T.gateway), ...run.ofType(T.virtualService), ...run.ofType(T.destinationRule)].filter(
       (r) => r.parent.endsWith("TrafficManagement::traffic"),
@@ -304,7 +304,7 @@ describe("backend services", () => {
 
 describe("one Pulumi resource per object, with a stable explicit name", () => {
   test("each Kubernetes object's resource name is its metadata.name", async () => {
-    const run = await runWithMocks(deployDev);
+    const run = await devRun();
     const objects = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== T.release);
     for (const r of objects) assert.equal((r.inputs.metadata as any).name, r.name, r.urn);
     const urns = run.resources.map((r) => r.urn);

@@ -11,14 +11,15 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import YAML from "yaml";
-import { PROJECT_ROOT } from "./configs";
+import { bundledTool } from "./bundledTool";
 import { freshClone, PulumiStub, type StubProgram } from "./stubPulumi";
 
-const MAIN = path.join(PROJECT_ROOT, "tools", "canary", "main.ts");
-/** tsx's loader by file URL: the child runs in the stack's own project directory, outside this repo. */
-const TSX = pathToFileURL(path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+/**
+ * tools/canary/main.ts, bundled once per process: the child runs in the stack's own project
+ * directory, outside this repo, and a start under tsx costs about 1 s more CPU each.
+ */
+const CANARY_MAIN = bundledTool("tools/canary/main.ts");
 export const START = { v1: 90, v2: 10 };
 export const PASSPHRASE = "test";
 export const WEIGHTS_KEY = "istio-mesh:canaryWeights";
@@ -47,6 +48,8 @@ export function closeGateways(): void {
 }
 
 export interface World {
+  /** The canary's entry point, bundled, to run with plain node. */
+  readonly main: string;
   readonly project: string;
   readonly pulumi: PulumiStub;
   /** PULUMI_HOME: where the stub keeps the selected stack, as the CLI does. */
@@ -97,6 +100,7 @@ export async function world(options: { observability?: boolean; selected?: boole
   }
   const calls = () => pulumi.calls().map((c) => [...c.argv]);
   return {
+    main: await CANARY_MAIN,
     project,
     pulumi,
     pulumiHome,
@@ -127,7 +131,7 @@ export function canary(w: World, args: readonly string[], env: Record<string, st
   };
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
   // Its own process group, as a terminal's foreground job: a group signal reaches it and `pulumi`.
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, [w.main, ...args], {
     cwd: w.project,
     env: childEnv,
     detached: true,

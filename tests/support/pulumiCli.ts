@@ -59,7 +59,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Document, isMap, parse, parseDocument } from "yaml";
 
-const VERSION = "v3.270.0";
+/** What `pulumi version` prints; STUB_PULUMI_VERSION plays an older or newer CLI (tests of prerequisites). */
+const VERSION = process.env.STUB_PULUMI_VERSION ?? "v3.270.0";
 /** The marker Pulumi puts on a secret property value in a checkpoint (sdk/go/common/resource/sig). */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";

@@ -168,10 +168,25 @@ function mocks(options: MockOptions): pulumi.runtime.Mocks {
 /**
  * Sets mocks and config, runs `program`, and waits until every registration has reached the mock
  * engine. A program that throws is reported in `error`, beside whatever it registered first.
+ *
+ * The mocks, the config and the record of registrations are process-wide, so runs take turns: a call
+ * made while another run is under way starts when that one has finished (the tests start runs from
+ * several suites at once when npm test loads many files into one process, tests/support/shards.ts).
  */
-export async function runWithMocks<T>(
+export function runWithMocks<T>(
   program: () => T,
   options: MockOptions = {},
+): Promise<MockRun & { readonly result?: T; readonly error?: unknown }> {
+  const run = previousRun.then(() => runAlone(program, options));
+  previousRun = run.catch(() => undefined);
+  return run;
+}
+
+let previousRun: Promise<unknown> = Promise.resolve();
+
+async function runAlone<T>(
+  program: () => T,
+  options: MockOptions,
 ): Promise<MockRun & { readonly result?: T; readonly error?: unknown }> {
   sink = [];
   await pulumi.runtime.setMocks(mocks(options), "istio-mesh", options.stack ?? "test", options.preview ?? false);

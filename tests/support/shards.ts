@@ -1,0 +1,54 @@
+/**
+ * `npm test` runs the test files in a few processes ("shards") instead of one process per file.
+ *
+ * Each node process spends ~2.5 s of CPU before its first test: tsx, @pulumi/pulumi and the program's
+ * modules. With one process per file that was ~130 s of a ~450 s CPU run (scripts/dev/test-profile.ts).
+ * A shard loads every file it runs into one process, so node:test runs their suites one after the
+ * other there; the shards run side by side (`--test-concurrency`).
+ *
+ * Every tests/*.test.ts is in exactly one shard, found at run time, so a new file needs no entry
+ * here. Run one file alone as before: `node --import tsx --test tests/<file>.test.ts`.
+ */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+
+const TESTS_DIR = join(__dirname, "..");
+export const SHARD_COUNT = 3;
+
+/**
+ * Measured CPU seconds of the costliest files run alone (scripts/dev/test-profile.ts); a file not
+ * listed counts DEFAULT_COST. Only used to balance the shards: a stale figure costs balance, never a test.
+ */
+const COST: Readonly<Record<string, number>> = {
+  "canaryStack.test.ts": 60,
+  "policyPack.test.ts": 35,
+  "entrypoint.test.ts": 35,
+  "program.test.ts": 20,
+  "prereqs.test.ts": 20,
+  "meshDiff.test.ts": 15,
+  "benchInCluster.test.ts": 10,
+};
+const DEFAULT_COST = 3;
+
+/** The files of each shard: costliest first, each to the shard with the least so far. */
+export function shards(files: readonly string[], count: number): string[][] {
+  const cost = (file: string) => COST[file] ?? DEFAULT_COST;
+  const byCost = [...files].sort((a, b) => cost(b) - cost(a) || a.localeCompare(b));
+  const groups = Array.from({ length: count }, () => ({ files: [] as string[], cost: 0 }));
+  for (const file of byCost) {
+    const lightest = groups.reduce((min, g) => (g.cost < min.cost ? g : min));
+    lightest.files.push(file);
+    lightest.cost += cost(file);
+  }
+  return groups.map((g) => g.files.sort());
+}
+
+export const testFiles = (): string[] =>
+  readdirSync(TESTS_DIR)
+    .filter((name) => name.endsWith(".test.ts"))
+    .sort();
+
+/** Loads the test files of shard `index` (1-based); node:test then runs what they declared. */
+export function runShard(index: number): void {
+  for (const file of shards(testFiles(), SHARD_COUNT)[index - 1] ?? []) require(join(TESTS_DIR, file));
+}
