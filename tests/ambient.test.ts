@@ -12,6 +12,7 @@ import {
 } from "../components/ambient/labels";
 import { waypoint, waypointIdentity } from "../components/ambient/waypoint";
 import { INGRESS_GATEWAY_REPLICAS } from "../components/controlPlane/helmValues";
+import { crdShellLoad, GATEWAY_API_CRDS } from "../components/gatewayApi/crds";
 import { deployMesh } from "../components/mesh";
 import { buildMeshSpec, ownedObjects } from "../components/meshSpec";
 import { accessMatrix, securityPolicies } from "../components/security/accessMatrix";
@@ -223,7 +224,12 @@ describe("what the ambient cells refuse", () => {
 
 describe("ambient × istio under the engine (Pulumi mocks)", () => {
   async function run(raw: Record<string, unknown>) {
-    const result = await runWithMocks(() => deployMesh(meshConfig(raw)));
+    const result = await runWithMocks(() =>
+      deployMesh(meshConfig(raw), {
+        dashboards: async () => ({ contents: {}, missing: [] }),
+        gatewayApiCrds: crdShellLoad,
+      }),
+    );
     if (result.error !== undefined) throw result.error;
     return result.resources;
   }
@@ -239,6 +245,10 @@ describe("ambient × istio under the engine (Pulumi mocks)", () => {
     const wp = resources.find((r) => r.name === "waypoint");
     assert.ok(wp?.dependencies.includes(urnOf(T.release, "istiod")));
     assert.ok(wp?.dependencies.includes(urnOf(T.namespace, "backend")));
+    // A Gateway API Gateway: it waits for the CRDs the program installs.
+    const crds = resources.filter((r) => r.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition");
+    assert.equal(crds.length, GATEWAY_API_CRDS.length);
+    for (const crd of crds) assert.ok(wp?.dependencies.includes(crd.urn), `waypoint does not wait for ${crd.name}`);
   });
 
   test("a canary shift changes only the routing objects", async () => {

@@ -67,7 +67,7 @@ describe("revisions config", () => {
   });
 
   test("ambient refuses revisions: ztunnel is upgraded in place", () => {
-    const issue = rejected({ dataplane: "ambient", revisions: { enabled: true } }).issues[0];
+    const issue = rejected({ dataplane: "ambient", egressGateway: false, revisions: { enabled: true } }).issues[0];
     assert.equal(issue?.key, configKey("revisions.enabled"));
     assert.match(String(issue?.allowed), /ztunnel/);
   });
