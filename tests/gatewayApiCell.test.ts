@@ -13,7 +13,7 @@ import { HTTPS_CREDENTIAL } from "../components/security/https";
 import { retryCodes } from "../components/traffic/gatewayApi/resilience";
 import { versionServiceName } from "../components/traffic/gatewayApi/versionServices";
 import type { MeshConfig } from "../config/types";
-import { devGatewayApiRaw, gatewayApiTraffic } from "./support/cells";
+import { devAmbientGatewayApiRaw, devGatewayApiRaw, gatewayApiTraffic } from "./support/cells";
 import { meshConfig, rejected } from "./support/configs";
 import { gatewayApiModels } from "./support/gatewayApiSchemas";
 import { istioModels } from "./support/istioSchemas";
@@ -35,6 +35,8 @@ const cellConfigs: [string, MeshConfig][] = [
     }),
   ],
   ["everything on v2", meshConfig({ trafficApi: "gateway-api", canaryWeights: { v1: 0, v2: 100 } })],
+  // The fourth cell: the same routes, enforced by the waypoint; what ambient refuses of the dev stack off.
+  ["ambient × gateway-api, the dev stack", meshConfig(devAmbientGatewayApiRaw())],
 ];
 
 type Obj = NamedObject & { spec?: Record<string, unknown> };
@@ -47,7 +49,7 @@ describe("gateway-api cell: schemas", () => {
       const istio = await istioModels();
       const spec = buildMeshSpec(cfg);
       const traffic = gatewayApiTraffic(spec);
-      for (const object of [traffic.gateway, ...traffic.httpRoutes]) {
+      for (const object of [traffic.gateway, ...traffic.httpRoutes, ...(spec.ambient ? [spec.ambient.waypoint] : [])]) {
         const Model = gatewayApi[object.kind as keyof typeof gatewayApi];
         assert.doesNotThrow(() => new Model(object as never).validate(), `${object.kind}/${object.metadata.name}`);
       }
@@ -254,22 +256,27 @@ describe("gateway-api cell: the program", () => {
     assert.equal(needsGatewayApiCrds(meshConfig({ dataplane: "ambient", egressGateway: false })), true);
   });
 
-  test("shifting the canary to 75/25 changes the routing objects and nothing else", async () => {
-    const inputs = async (raw: Record<string, unknown>) =>
-      new Map(
-        (await run(raw)).resources.map((r: Registered) => [
-          r.urn,
-          { label: `${r.type}::${r.name}`, inputs: JSON.stringify(r.inputs) },
-        ]),
-      );
-    const before = await inputs(devGatewayApiRaw());
-    const after = await inputs({ ...devGatewayApiRaw(), canaryWeights: { v1: 75, v2: 25 } });
-    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort(), "the same resources exist");
-    const changed = [...before].filter(([urn, b]) => after.get(urn)?.inputs !== b.inputs).map(([urn]) => urn);
-    assert.deepEqual(changed.map((urn) => before.get(urn)?.label).sort(), [
-      `${HTTP_ROUTE}::app-routes`,
-      `${HTTP_ROUTE}::user-service`,
-    ]);
-    assert.ok(!changed.some((urn) => urn.includes(T.service) || urn.includes(T.deployment)));
-  });
+  for (const [cell, raw] of [
+    ["sidecar", devGatewayApiRaw],
+    ["ambient", devAmbientGatewayApiRaw],
+  ] as const) {
+    test(`shifting the canary to 75/25 changes the routing objects and nothing else (${cell} × gateway-api)`, async () => {
+      const inputs = async (raw: Record<string, unknown>) =>
+        new Map(
+          (await run(raw)).resources.map((r: Registered) => [
+            r.urn,
+            { label: `${r.type}::${r.name}`, inputs: JSON.stringify(r.inputs) },
+          ]),
+        );
+      const before = await inputs(raw());
+      const after = await inputs({ ...raw(), canaryWeights: { v1: 75, v2: 25 } });
+      assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort(), "the same resources exist");
+      const changed = [...before].filter(([urn, b]) => after.get(urn)?.inputs !== b.inputs).map(([urn]) => urn);
+      assert.deepEqual(changed.map((urn) => before.get(urn)?.label).sort(), [
+        `${HTTP_ROUTE}::app-routes`,
+        `${HTTP_ROUTE}::user-service`,
+      ]);
+      assert.ok(!changed.some((urn) => urn.includes(T.service) || urn.includes(T.deployment)));
+    });
+  }
 });

@@ -23,3 +23,12 @@ export function devGatewayApiRaw(): RawConfig {
   const { faults: _refusedInThisCell, ...rest } = projectConfig(devStackConfig()) as Record<string, unknown>;
   return { ...rest, trafficApi: "gateway-api" };
 }
+
+/**
+ * The dev stack in the ambient × gateway-api cell: the gateway-api one, without what ambient refuses
+ * of it too (the egress gateway; the ingress rate limit, which names the Istio rendering's routes).
+ * The e2e workflow's "Choose the cell" step makes the same changes.
+ */
+export function devAmbientGatewayApiRaw(): RawConfig {
+  return { ...devGatewayApiRaw(), dataplane: "ambient", egressGateway: false, rateLimit: false };
+}
