@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
+import { injectionLabels } from "../components/controlPlane/revisions";
 import {
   BENCH_PATHS,
   FORTIO_IMAGE,
@@ -22,6 +23,7 @@ import {
 import type { InClusterReport } from "../tools/bench/inCluster/run";
 import { prometheusQueryPath, proxyQueries } from "../tools/bench/inCluster/run";
 import { type BenchIo, main } from "../tools/bench/main";
+import { meshConfig } from "./support/configs";
 import { type StubKubectl, writeStubKubectl } from "./support/stubKubectl";
 
 const PLAN: InClusterPlan = {
@@ -32,6 +34,7 @@ const PLAN: InClusterPlan = {
   durationSeconds: 30,
   image: FORTIO_IMAGE,
   dataplane: "sidecar",
+  injection: { "istio-injection": "enabled" },
 };
 
 type Obj = {
@@ -43,6 +46,14 @@ type Obj = {
 describe("in-cluster manifests", () => {
   test("fortio is pinned to a release, never :latest", () => {
     assert.match(FORTIO_IMAGE, /^fortio\/fortio:\d+\.\d+\.\d+$/);
+  });
+
+  test("with revisions the namespace asks the stack's prod-stable tag for sidecars, as the backend does", () => {
+    const cfg = meshConfig({ revisions: { enabled: true } });
+    const [namespace] = serverManifests({ ...PLAN, injection: injectionLabels(cfg) }) as Obj[];
+    // A revisioned istiod renders no webhook for istio-injection=enabled: that label would get no proxy.
+    assert.deepEqual(namespace?.metadata.labels?.["istio.io/rev"], "prod-stable");
+    assert.equal(namespace?.metadata.labels?.["istio-injection"], undefined);
   });
 
   test("a namespace of its own, a server without a sidecar, one with, STRICT mTLS and the ingress route", () => {

@@ -91,6 +91,8 @@ interface FakeCluster {
   /** What a curl in a probe client gets. */
   curl?: (call: Call) => Answer;
   nativeSidecar?: boolean;
+  /** The istiod Deployments that exist, as the istiod chart names them (default: no revision). */
+  istiods?: readonly string[];
   missingSidecar?: boolean;
   egressCounts?: boolean;
   prometheus?: boolean;
@@ -106,6 +108,7 @@ function fakeCluster(f: FakeCluster = {}): ClusterTransport & { execs: string[][
     egressCounts = true,
     prometheus = true,
     jaeger = true,
+    istiods = ["istiod"],
   } = f;
   let egress = 5;
   const execs: string[][] = [];
@@ -128,8 +131,11 @@ function fakeCluster(f: FakeCluster = {}): ClusterTransport & { execs: string[][
   return {
     execs,
     async get(path) {
-      if (path.startsWith("/apis/apps/v1/namespaces/istio-system/deployments/istiod"))
-        return json({ status: { readyReplicas: 1 } });
+      const deployment = /^\/apis\/apps\/v1\/namespaces\/istio-system\/deployments\/([^/?]+)$/.exec(path)?.[1];
+      if (deployment !== undefined) {
+        // The API server answers by exact name: 404 for a Deployment the charts did not create.
+        return istiods.includes(deployment) ? json({ status: { readyReplicas: 1 } }) : { status: 404, body: "" };
+      }
       const selector = decodeURIComponent(/labelSelector=([^&]+)/.exec(path)?.[1] ?? "");
       if (path.startsWith("/api/v1/namespaces/backend/pods?")) {
         if (selector === "app=mesh-client")
@@ -390,6 +396,22 @@ describe("verify inside the cluster, through injected exec and API transports", 
     const bare = await run(controlPlaneCheck, fakeCluster({ missingSidecar: true }));
     assert.equal(failed(bare).length, 4);
     assert.match(bare[1]?.observed ?? "", /has no istio-proxy/);
+  });
+
+  it("control plane with revisions: each revision's istiod-<revision> Deployment, as the chart names it", async () => {
+    const upgrading = meshConfig({ revisions: { enabled: true, upgradeTo: "1.30.4" } });
+    const both = fakeCluster({ istiods: ["istiod-1-30-3", "istiod-1-30-4"] });
+    const rows = await run(controlPlaneCheck, both, undefined, upgrading);
+    assert.deepEqual(
+      rows.slice(0, 2).map((r) => [r.subject, r.verdict]),
+      [
+        ["istiod-1-30-3 in istio-system", "pass"],
+        ["istiod-1-30-4 in istio-system", "pass"],
+      ],
+    );
+    // A plain `istiod` (what the check read before) is not there on a revisions stack.
+    const plain = await run(controlPlaneCheck, fakeCluster(), undefined, upgrading);
+    assert.equal(plain[0]?.observed, "HTTP 404");
   });
 
   it("observability: Prometheus samples and Jaeger traces for user-service; empty backends fail", async () => {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
-import { DEFAULT_ISTIO_VERSION } from "../config/defaults";
+import { BACKEND_NAMESPACE, DEFAULT_ISTIO_VERSION } from "../config/defaults";
 import { parseStackConfig } from "../config/parse";
 import { DATAPLANES, TRAFFIC_APIS } from "../config/reference";
 import type { Finding } from "../scripts/lintWorkflows";
@@ -271,6 +271,19 @@ describe("workflow contents", () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  test("end to end: the upgrade job goes from the previous patch release to the pinned one, sidecars included", () => {
+    const upgrade = job("e2e.yml", "upgrade") as Job & { env: Record<string, string> };
+    const [major, minor, patch] = DEFAULT_ISTIO_VERSION.split(".").map(Number);
+    assert.equal(upgrade.env.ISTIO_PREVIOUS_VERSION, `${major}.${minor}.${(patch ?? 1) - 1}`);
+    assert.equal(upgrade.env.BACKEND_NAMESPACE, BACKEND_NAMESPACE);
+    const check = step(upgrade, (s) => /proxies\.txt/.test(s.run ?? ""), "proxy image check").run ?? "";
+    // Native sidecars are init containers (Istio 1.30 on a 1.33+ kubelet): both lists are read, and the
+    // backend's sidecars must be among the rows, or the check would pass on the gateways alone.
+    assert.match(check, /\.spec\.initContainers\[\?\(@\.name=="istio-proxy"\)\]/);
+    assert.match(check, /\.spec\.containers\[\?\(@\.name=="istio-proxy"\)\]/);
+    assert.match(check, /grep -q "\^\$BACKEND_NAMESPACE\/"/);
   });
 
   test("end to end: diagnostics after a failure, a step's timeout or a cancelled run, with everything needed", () => {

@@ -4,6 +4,7 @@
  * bench's: 0 measured, 1 could not measure, 130 interrupted (the namespace is deleted either way).
  */
 import { stringify } from "yaml";
+import { injectionLabels } from "../../../components/controlPlane/revisions";
 import { BACKEND_NAMESPACE } from "../../../config/defaults";
 import { CliError, EXIT } from "../../lib/cli";
 import { type KubectlSession, kubectlSession } from "../../lib/kubectl";
@@ -53,6 +54,7 @@ export function inClusterPlan(plan: BenchPlan, target: Target, startedAtMs: numb
     durationSeconds: Math.max(1, Math.round(plan.shape.durationMs / 1000)),
     image: FORTIO_IMAGE,
     dataplane: target.config?.cell.dataplane ?? "sidecar",
+    injection: target.config ? injectionLabels(target.config) : { "istio-injection": "enabled" },
   };
 }
 

@@ -46,6 +46,11 @@ export interface InClusterPlan {
   readonly image: string;
   /** The target stack's data plane: what puts the mesh path's pods in the mesh. */
   readonly dataplane: MeshConfig["cell"]["dataplane"];
+  /**
+   * With sidecars, the namespace label the stack's injector answers: `istio-injection: enabled`, or with
+   * revisions `istio.io/rev: prod-stable` (a revisioned istiod renders no webhook for the plain label).
+   */
+  readonly injection: Readonly<Record<string, string>>;
 }
 
 const LABELS = {
@@ -90,7 +95,7 @@ export function serverManifests(plan: InClusterPlan): object[] {
     apiVersion: "v1",
     kind: "Namespace",
     // sidecar: injection is decided per pod below; the namespace label lets the webhook see them at all.
-    metadata: meta(ns, undefined, plan.dataplane === "ambient" ? {} : { "istio-injection": "enabled" }),
+    metadata: meta(ns, undefined, plan.dataplane === "ambient" ? {} : plan.injection),
   };
   return [
     namespace,

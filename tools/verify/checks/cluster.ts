@@ -3,6 +3,7 @@ import {
   AMBIENT_REDIRECTION_ENABLED,
   WAYPOINT_NAME,
 } from "../../../components/ambient/labels";
+import { installedVersions, revisionName } from "../../../components/controlPlane/revisions";
 import {
   EGRESS_GATEWAY_PORTS,
   EGRESS_GATEWAY_SELECTOR,
@@ -44,7 +45,13 @@ export const EGRESS_URL = `http://${HTTPBIN_HOST}/get`;
 export const PROMETHEUS_PROXY = `/api/v1/namespaces/${OBSERVABILITY_NAMESPACE}/services/${PROMETHEUS.name}:${PROMETHEUS.port}/proxy`;
 export const JAEGER_PROXY = `/api/v1/namespaces/${OBSERVABILITY_NAMESPACE}/services/${JAEGER_QUERY.name}:${JAEGER_QUERY.port}/proxy${JAEGER_BASE_PATH}`;
 /** istiod's Deployment: the istiod chart's name without a revision. */
-export const ISTIOD_DEPLOYMENT = "istiod";
+/**
+ * The istiod Deployments the stack runs: `istiod`, or with revisions `istiod-<revision>` for each
+ * installed release (the istiod chart's templates/deployment.yaml appends `-<revision>` when set).
+ */
+export function istiodDeployments(cfg: MeshConfig): readonly string[] {
+  return cfg.revisions.enabled ? installedVersions(cfg).map((v) => `istiod-${revisionName(v)}`) : ["istiod"];
+}
 
 const backendUrl = (cfg: MeshConfig, target: BackendServiceName): string => {
   const path = cfg.backend.services.find((s) => s.name === target)?.pathPrefix ?? "/";
@@ -217,16 +224,18 @@ export async function controlPlaneCheck(ctx: VerifyContext): Promise<CheckRow[]>
   if (!cluster) return [];
   const istioNs = ISTIO_NAMESPACE;
   const rows: CheckRow[] = [];
-  const istiod = await cluster.get(`/apis/apps/v1/namespaces/${istioNs}/deployments/${ISTIOD_DEPLOYMENT}`);
-  const ready =
-    istiod.status === 200 ? ((JSON.parse(istiod.body).status?.readyReplicas as number | undefined) ?? 0) : 0;
-  rows.push({
-    check: "control-plane",
-    subject: `${ISTIOD_DEPLOYMENT} in ${istioNs}`,
-    expected: "≥ 1 ready replica",
-    observed: istiod.status === 200 ? `${ready} ready` : `HTTP ${istiod.status}`,
-    verdict: ready >= 1 ? "pass" : "fail",
-  });
+  for (const name of istiodDeployments(ctx.cfg)) {
+    const istiod = await cluster.get(`/apis/apps/v1/namespaces/${istioNs}/deployments/${name}`);
+    const ready =
+      istiod.status === 200 ? ((JSON.parse(istiod.body).status?.readyReplicas as number | undefined) ?? 0) : 0;
+    rows.push({
+      check: "control-plane",
+      subject: `${name} in ${istioNs}`,
+      expected: "≥ 1 ready replica",
+      observed: istiod.status === 200 ? `${ready} ready` : `HTTP ${istiod.status}`,
+      verdict: ready >= 1 ? "pass" : "fail",
+    });
+  }
   const ambient = ctx.cfg.cell.dataplane === "ambient";
   if (ambient) rows.push(...(await ambientDataPlaneRows(cluster, ctx.cfg)));
   const ns = ctx.cfg.backend.namespace;
