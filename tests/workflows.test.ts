@@ -201,6 +201,8 @@ describe("workflow contents", () => {
     const run = (pattern: RegExp) => step(e2e, (s) => pattern.test(s.run ?? ""), String(pattern));
     assert.match(run(/kind-linux-amd64\.sha256sum/).run ?? "", /sha256sum -c/);
     assert.match(run(/npm run up/).run ?? "", /seconds=/);
+    // pulumi, not only the step's shell, gets the SIGINT, inside the step's own limit.
+    assert.match(run(/npm run up/).run ?? "", /timeout -s INT -k 3m 25m npm run up/);
     assert.equal(run(/npm run -s verify -- "\$\{args\[@\]\}"/).id, "verify");
     assert.equal(
       step(e2e, (s) => s.with?.name === `verify-json-\${{ env.CELL }}`, "verify artifact").if,
