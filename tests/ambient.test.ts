@@ -26,6 +26,7 @@ import type { Pod } from "../tools/verify/checks/api";
 import { podProblems } from "../tools/verify/checks/cluster";
 import { betaBudget, canaryPacing } from "../tools/verify/plan";
 import chartObjects from "./fixtures/ambient-chart-objects.json";
+import { gatewayApiTraffic } from "./support/cells";
 import { devStackConfig, meshConfig, rejected } from "./support/configs";
 import { istioModels } from "./support/istioSchemas";
 import { type Registered, runWithMocks } from "./support/mockEngine";
@@ -208,13 +209,20 @@ describe("what the ambient cells refuse", () => {
     assert.match(error.message, /54281/);
   });
 
-  test("the ingress rate limit with the Gateway API, whose routes it cannot name", () => {
-    const error = rejected({ dataplane: "ambient", trafficApi: "gateway-api", egressGateway: false });
-    assert.match(error.message, /rateLimit/);
-    assert.match(error.message, /dataplane=ambient, trafficApi=gateway-api/);
-    assert.doesNotThrow(() =>
-      meshConfig({ dataplane: "ambient", trafficApi: "gateway-api", egressGateway: false, rateLimit: false }),
-    );
+  test("the ingress rate limit with the Gateway API too: it names the HTTPRoute's rules, as istiod keeps them", () => {
+    const spec = buildMeshSpec(meshConfig({ dataplane: "ambient", trafficApi: "gateway-api", egressGateway: false }));
+    const filter = spec.security.rateLimit as { spec: { configPatches: { applyTo: string; match: unknown }[] } };
+    const named = filter.spec.configPatches
+      .filter((p) => p.applyTo === "HTTP_ROUTE")
+      .map(
+        (p) =>
+          (p.match as { routeConfiguration: { vhost: { route: { name: string } } } }).routeConfiguration.vhost.route
+            .name,
+      );
+    const route = gatewayApiTraffic(spec).httpRoutes.find((r) => r.metadata.name === "app-routes");
+    const userRules = (route?.spec.rules ?? []).map((r) => r.name).filter((n) => n?.startsWith("user-service"));
+    assert.deepEqual(named.sort(), userRules.sort());
+    assert.equal(named.length, 2);
   });
 
   test("the sidecar cells refuse none of these", () => {

@@ -8,7 +8,7 @@ import {
   RATE_LIMIT_PRIORITY,
   RATE_LIMITED_SERVICE,
 } from "../security/rateLimit";
-import { userServiceRoutes } from "../traffic/routes";
+import { USER_SERVICE_ROUTES } from "../traffic/routeNames";
 
 const FILTER_NAME = "envoy.filters.http.local_ratelimit";
 /** The ingress gateway's pods (components/controlPlane/helmValues.ts gatewayValues' `labels`). */
@@ -28,9 +28,10 @@ const INGRESS_GATEWAY_SELECTOR = { istio: "ingressgateway" } as const;
 export function ingressRateLimitFilter(cfg: MeshConfig): EnvoyFilterSpec | undefined {
   const limit = cfg.security.rateLimit;
   if (limit === false) return undefined;
-  const perRoute = userServiceRoutes(cfg).map((route) => ({
+  // By name, which both routing APIs give the two routes (traffic/routeNames.ts).
+  const perRoute = Object.values(USER_SERVICE_ROUTES).map((name) => ({
     applyTo: "HTTP_ROUTE" as const,
-    match: { context: "GATEWAY" as const, routeConfiguration: { vhost: { route: { name: route.name ?? "" } } } },
+    match: { context: "GATEWAY" as const, routeConfiguration: { vhost: { route: { name } } } },
     patch: {
       operation: "MERGE" as const,
       value: { typed_per_filter_config: { [FILTER_NAME]: localRateLimitConfig(limit) } },

@@ -26,15 +26,5 @@ export const ambientRules: CellRule = (cfg) => {
         "(istio/istio#54281). Use ALLOW_ANY",
     });
   }
-  if (cfg.security.rateLimit !== false && cfg.cell.trafficApi === "gateway-api") {
-    refusals.push({
-      key: "rateLimit",
-      value: cfg.security.rateLimit,
-      reason:
-        "ambient moves the limit to the ingress gateway, onto the routes of the `app-routes` VirtualService " +
-        "(EnvoyFilter is not supported on waypoints); the Gateway API rendering has no such routes yet. " +
-        "Set rateLimit: false",
-    });
-  }
   return refusals;
 };

@@ -2,6 +2,7 @@ import type { IVirtualService } from "@kubernetes-models/istio/networking.istio.
 import type { BackendService, BackendServiceName, Fault, MeshConfig } from "../../config/types";
 import { type NamedObject, objectMeta, serviceHost } from "../meta";
 import { APP_GATEWAY } from "./gateway";
+import { USER_SERVICE_ROUTES } from "./routeNames";
 
 export type VirtualServiceSpec = IVirtualService & NamedObject;
 export type HttpRoute = NonNullable<NonNullable<IVirtualService["spec"]>["http"]>[number];
@@ -61,13 +62,13 @@ export function userServiceRoutes(cfg: MeshConfig, pathMatch: { uri?: { prefix: 
   const host = serviceHost("user-service", cfg.backend.namespace);
   return [
     {
-      name: "user-service-beta",
+      name: USER_SERVICE_ROUTES.beta,
       match: [{ ...pathMatch, headers: { [BETA_HEADER]: { exact: "beta" } } }],
       route: [{ destination: { host, subset: cfg.betaVersion } }],
       ...resilience(cfg, "user-service"),
     },
     {
-      name: "user-service-canary",
+      name: USER_SERVICE_ROUTES.canary,
       ...(pathMatch.uri && { match: [pathMatch] }),
       route: canaryDestinations(cfg),
       ...resilience(cfg, "user-service"),

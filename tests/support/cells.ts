@@ -25,10 +25,9 @@ export function devGatewayApiRaw(): RawConfig {
 }
 
 /**
- * The dev stack in the ambient × gateway-api cell: the gateway-api one, without what ambient refuses
- * of it too (the egress gateway; the ingress rate limit, which names the Istio rendering's routes).
- * The e2e workflow's "Choose the cell" step makes the same changes.
+ * The dev stack in the ambient × gateway-api cell: the gateway-api one, without what ambient refuses of
+ * it too (the egress gateway). The e2e workflow's "Choose the cell" step makes the same changes.
  */
 export function devAmbientGatewayApiRaw(): RawConfig {
-  return { ...devGatewayApiRaw(), dataplane: "ambient", egressGateway: false, rateLimit: false };
+  return { ...devGatewayApiRaw(), dataplane: "ambient", egressGateway: false };
 }

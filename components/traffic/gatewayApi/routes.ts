@@ -4,6 +4,7 @@ import type { BackendService, BackendServiceName, MeshConfig } from "../../../co
 import { SERVICE_PORT } from "../../backends/workloads";
 import { INGRESS_NAMESPACE, type NamedObject, objectMeta } from "../../meta";
 import { APP_GATEWAY } from "../gateway";
+import { USER_SERVICE_ROUTES } from "../routeNames";
 import { BETA_HEADER, INGRESS_ROUTES } from "../routes";
 import { resilienceFor } from "./resilience";
 import { versionServiceName } from "./versionServices";
@@ -44,13 +45,13 @@ export function userServiceRules(cfg: MeshConfig, path?: RouteMatch["path"]): Ht
   const resilience = resilienceFor(cfg, "user-service");
   return [
     {
-      name: "user-service-beta",
+      name: USER_SERVICE_ROUTES.beta,
       matches: [{ ...pathMatch, headers: [{ type: "Exact", name: BETA_HEADER, value: "beta" }] }],
       backendRefs: [backendRef(versionServiceName("user-service", cfg.betaVersion))],
       ...resilience,
     },
     {
-      name: "user-service-canary",
+      name: USER_SERVICE_ROUTES.canary,
       ...(path && { matches: [pathMatch] }),
       backendRefs: canaryBackendRefs(cfg),
       ...resilience,
