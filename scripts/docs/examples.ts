@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { readStackFile } from "../../config/stackFile";
 import { canary, closeGateways, world } from "../../tests/support/canaryWorld";
 import { GOOD, makeTestKeys, type StandinBehaviour, startStandin } from "../../tests/support/standinGateway";
+import { writeStubKubectl } from "../../tests/support/stubKubectl";
 import { main as analyzeMain } from "../../tools/analyze/main";
 import { main as benchMain } from "../../tools/bench/main";
 import { formatReport } from "../../tools/bench/report";
@@ -177,6 +178,39 @@ async function upgradeExample(): Promise<string> {
       io: { ...run.io, progress: () => {}, isTTY: false },
     });
     return `$ npm run upgrade -- --to 1.30.4 --dry-run   # the dev stack with revisions.enabled\n${run.text()}`;
+  });
+}
+
+/**
+ * `npm run bench -- --in-cluster` against the stand-in kubectl (tests/support/stubKubectl.ts): it
+ * answers as kubectl does and computes fortio's result from the Job's own flags, with these
+ * per-path latencies and the proxies' usage as Prometheus would report it. The figures are the
+ * stand-in's, not a cluster's: the page says so.
+ */
+async function benchInClusterExample(): Promise<string> {
+  return withTempDir(async (dir) => {
+    const kubectl = writeStubKubectl(dir);
+    kubectl.behave({
+      latencyMs: { baseline: [0.6, 1.0, 1.9, 4.1], mesh: [1.3, 2.4, 4.6, 9.8], ingress: [1.6, 2.9, 5.7, 12.3] },
+      proxyUsage: { "fortio-mesh": [0.31, 58_000_000], "fortio-server-mesh": [0.27, 52_000_000] },
+    });
+    const run = collect();
+    const code = await benchMain(
+      ["--url", "http://127.0.0.1:1", "--in-cluster", "--rate", "1000", "--concurrency", "16", "--duration", "30s"],
+      {
+        projectRoot: PROJECT_ROOT,
+        io: { ...run.io, progress: { isTTY: false, columns: 120, write: () => true } },
+        pulumi: async () => {
+          throw new Error("the Pulumi CLI does not run with --url");
+        },
+        kubectl: kubectl.bin,
+        metricsLagMs: 0,
+      },
+    );
+    if (code !== 0) throw new Error(`bench --in-cluster example: exit ${code}: ${run.text()}`);
+    // The run's namespace is named from its start time.
+    const text = run.text().replace(/mesh-bench-[a-z0-9]+/g, "mesh-bench-<run>");
+    return `$ npm run bench -- --in-cluster --rate 1000 --concurrency 16 --duration 30s   # against the stand-in kubectl\n${text}`;
   });
 }
 
@@ -374,6 +408,7 @@ export const DOC_EXAMPLES: readonly DocExample[] = [
   { name: "analyze", page: "docs/analyze.md", format: "text", produce: analyzeExample },
   { name: "policy", page: "docs/guardrails-and-ci.md", format: "text", produce: policyExample },
   { name: "bench", page: "docs/bench.md", format: "text", produce: benchExample },
+  { name: "bench-in-cluster", page: "docs/bench.md", format: "text", produce: benchInClusterExample },
   { name: "canary", page: "docs/canary.md", format: "text", produce: canaryExample },
   {
     name: "graph-mermaid",
