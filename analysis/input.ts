@@ -29,6 +29,7 @@ export function stackInput(cfg: MeshConfig): AnalysisInput {
     ...[...ownedObjects(spec), ...shells].flatMap((o) => toResource(o, "program") ?? []),
     ...chartObjects(releases),
     ...(spec.ambient ? waypointObjects(spec.ambient.waypoint) : []),
+    ...(spec.egress.waypoint ? waypointObjects(spec.egress.waypoint.waypoint) : []),
   ];
   return { resources, mesh: meshFactsOf(releases), load: PROJECT_LOAD, mode: "stack" };
 }

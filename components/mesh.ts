@@ -92,7 +92,14 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
 
   new Egress(
     "egress",
-    { ...spec.egress, crds: controlPlane.base, istiod: controlPlane.istiod, backendNamespace: backends.namespace },
+    {
+      ...spec.egress,
+      crds: controlPlane.base,
+      istiod: controlPlane.istiod,
+      backendNamespace: backends.namespace,
+      // ambient's egress waypoint is a Gateway API Gateway, like the backend's.
+      ...(gatewayApiCrds && { gatewayApiCrds: gatewayApiCrds.definitions }),
+    },
     onCluster,
   );
   if (spec.observability) {

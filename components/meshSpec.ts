@@ -5,7 +5,13 @@ import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import type { IstioRelease } from "./controlPlane/helmValues";
 import { withProfile } from "./controlPlane/production";
 import { controlPlaneReleases, type RevisionSpec } from "./controlPlane/revisionReleases";
-import { type EgressSpec, egressIstioObjects, egressKubernetesObjects, egressSpec } from "./egress/egressSpec";
+import {
+  type EgressSpec,
+  egressIstioObjects,
+  egressKubernetesObjects,
+  egressNamespaces,
+  egressSpec,
+} from "./egress/egressSpec";
 import { crdName, crdShell, GATEWAY_API_CRDS, needsGatewayApiCrds } from "./gatewayApi/crds";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
@@ -86,7 +92,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     namespaces.ingress,
     namespaces.backend,
     ...(spec.revisions?.tags ?? []),
-    ...(egress.gateway ? [egress.gateway.namespace] : []),
+    ...egressNamespaces(egress),
     ...(clients ? [clients.namespace] : []),
     ...backends.serviceAccounts,
     ...backends.services,

@@ -24,6 +24,13 @@ export const istioNamespace = (cfg: MeshConfig): NamespaceSpec =>
   namespace(ISTIO_NAMESPACE, cfg.profile.name === "production" ? { [PROFILE_LABEL]: "production" } : {});
 export const ingressNamespace = (): NamespaceSpec => namespace(INGRESS_NAMESPACE);
 export const egressNamespace = (): NamespaceSpec => namespace(EGRESS_NAMESPACE);
+/**
+ * ambient's egress namespace, as Istio's ambient egress page sets it up: captured by ztunnel, and
+ * enrolled to use its own waypoint, so every service defined there (ServiceEntries included) is
+ * reached through that waypoint.
+ */
+export const ambientEgressNamespace = (): NamespaceSpec =>
+  namespace(EGRESS_NAMESPACE, { [DATAPLANE_MODE_LABEL]: DATAPLANE_MODE_AMBIENT, [USE_WAYPOINT_LABEL]: WAYPOINT_NAME });
 
 /**
  * sidecar: injection on for every pod the namespace gets. ambient: ztunnel captures every pod, every

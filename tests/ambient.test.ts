@@ -33,7 +33,7 @@ import { type Registered, runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
 
 /** The dev stack in ambient × istio: what Pulumi.ambient.yaml sets. */
-const ambientRaw = () => ({ ...projectConfig(devStackConfig()), dataplane: "ambient", egressGateway: false });
+const ambientRaw = () => ({ ...projectConfig(devStackConfig()), dataplane: "ambient" });
 const ambient = () => meshConfig(ambientRaw());
 
 type Labelled = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } };
@@ -57,7 +57,10 @@ describe("the waypoint", () => {
     assert.equal(ns?.metadata.labels?.[USE_WAYPOINT_LABEL], waypoint(cfg).metadata.name);
     assert.equal(ns?.metadata.labels?.[INGRESS_USE_WAYPOINT_LABEL], "true");
     const gateways = objectsOf(cfg).filter(
-      (o) => o.kind === "Gateway" && o.metadata.name === waypoint(cfg).metadata.name,
+      (o) =>
+        o.kind === "Gateway" &&
+        o.metadata.name === waypoint(cfg).metadata.name &&
+        o.metadata.namespace === cfg.backend.namespace,
     );
     assert.equal(gateways.length, 1);
   });
@@ -196,11 +199,10 @@ describe("security in ambient", () => {
 });
 
 describe("what the ambient cells refuse", () => {
-  test("the egress gateway, naming the key, the cell and Istio's ambient egress", () => {
-    const error = rejected({ dataplane: "ambient" });
-    assert.match(error.message, /egressGateway/);
-    assert.match(error.message, /dataplane=ambient, trafficApi=istio/);
-    assert.match(error.message, /egress waypoint/);
+  test("not the egress gateway: it is built as an egress waypoint (tests/egressWaypoint.test.ts)", () => {
+    for (const trafficApi of ["istio", "gateway-api"]) {
+      assert.equal(meshConfig({ dataplane: "ambient", trafficApi }).egress.gateway, true);
+    }
   });
 
   test("REGISTRY_ONLY, which ztunnel does not enforce", () => {
@@ -306,9 +308,11 @@ describe("the analyzer and the policy pack in ambient", () => {
   test("the ambient stack analyses with no error, its pods counted in the mesh and the waypoint's account known", () => {
     const { findings } = analyze(stackInput(ambient()));
     const codes = findings.map((f) => `${f.code} ${f.origin}`);
+    // istioctl 1.30.3's analyzer (authz/authorizationpolicies.go) ignores targetRefs: a policy attached to
+    // the egress waypoint, in a namespace with no mesh pod, reads to it as matching nothing. Mirrored, not hidden.
     assert.deepEqual(
       codes.filter((c) => /^(IST0127|KIA0106|IST0146|IST0102 Namespace backend)/.test(c)),
-      [],
+      ["IST0127 AuthorizationPolicy istio-egress/egress-gateway-allow-backend"],
       codes.join("\n"),
     );
     assert.equal(findings.filter((f) => f.level === "Error").length, 0);

@@ -267,7 +267,10 @@ describe("workflow contents", () => {
           });
           assert.equal(run.status, 0, `${dataplane} × ${trafficApi}: ${run.stderr}`);
           const config = YAML.parse(readFileSync(join(project, "Pulumi.dev.yaml"), "utf8")).config;
-          assert.deepEqual(parseStackConfig(config).cell, { dataplane, trafficApi });
+          const parsed = parseStackConfig(config);
+          assert.deepEqual(parsed.cell, { dataplane, trafficApi });
+          // Every cell keeps the lab's egress gateway (ambient: an egress waypoint).
+          assert.equal(parsed.egress.gateway, true, `${dataplane} × ${trafficApi}: egressGateway`);
         }
       }
     } finally {
@@ -303,6 +306,7 @@ describe("workflow contents", () => {
       /logs deploy\/istiod/,
       /-n istio-ingress logs deploy\/istio-ingressgateway/,
       /-n istio-egress logs deploy\/istio-egressgateway/,
+      /-n istio-egress logs deploy\/waypoint/,
       /kubectl get gateways\.networking\.istio\.io,virtualservices\.networking\.istio\.io,destinationrules\.networking\.istio\.io,serviceentries\.networking\.istio\.io,authorizationpolicies\.security\.istio\.io,peerauthentications\.security\.istio\.io \\\s+--all-namespaces -o yaml/,
       /kubectl get gateways\.gateway\.networking\.k8s\.io,httproutes\.gateway\.networking\.k8s\.io \\\s+--all-namespaces -o yaml/,
       /-n istio-system logs ds\/ztunnel/,

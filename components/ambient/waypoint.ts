@@ -14,19 +14,22 @@ export interface WaypointSpec extends NamedObject {
 }
 
 /**
- * The backend namespace's waypoint, as `istioctl waypoint generate --for service` writes it
+ * A namespace's waypoint, as `istioctl waypoint generate --for service` writes it
  * (istioctl/pkg/waypoint/waypoint.go @ 1.30.3): class istio-waypoint, one HBONE listener on 15008,
- * and `istio.io/waypoint-for: service`, since the lab's L7 features (routes, JWT, L7 authorization)
- * are all per Service.
+ * and `istio.io/waypoint-for: service`: the lab's L7 features (routes, JWT, L7 authorization) are all
+ * per Service, and the egress waypoint serves ServiceEntries, which are services too.
  */
-export function waypoint(cfg: MeshConfig): WaypointSpec {
+export function namespaceWaypoint(namespace: string): WaypointSpec {
   return {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",
-    metadata: objectMeta(WAYPOINT_NAME, cfg.backend.namespace, { [WAYPOINT_FOR_LABEL]: WAYPOINT_FOR_SERVICE }),
+    metadata: objectMeta(WAYPOINT_NAME, namespace, { [WAYPOINT_FOR_LABEL]: WAYPOINT_FOR_SERVICE }),
     spec: { gatewayClassName: WAYPOINT_CLASS, listeners: [{ ...HBONE_LISTENER }] },
   };
 }
+
+/** The backend namespace's waypoint. */
+export const waypoint = (cfg: MeshConfig): WaypointSpec => namespaceWaypoint(cfg.backend.namespace);
 
 /**
  * The waypoint's identity. istiod names the Deployment and its ServiceAccount after the Gateway

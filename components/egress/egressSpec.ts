@@ -1,4 +1,5 @@
 import type { MeshConfig } from "../../config/types";
+import { type EgressWaypointSpec, egressWaypointSpec } from "../ambient/egressWaypoint";
 import type { IstioRelease } from "../controlPlane/helmValues";
 import type { NamedObject } from "../meta";
 import { egressNamespace, type NamespaceSpec } from "../namespaces";
@@ -25,25 +26,31 @@ export interface EgressGatewaySpec {
 }
 
 export interface EgressSpec {
+  /** The sidecar cells' egress gateway (`egressGateway: true`). */
   readonly gateway?: EgressGatewaySpec;
+  /** The ambient cells' egress gateway: a waypoint (`egressGateway: true`). */
+  readonly waypoint?: EgressWaypointSpec;
   /** Always present: the external hosts stay registered with or without the gateway. */
   readonly serviceEntries: readonly ServiceEntrySpec[];
   readonly destinationRules: readonly DestinationRuleSpec[];
 }
 
 export function egressSpec(cfg: MeshConfig): EgressSpec {
+  const ambient = cfg.cell.dataplane === "ambient";
   return {
-    ...(cfg.egress.gateway && {
-      gateway: {
-        namespace: egressNamespace(),
-        release: egressGatewayRelease(cfg),
-        gateway: egressGateway(),
-        destinationRule: egressGatewayRule(cfg),
-        virtualService: egressRoutes(cfg),
-        authorization: egressGatewayAuthorization(cfg),
-        networkPolicy: backendEgressPolicy(cfg),
-      },
-    }),
+    ...(cfg.egress.gateway && ambient && { waypoint: egressWaypointSpec(cfg) }),
+    ...(cfg.egress.gateway &&
+      !ambient && {
+        gateway: {
+          namespace: egressNamespace(),
+          release: egressGatewayRelease(cfg),
+          gateway: egressGateway(),
+          destinationRule: egressGatewayRule(cfg),
+          virtualService: egressRoutes(cfg),
+          authorization: egressGatewayAuthorization(cfg),
+          networkPolicy: backendEgressPolicy(cfg),
+        },
+      }),
     serviceEntries: serviceEntries(cfg),
     destinationRules: [httpbinDestinationRule(cfg)],
   };
@@ -54,12 +61,20 @@ export function egressKubernetesObjects(spec: EgressSpec): readonly NamedObject[
   return spec.gateway ? [spec.gateway.networkPolicy] : [];
 }
 
-/** The Istio objects, in the order `kubectl apply` takes them: hosts before the routes that name them. */
+/** The egress namespace, whichever data plane's gateway needs it (before the objects that live in it). */
+export function egressNamespaces(spec: EgressSpec): readonly NamespaceSpec[] {
+  const namespace = spec.gateway?.namespace ?? spec.waypoint?.namespace;
+  return namespace ? [namespace] : [];
+}
+
+/** The Istio and Gateway API objects, in the order `kubectl apply` takes them: hosts before the routes that name them. */
 export function egressIstioObjects(spec: EgressSpec): readonly NamedObject[] {
-  const { gateway } = spec;
+  const { gateway, waypoint } = spec;
   return [
+    ...(waypoint ? [waypoint.waypoint] : []),
     ...spec.serviceEntries,
     ...spec.destinationRules,
     ...(gateway ? [gateway.gateway, gateway.destinationRule, gateway.virtualService, gateway.authorization] : []),
+    ...(waypoint ? [waypoint.authorization] : []),
   ];
 }

@@ -41,20 +41,37 @@ export function httpbinExportTo(cfg: MeshConfig): string[] {
   return cfg.egress.gateway ? [".", EGRESS_NAMESPACE] : ["."];
 }
 
+/** ambient with the egress gateway on: httpbin.org is reached through the egress namespace's waypoint. */
+export const throughEgressWaypoint = (cfg: MeshConfig): boolean =>
+  cfg.cell.dataplane === "ambient" && cfg.egress.gateway;
+
+/**
+ * Where httpbin.org's objects live and who sees them. Through the egress waypoint they live in the
+ * egress namespace, whose `istio.io/use-waypoint` sends ztunnel's calls to them through its waypoint,
+ * and the ServiceEntry keeps its default visibility (`exportTo: *`) so every node's ztunnel resolves
+ * it (istio.io/latest/docs/ambient/usage/egress-gateway, "Define an external service"); the pool
+ * applies where the waypoint connects out, so the DestinationRule stays in that namespace.
+ */
+function httpbinPlacement(cfg: MeshConfig): { namespace: string; entryExportTo?: string[]; ruleExportTo: string[] } {
+  if (throughEgressWaypoint(cfg)) return { namespace: EGRESS_NAMESPACE, ruleExportTo: ["."] };
+  const exportTo = httpbinExportTo(cfg);
+  return { namespace: cfg.backend.namespace, entryExportTo: exportTo, ruleExportTo: exportTo };
+}
+
 function serviceEntry(
-  cfg: MeshConfig,
+  namespace: string,
   name: string,
   host: string,
   ports: ServicePort[],
-  exportTo: string[],
+  exportTo: string[] | undefined,
 ): ServiceEntrySpec {
   return {
     apiVersion: "networking.istio.io/v1",
     kind: "ServiceEntry",
-    metadata: objectMeta(name, cfg.backend.namespace),
+    metadata: objectMeta(name, namespace),
     spec: {
       hosts: [host],
-      exportTo,
+      ...(exportTo && { exportTo }),
       ports,
       location: "MESH_EXTERNAL",
       // DNS: proxies resolve the host themselves. With NONE an egress gateway would forward to the
@@ -65,33 +82,35 @@ function serviceEntry(
 }
 
 export function httpbinServiceEntry(cfg: MeshConfig): ServiceEntrySpec {
+  const { namespace, entryExportTo } = httpbinPlacement(cfg);
   return serviceEntry(
-    cfg,
+    namespace,
     "httpbin-external",
     HTTPBIN_HOST,
     [{ ...HTTPBIN_HTTP_PORT }, { ...HTTPBIN_TLS_PORT }],
-    httpbinExportTo(cfg),
+    entryExportTo,
   );
 }
 
 /** The lab's simulated database: nothing answers, but the sidecars get a cluster for it. */
 export function externalDbServiceEntry(cfg: MeshConfig): ServiceEntrySpec {
-  return serviceEntry(cfg, "external-database", EXTERNAL_DB_HOST, [{ ...EXTERNAL_DB_PORT }], ["."]);
+  return serviceEntry(cfg.backend.namespace, "external-database", EXTERNAL_DB_HOST, [{ ...EXTERNAL_DB_PORT }], ["."]);
 }
 
 export function serviceEntries(cfg: MeshConfig): readonly ServiceEntrySpec[] {
   return [httpbinServiceEntry(cfg), externalDbServiceEntry(cfg)];
 }
 
-/** Applies wherever a proxy connects to httpbin.org: the sidecar, or the egress gateway when on. */
+/** Applies wherever a proxy connects to httpbin.org: the sidecar or waypoint, or the egress gateway or waypoint when on. */
 export function httpbinDestinationRule(cfg: MeshConfig): DestinationRuleSpec {
+  const { namespace, ruleExportTo } = httpbinPlacement(cfg);
   return {
     apiVersion: "networking.istio.io/v1",
     kind: "DestinationRule",
-    metadata: objectMeta("httpbin-external", cfg.backend.namespace),
+    metadata: objectMeta("httpbin-external", namespace),
     spec: {
       host: HTTPBIN_HOST,
-      exportTo: httpbinExportTo(cfg),
+      exportTo: ruleExportTo,
       trafficPolicy: structuredClone(HTTPBIN_TRAFFIC_POLICY),
     },
   };

@@ -25,9 +25,10 @@ export function devGatewayApiRaw(): RawConfig {
 }
 
 /**
- * The dev stack in the ambient × gateway-api cell: the gateway-api one, without what ambient refuses of
- * it too (the egress gateway). The e2e workflow's "Choose the cell" step makes the same changes.
+ * The dev stack in the ambient × gateway-api cell: the gateway-api one in ambient (ambient refuses
+ * nothing more of it; its egress gateway is an egress waypoint). The e2e workflow's "Choose the cell"
+ * step makes the same changes.
  */
 export function devAmbientGatewayApiRaw(): RawConfig {
-  return { ...devGatewayApiRaw(), dataplane: "ambient", egressGateway: false };
+  return { ...devGatewayApiRaw(), dataplane: "ambient" };
 }
