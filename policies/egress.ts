@@ -17,9 +17,16 @@ import { resourcesInView } from "./lib/visibility";
 export interface EgressGatewaySettings {
   /** The labels a Gateway selects the egress gateway's pods by. */
   readonly egressGatewaySelector: Readonly<Record<string, string>>;
+  /** ambient: the namespace whose waypoints are egress gateways (Istio's ambient egress page: istio-egress). */
+  readonly egressNamespace: string;
 }
 
-const DEFAULTS: EgressGatewaySettings = { egressGatewaySelector: { istio: "egressgateway" } };
+const DEFAULTS: EgressGatewaySettings = {
+  egressGatewaySelector: { istio: "egressgateway" },
+  egressNamespace: "istio-egress",
+};
+const GATEWAY_API = "gateway.networking.k8s.io";
+const WAYPOINT_CLASS = "istio-waypoint";
 
 const matchLabels = (spec: Props): Record<string, unknown> => record(record(spec.selector).matchLabels);
 const covers = (labels: Record<string, unknown>, wanted: Readonly<Record<string, string>>) =>
@@ -37,18 +44,35 @@ function namesIdentities(rule: Props): boolean {
   );
 }
 
+/** An ALLOW policy that names its callers by identity in every rule. */
+function admitsByIdentity(policy: Props): boolean {
+  const spec = record(policy.spec);
+  const rules = list(spec.rules).map(record);
+  return (text(spec.action) ?? "ALLOW") === "ALLOW" && rules.length > 0 && rules.every(namesIdentities);
+}
+
+/** A policy attached (`targetRefs`) to the Gateway API Gateway `name`. */
+const targets = (policy: Props, name: string) =>
+  list(record(policy.spec).targetRefs).some((r) => {
+    const ref = record(r);
+    return ref.group === GATEWAY_API && ref.kind === "Gateway" && ref.name === name;
+  });
+
 /**
  * After the "additional security considerations" of Istio's Egress Gateways task: a Gateway on the
  * egress gateway's pods takes traffic only inside Istio mTLS (every server ISTIO_MUTUAL), so the
  * gateway knows its callers, and an ALLOW AuthorizationPolicy on those pods, in the Gateway's
  * namespace, admits callers by identity (namespaces or principals) in every rule. Otherwise any pod,
- * even one without a sidecar, can send to the gateway with the right Host or SNI.
+ * even one without a sidecar, can send to the gateway with the right Host or SNI. In ambient the egress
+ * gateway is a waypoint in the egress namespace (istio.io/latest/docs/ambient/usage/egress-gateway):
+ * it takes only HBONE, so only the ALLOW policy is checked, attached to it by `targetRefs`.
  */
 export const egressGatewayClosed: StackValidationPolicy = {
   name: "egress-gateway-closed",
   description:
     "A Gateway on the egress gateway's pods serves only ISTIO_MUTUAL, and an ALLOW AuthorizationPolicy on those " +
-    "pods admits callers by mTLS identity (namespaces or principals) in every rule.",
+    "pods admits callers by mTLS identity (namespaces or principals) in every rule; in ambient, a waypoint in the " +
+    "egress namespace has such a policy attached by targetRefs.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -59,15 +83,24 @@ export const egressGatewayClosed: StackValidationPolicy = {
         default: { ...DEFAULTS.egressGatewaySelector },
         description: "Labels a Gateway selects the egress gateway's pods by.",
       },
+      egressNamespace: {
+        type: "string",
+        minLength: 1,
+        default: DEFAULTS.egressNamespace,
+        description: "ambient: the namespace whose waypoints (class istio-waypoint) are egress gateways.",
+      },
     },
   },
   validateStack: (args, reportViolation) => {
-    const { egressGatewaySelector } = settings(args, DEFAULTS);
+    const { egressGatewaySelector, egressNamespace } = settings(args, DEFAULTS);
     const seen = resourcesInView(
       "egress-gateway-closed",
       args,
       reportViolation,
-      (type) => isKind(type, ISTIO_NETWORKING, "Gateway") || isKind(type, ISTIO_SECURITY, "AuthorizationPolicy"),
+      (type) =>
+        isKind(type, ISTIO_NETWORKING, "Gateway") ||
+        isKind(type, GATEWAY_API, "Gateway") ||
+        isKind(type, ISTIO_SECURITY, "AuthorizationPolicy"),
     );
     if (seen === undefined) return;
     const gateways = seen.filter(
@@ -112,6 +145,25 @@ export const egressGatewayClosed: StackValidationPolicy = {
             "gateway's pods and admits callers by identity in every rule (from.source.namespaces or principals)" +
             (found ? `; ${found} admits callers without naming them` : ""),
           gw.urn,
+        );
+      }
+    }
+    const waypoints = seen.filter(
+      (r) =>
+        isKind(r.type, GATEWAY_API, "Gateway") &&
+        namespaceOf(r.props) === egressNamespace &&
+        record(r.props.spec).gatewayClassName === WAYPOINT_CLASS,
+    );
+    for (const wp of waypoints) {
+      const name = text(record(wp.props.metadata).name) ?? "";
+      const attached = policies.filter((p) => namespaceOf(p.props) === egressNamespace && targets(p.props, name));
+      if (!attached.some((p) => admitsByIdentity(p.props))) {
+        const found = attached.map((p) => objectRef(p.props)).join(", ");
+        reportViolation(
+          `Gateway ${objectRef(wp.props)} (the egress waypoint): no ALLOW AuthorizationPolicy in ${egressNamespace} ` +
+            "attached to it by targetRefs admits callers by identity in every rule (from.source.namespaces or principals)" +
+            (found ? `; ${found} admits callers without naming them` : ""),
+          wp.urn,
         );
       }
     }

@@ -13,11 +13,13 @@ import { deployMesh } from "../components/mesh";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
 import type { NamedObject } from "../components/meta";
 import { projectConfig } from "../config/readers";
+import { egressGatewayClosed } from "../policies/egress";
 import { devAmbientGatewayApiRaw } from "./support/cells";
 import { devStackConfig, meshConfig } from "./support/configs";
 import { gatewayApiModels } from "./support/gatewayApiSchemas";
 import { istioModels } from "./support/istioSchemas";
 import { runWithMocks } from "./support/mockEngine";
+import { kubernetesResource, runPolicies } from "./support/policyHarness";
 import { T } from "./support/types";
 
 /** Both ambient cells with the dev stack's settings, egressGateway left at its default (true). */
@@ -127,5 +129,38 @@ describe("the egress waypoint under the engine (Pulumi mocks)", () => {
     assert.ok(entry?.dependencies.includes(urnOf(T.namespace, "istio-egress")));
     // No egress gateway release in ambient: the waypoint is istiod's to deploy.
     assert.ok(!resources.some((r) => r.type === T.release && r.name === "istio-egressgateway"));
+  });
+});
+
+describe("policy egress-gateway-closed on the egress waypoint", () => {
+  const wp = buildMeshSpec(cells[0][1]).egress.waypoint;
+  assert.ok(wp);
+  const check = async (...os: object[]) =>
+    (
+      await runPolicies(
+        [egressGatewayClosed],
+        os.map((o) => kubernetesResource(o as never)),
+      )
+    ).messages(egressGatewayClosed.name);
+
+  test("passes the program's waypoint and policy", async () => {
+    assert.deepEqual(await check(wp.waypoint, wp.authorization), []);
+  });
+
+  test("refuses a waypoint with no policy, one attached elsewhere, and one that names no identity", async () => {
+    assert.match(
+      (await check(wp.waypoint))[0] ?? "",
+      /the egress waypoint\): no ALLOW AuthorizationPolicy in istio-egress/,
+    );
+    const elsewhere = structuredClone(wp.authorization) as { spec: { targetRefs: { name: string }[] } };
+    elsewhere.spec.targetRefs = [{ ...elsewhere.spec.targetRefs[0], name: "other" } as never];
+    assert.equal((await check(wp.waypoint, elsewhere)).length, 1);
+    const anyone = structuredClone(wp.authorization) as { spec: { rules: unknown[] } };
+    anyone.spec.rules = [{ to: [{ operation: { methods: ["GET"] } }] }];
+    assert.match((await check(wp.waypoint, anyone))[0] ?? "", /admits callers without naming them/);
+  });
+
+  test("a waypoint outside the egress namespace (the backend's) is not an egress gateway", async () => {
+    assert.deepEqual(await check(buildMeshSpec(cells[0][1]).ambient?.waypoint ?? {}), []);
   });
 });

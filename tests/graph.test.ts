@@ -43,6 +43,20 @@ describe("npm run graph: the mesh as the specs build it", () => {
     assert.equal(permissive.edges.filter((e) => e.kind === "denied").length, 0);
   });
 
+  test("in ambient, egress goes through the egress waypoint its ServiceEntry's namespace is enrolled in", () => {
+    const ambient = meshGraph({ ...devStackConfig(), "istio-mesh:dataplane": "ambient" });
+    assert.deepEqual(ambient.nodes.find((n) => n.id === "egress-gateway")?.lines, [
+      "egress waypoint",
+      "Gateway waypoint (istio-waypoint)",
+    ]);
+    assert.deepEqual(edge(ambient, "backend-sidecars", "egress-gateway", "egress")[0]?.lines, [
+      "HBONE (mTLS) to the egress waypoint",
+    ]);
+    assert.equal(edge(ambient, "egress-gateway", "external:httpbin.org", "egress").length, 1);
+    // The simulated database stays in the backend namespace: not through the egress waypoint.
+    assert.equal(edge(ambient, "backend-sidecars", "external:external-db.company.com", "egress").length, 1);
+  });
+
   test("egress goes through the egress gateway where the mesh routes it, direct otherwise", () => {
     assert.equal(edge(dev, "backend-sidecars", "egress-gateway", "egress").length, 1);
     assert.equal(edge(dev, "egress-gateway", "external:httpbin.org", "egress").length, 1);

@@ -152,6 +152,19 @@ function fakeCluster(f: FakeCluster = {}): ClusterTransport & { execs: string[][
       if (path.startsWith("/api/v1/namespaces/istio-egress/pods?") && selector === "istio=egressgateway") {
         return json({ items: [pod("istio-egressgateway-0", "istio-egress", {}, "istio-proxy")] });
       }
+      // ambient's egress waypoint: istiod labels its pods with their Gateway's name (waypoint.yaml @ 1.30.3).
+      if (
+        path.startsWith("/api/v1/namespaces/istio-egress/pods?") &&
+        selector === "gateway.networking.k8s.io/gateway-name=waypoint"
+      ) {
+        return json({ items: [pod("waypoint-0", "istio-egress", {}, "istio-proxy")] });
+      }
+      if (path.includes("waypoint-0:15020/proxy/stats/prometheus")) {
+        return {
+          status: 200,
+          body: `istio_requests_total{reporter="waypoint",destination_service="httpbin.org",response_code="200"} ${egress}\n`,
+        };
+      }
       if (path.includes("istio-egressgateway-0:15020/proxy/stats/prometheus")) {
         return {
           status: 200,
@@ -381,11 +394,29 @@ describe("verify inside the cluster, through injected exec and API transports", 
     const open = fakeCluster({ curl: (call) => (call.connectTo ? 200 : policyAnswer(call)) });
     const relay = await run(egressCheck, open);
     assert.equal(relay[1]?.verdict, "fail");
-    assert.match(relay[1]?.observed ?? "", /HTTP 200: the gateway relays for anyone/);
+    assert.match(relay[1]?.observed ?? "", /HTTP 200: the egress gateway relays for anyone/);
     // A name that does not resolve tests nothing: never a pass.
     const unresolved = fakeCluster({ curl: (call) => (call.connectTo ? DNS : policyAnswer(call)) });
     assert.equal((await run(egressCheck, unresolved))[1]?.verdict, "fail");
     assert.equal((await run(egressCheck, fakeCluster(), undefined, meshConfig({ egressGateway: false }))).length, 1);
+  });
+
+  it("egress in ambient: counted at the egress waypoint; the relay probe goes to its HBONE port", async () => {
+    const ambient = meshConfig({ dataplane: "ambient" });
+    const cluster = fakeCluster();
+    const rows = await run(egressCheck, cluster, undefined, ambient);
+    passedAll(rows);
+    assert.equal(rows[0]?.expected, "200, through the egress waypoint");
+    assert.match(rows[0]?.observed ?? "", /egress waypoint counted 1 request/);
+    assert.equal(
+      rows[1]?.subject,
+      "outside-client → http://httpbin.org/get sent to waypoint.istio-egress.svc.cluster.local",
+    );
+    const relayed = cluster.execs.find((e) => e[0] === "outside-client-0");
+    assert.ok(relayed?.includes("httpbin.org:80:waypoint.istio-egress.svc.cluster.local:15008"));
+    // The sidecar cells' gateway pods are not what ambient counts: without the waypoint's, no pass.
+    const bypass = await run(egressCheck, fakeCluster({ egressCounts: false }), undefined, ambient);
+    assert.equal(bypass[0]?.verdict, "fail");
   });
 
   it("control plane: istiod ready, every backend pod has its app and istio-proxy (native or classic sidecar)", async () => {

@@ -8,7 +8,9 @@
  *   allow   an AuthorizationPolicy admits that workload's mTLS identity (and a JWT where required)
  *   denied  a caller without a sidecar: STRICT mTLS refuses its plaintext
  *   egress  outbound to a ServiceEntry host, through the egress gateway where the mesh routes it so
+ *           (in ambient, the egress waypoint of the namespace the ServiceEntry is enrolled in)
  */
+import { USE_WAYPOINT_LABEL } from "../../components/ambient/labels";
 import { buildMeshSpec, type MeshSpec, ownedObjects } from "../../components/meshSpec";
 import { parseStackConfig } from "../../config/parse";
 
@@ -306,22 +308,38 @@ export function meshGraphOf(spec: MeshSpec): MeshGraph {
       id: SIDECARS,
       kind: "sidecars",
       group: "backend",
-      lines: ["any backend sidecar", ...(policy ? [`unknown hosts: ${policy}`] : [])],
+      lines: [
+        spec.ambient ? "any backend workload (ztunnel)" : "any backend sidecar",
+        ...(policy ? [`unknown hosts: ${policy}`] : []),
+      ],
     });
   }
-  const egressGateway = of("Gateway", "istio-egress")[0];
+  // sidecar cells: the egress gateway, which a VirtualService on `mesh` routes hosts to. ambient: the
+  // egress waypoint, which ztunnel sends every ServiceEntry of its enrolled namespace through.
+  const egressWaypoint = spec.egress.waypoint?.waypoint;
+  const egressGateway = egressWaypoint ?? of("Gateway", "istio-egress")[0];
   if (egressGateway) {
     groups.push({ id: "istio-egress", lines: ["namespace istio-egress"] });
     nodes.push({
       id: EGRESS,
       kind: "gateway",
       group: "istio-egress",
-      lines: ["istio-egressgateway", `Gateway ${egressGateway.metadata.name}`],
+      lines: egressWaypoint
+        ? ["egress waypoint", `Gateway ${egressWaypoint.metadata.name} (istio-waypoint)`]
+        : ["istio-egressgateway", `Gateway ${egressGateway.metadata.name}`],
     });
   }
+  const enrolled = (namespace: string) =>
+    of("Namespace").find((n) => n.metadata.name === namespace)?.metadata.labels?.[USE_WAYPOINT_LABEL];
   const throughGateway = new Set(
-    of("VirtualService", "istio-egress").flatMap((v) => (v.spec.gateways?.includes("mesh") ? v.spec.hosts : [])),
+    egressWaypoint
+      ? entries
+          .filter((e) => enrolled(e.metadata.namespace) === egressWaypoint.metadata.name)
+          .filter((e) => e.metadata.namespace === egressWaypoint.metadata.namespace)
+          .flatMap((e) => e.spec.hosts)
+      : of("VirtualService", "istio-egress").flatMap((v) => (v.spec.gateways?.includes("mesh") ? v.spec.hosts : [])),
   );
+  const toExit = egressWaypoint ? "HBONE (mTLS) to the egress waypoint" : "mTLS to the egress gateway";
   for (const entry of entries) {
     const ports = entry.spec.ports.map((p: Obj) => `${p.protocol} :${p.number}`).join(", ");
     for (const host of entry.spec.hosts) {
@@ -332,7 +350,7 @@ export function meshGraphOf(spec: MeshSpec): MeshGraph {
       });
       if (egressGateway && throughGateway.has(host)) {
         if (!edges.some((e) => e.from === SIDECARS && e.to === EGRESS)) {
-          edges.push({ from: SIDECARS, to: EGRESS, kind: "egress", lines: ["mTLS to the egress gateway"] });
+          edges.push({ from: SIDECARS, to: EGRESS, kind: "egress", lines: [toExit] });
         }
         edges.push({ from: EGRESS, to: `external:${host}`, kind: "egress", lines: [ports] });
       } else {

@@ -1,6 +1,7 @@
 import {
   AMBIENT_REDIRECTION_ANNOTATION,
   AMBIENT_REDIRECTION_ENABLED,
+  HBONE_LISTENER,
   WAYPOINT_NAME,
 } from "../../../components/ambient/labels";
 import { installedVersions, revisionName } from "../../../components/controlPlane/revisions";
@@ -151,9 +152,44 @@ const enforcer = (cfg: MeshConfig): string => (cfg.cell.dataplane === "ambient" 
 
 const HTTPBIN_DESTINATION = new RegExp(`destination_service(_name)?="${HTTPBIN_HOST.replaceAll(".", "\\.")}"`);
 
-/** Sum of the egress gateway's istio_requests_total towards httpbin.org, read from each pod's merged stats. */
-async function egressRequests(cluster: ClusterTransport): Promise<{ total: number; pods: number }> {
-  const pods = (await listPods(cluster, EGRESS_NAMESPACE, labelSelector(EGRESS_GATEWAY_SELECTOR))).filter(isReady);
+/**
+ * Where mesh traffic to httpbin.org leaves the mesh, and what verify checks there. sidecar cells: the
+ * egress gateway's pods, and its `http2` port, whose servers take Istio mTLS only. ambient cells: the
+ * egress waypoint's pods (istiod labels them with their Gateway's name, waypoint.yaml @ 1.30.3), and
+ * its HBONE port, the only traffic port of its Service, which takes mTLS tunnels only.
+ */
+export interface EgressExit {
+  readonly what: "egress gateway" | "egress waypoint";
+  readonly podSelector: Readonly<Record<string, string>>;
+  readonly host: string;
+  /** curl's --connect-to: httpbin.org's request sent to the exit itself, as an open relay would take it. */
+  readonly connectTo: string;
+  readonly takes: string;
+}
+
+export function egressExit(cfg: MeshConfig): EgressExit {
+  if (cfg.cell.dataplane === "ambient") {
+    const host = serviceHost(WAYPOINT_NAME, EGRESS_NAMESPACE);
+    return {
+      what: "egress waypoint",
+      podSelector: { "gateway.networking.k8s.io/gateway-name": WAYPOINT_NAME },
+      host,
+      connectTo: `${HTTPBIN_HOST}:80:${host}:${HBONE_LISTENER.port}`,
+      takes: "HBONE (mTLS) only",
+    };
+  }
+  return {
+    what: "egress gateway",
+    podSelector: EGRESS_GATEWAY_SELECTOR,
+    host: egressGatewayHost(),
+    connectTo: egressGatewayConnectTo(),
+    takes: "mTLS only",
+  };
+}
+
+/** Sum of the exit's istio_requests_total towards httpbin.org, read from each pod's merged stats (:15020). */
+async function egressRequests(cluster: ClusterTransport, exit: EgressExit): Promise<{ total: number; pods: number }> {
+  const pods = (await listPods(cluster, EGRESS_NAMESPACE, labelSelector(exit.podSelector))).filter(isReady);
   let total = 0;
   for (const pod of pods) {
     const r = await cluster.get(
@@ -175,23 +211,20 @@ export function egressGatewayConnectTo(): string {
 }
 
 /**
- * The sidecar-less client sends httpbin.org's request to the gateway itself. The gateway's servers
- * take only Istio mTLS (ISTIO_MUTUAL), so its plaintext finds no filter chain and the connection is
- * closed: reset, never an answer. (A caller with another namespace's identity would get 403 from the
- * gateway's AuthorizationPolicy; verify has no such client, the evaluator covers it offline.)
+ * The client outside the mesh sends httpbin.org's request to the exit itself. The gateway's servers
+ * take only Istio mTLS (ISTIO_MUTUAL), the waypoint's listener only HBONE, so its plaintext is closed:
+ * reset, never an answer. (A caller with another namespace's identity would get 403 from the exit's
+ * AuthorizationPolicy; verify has no such client, the evaluator covers it offline.)
  */
-async function egressRelayRow(ctx: VerifyContext): Promise<CheckRow[]> {
+async function egressRelayRow(ctx: VerifyContext, exit: EgressExit): Promise<CheckRow[]> {
   if (!probeClient(ctx.cfg, OUTSIDE_CLIENT)) return [];
-  const r = await curlFrom(ctx, OUTSIDE_CLIENT, EGRESS_URL, {
-    timeoutSeconds: 10,
-    connectTo: egressGatewayConnectTo(),
-  });
+  const r = await curlFrom(ctx, OUTSIDE_CLIENT, EGRESS_URL, { timeoutSeconds: 10, connectTo: exit.connectTo });
   return [
     {
       check: "egress",
-      subject: `${OUTSIDE_CLIENT} → ${EGRESS_URL} sent to ${egressGatewayHost()}`,
-      expected: `refused at the gateway: mTLS only (curl exit ${[...RESET_EXITS].join("/")})`,
-      observed: r.outcome === "http" ? `HTTP ${r.status}: the gateway relays for anyone` : describeAnswer(r),
+      subject: `${OUTSIDE_CLIENT} → ${EGRESS_URL} sent to ${exit.host}`,
+      expected: `refused at the ${exit.what}: ${exit.takes} (curl exit ${[...RESET_EXITS].join("/")})`,
+      observed: r.outcome === "http" ? `HTTP ${r.status}: the ${exit.what} relays for anyone` : describeAnswer(r),
       verdict: r.outcome === "reset" ? "pass" : "fail",
     },
   ];
@@ -200,19 +233,20 @@ async function egressRelayRow(ctx: VerifyContext): Promise<CheckRow[]> {
 export async function egressCheck(ctx: VerifyContext): Promise<CheckRow[]> {
   const cluster = ctx.cluster;
   if (!cluster) return [];
-  const before = await egressRequests(cluster);
+  const exit = egressExit(ctx.cfg);
+  const before = await egressRequests(cluster, exit);
   const r = await curlFrom(ctx, MESH_CLIENT, EGRESS_URL, { timeoutSeconds: 10 });
-  const after = await egressRequests(cluster);
+  const after = await egressRequests(cluster, exit);
   const via = after.total - before.total;
-  const relay = ctx.cfg.egress.gateway ? await egressRelayRow(ctx) : [];
+  const relay = ctx.cfg.egress.gateway ? await egressRelayRow(ctx, exit) : [];
   return [
     {
       check: "egress",
       subject: `${MESH_CLIENT} → ${EGRESS_URL}`,
-      expected: "200, through the egress gateway",
+      expected: `200, through the ${exit.what}`,
       observed:
         `${r.outcome === "http" ? `HTTP ${r.status}` : describeAnswer(r)}; ` +
-        (before.pods === 0 ? "no egress gateway pod" : `egress gateway counted ${via} request(s)`),
+        (before.pods === 0 ? `no ${exit.what} pod` : `${exit.what} counted ${via} request(s)`),
       verdict: r.outcome === "http" && r.status === 200 && via > 0 ? "pass" : "fail",
     },
     ...relay,
