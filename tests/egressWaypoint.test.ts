@@ -12,6 +12,8 @@ import { crdShellLoad, GATEWAY_API_CRDS } from "../components/gatewayApi/crds";
 import { deployMesh } from "../components/mesh";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
 import type { NamedObject } from "../components/meta";
+import { decide } from "../components/security/evaluator";
+import { principal } from "../components/security/identities";
 import { projectConfig } from "../config/readers";
 import { egressGatewayClosed } from "../policies/egress";
 import { devAmbientGatewayApiRaw } from "./support/cells";
@@ -85,6 +87,20 @@ for (const [cell, cfg] of cells) {
       assert.equal(rule?.metadata.namespace, entry.metadata.namespace);
     });
 
+    test("backend pods leave only through the waypoint's pods on HBONE: the NetworkPolicy names no external address", () => {
+      const fence = buildMeshSpec(cfg).egress.waypoint?.networkPolicy;
+      assert.equal(fence?.metadata.namespace, cfg.backend.namespace);
+      const rules = fence?.spec?.egress ?? [];
+      for (const rule of rules) for (const peer of rule.to ?? []) assert.equal(peer.ipBlock, undefined);
+      const toEgress = rules.find((r) =>
+        (r.to ?? []).some((p) => p.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "istio-egress"),
+      );
+      assert.deepEqual(toEgress?.to?.[0]?.podSelector?.matchLabels, {
+        "gateway.networking.k8s.io/gateway-name": "waypoint",
+      });
+      assert.deepEqual(toEgress?.ports, [{ protocol: "TCP", port: 15008 }]);
+    });
+
     test("the AuthorizationPolicy's targetRefs resolve to the egress waypoint and admit only backend identities", () => {
       const os = objects(cfg);
       const policy = find(os, "AuthorizationPolicy", "istio-egress", EGRESS_WAYPOINT_AUTHZ);
@@ -127,6 +143,7 @@ describe("the egress waypoint under the engine (Pulumi mocks)", () => {
       assert.ok(wp.dependencies.includes(crd.urn), `egress waypoint does not wait for ${crd.name}`);
     const entry = resources.find((r) => r.type === T.serviceEntry && r.name === "httpbin-external");
     assert.ok(entry?.dependencies.includes(urnOf(T.namespace, "istio-egress")));
+    assert.ok(resources.some((r) => r.type === T.networkPolicy && r.name === "egress-only-through-gateway"));
     // No egress gateway release in ambient: the waypoint is istiod's to deploy.
     assert.ok(!resources.some((r) => r.type === T.release && r.name === "istio-egressgateway"));
   });
@@ -162,5 +179,30 @@ describe("policy egress-gateway-closed on the egress waypoint", () => {
 
   test("a waypoint outside the egress namespace (the backend's) is not an egress gateway", async () => {
     assert.deepEqual(await check(buildMeshSpec(cells[0][1]).ambient?.waypoint ?? {}), []);
+  });
+});
+
+describe("who the egress waypoint admits (evaluated with Istio's ambient semantics)", () => {
+  const wp = buildMeshSpec(cells[0][1]).egress.waypoint;
+  assert.ok(wp);
+  const policies = {
+    rootNamespace: "istio-system",
+    // The waypoint's own identity (istiod names its ServiceAccount after the Gateway).
+    waypoint: {
+      name: wp.waypoint.metadata.name,
+      principal: principal({ namespace: "istio-egress", serviceAccount: "waypoint" }),
+    },
+    peerAuthentications: [],
+    requestAuthentications: [],
+    authorizationPolicies: [wp.authorization],
+  };
+  const toHttpbin = { namespace: "istio-egress", labels: {}, service: "httpbin-external" };
+  const call = (sourcePrincipal: string, sourceNamespace: string) =>
+    decide(policies, toHttpbin, { sourcePrincipal, sourceNamespace, method: "GET", path: "/get" }).status;
+
+  test("a backend identity: allowed; another namespace's identity: 403 at the waypoint", () => {
+    assert.equal(call("cluster.local/ns/backend/sa/mesh-client", "backend"), 200);
+    assert.equal(call("cluster.local/ns/backend/sa/user-service", "backend"), 200);
+    assert.equal(call("cluster.local/ns/other/sa/default", "other"), 403);
   });
 });

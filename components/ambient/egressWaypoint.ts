@@ -1,8 +1,9 @@
 import type { MeshConfig } from "../../config/types";
+import { backendEgressPolicy, type NetworkPolicySpec } from "../egress/fence";
 import { EGRESS_NAMESPACE, objectMeta } from "../meta";
 import { ambientEgressNamespace, type NamespaceSpec } from "../namespaces";
 import type { AuthorizationPolicySpec } from "../security/authorization";
-import { WAYPOINT_NAME } from "./labels";
+import { GATEWAY_NAME_POD_LABEL, HBONE_LISTENER, WAYPOINT_NAME } from "./labels";
 import { namespaceWaypoint, type WaypointSpec } from "./waypoint";
 
 /**
@@ -19,6 +20,12 @@ export interface EgressWaypointSpec {
   readonly waypoint: WaypointSpec;
   /** Only the backend namespace's identities may leave through it (the sidecar cells' intent). */
   readonly authorization: AuthorizationPolicySpec;
+  /**
+   * Backend pods leave only through the waypoint. ztunnel proxies a pod's traffic from inside the
+   * pod's network namespace (istio-cni's in-pod redirection), so the pod's NetworkPolicy applies to
+   * ztunnel's connections: the exit is the waypoint's pods on HBONE (15008).
+   */
+  readonly networkPolicy: NetworkPolicySpec;
 }
 
 /** The sidecar cells' name for the same intent (components/egress/fence.ts), kept so docs and tools name one policy. */
@@ -49,5 +56,9 @@ export function egressWaypointSpec(cfg: MeshConfig): EgressWaypointSpec {
     namespace: ambientEgressNamespace(),
     waypoint: namespaceWaypoint(EGRESS_NAMESPACE),
     authorization: egressWaypointAuthorization(cfg),
+    networkPolicy: backendEgressPolicy(cfg, {
+      podSelector: { [GATEWAY_NAME_POD_LABEL]: WAYPOINT_NAME },
+      ports: [{ protocol: "TCP", port: HBONE_LISTENER.port }],
+    }),
   };
 }

@@ -23,6 +23,8 @@ export const INGRESS_USE_WAYPOINT_LABEL = "istio.io/ingress-use-waypoint";
 export const WAYPOINT_NAME = "waypoint";
 /** The class istiod deploys waypoints for (constants.WaypointGatewayClassName). */
 export const WAYPOINT_CLASS = "istio-waypoint";
+/** On the pods istiod deploys for a Gateway: its name (istio-discovery/files/waypoint.yaml @ 1.30.3). */
+export const GATEWAY_NAME_POD_LABEL = "gateway.networking.k8s.io/gateway-name";
 /** The waypoint's one listener: HBONE on 15008 (istioctl/pkg/waypoint/waypoint.go). */
 export const HBONE_LISTENER = { name: "mesh", port: 15008, protocol: "HBONE" } as const;
 

@@ -45,7 +45,7 @@ export class Egress extends pulumi.ComponentResource {
     for (const spec of args.destinationRules) istioObject(spec, home(spec));
 
     if (args.waypoint && egressNs) {
-      const { waypoint, authorization } = args.waypoint;
+      const { waypoint, authorization, networkPolicy } = args.waypoint;
       // Named apart from the backend's waypoint (same Gateway name, other namespace). Like that one it
       // waits for istiod, which owns the istio-waypoint class, and for the Gateway API CRDs.
       this.egressWaypoint = new k8s.apiextensions.CustomResource("egress-waypoint", waypoint, {
@@ -53,6 +53,10 @@ export class Egress extends pulumi.ComponentResource {
         dependsOn: [args.istiod, egressNs, ...(args.gatewayApiCrds ?? [])],
       });
       istioObject(authorization, egressNs);
+      new k8s.networking.v1.NetworkPolicy(networkPolicy.metadata.name, asArgs(networkPolicy), {
+        parent: this,
+        dependsOn: [args.backendNamespace],
+      });
     }
 
     if (args.gateway && egressNs) {

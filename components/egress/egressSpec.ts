@@ -58,7 +58,8 @@ export function egressSpec(cfg: MeshConfig): EgressSpec {
 
 /** The Kubernetes objects beside the Istio ones (render and the mesh diff list them too). */
 export function egressKubernetesObjects(spec: EgressSpec): readonly NamedObject[] {
-  return spec.gateway ? [spec.gateway.networkPolicy] : [];
+  const fence = spec.gateway?.networkPolicy ?? spec.waypoint?.networkPolicy;
+  return fence ? [fence] : [];
 }
 
 /** The egress namespace, whichever data plane's gateway needs it (before the objects that live in it). */

@@ -40,17 +40,29 @@ const KUBE_DNS = {
   podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
 };
 
-/** The gateway pods' ports the sidecars connect to (the Service's targetPorts, not the status port). */
-const gatewayTrafficPorts = () =>
-  EGRESS_GATEWAY_PORTS.filter((p) => p.name !== "status-port").map((p) => ({ protocol: "TCP", port: p.targetPort }));
+/** The pods in the egress namespace backend traffic may leave through, and the ports it reaches them on. */
+export interface FenceExit {
+  readonly podSelector: Readonly<Record<string, string>>;
+  readonly ports: readonly { readonly protocol: "TCP"; readonly port: number }[];
+}
+
+/** The egress gateway's pods, on the ports the sidecars connect to (the Service's targetPorts, not the status port). */
+const egressGatewayExit = (): FenceExit => ({
+  podSelector: EGRESS_GATEWAY_SELECTOR,
+  ports: EGRESS_GATEWAY_PORTS.filter((p) => p.name !== "status-port").map((p) => ({
+    protocol: "TCP",
+    port: p.targetPort,
+  })),
+});
 
 /**
  * Egress from every backend pod only to: the backend namespace itself, DNS, istio-system (istiod's
- * xDS and certificates on 15012, Jaeger's collector) and the egress gateway's traffic ports. So a
- * connection to httpbin.org that skips the sidecar (a container that runs as the proxy's UID, an
- * excluded IP range) is dropped by the CNI. Only a CNI that enforces NetworkPolicy applies it.
+ * xDS and certificates on 15012, Jaeger's collector) and the exit's traffic ports (the egress
+ * gateway's, or in ambient the egress waypoint's HBONE port). So a connection to httpbin.org that
+ * skips the proxy (a container that runs as the proxy's UID, an excluded IP range) is dropped by the
+ * CNI. Only a CNI that enforces NetworkPolicy applies it.
  */
-export function backendEgressPolicy(cfg: MeshConfig): NetworkPolicySpec {
+export function backendEgressPolicy(cfg: MeshConfig, exit: FenceExit = egressGatewayExit()): NetworkPolicySpec {
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
@@ -72,10 +84,10 @@ export function backendEgressPolicy(cfg: MeshConfig): NetworkPolicySpec {
           to: [
             {
               namespaceSelector: { matchLabels: byName(EGRESS_NAMESPACE) },
-              podSelector: { matchLabels: { ...EGRESS_GATEWAY_SELECTOR } },
+              podSelector: { matchLabels: { ...exit.podSelector } },
             },
           ],
-          ports: gatewayTrafficPorts(),
+          ports: exit.ports.map((p) => ({ ...p })),
         },
       ],
     },

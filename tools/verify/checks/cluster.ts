@@ -1,6 +1,7 @@
 import {
   AMBIENT_REDIRECTION_ANNOTATION,
   AMBIENT_REDIRECTION_ENABLED,
+  GATEWAY_NAME_POD_LABEL,
   HBONE_LISTENER,
   WAYPOINT_NAME,
 } from "../../../components/ambient/labels";
@@ -172,7 +173,7 @@ export function egressExit(cfg: MeshConfig): EgressExit {
     const host = serviceHost(WAYPOINT_NAME, EGRESS_NAMESPACE);
     return {
       what: "egress waypoint",
-      podSelector: { "gateway.networking.k8s.io/gateway-name": WAYPOINT_NAME },
+      podSelector: { [GATEWAY_NAME_POD_LABEL]: WAYPOINT_NAME },
       host,
       connectTo: `${HTTPBIN_HOST}:80:${host}:${HBONE_LISTENER.port}`,
       takes: "HBONE (mTLS) only",
