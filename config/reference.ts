@@ -443,7 +443,8 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     defaultValue: true,
     allowed: "true or false",
     does:
-      "The egress gateway (`istio-egress`) and the routing of mesh traffic to httpbin.org through it; " +
+      "The egress gateway (`istio-egress`) and the routing of mesh traffic to httpbin.org through it " +
+      "(in ambient: an egress waypoint there, see [Cells](cells.md#egress-in-ambient)); " +
       "false: direct, ServiceEntries kept (see [Egress](egress.md)).",
     example: { value: "false" },
     effective: (cfg) => cfg.egress.gateway,
