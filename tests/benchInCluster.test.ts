@@ -2,17 +2,23 @@
  * `npm run bench -- --in-cluster`: the manifests (pure), --dry-run (prints, applies nothing), and
  * whole runs against a stub kubectl that keeps state and fails as kubectl does
  * (tests/support/stubKubectl.ts): the report's figures, and the namespace removed after a run, after
- * a failure and after Ctrl-C.
+ * a failure and after Ctrl-C. In the gateway-api cell the ingress route is an HTTPRoute in the backend
+ * namespace, deleted after the run too.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { injectionLabels } from "../components/controlPlane/revisions";
+import { HTTP_LISTENER, kubeIngressGateway } from "../components/traffic/gatewayApi/gateway";
+import { parseBenchArgs } from "../tools/bench/args";
+import { benchInCluster, inClusterPlan } from "../tools/bench/inCluster/main";
 import {
   BENCH_PATHS,
+  cleanupCalls,
   FORTIO_IMAGE,
   type InClusterPlan,
   ingressHost,
@@ -23,12 +29,16 @@ import {
 import type { InClusterReport } from "../tools/bench/inCluster/run";
 import { prometheusQueryPath, proxyQueries } from "../tools/bench/inCluster/run";
 import { type BenchIo, main } from "../tools/bench/main";
+import type { Target } from "../tools/lib/target";
+import { devGatewayApiRaw } from "./support/cells";
 import { meshConfig } from "./support/configs";
+import { gatewayApiModels } from "./support/gatewayApiSchemas";
 import { type StubKubectl, writeStubKubectl } from "./support/stubKubectl";
 
 const PLAN: InClusterPlan = {
   namespace: "mesh-bench-test",
   gatewayNamespace: "backend",
+  trafficApi: "istio",
   rate: 1000,
   connections: 16,
   durationSeconds: 30,
@@ -81,6 +91,67 @@ describe("in-cluster manifests", () => {
     assert.deepEqual(vs?.spec.gateways, ["backend/app-gateway"]);
     assert.deepEqual(vs?.spec.hosts, [ingressHost(PLAN)]);
     assert.equal(vs?.spec.http[0].route[0].destination.host, "fortio-server-mesh.mesh-bench-test.svc.cluster.local");
+  });
+
+  test("gateway-api cell: the ingress route is an HTTPRoute in the backend namespace, with a ReferenceGrant to the mesh server", async () => {
+    const cfg = meshConfig(devGatewayApiRaw());
+    const target = { source: "test", url: "http://127.0.0.1:1", config: cfg, cluster: {} } as Target;
+    const plan = inClusterPlan(parseBenchArgs(["--in-cluster"]), target, 0);
+    assert.equal(plan.trafficApi, "gateway-api");
+    const objects = serverManifests(plan) as Obj[];
+    assert.deepEqual(
+      objects.slice(-2).map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`),
+      [`ReferenceGrant ${plan.namespace}/fortio-server-mesh`, `HTTPRoute ${cfg.backend.namespace}/${plan.namespace}`],
+    );
+    assert.ok(!objects.some((o) => o.kind === "VirtualService"), "no Istio route in this cell");
+    const [grant, route] = objects.slice(-2);
+    assert.deepEqual(grant?.spec, {
+      from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: cfg.backend.namespace }],
+      to: [{ group: "", kind: "Service", name: "fortio-server-mesh" }],
+    });
+    assert.deepEqual(route?.spec, {
+      parentRefs: [
+        {
+          group: "gateway.networking.k8s.io",
+          kind: "Gateway",
+          name: "app-gateway",
+          namespace: "istio-ingress",
+          sectionName: "http",
+        },
+      ],
+      hostnames: [ingressHost(plan)],
+      rules: [
+        {
+          backendRefs: [
+            { group: "", kind: "Service", name: "fortio-server-mesh", namespace: plan.namespace, port: 8080 },
+          ],
+        },
+      ],
+    });
+    // The Gateway admits it: the listener it names has no hostname of its own, and admits routes from
+    // the namespace the route is in.
+    const gateway = kubeIngressGateway(cfg);
+    assert.deepEqual([gateway.metadata.name, gateway.metadata.namespace], ["app-gateway", "istio-ingress"]);
+    const listener = gateway.spec.listeners.find((l) => l.name === HTTP_LISTENER);
+    assert.equal(listener?.hostname, undefined);
+    assert.deepEqual(listener?.allowedRoutes?.namespaces?.selector?.matchLabels, {
+      "kubernetes.io/metadata.name": route?.metadata.namespace,
+    });
+    const { HTTPRoute, ReferenceGrant } = await gatewayApiModels();
+    assert.doesNotThrow(() => new HTTPRoute(route as never).validate());
+    assert.doesNotThrow(() => new ReferenceGrant(grant as never).validate());
+    // The ingress path's client is the same in both cells: the gateway's Service, the run's host.
+    assert.deepEqual(loadJob(plan, "ingress"), loadJob({ ...plan, trafficApi: "istio" }, "ingress"));
+  });
+
+  test("clean-up: the namespace; in the gateway-api cell the HTTPRoute outside it first", () => {
+    assert.deepEqual(cleanupCalls(PLAN), [
+      ["delete", "namespace", "mesh-bench-test", "--ignore-not-found", "--wait=false"],
+    ]);
+    assert.deepEqual(cleanupCalls({ ...PLAN, trafficApi: "gateway-api" }), [
+      ["delete", "httproute", "mesh-bench-test", "--namespace", "backend", "--ignore-not-found"],
+      ["delete", "namespace", "mesh-bench-test", "--ignore-not-found", "--wait=false"],
+    ]);
   });
 
   test("in ambient the mesh path is ztunnel → ztunnel: only its client and server opt into ambient, nothing is injected", () => {
@@ -279,6 +350,112 @@ describe("npm run bench -- --in-cluster, against a stub kubectl", () => {
     const verbs = kubectl.calls().map((c) => c.slice(0, 2).join(" "));
     assert.equal(verbs.filter((v) => v === "logs --namespace").length, 1, "the ingress path never ran");
     assert.equal(verbs.at(-1), "delete namespace");
+  });
+
+  describe("gateway-api cell", () => {
+    const cfg = meshConfig(devGatewayApiRaw());
+    const backend = cfg.backend.namespace;
+    async function benchCell(argv: string[], signal?: AbortSignal) {
+      const out: string[] = [];
+      const err: string[] = [];
+      const target = { source: "test", url: "http://127.0.0.1:1", config: cfg, cluster: {} } as Target;
+      const code = await benchInCluster(parseBenchArgs(["--in-cluster", ...argv]), target, {
+        io: { stdout: (t) => out.push(t), stderr: (t) => err.push(t), progressIsTTY: false },
+        kubectl: kubectl.bin,
+        metricsLagMs: 0,
+        ...(signal && { signal }),
+      });
+      return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+    }
+
+    test("--dry-run prints the ReferenceGrant and the HTTPRoute in apply order, no VirtualService", async () => {
+      fresh();
+      const { code, stdout } = await benchCell(["--dry-run"]);
+      assert.equal(code, 0);
+      const docs = parseAllDocuments(stdout).map((d) => d.toJS() as Obj);
+      assert.deepEqual(
+        docs.map((d) => d.kind),
+        [
+          "Namespace",
+          ...["Deployment", "Service", "Deployment", "Service"],
+          "PeerAuthentication",
+          "ReferenceGrant",
+          "HTTPRoute",
+          ...["Job", "Job", "Job"],
+        ],
+      );
+      assert.deepEqual(kubectl.calls(), []);
+    });
+
+    test("a run applies the HTTPRoute in the backend namespace and deletes it afterwards, with the namespace", async () => {
+      fresh().seed([backend]);
+      const { code, stdout, stderr } = await benchCell(["--duration", "5s", "--json"]);
+      assert.equal(code, 0, stderr);
+      const report = JSON.parse(stdout) as InClusterReport;
+      assert.deepEqual(report.paths.ingress.statuses, { 200: 5000 });
+      assert.ok(kubectl.applied().includes(`HTTPRoute ${backend}/${report.namespace}`));
+      assert.ok(kubectl.applied().includes(`ReferenceGrant ${report.namespace}/fortio-server-mesh`));
+      assert.deepEqual(kubectl.calls().slice(-2), [
+        ["delete", "httproute", report.namespace, "--namespace", backend, "--ignore-not-found"],
+        ["delete", "namespace", report.namespace, "--ignore-not-found", "--wait=false"],
+      ]);
+      assert.deepEqual(kubectl.namespaces(), [backend], "the run's namespace is gone, the backend's stays");
+      assert.deepEqual(kubectl.objects(), [], "the HTTPRoute is gone from the backend namespace");
+    });
+
+    test("a Job that fails: the HTTPRoute is deleted too, and the message says so", async () => {
+      fresh().seed([backend]);
+      kubectl.behave({ failJob: "fortio-ingress" });
+      const { code, stderr } = await benchCell([]);
+      assert.equal(code, 1);
+      assert.match(stderr, /timed out waiting for the condition on jobs\/fortio-ingress/);
+      assert.match(stderr, /\(namespace (mesh-bench-[a-z0-9]+) and HTTPRoute backend\/\1 deleted\)$/);
+      assert.deepEqual(kubectl.objects(), []);
+      assert.deepEqual(kubectl.namespaces(), [backend]);
+    });
+
+    test("Ctrl-C: the HTTPRoute and the namespace are deleted, exit 130", async () => {
+      fresh().seed([backend]);
+      kubectl.behave({ hangOnJob: "fortio-baseline" });
+      const controller = new AbortController();
+      const waiting = setInterval(() => {
+        if (kubectl.calls().some((c) => c.includes("job/fortio-baseline") && c[0] === "wait")) controller.abort();
+      }, 50);
+      const { code, stderr } = await benchCell([], controller.signal);
+      clearInterval(waiting);
+      assert.equal(code, 130);
+      assert.match(
+        stderr,
+        /interrupted; namespace mesh-bench-[a-z0-9]+ and HTTPRoute backend\/mesh-bench-[a-z0-9]+ deleted/,
+      );
+      assert.deepEqual(kubectl.objects(), []);
+      assert.deepEqual(kubectl.namespaces(), [backend]);
+    });
+
+    test("the stub deletes an HTTPRoute as kubectl 1.35 does: the namespace named, NotFound without --ignore-not-found", () => {
+      fresh().seed(
+        [backend],
+        [
+          {
+            apiVersion: "gateway.networking.k8s.io/v1",
+            kind: "HTTPRoute",
+            metadata: { name: "r", namespace: backend },
+          },
+        ],
+      );
+      const run = (...args: string[]) => execFileSync(kubectl.bin, args, { encoding: "utf8", stdio: "pipe" });
+      assert.equal(
+        run("delete", "httproute", "r", "-n", backend, "--ignore-not-found"),
+        `httproute.gateway.networking.k8s.io "r" deleted from ${backend} namespace\n`,
+      );
+      assert.equal(run("delete", "httproute", "r", "-n", backend, "--ignore-not-found"), "");
+      assert.throws(
+        () => run("delete", "httproute", "r", "-n", backend),
+        (e: { stderr: string; status: number }) =>
+          e.status === 1 &&
+          e.stderr === 'Error from server (NotFound): httproutes.gateway.networking.k8s.io "r" not found\n',
+      );
+    });
   });
 
   test("Ctrl-C during a run: kubectl is stopped, the namespace deleted, exit 130", async () => {

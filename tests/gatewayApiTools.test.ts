@@ -1,7 +1,7 @@
 /**
  * The tools in the gateway-api cell: the policy pack checks HTTPRoute references, the mesh diff reads a
- * canary shift as backend weights, the graph draws HTTPRoutes, the analyzer knows a version Service,
- * and what cannot work there (bench --in-cluster) refuses by name.
+ * canary shift as backend weights, the graph draws HTTPRoutes, and the analyzer knows a version Service
+ * (bench --in-cluster in this cell: tests/benchInCluster.test.ts).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -10,14 +10,10 @@ import { stackInput } from "../analysis/input";
 import { analyze } from "../analysis/run";
 import { buildMeshSpec, ownedObjects } from "../components/meshSpec";
 import { routeBackendsExist } from "../policies/traffic";
-import type { BenchPlan } from "../tools/bench/args";
-import { benchInCluster } from "../tools/bench/inCluster/main";
 import { formatText } from "../tools/diff/format";
 import { diffSnapshots } from "../tools/diff/semanticDiff";
 import { snapshotOf } from "../tools/diff/snapshot";
 import { meshGraph } from "../tools/graph/graph";
-import { CliError } from "../tools/lib/cli";
-import type { Target } from "../tools/lib/target";
 import { renderMesh } from "../tools/render/main";
 import { devGatewayApiRaw } from "./support/cells";
 import { meshConfig } from "./support/configs";
@@ -110,15 +106,5 @@ describe("the analyzer", () => {
       'HTTPRoute backend/user-service Route "user-service-beta" sends 100% of its traffic to subset "user-service-v2", whose workloads run 0 replicas: those requests fail 503',
       'HTTPRoute backend/user-service Route "user-service-canary" sends 10% of its traffic to subset "user-service-v2", whose workloads run 0 replicas: those requests fail 503',
     ]);
-  });
-});
-
-describe("bench --in-cluster", () => {
-  test("refuses the gateway-api cell by name, before touching a cluster", async () => {
-    const target = { source: "test", url: "http://127.0.0.1:1", config: meshConfig(devGatewayApiRaw()) } as Target;
-    await assert.rejects(
-      benchInCluster({} as BenchPlan, target, {} as never),
-      (e: Error) => e instanceof CliError && /not available with trafficApi=gateway-api/.test(e.message),
-    );
   });
 });

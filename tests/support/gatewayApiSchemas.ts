@@ -5,9 +5,11 @@
  * with import(); one place for every test that validates.
  */
 export async function gatewayApiModels() {
-  const [{ Gateway }, { HTTPRoute }] = await Promise.all([
+  const [{ Gateway }, { HTTPRoute }, { ReferenceGrant }] = await Promise.all([
     import("@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway"),
     import("@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute"),
+    // v1beta1: the version istiod 1.30.3 reads (tools/bench/inCluster/manifests.ts).
+    import("@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant"),
   ]);
-  return { Gateway, HTTPRoute };
+  return { Gateway, HTTPRoute, ReferenceGrant };
 }

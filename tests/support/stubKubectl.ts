@@ -14,6 +14,12 @@
  *   get job -o jsonpath={.status.completionTime}, get --raw <API path>  (Prometheus through the
  *                   API server's service proxy; a missing Service: NotFound, exit 1)
  *   delete namespace x --ignore-not-found   `namespace "x" deleted`, or nothing if absent; its objects go too
+ *   delete httproute x --namespace ns [--ignore-not-found]   `httproute.gateway.networking.k8s.io "x"
+ *                   deleted from ns namespace` (kubectl 1.34+ names the namespace of a namespaced object:
+ *                   kubernetes/kubernetes#126619, pkg/cmd/delete/delete.go PrintObj; the stub is v1.35.0);
+ *                   absent: nothing with --ignore-not-found, else `Error from server (NotFound):
+ *                   httproutes.gateway.networking.k8s.io "x" not found`, exit 1; a type the server does
+ *                   not serve: `error: the server doesn't have a resource type "t"`, exit 1
  *   get deployment/x -o name   `deployment.apps/x`; a missing one: NotFound, exit 1
  *   rollout restart deployment/x   sets the pod template's kubectl.kubernetes.io/restartedAt to now, to
  *                   the second, and prints `deployment.apps/x restarted`; a second restart within the same
@@ -32,7 +38,8 @@
  *
  * The fortio result is computed from the Job's own arguments (-qps, -c, -t, -labels), with latencies
  * per path from `behaviour.latencyMs`, so a test can assert the exact figures the bench derives.
- * Every call is appended to `<state>/calls.log` as a JSON array of its arguments.
+ * Every call is appended to `<state>/calls.log` as a JSON array of its arguments, and every object
+ * `apply` created or configured to `<state>/applied.log`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -75,6 +82,10 @@ export interface StubKubectl {
   calls(): string[][];
   /** Namespaces that exist now. */
   namespaces(): string[];
+  /** Namespaced objects that exist now, as `<Kind> <namespace>/<name>`. */
+  objects(): string[];
+  /** Every namespaced object `apply` created or configured, in order, as `<Kind> <namespace>/<name>`. */
+  applied(): string[];
   /** `rollout restart`s that took effect, by `<namespace>/<deployment>`. */
   restarts(): Record<string, number>;
   /** Puts namespaces and objects in the cluster before a test, as if someone else had applied them. */
@@ -100,11 +111,14 @@ for (let i = 0; i < args.length; i++) {
   rest.push(args[i]);
 }
 const flag = (name) => { const i = rest.indexOf(name); return i >= 0 ? rest[i + 1] : undefined; };
-const namespace = flag("--namespace");
+const namespace = flag("--namespace") || flag("-n");
 const RESOURCE = {
   Namespace: "namespace", Deployment: "deployment.apps", Service: "service", Job: "job.batch",
   PeerAuthentication: "peerauthentication.security.istio.io", VirtualService: "virtualservice.networking.istio.io",
+  HTTPRoute: "httproute.gateway.networking.k8s.io", ReferenceGrant: "referencegrant.gateway.networking.k8s.io",
 };
+// What \`kubectl delete <type> <name>\` accepts, by the singular name it is given.
+const DELETABLE = { httproute: "HTTPRoute" };
 const PLURAL = { deployment: "deployments.apps", job: "jobs.batch" };
 const find = (kind, ns, name) => state.objects.find((o) => o.kind === kind && o.ns === ns && o.name === name);
 
@@ -130,6 +144,7 @@ if (verb === "apply") {
     }
     const existing = find(item.kind, ns, item.metadata.name);
     if (existing) existing.obj = item; else state.objects.push({ kind: item.kind, ns, name: item.metadata.name, obj: item });
+    fs.appendFileSync(path.join(STATE, "applied.log"), item.kind + " " + ns + "/" + item.metadata.name + "\n");
     console.log(resource + (existing ? " configured" : " created"));
   }
   save();
@@ -199,6 +214,21 @@ else if (verb === "delete" && rest[1] === "namespace") {
   state.objects = state.objects.filter((o) => o.ns !== name);
   save();
   console.log('namespace "' + name + '" deleted');
+}
+
+else if (verb === "delete" && rest[1] !== "namespace") {
+  const kind = DELETABLE[rest[1]];
+  if (!kind) fail('error: the server doesn\'t have a resource type "' + rest[1] + '"');
+  const name = rest[2];
+  const ns = namespace || "default";
+  const resource = RESOURCE[kind];
+  if (!find(kind, ns, name)) {
+    if (rest.includes("--ignore-not-found")) process.exit(0);
+    fail('Error from server (NotFound): ' + resource.replace(/^([a-z]+)\./, "$1s.") + ' "' + name + '" not found');
+  }
+  state.objects = state.objects.filter((o) => !(o.kind === kind && o.ns === ns && o.name === name));
+  save();
+  console.log(resource + ' "' + name + '" deleted from ' + ns + " namespace");
 }
 
 else if (verb === "get" && /^deployment\//.test(rest[1])) {
@@ -277,6 +307,11 @@ export function writeStubKubectl(dir: string): StubKubectl {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as string[]),
     namespaces: () => read().namespaces,
+    objects: () => read().objects.map((o) => `${o.kind} ${o.ns}/${o.name}`),
+    applied: () =>
+      fs.existsSync(path.join(state, "applied.log"))
+        ? fs.readFileSync(path.join(state, "applied.log"), "utf8").split("\n").filter(Boolean)
+        : [],
     restarts: () =>
       Object.fromEntries(read().objects.flatMap((o) => (o.restarts ? [[`${o.ns}/${o.name}`, o.restarts]] : []))),
     seed: (namespaces, objects = []) => {

@@ -1,16 +1,25 @@
 /**
  * `npm run bench -- --in-cluster [--dry-run]`: builds the plan from the flags and the stack, prints
  * the manifests (--dry-run, nothing applied) or runs them and prints the report. Exit codes as the
- * bench's: 0 measured, 1 could not measure, 130 interrupted (the namespace is deleted either way).
+ * bench's: 0 measured, 1 could not measure, 130 interrupted (the namespace, and in the gateway-api cell
+ * the HTTPRoute, are deleted either way).
  */
 import { stringify } from "yaml";
 import { injectionLabels } from "../../../components/controlPlane/revisions";
 import { BACKEND_NAMESPACE } from "../../../config/defaults";
-import { CliError, EXIT } from "../../lib/cli";
 import { type KubectlSession, kubectlSession } from "../../lib/kubectl";
 import type { Target } from "../../lib/target";
 import type { BenchPlan } from "../args";
-import { BENCH_PATHS, benchNamespace, FORTIO_IMAGE, type InClusterPlan, loadJob, serverManifests } from "./manifests";
+import {
+  BENCH_PATHS,
+  benchNamespace,
+  cleanupCalls,
+  FORTIO_IMAGE,
+  type InClusterPlan,
+  ingressRouteName,
+  loadJob,
+  serverManifests,
+} from "./manifests";
 import { formatInClusterReport } from "./report";
 import { InClusterError, runInCluster } from "./run";
 
@@ -49,6 +58,7 @@ export function inClusterPlan(plan: BenchPlan, target: Target, startedAtMs: numb
   return {
     namespace: benchNamespace(startedAtMs),
     gatewayNamespace: target.config?.backend.namespace ?? BACKEND_NAMESPACE,
+    trafficApi: target.config?.cell.trafficApi ?? "istio",
     rate: plan.shape.rate ?? 1000,
     connections: plan.shape.concurrency,
     durationSeconds: Math.max(1, Math.round(plan.shape.durationMs / 1000)),
@@ -64,24 +74,24 @@ export function manifestsYaml(plan: InClusterPlan): string {
   return objects.map((o) => stringify(o).trimEnd()).join("\n---\n");
 }
 
+/** What the clean-up removes, for the failure and interrupt lines. */
+function cleanedUp(plan: InClusterPlan): string {
+  const route =
+    plan.trafficApi === "gateway-api" ? ` and HTTPRoute ${plan.gatewayNamespace}/${ingressRouteName(plan)}` : "";
+  return `namespace ${plan.namespace}${route}`;
+}
+
 export async function benchInCluster(plan: BenchPlan, target: Target, deps: InClusterMainDeps): Promise<number> {
-  if (target.config?.cell.trafficApi === "gateway-api") {
-    // The run's own ingress route is an Istio VirtualService on the Istio Gateway; that cell's Gateway
-    // API Gateway admits routes from the backend namespace only, so there is nothing to bind it to.
-    throw new CliError(
-      "--in-cluster is not available with trafficApi=gateway-api (its ingress Gateway admits HTTPRoutes from the backend namespace only, and the run's route lives in its own namespace); bench through the gateway without --in-cluster",
-      EXIT.usage,
-    );
-  }
   const cluster = inClusterPlan(plan, target, (deps.now ?? Date.now)());
   if (plan.inCluster?.dryRun) {
     deps.io.stdout(manifestsYaml(cluster));
     return 0;
   }
   const session: KubectlSession = kubectlSession(target.cluster, deps.kubectl);
-  // A second Ctrl-C exits at once (main.ts); the namespace still goes, synchronously, on the way out.
-  const onExit = () =>
-    session.runSync(["delete", "namespace", cluster.namespace, "--ignore-not-found", "--wait=false"]);
+  // A second Ctrl-C exits at once (main.ts); what the run created still goes, synchronously, on the way out.
+  const onExit = () => {
+    for (const args of cleanupCalls(cluster)) session.runSync(args);
+  };
   process.once("exit", onExit);
   try {
     const report = await runInCluster(cluster, {
@@ -96,14 +106,14 @@ export async function benchInCluster(plan: BenchPlan, target: Target, deps: InCl
     return 0;
   } catch (error) {
     if (deps.signal?.aborted) {
-      deps.io.stderr(`bench: interrupted; namespace ${cluster.namespace} deleted`);
+      deps.io.stderr(`bench: interrupted; ${cleanedUp(cluster)} deleted`);
       return 130;
     }
     if (
       error instanceof InClusterError ||
       (error instanceof Error && /^(Kubectl|FortioOutput)Error$/.test(error.name))
     ) {
-      deps.io.stderr(`bench --in-cluster: ${error.message} (namespace ${cluster.namespace} deleted)`);
+      deps.io.stderr(`bench --in-cluster: ${error.message} (${cleanedUp(cluster)} deleted)`);
       return 1;
     }
     throw error;

@@ -7,6 +7,12 @@
  *   mesh      client (sidecar)    → fortio-server-mesh (sidecar, STRICT mTLS)
  *   ingress   client (no sidecar) → istio-ingressgateway → fortio-server-mesh
  *
+ * The ingress path's route follows the stack's traffic API: an Istio VirtualService on the app's Istio
+ * Gateway in the run's namespace, or in the gateway-api cell an HTTPRoute on the app's Gateway API
+ * Gateway. That Gateway admits routes from the backend namespace only, so the HTTPRoute lives there (the
+ * one object outside the run's namespace, deleted by name after the run: `cleanupCalls`) and reaches
+ * the mesh server across namespaces through a ReferenceGrant in the run's namespace.
+ *
  * In ambient the mesh path is its analogue, ztunnel → ztunnel: client and server pods opt into ambient
  * with the pod label istio-cni's enablement selector matches (`istio.io/dataplane-mode: ambient`), so the
  * call is HBONE mTLS between the two nodes' ztunnels, no waypoint (the L4 data plane alone); the
@@ -19,6 +25,7 @@ import type { Namespace, Service } from "kubernetes-types/core/v1";
 import { DATAPLANE_MODE_AMBIENT, DATAPLANE_MODE_LABEL } from "../../../components/ambient/labels";
 import { INGRESS_NAMESPACE, serviceHost } from "../../../components/meta";
 import { APP_GATEWAY } from "../../../components/traffic/gateway";
+import { HTTP_LISTENER } from "../../../components/traffic/gatewayApi/gateway";
 import type { MeshConfig } from "../../../config/types";
 
 /**
@@ -38,8 +45,13 @@ export const BENCH_PATHS: readonly BenchPath[] = ["baseline", "mesh", "ingress"]
 export interface InClusterPlan {
   /** The run's own namespace, e.g. mesh-bench-lz3k2a. */
   readonly namespace: string;
-  /** Where the app's Gateway lives (the backend namespace). */
+  /**
+   * The backend namespace: where the app's Istio Gateway lives (istio cell), and the one namespace the
+   * Gateway API Gateway admits routes from (gateway-api cell).
+   */
   readonly gatewayNamespace: string;
+  /** The target stack's traffic API: what the ingress path's route is. */
+  readonly trafficApi: MeshConfig["cell"]["trafficApi"];
   readonly rate: number;
   readonly connections: number;
   readonly durationSeconds: number;
@@ -77,7 +89,7 @@ export function benchNamespace(startedAtMs: number): string {
   return `mesh-bench-${startedAtMs.toString(36)}`;
 }
 
-/** The host the ingress path asks for; the bench's VirtualService routes it to the mesh server. */
+/** The host the ingress path asks for; the bench's VirtualService or HTTPRoute routes it to the mesh server. */
 export function ingressHost(plan: InClusterPlan): string {
   return `${plan.namespace}.bench.internal`;
 }
@@ -107,17 +119,82 @@ export function serverManifests(plan: InClusterPlan): object[] {
       metadata: meta(SERVERS.mesh, ns),
       spec: { selector: { matchLabels: { app: SERVERS.mesh } }, mtls: { mode: "STRICT" } },
     },
+    ...ingressRoute(plan),
+  ];
+}
+
+const GATEWAY_GROUP = "gateway.networking.k8s.io";
+
+/** The ingress path's route, in the stack's traffic API, and what it needs to reach the mesh server. */
+function ingressRoute(plan: InClusterPlan): object[] {
+  const ns = plan.namespace;
+  if (plan.trafficApi === "istio") {
+    return [
+      {
+        apiVersion: "networking.istio.io/v1",
+        kind: "VirtualService",
+        metadata: meta("fortio-ingress", ns),
+        spec: {
+          hosts: [ingressHost(plan)],
+          gateways: [`${plan.gatewayNamespace}/${APP_GATEWAY}`],
+          http: [{ route: [{ destination: { host: serviceHost(SERVERS.mesh, ns), port: { number: FORTIO_PORT } } }] }],
+        },
+      },
+    ];
+  }
+  return [
     {
-      apiVersion: "networking.istio.io/v1",
-      kind: "VirtualService",
-      metadata: meta("fortio-ingress", ns),
+      // v1beta1: what istiod 1.30.3 watches (pkg/config/schema/gvr ReferenceGrant); Gateway API v1.5.1
+      // serves it beside v1, and older CRD bundles serve only it.
+      apiVersion: `${GATEWAY_GROUP}/v1beta1`,
+      kind: "ReferenceGrant",
+      metadata: meta(SERVERS.mesh, ns),
       spec: {
-        hosts: [ingressHost(plan)],
-        gateways: [`${plan.gatewayNamespace}/${APP_GATEWAY}`],
-        http: [{ route: [{ destination: { host: serviceHost(SERVERS.mesh, ns), port: { number: FORTIO_PORT } } }] }],
+        from: [{ group: GATEWAY_GROUP, kind: "HTTPRoute", namespace: plan.gatewayNamespace }],
+        to: [{ group: "", kind: "Service", name: SERVERS.mesh }],
+      },
+    },
+    {
+      apiVersion: `${GATEWAY_GROUP}/v1`,
+      kind: "HTTPRoute",
+      metadata: meta(ingressRouteName(plan), plan.gatewayNamespace),
+      spec: {
+        // The HTTP listener has no hostname, so it admits the route's: the client's Host header.
+        parentRefs: [
+          {
+            group: GATEWAY_GROUP,
+            kind: "Gateway",
+            name: APP_GATEWAY,
+            namespace: INGRESS_NAMESPACE,
+            sectionName: HTTP_LISTENER,
+          },
+        ],
+        hostnames: [ingressHost(plan)],
+        rules: [
+          { backendRefs: [{ group: "", kind: "Service", name: SERVERS.mesh, namespace: ns, port: FORTIO_PORT }] },
+        ],
       },
     },
   ];
+}
+
+/** The gateway-api cell's HTTPRoute, in the backend namespace: named after the run, so runs never collide. */
+export function ingressRouteName(plan: InClusterPlan): string {
+  return plan.namespace;
+}
+
+/**
+ * kubectl calls that remove everything a run created, in order: the HTTPRoute outside the run's
+ * namespace first (by name; nothing else deletes it), then the namespace and all in it. --wait=false:
+ * kubectl returns once the namespace's deletion is accepted. --ignore-not-found: a run that stopped
+ * before applying anything still cleans up quietly.
+ */
+export function cleanupCalls(plan: InClusterPlan): string[][] {
+  const route =
+    plan.trafficApi === "gateway-api"
+      ? [["delete", "httproute", ingressRouteName(plan), "--namespace", plan.gatewayNamespace, "--ignore-not-found"]]
+      : [];
+  return [...route, ["delete", "namespace", plan.namespace, "--ignore-not-found", "--wait=false"]];
 }
 
 function server(plan: InClusterPlan, name: string, injection: Record<string, string>): [Deployment, Service] {

@@ -1,7 +1,8 @@
 /**
  * `bench --in-cluster`: apply the servers, run each path's fortio Job in turn at the same rate and
  * connections, read fortio's JSON from the Job's log, read the mesh run's istio-proxy CPU and memory
- * from Prometheus, and delete the namespace: after the run, on failure and on Ctrl-C.
+ * from Prometheus, and delete the namespace (and in the gateway-api cell the HTTPRoute in the backend
+ * namespace): after the run, on failure and on Ctrl-C.
  */
 import { ISTIO_NAMESPACE } from "../../../components/meta";
 import { PROMETHEUS } from "../../../components/observability/services";
@@ -11,6 +12,7 @@ import { type FortioResult, fortioJson, type PathFigures, pathFigures } from "./
 import {
   BENCH_PATHS,
   type BenchPath,
+  cleanupCalls,
   type InClusterPlan,
   jobName,
   loadJob,
@@ -153,9 +155,9 @@ export async function runInCluster(plan: InClusterPlan, deps: InClusterDeps): Pr
     };
   } finally {
     say(`deleting namespace ${ns}`);
-    // Not aborted by the signal: the clean-up must run after Ctrl-C too. --wait=false: kubectl returns
-    // once the deletion is accepted; the namespace's objects go with it.
-    await kubectl(["delete", "namespace", ns, "--ignore-not-found", "--wait=false"]).catch(() => {});
+    // Not aborted by the signal: the clean-up must run after Ctrl-C too; one failed call does not
+    // stop the next.
+    for (const args of cleanupCalls(plan)) await kubectl(args).catch(() => {});
   }
 }
 
