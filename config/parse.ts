@@ -76,7 +76,10 @@ export function parseMeshConfig(raw: RawConfig, earlier: readonly ConfigIssue[] 
   const security = parseSecurityArea(raw, read);
   const egress = parseEgressArea(raw, read);
   const observability = parseObservabilityArea(raw, read);
-  const revisions = where && parseRevisionsArea(raw, read, where.istio.version);
+  // Production installs istiod as a revision behind tags, as Istio's canary-upgrade guide runs it; ambient
+  // refuses revisions (ztunnel upgrades in place), so there the default stays off.
+  const revisionsByDefault = profile.name === "production" && cell.dataplane === "sidecar";
+  const revisions = where && parseRevisionsArea(raw, read, where.istio.version, revisionsByDefault);
 
   if (read.issues.length > 0 || !where || !revisions) throw new ConfigError(read.issues);
   const cfg: MeshConfig = { ...where, profile, cell, revisions, ...traffic, security, egress, observability };

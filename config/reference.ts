@@ -294,7 +294,8 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     does:
       "istiod as a revision named from its release (`1.30.3` → `istiod-1-30-3`), and the revision tags " +
       "`prod-stable` (namespaces, the egress gateway) and `prod-canary` (the ingress gateway) pointing at " +
-      "it, for `npm run upgrade` (see [Upgrades](upgrade.md)).",
+      "it, for `npm run upgrade` (see [Upgrades](upgrade.md)). The default above is the lab's: with " +
+      "`profile: production` and sidecars, `enabled` defaults to true.",
     example: { path: "revisions.enabled", value: "true" },
     effective: (cfg) => cfg.revisions,
   },

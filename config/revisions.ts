@@ -6,15 +6,27 @@ import type { MeshConfig, RevisionsConfig } from "./types";
 
 const EXACT_VERSION = /^\d+\.\d+\.\d+$/;
 
-export function parseRevisionsArea(raw: RawConfig, read: Readers, istioVersion: string): RevisionsConfig {
-  const off: RevisionsConfig = { enabled: false, stableVersion: istioVersion, canaryVersion: istioVersion };
-  return optional(raw, "revisions", (v, k) => parseRevisions(read, k, v, istioVersion)) ?? off;
+/** `byDefault`: what `enabled` is when the stack does not say (on in the production profile's sidecar cells). */
+export function parseRevisionsArea(
+  raw: RawConfig,
+  read: Readers,
+  istioVersion: string,
+  byDefault: boolean,
+): RevisionsConfig {
+  const unset: RevisionsConfig = { enabled: byDefault, stableVersion: istioVersion, canaryVersion: istioVersion };
+  return optional(raw, "revisions", (v, k) => parseRevisions(read, k, v, istioVersion, byDefault)) ?? unset;
 }
 
-function parseRevisions(read: Readers, k: string, value: unknown, istioVersion: string): RevisionsConfig | undefined {
+function parseRevisions(
+  read: Readers,
+  k: string,
+  value: unknown,
+  istioVersion: string,
+  byDefault: boolean,
+): RevisionsConfig | undefined {
   const fields = read.object(k, value, fieldsOf("revisions"));
   if (!fields) return undefined;
-  const enabled = fields.enabled === undefined ? false : read.bool(`${k}.enabled`, fields.enabled);
+  const enabled = fields.enabled === undefined ? byDefault : read.bool(`${k}.enabled`, fields.enabled);
   const upgradeTo =
     fields.upgradeTo === undefined
       ? undefined

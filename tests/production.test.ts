@@ -4,9 +4,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { istioReleases } from "../components/controlPlane/helmValues";
 import { PENDING_ADDRESS } from "../components/controlPlane/ingressAddress";
 import { HOSTNAME_KEY, ZONE_KEY } from "../components/controlPlane/production";
+import { revisionName } from "../components/controlPlane/revisions";
 import { gatewayUrls, loadBalancerUrls } from "../components/endpoints";
 import { deployMesh } from "../components/mesh";
 import { buildMeshSpec, helmReleases } from "../components/meshSpec";
+import { DEFAULT_ISTIO_VERSION } from "../config/defaults";
 import { highAvailability } from "../policies/availability";
 import snapshot from "./fixtures/istio-1.30.3-chart-keys.json";
 import { isChartKey, leafPaths } from "./support/chartKeys";
@@ -66,8 +68,27 @@ describe("production's objects (pure builders)", () => {
     assert.deepEqual(buildMeshSpec(cfg).releases, istioReleases(cfg));
   });
 
+  test("production installs istiod as a revision behind the prod-stable/prod-canary tags; the lab does not", () => {
+    assert.equal(production().revisions.enabled, true);
+    assert.equal(lab().revisions.enabled, false);
+    // Ambient refuses revisions (ztunnel upgrades in place), so there the default stays off.
+    assert.equal(production({ dataplane: "ambient" }).revisions.enabled, false);
+    assert.equal(production({ revisions: { enabled: false } }).revisions.enabled, false);
+    const spec = buildMeshSpec(production());
+    assert.deepEqual(
+      spec.revisions?.tags.map((t) => `${t.kind}/${t.metadata.name}`).filter((n) => n.startsWith("Mutating")),
+      [
+        "MutatingWebhookConfiguration/istio-revision-tag-prod-stable",
+        "MutatingWebhookConfiguration/istio-revision-tag-prod-canary",
+      ],
+    );
+    assert.equal(spec.namespaces.backend.metadata.labels?.["istio.io/rev"], "prod-stable");
+  });
+
   test("istiod: an HPA of 2–5 at 80% CPU, a PDB, spread over nodes and zones, the chart's requests", () => {
-    const v = valuesOf(production(), "istiod");
+    // Production installs istiod as its release's revision (revisions on by default there).
+    const v = valuesOf(production(), `istiod-${revisionName(DEFAULT_ISTIO_VERSION)}`);
+    assert.equal(v.revision, revisionName(DEFAULT_ISTIO_VERSION));
     assert.equal(v.autoscaleEnabled, true);
     assert.equal(v.autoscaleMin, 2);
     assert.equal(v.autoscaleMax, 5);

@@ -8,6 +8,9 @@ import { buildMeshSpec, helmReleases } from "../../components/meshSpec";
 import { parseMeshConfig } from "../../config/parse";
 
 const EXISTING = { clusterMode: "existing" } as const;
+/** The values revisions set (on by default in production with sidecars), and where they are explained. */
+const REVISION_KEYS = ["revision", "defaultRevision"];
+const REVISION_SOURCE = "revisions, on by default in production: [Upgrades](upgrade.md)";
 
 /** The value at a dotted path of a values tree; `undefined` when absent. */
 function at(values: unknown, path: string): unknown {
@@ -46,19 +49,25 @@ export function productionValuesMarkdown(): string {
   const production = helmReleases(buildMeshSpec(parseMeshConfig(EXISTING)));
   const sections: string[] = [];
   for (const release of production) {
-    const before = lab.find((r) => r.name === release.name)?.values;
+    // By chart and namespace: production's istiod is the revision `istiod-1-30-3` where the lab's is `istiod`.
+    const labRelease = lab.find((r) => r.chart === release.chart && r.namespace === release.namespace);
+    const before = labRelease?.values;
     const paths = [...new Set([...leaves(release.values), ...leaves(before ?? {})])];
     const lines = paths.flatMap((path) => {
       const [was, now] = [at(before, path), at(release.values, path)];
       if (JSON.stringify(was) === JSON.stringify(now)) return [];
-      return [`- \`${path}\`: ${cell(was)} → ${cell(now)} (${sourceOf(path)})`];
+      const source = REVISION_KEYS.includes(path) ? REVISION_SOURCE : sourceOf(path);
+      return [`- \`${path}\`: ${cell(was)} → ${cell(now)} (${source})`];
     });
     if (release.name === "istio-ingressgateway") {
       lines.push(
         "- `service.annotations`: none → `istio-mesh:ingressServiceAnnotations` (the cloud's load-balancer controller)",
       );
     }
-    if (lines.length > 0) sections.push([`**${release.name}** (lab → production):`, "", ...lines].join("\n"));
+    const renamed = labRelease && labRelease.name !== release.name ? `, the lab's \`${labRelease.name}\`` : "";
+    if (lines.length > 0) {
+      sections.push([`**${release.name}**${renamed} (lab → production):`, "", ...lines].join("\n"));
+    }
   }
   return sections.join("\n\n");
 }
