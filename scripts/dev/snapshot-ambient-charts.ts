@@ -1,10 +1,13 @@
 /**
  * Developer tool: records what Istio's ambient charts create, as the real charts render with the
  * program's values, so tests can check the waypoint and the ambient labels against them offline.
- * Source: the manifests `chart-render` (a real helm over Istio 1.30.3's charts) writes from
- * `npm run render`'s values:
+ * Source: each release's manifest as a real helm renders Istio's chart at the pinned version with
+ * `npm run render`'s values (the first line of each values file names the chart and namespace):
  *
- *   npm run render -- --stack ambient && ../shared/tools/chart-render rendered/ambient/helm
+ *   npm run render -- --stack ambient
+ *   helm template istio-cni istio/cni --version 1.30.3 -n istio-system \
+ *     -f rendered/ambient/helm/istio-cni.values.yaml > rendered/ambient/helm/istio-cni.manifest.yaml
+ *   (the same for ztunnel and istiod)
  *   npx tsx scripts/dev/snapshot-ambient-charts.ts rendered/ambient/helm
  */
 import { readFileSync, writeFileSync } from "node:fs";
