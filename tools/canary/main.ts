@@ -3,6 +3,7 @@
  * The plan, gates, comparison and runner are pure (plan.ts, gates.ts, compare.ts, run.ts); this file
  * wires them to the Pulumi Automation API (workspace.ts), the gateway (probe.ts) and Prometheus.
  */
+
 import * as path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { setTimeout as delay } from "node:timers/promises";
@@ -14,6 +15,7 @@ import { CtrlC } from "../lib/interrupt";
 import { projectRootFrom } from "../lib/stackWorkspace";
 import { styleFor } from "../lib/style";
 import { type PulumiCli, resolveTarget, type Target, TargetError } from "../lib/target";
+import { type LineIo, terminalLineIo } from "../lib/terminalIo";
 import { describeSplit } from "../verify/checks/format";
 import { clusterTransport } from "../verify/kube";
 import { DEFAULT_ALPHA, splitTest } from "../verify/stats";
@@ -33,13 +35,7 @@ import {
 import { abandonedState, type CanaryState, type CanaryWorkspace, runCanary } from "./run";
 import { AutomationWorkspace } from "./workspace";
 
-export interface CanaryIo {
-  readonly stdout: (line: string) => void;
-  readonly stderr: (line: string) => void;
-  /** A one-line progress display; drawn only on a terminal. */
-  readonly progress: (line: string) => void;
-  readonly isTTY: boolean;
-}
+export type CanaryIo = LineIo;
 
 export interface CanaryMainDeps {
   readonly projectRoot: string;
@@ -284,7 +280,6 @@ async function prometheusViaApiServer(target: Target): Promise<PromQuery> {
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  const tty = process.stderr.isTTY === true;
   const state: CanaryState = { phase: "starting", step: undefined, configWeights: {}, lastGood: undefined };
   const ctrlC = new CtrlC(() => {
     process.stderr.write(`\ncanary: Ctrl-C again: ${abandonedState(state)}\n`);
@@ -292,18 +287,10 @@ if (require.main === module) {
   });
   // Our own handler: Node's default would exit at once, and execa's cleanup would then SIGTERM `pulumi up`.
   process.on("SIGINT", () => ctrlC.received());
-  const clear = tty ? "\r\x1b[K" : "";
   void runCli("canary", () =>
     main(argv, {
       projectRoot: projectRootFrom(process.cwd()) ?? path.resolve(__dirname, "..", ".."),
-      io: {
-        stdout: (line) => process.stdout.write(`${clear}${line}\n`),
-        stderr: (line) => process.stderr.write(`${clear}${line}\n`),
-        progress: (line) => {
-          if (tty) process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 80) - 1)}`);
-        },
-        isTTY: tty,
-      },
+      io: terminalLineIo(),
       ctrlC,
       state,
     }),

@@ -3,6 +3,7 @@
  * runner are pure (plan.ts, run.ts); this file wires them to the Pulumi Automation API
  * (tools/lib/stackWorkspace.ts), kubectl (tools/lib/kubectl.ts) and `npm run verify`.
  */
+
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { MeshConfig } from "../../config/types";
@@ -12,6 +13,7 @@ import { type Kubectl, KubectlError, kubectlSession } from "../lib/kubectl";
 import { projectRootFrom, StackWorkspace } from "../lib/stackWorkspace";
 import { styleFor } from "../lib/style";
 import { type PulumiCli, resolveStack, TargetError } from "../lib/target";
+import { type LineIo, terminalLineIo } from "../lib/terminalIo";
 import { parseUpgradeArgs, USAGE } from "./args";
 import { formatPlan, planUpgrade, revisionState, type UpgradePlan, workloadText } from "./plan";
 import {
@@ -23,13 +25,7 @@ import {
   type VerifyResult,
 } from "./run";
 
-export interface UpgradeIo {
-  readonly stdout: (line: string) => void;
-  readonly stderr: (line: string) => void;
-  /** A one-line progress display; drawn only on a terminal. */
-  readonly progress: (line: string) => void;
-  readonly isTTY: boolean;
-}
+export type UpgradeIo = LineIo;
 
 export interface UpgradeMainDeps {
   readonly projectRoot: string;
@@ -179,7 +175,6 @@ const asCliError = (error: unknown): never => {
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  const tty = process.stderr.isTTY === true;
   const state: UpgradeState = {
     phase: "starting",
     step: undefined,
@@ -197,18 +192,10 @@ if (require.main === module) {
   );
   // Our own handler: Node's default would exit at once, and execa's cleanup would then SIGTERM `pulumi up`.
   process.on("SIGINT", () => ctrlC.received());
-  const clear = tty ? "\r\x1b[K" : "";
   void runCli("upgrade", () =>
     main(argv, {
       projectRoot: projectRootFrom(process.cwd()) ?? path.resolve(__dirname, "..", ".."),
-      io: {
-        stdout: (line) => process.stdout.write(`${clear}${line}\n`),
-        stderr: (line) => process.stderr.write(`${clear}${line}\n`),
-        progress: (line) => {
-          if (tty) process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 80) - 1)}`);
-        },
-        isTTY: tty,
-      },
+      io: terminalLineIo(),
       ctrlC,
       state,
     }),
