@@ -60,6 +60,11 @@ function step(w: KindWorld, which: "create" | "delete", env: Record<string, stri
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
+/** The Ready wait the create step runs with the node's own kubectl. */
+const WAIT_READY =
+  "docker exec lab-cluster-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf wait " +
+  "--for=condition=Ready nodes --all --timeout=180s";
+
 const creates = (w: KindWorld) => w.calls().filter((c) => c.startsWith("kind create"));
 const deletes = (w: KindWorld) => w.calls().filter((c) => c.startsWith("kind delete"));
 
@@ -77,7 +82,8 @@ describe("create", () => {
     const w = world();
     const r = step(w, "create");
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(creates(w), ["kind create cluster --name lab-cluster --config=- --wait 180s"]);
+    assert.deepEqual(creates(w), ["kind create cluster --name lab-cluster --config=-"]);
+    assert.ok(w.calls().includes(WAIT_READY), w.calls().join("\n"));
     assert.deepEqual(w.clusters(), ["lab-cluster"]);
     const created = JSON.parse(w.config("lab-cluster"));
     assert.deepEqual(created.nodes[0].labels, {
@@ -87,6 +93,27 @@ describe("create", () => {
     assert.deepEqual(created.nodes[0].extraPortMappings, spec.nodes[0]?.extraPortMappings);
     assert.equal(r.stdout, "apiVersion: v1\nkind: Config\n# kubeconfig of lab-cluster\n");
     assert.match(r.stderr, /Creating cluster "lab-cluster"/, "kind's progress goes to stderr");
+    assert.match(r.stderr, /node\/lab-cluster-control-plane condition met/, "kubectl's too");
+  });
+
+  test("nodes that never turn Ready: stops with one line and no kubeconfig (kind's own --wait only warns)", () => {
+    const w = world();
+    const r = step(w, "create", { STUB_NODES_NOT_READY: "1" });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout, "", "no kubeconfig: Helm must not install onto nodes that are not Ready");
+    assert.ok(w.calls().includes(WAIT_READY), w.calls().join("\n"));
+    const last = r.stderr.trimEnd().split("\n").at(-1);
+    assert.equal(
+      last,
+      'kind-cluster: the nodes of kind cluster "lab-cluster" are not Ready after 180s; see `kubectl get nodes` and ' +
+        "`kind export logs --name lab-cluster`, or delete it (kind delete cluster --name lab-cluster) and retry",
+    );
+    assert.match(r.stderr, /error: timed out waiting for the condition on nodes\/lab-cluster-control-plane/);
+    // A rerun finds its own cluster, waits again and goes on once the nodes are Ready.
+    const again = step(w, "create");
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(creates(w).length, 1);
+    assert.match(again.stdout, /kubeconfig of lab-cluster/);
   });
 
   test("this stack's own cluster is reused: no second create, same kubeconfig", () => {
@@ -252,6 +279,53 @@ describe("delete", () => {
     const r = step(w, "delete", { STUB_KIND_FAIL: "1" });
     assert.equal(r.status, 1);
     assert.deepEqual(w.clusters(), ["lab-cluster"]);
+  });
+});
+
+describe("the node's kubectl wait (stub), as strict as kubectl's pkg/cmd/wait", () => {
+  const wait = (w: KindWorld, args: string[], env: Record<string, string> = {}) => {
+    const argv = ["exec", "lab-cluster-control-plane", "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf", "wait"];
+    return spawnSync(path.join(w.stubs, "docker"), [...argv, ...args], {
+      env: { PATH: `${w.stubs}:${sys.dir}`, STUB_STATE: w.state, ...env },
+      encoding: "utf8",
+    });
+  };
+  const created = () => {
+    const w = world();
+    w.addCluster("lab-cluster", commands.stdin);
+    return w;
+  };
+
+  test("Ready nodes: `node/<name> condition met` on stdout, exit 0", () => {
+    const r = wait(created(), ["--for=condition=Ready", "nodes", "--all", "--timeout=180s"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "node/lab-cluster-control-plane condition met\n");
+  });
+
+  test("refuses what kubectl refuses: no --for, an unknown condition, no name nor --all, a bad duration", () => {
+    const w = created();
+    const refusals: [string[], RegExp][] = [
+      [["nodes", "--all"], /^error: unrecognized condition: \[\]$/],
+      [["--for=Ready", "nodes", "--all"], /^error: unrecognized condition: "Ready"$/],
+      [["--for=condition=Ready", "nodes"], /^error: resource\(s\) were provided, but no name was specified$/],
+      [["--for=condition=Ready", "nodes", "--all", "--timeout=180"], /invalid duration "180"/],
+      [["--for=condition=Ready", "nodes/elsewhere"], /nodes "elsewhere" not found/],
+    ];
+    for (const [args, message] of refusals) {
+      const r = wait(w, args);
+      assert.equal(r.status, 1, args.join(" "));
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr.split("\n")[0] ?? "", message, args.join(" "));
+    }
+  });
+
+  test("never Ready: the timeout error, exit 1; no container: docker's error", () => {
+    const r = wait(created(), ["--for=condition=Ready", "nodes", "--all"], { STUB_NODES_NOT_READY: "1" });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, "error: timed out waiting for the condition on nodes/lab-cluster-control-plane\n");
+    const gone = wait(world(), ["--for=condition=Ready", "nodes", "--all"]);
+    assert.equal(gone.status, 1);
+    assert.match(gone.stderr, /No such container: lab-cluster-control-plane/);
   });
 });
 

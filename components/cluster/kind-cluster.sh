@@ -68,9 +68,21 @@ kind_cluster_adopt_legacy() {
   kind_cluster_kubectl label nodes --selector="$legacy" "$KIND_CLUSTER_OWNER" >&2 || kind_cluster_unreadable
 }
 
+# How long the nodes get to turn Ready. `kind create cluster --wait` is no such bound: when it runs
+# out, kind prints "WARNING: Timed out waiting for Ready" and exits 0 (kubernetes-sigs/kind,
+# pkg/cluster/internal/create/actions/waitforready), and Helm would then install onto NotReady nodes.
+KIND_CLUSTER_READY_TIMEOUT=180s
+
+# Waits until every node reports Ready, with the node's own kubectl (as kind's wait does); fails
+# with one line when they don't. kubectl's "condition met" lines go to stderr: stdout is the kubeconfig.
+kind_cluster_wait_ready() {
+  kind_cluster_kubectl wait --for=condition=Ready nodes --all --timeout="$KIND_CLUSTER_READY_TIMEOUT" >&2 ||
+    kind_cluster_fail "kind-cluster: the nodes of kind cluster \"$KIND_CLUSTER_NAME\" are not Ready after $KIND_CLUSTER_READY_TIMEOUT; see \`kubectl get nodes\` and \`kind export logs --name $KIND_CLUSTER_NAME\`, or delete it (kind delete cluster --name $KIND_CLUSTER_NAME) and retry"
+}
+
 kind_cluster_create() {
   if ! kind_cluster_listed; then
-    kind create cluster --name "$KIND_CLUSTER_NAME" --config=- --wait 180s >&2
+    kind create cluster --name "$KIND_CLUSTER_NAME" --config=- >&2
   elif kind_cluster_owned || kind_cluster_adopt_legacy; then
     printf 'kind-cluster: reusing kind cluster "%s", created by this stack (%s)\n' \
       "$KIND_CLUSTER_NAME" "$KIND_CLUSTER_OWNER" >&2
@@ -83,6 +95,7 @@ kind_cluster_create() {
       "  - delete it, if nothing else needs it:    kind delete cluster --name $KIND_CLUSTER_NAME" \
       "  - or give this stack a cluster of its own: pulumi config set clusterName <another-name>"
   fi
+  kind_cluster_wait_ready
   kind get kubeconfig --name "$KIND_CLUSTER_NAME"
 }
 

@@ -110,9 +110,66 @@ esac
  * `key=value` (must match) and `!key` (must be absent); `get … --output=name` prints `node/<name>`
  * per match and nothing when none match; `label` prints `node/<name> labeled` (kubectl pkg/cmd/label).
  * The node's labels are the kind config's nodes[].labels, kept in the cluster's file.
+ *
+ * `docker exec … kubectl … wait --for=condition=Ready nodes --all --timeout=<d>` follows kubernetes/kubectl
+ * pkg/cmd/wait (wait.go, condition.go): no `--for` is `error: unrecognized condition: []`, a `--for` that is
+ * none of create|delete|condition=…|jsonpath=… is `error: unrecognized condition: "<it>"`, a resource type
+ * with neither a name nor `--all`/`--selector` is `error: resource(s) were provided, but no name was specified`
+ * (cli-runtime's builder, as pkg/cmd/delete and label's tests show), a `--timeout` that is no Go duration is
+ * a flag error; met: `node/<name> condition met` on stdout; nodes that never turn Ready
+ * (STUB_NODES_NOT_READY): `error: timed out waiting for the condition on nodes/<name>` (extendErrWaitTimeout),
+ * at once, as the stub has no clock. Every failure exits 1 (cmdutil.CheckErr).
  */
 const DOCKER = `
 printf 'docker %s\\n' "$*" >> "$STUB_STATE/calls.log"
+# kubectl wait inside the node: <container> <wait's arguments>
+node_wait() {
+  local container="$1" cond="" all="" type="" name="" timeout=30s
+  shift
+  # docker fails before kubectl runs.
+  if [ -n "\${STUB_DOCKER_EXEC_FAIL:-}" ]; then
+    echo "Error response from daemon: container $container is not running" >&2; exit 1
+  fi
+  if [ ! -s "$STUB_STATE/clusters/\${container%-control-plane}" ]; then
+    echo "Error response from daemon: No such container: $container" >&2; exit 1
+  fi
+  for arg in "$@"; do
+    case "$arg" in
+      --for=*) cond="\${arg#--for=}" ;;
+      --all) all=1 ;;
+      --selector=*) all=1 ;;
+      --timeout=*) timeout="\${arg#--timeout=}" ;;
+      -*) echo "error: unknown flag: $arg" >&2; echo "See 'kubectl wait --help' for usage." >&2; exit 1 ;;
+      */*) type="\${arg%%/*}"; name="\${arg#*/}" ;;
+      *) if [ -z "$type" ]; then type="$arg"; else name="$arg"; fi ;;
+    esac
+  done
+  if [[ ! "$timeout" =~ ^-?([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$|^0$ ]]; then
+    echo "error: invalid argument \\"$timeout\\" for \\"--timeout\\" flag: time: invalid duration \\"$timeout\\"" >&2
+    echo "See 'kubectl wait --help' for usage." >&2
+    exit 1
+  fi
+  case "$cond" in
+    "") echo "error: unrecognized condition: []" >&2; exit 1 ;;
+    create | delete | condition=?* | jsonpath=?*) ;;
+    *) echo "error: unrecognized condition: \\"$cond\\"" >&2; exit 1 ;;
+  esac
+  if [ -z "$type" ]; then
+    echo "error: You must provide one or more resources by argument or filename." >&2; exit 1
+  fi
+  if [ -z "$name" ] && [ -z "$all" ]; then
+    echo "error: resource(s) were provided, but no name was specified" >&2; exit 1
+  fi
+  case "$type" in node | nodes) ;; *) echo "docker stub: kubectl wait on $type" >&2; exit 2 ;; esac
+  if [ -n "$name" ] && [ "$name" != "$container" ]; then
+    echo "Error from server (NotFound): nodes \\"$name\\" not found" >&2; exit 1
+  fi
+  if [ "$cond" != condition=Ready ]; then echo "docker stub: kubectl wait --for=$cond" >&2; exit 2; fi
+  if [ -n "\${STUB_NODES_NOT_READY:-}" ]; then
+    echo "error: timed out waiting for the condition on nodes/$container" >&2; exit 1
+  fi
+  echo "node/$container condition met"
+}
 case "$1" in
   --version) echo "Docker version 28.0.0, build 0000000" ;;
   info)
@@ -123,6 +180,10 @@ case "$1" in
     if [ "\${2:-}" = --format ]; then echo "\${STUB_DOCKER_CGROUP-2}"; else echo "Server Version: 28.0.0"; fi ;;
   exec)
     container="$2"
+    if [ "\${5:-}" = wait ]; then
+      node_wait "$container" "\${@:6}"
+      exit
+    fi
     selector=""
     verb=""
     assignment=""
