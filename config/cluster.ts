@@ -65,7 +65,13 @@ function parseCluster(raw: RawConfig, read: Readers): MeshConfig["cluster"] | un
     misplaced(KIND_ONLY_KEYS, "kind");
     const kubeconfig = optional(raw, "kubeconfig", (v, k) => read.string(k, v, ANY, allowed("kubeconfig")));
     const context = optional(raw, "kubeContext", (v, k) => read.string(k, v, ANY, allowed("kubeContext")));
-    return { mode, ...(kubeconfig && { kubeconfig }), ...(context && { context }) };
+    const unsupported = optional(raw, "allowUnsupportedKubernetes", (v, k) => read.bool(k, v));
+    return {
+      mode,
+      ...(kubeconfig && { kubeconfig }),
+      ...(context && { context }),
+      allowUnsupportedKubernetes: unsupported ?? false,
+    };
   }
   if (mode !== "kind") return read.fail(configKey("clusterMode"), mode, allowed("clusterMode"));
 

@@ -163,6 +163,20 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     effective: (cfg) => existing(cfg)?.context,
   },
   {
+    name: "allowUnsupportedKubernetes",
+    area: "cluster",
+    type: "boolean",
+    defaultValue: false,
+    allowed: "true or false",
+    only: "existing",
+    does:
+      "false: `npm run up` and `npm run preview` stop before any resource when the cluster's Kubernetes is " +
+      "outside the Istio release's supported range (1.32–1.36 for Istio 1.30). true: the pre-flight warns, " +
+      "naming the version and the range, and goes ahead (see [Production](production.md#pre-flight)).",
+    example: { value: "true" },
+    effective: (cfg) => existing(cfg)?.allowUnsupportedKubernetes,
+  },
+  {
     name: "ingressHost",
     area: "cluster",
     type: "string",

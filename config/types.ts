@@ -15,6 +15,8 @@ export interface ExistingClusterConfig {
   /** Path to a kubeconfig file; the provider falls back to $KUBECONFIG / ~/.kube/config when absent. */
   readonly kubeconfig?: string;
   readonly context?: string;
+  /** A Kubernetes version outside the Istio release's supported range is a pre-flight warning, not an error. */
+  readonly allowUnsupportedKubernetes: boolean;
 }
 
 export interface ServiceVersion {

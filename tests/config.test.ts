@@ -81,7 +81,14 @@ describe("overrides", () => {
       kubeconfig: "/home/me/.kube/config",
       kubeContext: "staging",
     });
-    assert.deepEqual(cfg.cluster, { mode: "existing", kubeconfig: "/home/me/.kube/config", context: "staging" });
+    assert.deepEqual(cfg.cluster, {
+      mode: "existing",
+      kubeconfig: "/home/me/.kube/config",
+      context: "staging",
+      allowUnsupportedKubernetes: false,
+    });
+    const allowing = parseMeshConfig({ clusterMode: "existing", allowUnsupportedKubernetes: "true" });
+    assert.equal(allowing.cluster.mode === "existing" && allowing.cluster.allowUnsupportedKubernetes, true);
   });
 
   test("numbers arrive as strings from `pulumi config set` and are accepted", () => {

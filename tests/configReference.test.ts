@@ -31,6 +31,7 @@ const REFUSED: Readonly<Record<string, unknown>> = {
   mtlsMode: "DISABLE",
   httpsHost: "localhost",
   ingressHost: "-node-",
+  allowUnsupportedKubernetes: "yes",
   probeClients: "yes",
   egressGateway: "no",
   outboundTrafficPolicy: "DENY",

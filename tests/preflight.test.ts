@@ -110,8 +110,34 @@ describe("npm run preflight against stub kubectl", () => {
           ),
         );
         assert.match(r.out, /1 check\(s\) failed; nothing was created/);
+        assert.match(r.out, /or set istio-mesh:allowUnsupportedKubernetes true to go ahead anyway/);
       }
     }
+  });
+
+  test("allowUnsupportedKubernetes: outside the range is a warning naming the version and range, and passes", async () => {
+    for (const gitVersion of ["v1.31.9", "v1.37.0"]) {
+      const kubectl = cluster();
+      kubectl.behave({ serverVersion: { major: "1", minor: gitVersion.split(".")[1] ?? "", gitVersion } });
+      const r = await preflight(kubectl, { ...EXISTING, "istio-mesh:allowUnsupportedKubernetes": "true" });
+      assert.equal(r.code, 0, r.out + r.err);
+      assert.match(
+        r.out,
+        new RegExp(
+          `^! kubernetes-version: Kubernetes ${gitVersion} is outside Istio 1.30's supported range 1.32–1.36 ` +
+            "\\(istio.io supported releases\\); going ahead, as istio-mesh:allowUnsupportedKubernetes says",
+          "m",
+        ),
+      );
+      assert.match(r.out, /nothing stops the install/);
+    }
+    // Inside the range there is nothing to say, with or without it; an unreadable version still stops.
+    const inRange = await preflight(cluster(), { ...EXISTING, "istio-mesh:allowUnsupportedKubernetes": "true" });
+    assert.doesNotMatch(inRange.out, /kubernetes-version/);
+    const unreadable = cluster();
+    unreadable.behave({ serverVersion: { major: "", minor: "", gitVersion: "" } });
+    const stopped = await preflight(unreadable, { ...EXISTING, "istio-mesh:allowUnsupportedKubernetes": "true" });
+    assert.equal(stopped.code, 1, stopped.out);
   });
 
   test("an istiod this stack's state does not hold stops it, unless adoptExistingIstio", async () => {

@@ -45,8 +45,8 @@ export interface PreflightFacts {
 
 export interface Finding {
   readonly check: "kubernetes-version" | "foreign-istiod" | "existing-namespace";
-  /** error: up and preview stop; note: said and passed. */
-  readonly level: "error" | "note";
+  /** error: up and preview stop; warning: said loudly and passed (a rule the stack chose to override); note: said and passed. */
+  readonly level: "error" | "warning" | "note";
   readonly message: string;
 }
 
@@ -75,12 +75,20 @@ function versionFinding(cfg: MeshConfig, server: ServerVersion): Finding | undef
     return { check: "kubernetes-version", level: "error", message: `cannot read the server's version (${shown})` };
   }
   if (found.major === 1 && found.minor >= min && found.minor <= max) return undefined;
+  const outside = `Kubernetes ${shown} is outside Istio ${istioMinor}'s supported range ${range} (istio.io supported releases)`;
+  if (cfg.cluster.mode === "existing" && cfg.cluster.allowUnsupportedKubernetes) {
+    return {
+      check: "kubernetes-version",
+      level: "warning",
+      message: `${outside}; going ahead, as istio-mesh:allowUnsupportedKubernetes says: Istio is not tested there`,
+    };
+  }
   return {
     check: "kubernetes-version",
     level: "error",
     message:
-      `Kubernetes ${shown} is outside Istio ${istioMinor}'s supported range ${range} (istio.io supported ` +
-      "releases): use a cluster in that range, or an istioVersion that supports it",
+      `${outside}: use a cluster in that range, or an istioVersion that supports it, or set ` +
+      "istio-mesh:allowUnsupportedKubernetes true to go ahead anyway",
   };
 }
 

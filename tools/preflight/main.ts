@@ -27,7 +27,7 @@ before up and preview when clusterMode is existing):
   --kubeconfig PATH          for the cluster (default: the config's kubeconfig and kubeContext)
   --json                     the findings as JSON
 
-Exit status: 0 nothing stops the install (notes may be printed), 1 a check failed, 2 could not
+Exit status: 0 nothing stops the install (warnings and notes may be printed), 1 a check failed, 2 could not
 run (bad flag, config, Pulumi CLI, kubectl or an unreachable cluster).`;
 
 /** Runs kubectl with these arguments; resolves to its stdout, rejects with its stderr's last line. */
@@ -130,7 +130,8 @@ async function check(argv: readonly string[], deps: PreflightDeps): Promise<numb
   const errors = findings.filter((f) => f.level === "error");
   if (values.json) deps.stdout(JSON.stringify({ ok: errors.length === 0, findings }, null, 2));
   else {
-    for (const f of findings) deps.stdout(`${f.level === "error" ? "✗" : "·"} ${f.check}: ${f.message}`);
+    const mark = { error: "✗", warning: "!", note: "·" } as const;
+    for (const f of findings) deps.stdout(`${mark[f.level]} ${f.check}: ${f.message}`);
     deps.stdout(
       errors.length === 0
         ? `preflight: ${target.source}: nothing stops the install`
