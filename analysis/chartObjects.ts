@@ -2,13 +2,24 @@
  * The objects Istio's charts create, derived from the values the program passes, so analysis sees
  * what a cluster will hold: the gateways' ServiceAccount, Service (ports from `service.ports`) and
  * Deployment (pod labels, `image: auto` proxy), istiod's Deployment and injection webhooks, the base
- * chart's reader account. Only the fields checks read; tests/analysisChartObjects.test.ts compares
- * them with `helm template` output of the 1.30.3 charts for the dev stack.
+ * chart's reader account. Only the fields checks read; tests/analysisCli.test.ts compares them with
+ * `helm template` output of the 1.30.3 charts for the dev stack and for a production stack with two
+ * istiod revisions (tests/fixtures/analysis/chart-objects.*.json).
  */
 import { list, record, text } from "../policies/lib/kube";
 import { type Resource, toResource } from "./model";
 
 const INJECT = "sidecar.istio.io/inject";
+const REV = "istio.io/rev";
+
+/**
+ * The replicas a Deployment runs: the charts leave `replicas` out when an autoscaler owns it (istiod's
+ * `autoscaleEnabled`, the gateway's `autoscaling.enabled`), and the HPA then keeps at least its minimum.
+ */
+function replicasOf(autoscaled: boolean, minReplicas: unknown, replicaCount: unknown): number {
+  if (autoscaled && typeof minReplicas === "number") return minReplicas;
+  return typeof replicaCount === "number" ? replicaCount : 1;
+}
 
 /**
  * A Helm release of one of Istio's charts, as components/controlPlane/helmValues.ts ChartRelease (and
@@ -30,6 +41,9 @@ function gatewayObjects(r: ChartRelease): unknown[] {
   const istio = extra.istio ?? r.name.replace(/^istio-/, "");
   const selector = { app: r.name, istio };
   const service = record(values.service);
+  const autoscaling = record(values.autoscaling);
+  // gateway.sidecarInjectionLabels: the pods carry `istio.io/rev` when `revision` is set (a tag here).
+  const revision = text(values.revision);
   const meta = (labels: Record<string, string> = {}) => ({ name: r.name, namespace: r.namespace, labels });
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta() },
@@ -44,10 +58,11 @@ function gatewayObjects(r: ChartRelease): unknown[] {
       kind: "Deployment",
       metadata: meta({ ...extra, ...selector }),
       spec: {
-        replicas: typeof values.replicaCount === "number" ? values.replicaCount : 1,
+        // The chart's autoscaling.enabled defaults to true; the lab turns it off.
+        replicas: replicasOf(autoscaling.enabled !== false, autoscaling.minReplicas, values.replicaCount),
         template: {
           metadata: {
-            labels: { [INJECT]: "true", ...selector, ...extra },
+            labels: { [INJECT]: "true", ...(revision && { [REV]: revision }), ...selector, ...extra },
             annotations: { "inject.istio.io/templates": "gateway" },
           },
           spec: { serviceAccountName: r.name, containers: [{ name: "istio-proxy", image: "auto" }] },
@@ -57,23 +72,35 @@ function gatewayObjects(r: ChartRelease): unknown[] {
   ];
 }
 
-/** istiod chart: the control plane's Deployment (env from pilot.env), Service, account and injection webhooks. */
+/**
+ * istiod chart: the control plane's Deployment (env from pilot.env), Service, account and injection
+ * webhooks. With `revision` set (templates/deployment.yaml, service.yaml, serviceaccount.yaml,
+ * mutatingwebhook.yaml) every name gets `-<revision>`, the Service selects its own revision's pods, and
+ * the webhook configuration holds only the two webhooks for `istio.io/rev: <revision>`: the ones for
+ * `istio-injection=enabled` and the pod label alone belong to the default revision (or to a tag).
+ */
 function istiodObjects(r: ChartRelease): unknown[] {
   const values = record(r.values);
-  const revision = text(values.revision) || "default";
+  const revisioned = text(values.revision) ?? "";
+  const revision = revisioned || "default";
+  const name = (base: string) => (revisioned ? `${base}-${revisioned}` : base);
   const env = Object.entries(record(record(values.pilot).env)).map(([name, value]) => ({ name, value: String(value) }));
-  const labels = { app: "istiod", istio: "pilot", "istio.io/rev": revision };
+  const labels = { app: "istiod", istio: "pilot", [REV]: revision };
   const exprs = (...e: [string, string, string[]?][]) => ({
     matchExpressions: e.map(([key, operator, vals]) => ({ key, operator, ...(vals && { values: vals }) })),
   });
+  const injector =
+    r.namespace === "istio-system"
+      ? name("istio-sidecar-injector")
+      : `${name("istio-sidecar-injector")}-${r.namespace}`;
   return [
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "istiod", namespace: r.namespace } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: name("istiod"), namespace: r.namespace } },
     {
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: "istiod", namespace: r.namespace, labels },
+      metadata: { name: name("istiod"), namespace: r.namespace, labels },
       spec: {
-        selector: { app: "istiod", istio: "pilot" },
+        selector: revisioned ? { app: "istiod", [REV]: revisioned } : { app: "istiod", istio: "pilot" },
         ports: [
           { port: 15010, name: "grpc-xds", protocol: "TCP" },
           { port: 15012, name: "https-dns", protocol: "TCP" },
@@ -85,13 +112,14 @@ function istiodObjects(r: ChartRelease): unknown[] {
     {
       apiVersion: "apps/v1",
       kind: "Deployment",
-      metadata: { name: "istiod", namespace: r.namespace, labels },
+      metadata: { name: name("istiod"), namespace: r.namespace, labels },
       spec: {
-        replicas: typeof values.replicaCount === "number" ? values.replicaCount : 1,
+        // The chart's autoscaleEnabled defaults to true; the lab turns it off.
+        replicas: replicasOf(values.autoscaleEnabled !== false, values.autoscaleMin, values.replicaCount),
         template: {
-          metadata: { labels: { ...labels, [INJECT]: "false" } },
+          metadata: { labels: { ...labels, istio: revisioned ? "istiod" : "pilot", [INJECT]: "false" } },
           spec: {
-            serviceAccountName: "istiod",
+            serviceAccountName: name("istiod"),
             containers: [
               {
                 name: "discovery",
@@ -106,28 +134,32 @@ function istiodObjects(r: ChartRelease): unknown[] {
     {
       apiVersion: "admissionregistration.k8s.io/v1",
       kind: "MutatingWebhookConfiguration",
-      metadata: { name: "istio-sidecar-injector" },
+      metadata: { name: injector, labels: { app: "sidecar-injector", [REV]: revision } },
       webhooks: [
         {
           name: "rev.namespace.sidecar-injector.istio.io",
-          namespaceSelector: exprs(["istio.io/rev", "In", [revision]], ["istio-injection", "DoesNotExist"]),
+          namespaceSelector: exprs([REV, "In", [revision]], ["istio-injection", "DoesNotExist"]),
           objectSelector: exprs([INJECT, "NotIn", ["false"]]),
         },
         {
           name: "rev.object.sidecar-injector.istio.io",
-          namespaceSelector: exprs(["istio.io/rev", "DoesNotExist"], ["istio-injection", "DoesNotExist"]),
-          objectSelector: exprs([INJECT, "NotIn", ["false"]], ["istio.io/rev", "In", [revision]]),
+          namespaceSelector: exprs([REV, "DoesNotExist"], ["istio-injection", "DoesNotExist"]),
+          objectSelector: exprs([INJECT, "NotIn", ["false"]], [REV, "In", [revision]]),
         },
-        {
-          name: "namespace.sidecar-injector.istio.io",
-          namespaceSelector: exprs(["istio-injection", "In", ["enabled"]]),
-          objectSelector: exprs([INJECT, "NotIn", ["false"]]),
-        },
-        {
-          name: "object.sidecar-injector.istio.io",
-          namespaceSelector: exprs(["istio-injection", "DoesNotExist"], ["istio.io/rev", "DoesNotExist"]),
-          objectSelector: exprs([INJECT, "In", ["true"]], ["istio.io/rev", "DoesNotExist"]),
-        },
+        ...(revisioned
+          ? []
+          : [
+              {
+                name: "namespace.sidecar-injector.istio.io",
+                namespaceSelector: exprs(["istio-injection", "In", ["enabled"]]),
+                objectSelector: exprs([INJECT, "NotIn", ["false"]]),
+              },
+              {
+                name: "object.sidecar-injector.istio.io",
+                namespaceSelector: exprs(["istio-injection", "DoesNotExist"], [REV, "DoesNotExist"]),
+                objectSelector: exprs([INJECT, "In", ["true"]], [REV, "DoesNotExist"]),
+              },
+            ]),
       ],
     },
   ];

@@ -1,8 +1,8 @@
 /**
  * The analyzer's two inputs. A stack: the program's own objects under the same engine-free evaluation
  * as `npm run render` (config → MeshSpec → objects), the objects only `pulumi up` fills in (the
- * RequestAuthentication, the TLS Secret) as shells, the charts' objects from their values, and the
- * mesh config istiod gets. Or a folder of YAML manifests, read as istioctl reads files: nothing added.
+ * RequestAuthentication, the TLS Secret) as shells, the charts' objects from their values, the pods
+ * with the sidecars the injector would add (injection.ts), and the mesh config istiod gets. Or a folder of YAML manifests, read as istioctl reads files: nothing added.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
@@ -14,6 +14,7 @@ import { record, text } from "../policies/lib/kube";
 import { GENERATED_DATA } from "./analyzers/gateway/secret";
 import { chartObjects, waypointObjects } from "./chartObjects";
 import { meshFactsOf, PROJECT_LOAD } from "./facts";
+import { withInjectedSidecars } from "./injection";
 import { type AnalysisInput, DEFAULT_MESH, type Resource, toResource } from "./model";
 
 /** A stack's objects: the program's, the ones `pulumi up` completes, and the charts'. */
@@ -31,7 +32,7 @@ export function stackInput(cfg: MeshConfig): AnalysisInput {
     ...(spec.ambient ? waypointObjects(spec.ambient.waypoint) : []),
     ...(spec.egress.waypoint ? waypointObjects(spec.egress.waypoint.waypoint) : []),
   ];
-  return { resources, mesh: meshFactsOf(releases), load: PROJECT_LOAD, mode: "stack" };
+  return { resources: withInjectedSidecars(resources), mesh: meshFactsOf(releases), load: PROJECT_LOAD, mode: "stack" };
 }
 
 export class InputError extends Error {

@@ -8,6 +8,7 @@ import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { GENERATED_DATA } from "../analysis/analyzers/gateway/secret";
 import { type ChartRelease, chartObjects, waypointObjects } from "../analysis/chartObjects";
 import { meshFactsOf, PROJECT_LOAD } from "../analysis/facts";
+import { withInjectedSidecars } from "../analysis/injection";
 import type { Level } from "../analysis/messages";
 import { type AnalysisInput, friendlyName, type Resource, toResource } from "../analysis/model";
 import { analyze } from "../analysis/run";
@@ -86,7 +87,8 @@ export function policyInput(resources: readonly PolicyResource[]): { input: Anal
       }
     }
   }
-  return { input: { resources: objects, mesh: meshFactsOf(releases), load: PROJECT_LOAD, mode: "stack" }, urns };
+  const input = { resources: withInjectedSidecars(objects), mesh: meshFactsOf(releases), load: PROJECT_LOAD };
+  return { input: { ...input, mode: "stack" }, urns };
 }
 
 function analysisPolicy(level: Level, enforcementLevel: "mandatory" | "advisory"): StackValidationPolicy {

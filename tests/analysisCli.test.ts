@@ -20,13 +20,14 @@ import { analyze } from "../analysis/run";
 import { parseSuppression } from "../analysis/suppressions";
 import { deployMesh } from "../components/mesh";
 import { buildMeshSpec, helmReleases } from "../components/meshSpec";
+import type { MeshConfig } from "../config/types";
 import { analysisPolicies } from "../policies/analysis";
 import { compare, main as compareMain, disagrees, type Message, parseDivergences } from "../tools/analyze/compare";
 import { main as analyzeMain, type Io } from "../tools/analyze/main";
 import { reportSections } from "../tools/diff/comment";
 import { PLAIN } from "../tools/lib/style";
 import { renderMesh } from "../tools/render/main";
-import { devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
+import { devConfig, devStackConfig, meshConfig, PROJECT_ROOT } from "./support/configs";
 import { runWithMocks } from "./support/mockEngine";
 import { fromRegistered, runPolicies } from "./support/policyHarness";
 
@@ -66,39 +67,97 @@ describe("the dev stack", () => {
     );
     assert.deepEqual(result.findings.map(line).sort(), documented.sort());
   });
+});
 
-  test("the charts' objects are what `helm template` renders for the dev values", () => {
-    const rendered = JSON.parse(readFileSync(fixture("chart-objects.dev.json"), "utf8")).objects as Record<
-      string,
-      any
-    >[];
-    const derived = chartObjects(helmReleases(buildMeshSpec(devConfig())));
-    const id = (o: { kind?: string; namespace?: string; name?: string }) => `${o.kind} ${o.namespace ?? ""}/${o.name}`;
-    const helm = new Map(rendered.map((o) => [id(o), o]));
-    for (const o of derived) {
-      const h = helm.get(id(o));
-      assert.ok(h, `${id(o)} is not in the chart's output`);
-      const spec = (o.body.spec ?? {}) as Record<string, any>;
-      if (o.kind === "Service") {
-        assert.deepEqual(spec.selector, h.selector, id(o));
-        const ports = (spec.ports as Record<string, unknown>[]).map(({ nodePort: _n, ...p }) => p);
-        assert.deepEqual(ports, h.ports, id(o));
-      }
-      if (o.kind === "Deployment") {
-        const template = spec.template;
-        for (const [k, v] of Object.entries(template.metadata.labels))
-          assert.equal(h.podLabels[k], v, `${id(o)} pod label ${k}`);
-        assert.deepEqual(
-          template.spec.containers.map((c: { name: string; image: string }) => [c.name, c.image]),
-          h.containers.map((c: { name: string; image: string }) => [c.name, c.image]),
-        );
-        assert.equal(spec.replicas, h.replicas);
-      }
-      if (o.kind === "MutatingWebhookConfiguration") assert.deepEqual(o.body.webhooks, h.webhooks);
+/** Production mid-upgrade: two istiod revisions, prod-stable on 1.30.3, prod-canary on 1.30.4. */
+const PRODUCTION_UPGRADING = {
+  clusterMode: "existing",
+  revisions: { upgradeTo: "1.30.4", canaryVersion: "1.30.4" },
+};
+
+describe("the charts' objects are what `helm template` renders", () => {
+  for (const [name, cfg] of [
+    ["dev", devConfig()],
+    ["production", meshConfig(PRODUCTION_UPGRADING)],
+  ] as const) {
+    test(`for the ${name} values (tests/fixtures/analysis/chart-objects.${name}.json)`, () => {
+      assertChartObjects(cfg, name);
+    });
+  }
+});
+
+/** The analyzer's chart objects for `cfg` against a real helm's (scripts/dev/snapshot-chart-objects.ts). */
+function assertChartObjects(cfg: MeshConfig, name: string) {
+  const rendered = JSON.parse(readFileSync(fixture(`chart-objects.${name}.json`), "utf8")).objects as Record<
+    string,
+    any
+  >[];
+  const derived = chartObjects(helmReleases(buildMeshSpec(cfg)));
+  const id = (o: { kind?: string; namespace?: string; name?: string }) => `${o.kind} ${o.namespace ?? ""}/${o.name}`;
+  const helm = new Map(rendered.map((o) => [id(o), o]));
+  for (const o of derived) {
+    const h = helm.get(id(o));
+    assert.ok(h, `${id(o)} is not in the chart's output`);
+    const spec = (o.body.spec ?? {}) as Record<string, any>;
+    if (o.kind === "Service") {
+      assert.deepEqual(spec.selector, h.selector, id(o));
+      const ports = (spec.ports as Record<string, unknown>[]).map(({ nodePort: _n, ...p }) => p);
+      assert.deepEqual(ports, h.ports, id(o));
     }
-    const ours = new Set(derived.map(id));
-    const read = ["ServiceAccount", "Service", "Deployment", "MutatingWebhookConfiguration"];
-    assert.deepEqual(rendered.filter((o) => read.includes(o.kind) && !ours.has(id(o))).map(id), []);
+    if (o.kind === "Deployment") {
+      const template = spec.template;
+      for (const [k, v] of Object.entries(template.metadata.labels))
+        assert.equal(h.podLabels[k], v, `${id(o)} pod label ${k}`);
+      assert.deepEqual(
+        template.spec.containers.map((c: { name: string; image: string }) => [c.name, c.image]),
+        h.containers.map((c: { name: string; image: string }) => [c.name, c.image]),
+      );
+      // An autoscaled chart leaves replicas to its HPA, which keeps at least its minimum.
+      assert.equal(spec.replicas, h.replicas ?? h.hpaMinReplicas, id(o));
+    }
+    if (o.kind === "MutatingWebhookConfiguration") assert.deepEqual(o.body.webhooks, h.webhooks);
+  }
+  const ours = new Set(derived.map(id));
+  const read = ["ServiceAccount", "Service", "Deployment", "MutatingWebhookConfiguration"];
+  assert.deepEqual(rendered.filter((o) => read.includes(o.kind) && !ours.has(id(o))).map(id), []);
+}
+
+describe("a production stack with istiod revisions and tags", () => {
+  const input = stackInput(meshConfig(PRODUCTION_UPGRADING));
+  const result = analyze(input);
+
+  test("findings name the revisions' istiods; the tag-injected backends are in the mesh (no IST0127)", () => {
+    const lines = result.findings.map(line);
+    assert.deepEqual(
+      lines.filter((l) => l.includes("IST0175")),
+      [
+        "Warning IST0175 Deployment istio-system/istiod-1-30-3",
+        "Warning IST0175 Deployment istio-system/istiod-1-30-4",
+      ],
+    );
+    assert.deepEqual(
+      lines.filter((l) => /IST0127|IST0146|IST0118/.test(l)),
+      [],
+    );
+  });
+
+  test("pods get the sidecar of the revision their tag points at; gateways keep their own", () => {
+    const proxy = (ns: string, name: string) => {
+      const d = input.resources.find((r) => r.kind === "Deployment" && r.namespace === ns && r.name === name);
+      assert.ok(d, `${ns}/${name}`);
+      const pod = (d.body.spec as Record<string, any>).template;
+      return {
+        images: pod.spec.containers.filter((c: { name: string }) => c.name === "istio-proxy").map((c: any) => c.image),
+        status: pod.metadata.annotations?.["sidecar.istio.io/status"],
+      };
+    };
+    // backend is labelled istio.io/rev=prod-stable, which points at 1-30-3 until the upgrade moves it.
+    assert.deepEqual(proxy("backend", "user-service-v1"), {
+      images: ["docker.io/istio/proxyv2:1.30.3"],
+      status: '{"containers":["istio-proxy"],"revision":"1-30-3"}',
+    });
+    assert.deepEqual(proxy("istio-ingress", "istio-ingressgateway").images, ["auto"]);
+    assert.deepEqual(proxy("istio-system", "istiod-1-30-4").images, []);
   });
 });
 
