@@ -83,7 +83,32 @@ if [[ "$backend_url" == file://* && "$state_dir" != /* && "$state_dir" != "~"* &
   mkdir -p "$state_dir"
 fi
 
+# Creating the stack makes the CLI write `encryptionsalt:` into Pulumi.<stack>.yaml (appended to a
+# file that is there: pkg/secrets/passphrase and sdk/go/common/util/yamlutil/edit.go in pulumi/pulumi).
+# For a stack file the clone brought (dev, ambient) that modifies a tracked file: the salt is this
+# clone's, bound to its state and passphrase, and must not be committed. Said once, on the run that
+# wrote it. Bash alone reads the file: the wrapper needs no grep.
+has_salt() {
+  [[ -f "$1" ]] || return 1
+  local line
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    if [[ "$line" == encryptionsalt:* ]]; then return 0; fi
+  done <"$1"
+  return 1
+}
+stack_file="Pulumi.$STACK.yaml"
+salt_missing=no
+if [[ -f "$stack_file" ]] && ! has_salt "$stack_file"; then salt_missing=yes; fi
+
 pulumi stack select --create "$STACK"
+
+if [[ "$salt_missing" == yes ]] && has_salt "$stack_file"; then
+  printf '%s\n' \
+    "pulumi.sh: Pulumi added this clone's encryptionsalt to $stack_file, so git shows the file modified." \
+    "Leave that line out of your commits and in the file: it belongs to this clone's state (.pulumi-state)" \
+    "and passphrase; committed, every other clone's \`pulumi stack init $STACK\` would need your passphrase." \
+    "See docs/development.md, \"The stack file's encryptionsalt\"." >&2
+fi
 
 if [[ "$verb" == up || "$verb" == preview ]]; then
   mode="$(pulumi config get clusterMode --stack "$STACK" 2>/dev/null || echo kind)"

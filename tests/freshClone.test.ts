@@ -85,6 +85,34 @@ describe("the state directory on a fresh clone", () => {
   });
 });
 
+describe("the stack file's encryptionsalt", () => {
+  test("stack init appends this clone's salt to the tracked Pulumi.dev.yaml and changes nothing else", () => {
+    const s = setup();
+    const file = path.join(s.project, "Pulumi.dev.yaml");
+    const tracked = fs.readFileSync(file, "utf8");
+    assert.doesNotMatch(tracked, /encryptionsalt/, "the repository's stack file carries no salt");
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    const written = fs.readFileSync(file, "utf8");
+    // yamlutil/edit.go: comments and order kept, the key the file lacked appended (pulumi/pulumi#14860).
+    assert.ok(written.startsWith(tracked), written);
+    assert.match(written.slice(tracked.length), /^encryptionsalt: v1:[A-Za-z0-9+/=]+:v1:\S+\n$/);
+    // Another select neither changes nor repeats it.
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    assert.equal(fs.readFileSync(file, "utf8"), written);
+  });
+
+  test("a committed salt binds every clone to its passphrase: another clone's stack init then fails", () => {
+    const first = setup();
+    assert.equal(pulumi(first, ["stack", "select", "--create", "dev"]).status, 0);
+    const other = setup();
+    fs.copyFileSync(path.join(first.project, "Pulumi.dev.yaml"), path.join(other.project, "Pulumi.dev.yaml"));
+    const r = pulumi(other, ["stack", "select", "--create", "dev"], { PULUMI_CONFIG_PASSPHRASE: "another" });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, "error: could not create secrets manager for new stack: incorrect passphrase\n");
+    assert.deepEqual(other.pulumi.stacks(other.project), []);
+  });
+});
+
 describe("the stub is as strict as the CLI", () => {
   test("an empty --stack with no stack selected, non-interactive: no stack selected", () => {
     const s = setup();
@@ -175,7 +203,7 @@ describe("the stub is as strict as the CLI", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(s.pulumi.config(s.project, "dev")["istio-mesh:canaryWeights"], { v1: 70, v2: 30 });
     const text = fs.readFileSync(path.join(s.project, "Pulumi.dev.yaml"), "utf8");
-    assert.match(text, /^encryptionsalt: v1:/);
+    assert.match(text, /\nencryptionsalt: v1:\S+\n$/, "the salt stays after the keys the file had");
     assert.match(text, /# The lab's stack/);
   });
 

@@ -389,6 +389,9 @@ describe("check-prereqs.sh", () => {
   });
 });
 
+/** What pulumi.sh says when creating the stack wrote the salt into the clone's tracked stack file. */
+const SALT_NOTICE =
+  /^pulumi\.sh: Pulumi added this clone's encryptionsalt to Pulumi\.dev\.yaml, so git shows the file modified\.$/m;
 const UP_DEV = "up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json";
 
 describe("pulumi.sh", () => {
@@ -407,6 +410,9 @@ describe("pulumi.sh", () => {
     );
     assert.deepEqual(r.world.pulumi.stacks(r.world.project), ["dev"]);
     assert.equal(r.world.pulumi.stateDir(r.world.project), path.join(r.world.project, ".pulumi-state"));
+    // Creating the stack appended the clone's salt to the tracked Pulumi.dev.yaml: said once, here.
+    assert.match(r.out, SALT_NOTICE);
+    assert.match(fs.readFileSync(path.join(r.world.project, "Pulumi.dev.yaml"), "utf8"), /\nencryptionsalt: v1:\S+\n$/);
   });
 
   test("the state directory was deleted (rm -rf .pulumi-state): the wrapper makes it again", () => {
@@ -713,6 +719,7 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
     );
     assert.equal(r.status, 0, r.out);
     assert.deepEqual(commands(r).slice(2), [`${UP_DEV} --yes`]);
+    assert.doesNotMatch(r.out, SALT_NOTICE, "the stack and its salt were there: nothing to say");
     // Once, by the prerequisites' port check; the cluster check never asks.
     assert.equal(r.world.kind.calls().filter((c) => c.startsWith("kind get clusters")).length, 1, "kind isn't asked");
   });

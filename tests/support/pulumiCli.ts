@@ -413,12 +413,14 @@ class StackFile {
     return typeof salt === "string" ? salt : undefined;
   }
 
+  /**
+   * As the CLI saves a ProjectStack (sdk/go/common/encoding/marshal.go): a file it read is edited in
+   * place, comments kept, and a key it lacked is appended after the others (yamlutil/edit.go
+   * handleMappingNode, pulumi/pulumi#14860), so a tracked Pulumi.dev.yaml gains `encryptionsalt:` as its
+   * last line; a new file is the struct's order, where encryptionsalt precedes config.
+   */
   set salt(salt: string) {
-    const map = this.doc.contents as unknown as { items: unknown[] };
     this.doc.set("encryptionsalt", salt);
-    // Pulumi writes it as the file's first key.
-    const item = map.items.pop();
-    map.items.unshift(item);
   }
 
   raw(): Record<string, unknown> {
