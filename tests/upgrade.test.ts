@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import YAML from "yaml";
-import { buildMeshSpec } from "../components/meshSpec";
+import { buildMeshSpec, installedControlPlane } from "../components/meshSpec";
 import { parseMeshConfig } from "../config/parse";
 import { EXIT, runCli } from "../tools/lib/cli";
 import { CtrlC } from "../tools/lib/interrupt";
@@ -73,8 +73,8 @@ describe("the upgrade plan (pure)", () => {
       raw = applyChange(raw, step.change);
       const cfg = parseMeshConfig(raw);
       assert.deepEqual(cfg.revisions.stableVersion, step.after.stableVersion);
-      const istiods = buildMeshSpec(cfg);
-      const names = [istiods.releases[1], ...(istiods.revisions?.otherIstiods ?? [])].map((r) => r.name).sort();
+      const installed = installedControlPlane(buildMeshSpec(cfg));
+      const names = [installed?.istiod, ...(installed?.revisions?.otherIstiods ?? [])].map((r) => r?.name).sort();
       assert.deepEqual(names, step.after.upgradeTo ? ["istiod-1-30-3", "istiod-1-30-4"] : ["istiod-1-30-4"]);
     }
     assert.deepEqual(raw, { istioVersion: "1.30.4", revisions: { enabled: true } });

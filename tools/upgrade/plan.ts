@@ -79,7 +79,7 @@ export function taggedWorkloads(cfg: MeshConfig): { canary: Workload[]; rest: Wo
   const backend = cfg.backend.namespace;
   const clients = spec.security.probeClients;
   return {
-    canary: [{ namespace: INGRESS_NAMESPACE, deployment: spec.releases[2].name }],
+    canary: [{ namespace: INGRESS_NAMESPACE, deployment: spec.ingressGateway.name }],
     rest: [
       ...spec.backends.deployments.map((d) => ({ namespace: backend, deployment: d.metadata.name })),
       // mesh-client has a sidecar; outside-client's namespace has injection off.
