@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { meshConfigValues } from "../../components/controlPlane/helmValues";
 import { ISTIO_NAMESPACE } from "../../components/meta";
 import type { ExistingIstio, MeshConfig } from "../../config/types";
+import { istiodMinor, servingIstiods } from "../lib/istiodRevision";
 import type { Finding, ListedObject } from "./checks";
 
 /** What kubectl reports of the cluster's Istio (main.ts asks only when the stack uses it). */
@@ -33,34 +34,6 @@ const finding = (check: Finding["check"], level: Finding["level"], message: stri
   level,
   message,
 });
-
-/**
- * The istiod Deployments serving `revision`: labelled with it (the istiod chart labels its Deployment
- * `istio.io/rev: <revision or "default">`), else through the tag of that name, whose webhook is labelled
- * with the revision it points at (templates/revision-tags-mwc.yaml: `istio.io/tag`, `istio.io/rev`).
- */
-export function servingIstiods(
-  revision: string,
-  istiods: readonly ListedObject[],
-  tags: readonly ListedObject[],
-): { readonly via?: string; readonly istiods: readonly ListedObject[] } {
-  const direct = istiods.filter((o) => label(o, REV) === revision);
-  if (direct.length > 0) return { istiods: direct };
-  const target = tags.map((t) => label(t, REV)).find((r) => r !== undefined);
-  if (target === undefined) return { istiods: [] };
-  return { via: target, istiods: istiods.filter((o) => label(o, REV) === target) };
-}
-
-/** major.minor of an istiod: its image tag (`pilot:1.30.3`, `-distroless` too), else a `1-30-3` revision. */
-export function istiodMinor(o: ListedObject): string | undefined {
-  const images = (o.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? "");
-  for (const image of images) {
-    const tag = /:(\d+)\.(\d+)\.\d+/.exec(image);
-    if (tag) return `${tag[1]}.${tag[2]}`;
-  }
-  const rev = /^(\d+)-(\d+)(?:-|$)/.exec(label(o, REV) ?? "");
-  return rev ? `${rev[1]}.${rev[2]}` : undefined;
-}
 
 const minorOf = (version: string) => version.split(".").slice(0, 2).join(".");
 
