@@ -223,6 +223,7 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     name: "existingIstio",
     area: "profile",
     type: "object",
+    defaultText: "absent: the stack installs Istio itself",
     allowed: "existingIstio fields",
     only: "existing",
     fields: {
