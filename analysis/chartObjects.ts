@@ -30,6 +30,7 @@ function gatewayObjects(r: ChartRelease): unknown[] {
   const istio = extra.istio ?? r.name.replace(/^istio-/, "");
   const selector = { app: r.name, istio };
   const service = record(values.service);
+  const revision = text(values.revision);
   const meta = (labels: Record<string, string> = {}) => ({ name: r.name, namespace: r.namespace, labels });
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta() },
@@ -47,7 +48,8 @@ function gatewayObjects(r: ChartRelease): unknown[] {
         replicas: typeof values.replicaCount === "number" ? values.replicaCount : 1,
         template: {
           metadata: {
-            labels: { [INJECT]: "true", ...selector, ...extra },
+            // _helpers.tpl gateway.sidecarInjectionLabels: `istio.io/rev` too once `revision` is set.
+            labels: { [INJECT]: "true", ...(revision && { "istio.io/rev": revision }), ...selector, ...extra },
             annotations: { "inject.istio.io/templates": "gateway" },
           },
           spec: { serviceAccountName: r.name, containers: [{ name: "istio-proxy", image: "auto" }] },
