@@ -115,12 +115,19 @@ describe("the mesh on the cluster's control plane under mocks", () => {
   };
   const installed = (type: string, name: string) =>
     type === T.release ? { status: { name, namespace: "istio-ingress" } } : tlsOutputs(type, name);
+  // One run per cell, shared by the tests that only read it (runs share the mock engine, so one at a time).
+  const runs = new Map<string, ReturnType<typeof runWithMocks>>();
+  const up = (dataplane: "sidecar" | "ambient") => {
+    const run =
+      runs.get(dataplane) ??
+      runWithMocks(() => deployMesh(USING("prod-stable", { dataplane }), offline), { generatedOutputs: installed });
+    runs.set(dataplane, run);
+    return run;
+  };
 
   for (const dataplane of ["sidecar", "ambient"] as const) {
     test(`${dataplane}: only the gateways are releases, and nothing waits for a control plane of its own`, async () => {
-      const run = await runWithMocks(() => deployMesh(USING("prod-stable", { dataplane }), offline), {
-        generatedOutputs: installed,
-      });
+      const run = await up(dataplane);
       assert.equal(run.error, undefined);
       const releases = run.ofType(T.release).map((r) => r.name);
       assert.ok(releases.includes("istio-ingressgateway"));
@@ -139,7 +146,7 @@ describe("the mesh on the cluster's control plane under mocks", () => {
   }
 
   test("the HA policy says, as an advisory, that istiod is not this stack's to check", async () => {
-    const run = await runWithMocks(() => deployMesh(USING("prod-stable"), offline), { generatedOutputs: installed });
+    const run = await up("sidecar");
     const result = await runPolicies([highAvailability], fromRegistered(run.resources), {
       packEnforcementLevel: "mandatory",
     });
