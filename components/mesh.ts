@@ -39,10 +39,10 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
   const controlPlane = new IstioControlPlane(
     "istio",
     {
-      istioNamespace: spec.namespaces.istio,
+      ...(spec.namespaces.istio && { istioNamespace: spec.namespaces.istio }),
       ingressNamespace: spec.namespaces.ingress,
-      releases: spec.releases,
-      ...(spec.revisions && { revisions: spec.revisions }),
+      controlPlane: spec.controlPlane,
+      ingressGateway: spec.ingressGateway,
     },
     onCluster,
   );
@@ -84,7 +84,7 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
     "traffic",
     {
       traffic: spec.traffic,
-      dependsOn: [controlPlane.base, controlPlane.istiod, backends.namespace],
+      dependsOn: [...controlPlane.crds, ...controlPlane.istiod, backends.namespace],
       gatewayApi: [...(gatewayApiCrds?.definitions ?? []), controlPlane.ingressNamespace],
     },
     onCluster,
@@ -94,7 +94,7 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
     "egress",
     {
       ...spec.egress,
-      crds: controlPlane.base,
+      crds: controlPlane.crds,
       istiod: controlPlane.istiod,
       backendNamespace: backends.namespace,
       // ambient's egress waypoint is a Gateway API Gateway, like the backend's.
@@ -108,7 +108,7 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
       {
         spec: spec.observability,
         namespace: controlPlane.istioNamespace,
-        crds: controlPlane.base,
+        crds: controlPlane.crds,
         istiod: controlPlane.istiod,
         dashboards: (env.dashboards ?? loadPinnedDashboards)(),
       },
@@ -121,7 +121,7 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
       spec: spec.security,
       jwt: cfg.security.jwt,
       now: Date.now(),
-      crds: controlPlane.base,
+      crds: controlPlane.crds,
       istiod: controlPlane.istiod,
       backendNamespace: backends.namespace,
       ingressNamespace: controlPlane.ingressNamespace,

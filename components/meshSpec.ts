@@ -4,7 +4,7 @@ import { type BackendSpecs, backendSpecs } from "./backends/workloads";
 import { type KindClusterSpec, kindClusterSpec } from "./cluster/kindConfig";
 import type { IstioRelease } from "./controlPlane/helmValues";
 import { withProfile } from "./controlPlane/production";
-import { controlPlaneReleases, type RevisionSpec } from "./controlPlane/revisionReleases";
+import { type ControlPlaneSpec, controlPlaneReleases } from "./controlPlane/revisionReleases";
 import {
   type EgressSpec,
   egressIstioObjects,
@@ -24,14 +24,19 @@ import { type TrafficSpec, trafficObjects, trafficSpec } from "./traffic/spec";
 export interface MeshSpec {
   readonly kindCluster?: KindClusterSpec;
   readonly namespaces: {
-    readonly istio: NamespaceSpec;
+    /** Absent with the cluster's own control plane: istio-system is then not this stack's. */
+    readonly istio?: NamespaceSpec;
     readonly ingress: NamespaceSpec;
     readonly backend: NamespaceSpec;
   };
-  readonly releases: readonly [IstioRelease, IstioRelease, IstioRelease];
-  /** With `revisions.enabled`: the other istiod revision during an upgrade, and the revision tags. */
-  readonly revisions?: RevisionSpec;
-  /** dataplane=ambient: istio-cni, ztunnel and the waypoint; absent with sidecars. */
+  /** Installed by this stack (base, istiod, revisions and tags), or the cluster's own (`existingIstio`). */
+  readonly controlPlane: ControlPlaneSpec;
+  /** Injected by the control plane's revision (the chart's `revision` value). */
+  readonly ingressGateway: IstioRelease;
+  /**
+   * dataplane=ambient: the waypoint, and istio-cni and ztunnel unless the cluster's own control plane runs
+   * them; absent with sidecars.
+   */
   readonly ambient?: AmbientSpec;
   readonly backends: BackendSpecs;
   /** Gateway API CRDs to install (trafficApi gateway-api or dataplane ambient): their names, contents fetched at run time. */
@@ -46,21 +51,31 @@ export interface MeshSpec {
 
 export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
   const security = securitySpec(cfg);
-  const controlPlane = controlPlaneReleases(cfg);
-  const [base, istiod, ingress] = controlPlane.releases;
+  const { controlPlane, ingressGateway } = controlPlaneReleases(cfg);
   const egress = egressSpec(cfg);
   const ambient = ambientSpec(cfg);
+  const installs = controlPlane.kind === "install";
   return {
     ...(cfg.cluster.mode === "kind" && { kindCluster: kindClusterSpec(cfg.cluster, cfg.ingress) }),
-    namespaces: { istio: istioNamespace(cfg), ingress: ingressNamespace(), backend: backendNamespace(cfg) },
+    namespaces: {
+      ...(installs && { istio: istioNamespace(cfg) }),
+      ingress: ingressNamespace(cfg),
+      backend: backendNamespace(cfg),
+    },
     // The production profile's HA and LoadBalancer overlay, on every istiod revision and gateway.
-    releases: [base, withProfile(cfg, istiod, "other"), withProfile(cfg, ingress, "ingress")],
-    ...(controlPlane.revisions && {
-      revisions: {
-        ...controlPlane.revisions,
-        otherIstiods: controlPlane.revisions.otherIstiods.map((r) => withProfile(cfg, r, "other")),
-      },
-    }),
+    controlPlane: installs
+      ? {
+          ...controlPlane,
+          istiod: withProfile(cfg, controlPlane.istiod, "other"),
+          ...(controlPlane.revisions && {
+            revisions: {
+              ...controlPlane.revisions,
+              otherIstiods: controlPlane.revisions.otherIstiods.map((r) => withProfile(cfg, r, "other")),
+            },
+          }),
+        }
+      : controlPlane,
+    ingressGateway: withProfile(cfg, ingressGateway, "ingress"),
     ...(ambient && { ambient }),
     backends: backendSpecs(cfg),
     ...(needsGatewayApiCrds(cfg) && { gatewayApiCrds: GATEWAY_API_CRDS.map((p) => crdName(p.file)) }),
@@ -73,11 +88,18 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
   };
 }
 
+/** The control plane this stack installs; undefined when it uses the cluster's own (`existingIstio`). */
+export function installedControlPlane(spec: MeshSpec): Extract<ControlPlaneSpec, { kind: "install" }> | undefined {
+  return spec.controlPlane.kind === "install" ? spec.controlPlane : undefined;
+}
+
 /** Every Helm release, in install order (the ambient data plane and the egress gateway beside the ingress gateway). */
 export function helmReleases(spec: MeshSpec): readonly IstioRelease[] {
+  const installed = installedControlPlane(spec);
   return [
-    ...spec.releases,
-    ...(spec.revisions?.otherIstiods ?? []),
+    ...(installed ? [installed.base, installed.istiod] : []),
+    spec.ingressGateway,
+    ...(installed?.revisions?.otherIstiods ?? []),
     ...(spec.ambient?.releases ?? []),
     ...(spec.egress.gateway ? [spec.egress.gateway.release] : []),
   ];
@@ -87,11 +109,12 @@ export function helmReleases(spec: MeshSpec): readonly IstioRelease[] {
 export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
   const { namespaces, backends, traffic, egress, security } = spec;
   const clients = security.probeClients;
+  const tags = installedControlPlane(spec)?.revisions?.tags ?? [];
   return [
-    namespaces.istio,
+    ...(namespaces.istio ? [namespaces.istio] : []),
     namespaces.ingress,
     namespaces.backend,
-    ...(spec.revisions?.tags ?? []),
+    ...tags,
     ...egressNamespaces(egress),
     ...(clients ? [clients.namespace] : []),
     ...backends.serviceAccounts,

@@ -19,10 +19,16 @@ function namespace(name: string, labels: Record<string, string> = {}): Namespace
 /** Marks a production stack, for the policies that hold production to more (policies/availability.ts). */
 export const PROFILE_LABEL = "istio-mesh/profile";
 
+const profileLabels = (cfg: MeshConfig): Record<string, string> =>
+  cfg.profile.name === "production" ? { [PROFILE_LABEL]: "production" } : {};
+
 /** The control plane's namespace; in production it names the profile. */
-export const istioNamespace = (cfg: MeshConfig): NamespaceSpec =>
-  namespace(ISTIO_NAMESPACE, cfg.profile.name === "production" ? { [PROFILE_LABEL]: "production" } : {});
-export const ingressNamespace = (): NamespaceSpec => namespace(INGRESS_NAMESPACE);
+export const istioNamespace = (cfg: MeshConfig): NamespaceSpec => namespace(ISTIO_NAMESPACE, profileLabels(cfg));
+/**
+ * The ingress gateway's namespace; in production it names the profile too, so a stack that uses the
+ * cluster's own istio-system (`existingIstio`) is still seen as production.
+ */
+export const ingressNamespace = (cfg: MeshConfig): NamespaceSpec => namespace(INGRESS_NAMESPACE, profileLabels(cfg));
 export const egressNamespace = (): NamespaceSpec => namespace(EGRESS_NAMESPACE);
 /**
  * ambient's egress namespace, as Istio's ambient egress page sets it up: captured by ztunnel, and

@@ -77,9 +77,18 @@ export function parseMeshConfig(raw: RawConfig, earlier: readonly ConfigIssue[] 
   const egress = parseEgressArea(raw, read);
   const observability = parseObservabilityArea(raw, read);
   // Production installs istiod as a revision behind tags, as Istio's canary-upgrade guide runs it; ambient
-  // refuses revisions (ztunnel upgrades in place), so there the default stays off.
-  const revisionsByDefault = profile.name === "production" && cell.dataplane === "sidecar";
+  // refuses revisions (ztunnel upgrades in place), so there the default stays off; so it does when the
+  // cluster's own istiod is used (its revisions are whoever installed it's).
+  const revisionsByDefault =
+    profile.name === "production" && cell.dataplane === "sidecar" && profile.existingIstio === undefined;
   const revisions = where && parseRevisionsArea(raw, read, where.istio.version, revisionsByDefault);
+  if (revisions?.enabled && profile.existingIstio) {
+    read.fail(
+      `${configKey("revisions")}.enabled`,
+      true,
+      "false with existingIstio (istiod's revisions and tags belong to whoever installs istiod)",
+    );
+  }
 
   if (read.issues.length > 0 || !where || !revisions) throw new ConfigError(read.issues);
   const cfg: MeshConfig = { ...where, profile, cell, revisions, ...traffic, security, egress, observability };

@@ -1,6 +1,6 @@
 import { configKey, optional, type RawConfig, type Readers } from "./readers";
-import { keyReference, PROFILES } from "./reference";
-import type { MeshProfile } from "./types";
+import { fieldsOf, keyReference, PROFILES } from "./reference";
+import type { ExistingIstio, MeshProfile } from "./types";
 
 /** The lab or production shape of the same mesh, and what only production reads. */
 
@@ -23,8 +23,24 @@ export function parseProfileArea(raw: RawConfig, read: Readers): MeshProfile {
       "only used with profile production (the lab's ingress is a NodePort); remove it",
     );
   }
-  const adopt = optional(raw, "adoptExistingIstio", (v, k) => read.bool(k, v));
-  return { name, ingressServiceAnnotations: annotations ?? {}, adoptExistingIstio: adopt ?? false };
+  // On kind the cluster is the stack's own; config/cluster.ts refuses the key there.
+  const existingIstio =
+    mode === "existing" ? optional(raw, "existingIstio", (v, k) => parseExistingIstio(read, k, v)) : undefined;
+  return { name, ingressServiceAnnotations: annotations ?? {}, ...(existingIstio && { existingIstio }) };
+}
+
+/** A revision or tag is a label value that also names a Service (`istiod-<revision>`): a DNS label. */
+const REVISION = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function parseExistingIstio(read: Readers, key: string, value: unknown): ExistingIstio | undefined {
+  const fields = read.object(key, value, fieldsOf("existingIstio"));
+  if (!fields) return undefined;
+  const allowed = keyReference("existingIstio").fields?.revision?.allowed ?? "";
+  const revision =
+    fields.revision === undefined
+      ? read.missing(key, `${key}.revision`, allowed)
+      : read.string(`${key}.revision`, fields.revision, REVISION, allowed);
+  return revision === undefined ? undefined : { revision };
 }
 
 /** `lab` on kind, `production` on a cluster of one's own. */

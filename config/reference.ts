@@ -234,18 +234,27 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
     effective: (cfg) => cfg.profile.ingressServiceAnnotations,
   },
   {
-    name: "adoptExistingIstio",
+    name: "existingIstio",
     area: "profile",
-    type: "boolean",
-    defaultValue: false,
-    allowed: "true or false",
+    type: "object",
+    defaultText: "absent: the stack installs Istio itself",
+    allowed: "existingIstio fields",
     only: "existing",
+    fields: {
+      revision: {
+        allowed:
+          'the revision or revision tag of an istiod the cluster runs (a DNS label such as "prod-stable"), or ' +
+          '"default" for its default injector',
+      },
+    },
     does:
-      "false: `npm run up` and `npm run preview` stop before any resource when the cluster runs an istiod this " +
-      "stack's state does not hold (another install, another revision). true: go ahead beside it (see " +
-      "[Production](production.md#pre-flight)).",
-    example: { value: "true" },
-    effective: (cfg) => cfg.profile.adoptExistingIstio,
+      "Use the Istio control plane the cluster already runs instead of installing one: no base chart, istiod, " +
+      "revision tags, istio-cni or ztunnel of this stack's; its namespaces and gateways are injected by that " +
+      "revision (`istio.io/rev`, or `istio-injection=enabled` for `default`), and the pre-flight checks that it " +
+      "serves, at istioVersion's minor. Absent: the stack installs Istio and refuses a cluster that runs an " +
+      "istiod it does not own. Not with `revisions.enabled`. See [Production](production.md#using-the-clusters-istio).",
+    example: { path: "existingIstio.revision", value: "prod-stable" },
+    effective: (cfg) => cfg.profile.existingIstio,
   },
   {
     name: "dataplane",
@@ -309,7 +318,8 @@ export const CONFIG_REFERENCE: readonly ConfigKeyReference[] = [
       "istiod as a revision named from its release (`1.30.3` → `istiod-1-30-3`), and the revision tags " +
       "`prod-stable` (namespaces, the egress gateway) and `prod-canary` (the ingress gateway) pointing at " +
       "it, for `npm run upgrade` (see [Upgrades](upgrade.md)). The default above is the lab's: with " +
-      "`profile: production` and sidecars, `enabled` defaults to true.",
+      "`profile: production` and sidecars, `enabled` defaults to true, unless `existingIstio` is set (the " +
+      "revisions then belong to whoever installs istiod, and `enabled: true` is refused).",
     example: { path: "revisions.enabled", value: "true" },
     effective: (cfg) => cfg.revisions,
   },

@@ -100,8 +100,16 @@ export interface MeshProfile {
   readonly name: "lab" | "production";
   /** On the ingress gateway's LoadBalancer Service (production only). */
   readonly ingressServiceAnnotations: Readonly<Record<string, string>>;
-  /** Read by the pre-flight (tools/preflight): install beside an istiod this stack does not own. */
-  readonly adoptExistingIstio: boolean;
+  /**
+   * The cluster's own Istio control plane, which this stack uses instead of installing one (existing
+   * clusters only): no base, istiod, revision tags, istio-cni or ztunnel of its own.
+   */
+  readonly existingIstio?: ExistingIstio;
+}
+
+/** An istiod the cluster already runs: its revision or revision tag, or `default` (the default injector). */
+export interface ExistingIstio {
+  readonly revision: string;
 }
 
 export interface MeshConfig {

@@ -1,7 +1,7 @@
 /**
  * High availability: what Istio's production guidance asks of a mesh that must survive a node
- * drain or a zone outage. Mandatory for a stack of profile `production` (its istio-system namespace
- * carries `istio-mesh/profile: production`). A lab stack runs one replica of everything on purpose:
+ * drain or a zone outage. Mandatory for a stack of profile `production` (its istio-system and
+ * istio-ingress namespaces carry `istio-mesh/profile: production`). A lab stack runs one replica of everything on purpose:
  * it is not checked, unless its policy config sets `labProfile: "advisory"` to see what production
  * would refuse.
  */
@@ -111,7 +111,17 @@ export const highAvailability: StackValidationPolicy = {
       ? reportViolation
       : (message, urn) => reportAdvisory(reportViolation, `${message} (mandatory in profile production)`, urn);
 
-    for (const r of seen.filter((x) => x.type === HELM_RELEASE)) {
+    const releases = seen.filter((x) => x.type === HELM_RELEASE);
+    // A stack that uses the cluster's own control plane (existingIstio) installs no istiod: its HA is
+    // whoever installed it's to keep, and this policy says so rather than passing it silently.
+    if (!releases.some((r) => text(r.props.chart) === "istiod")) {
+      reportAdvisory(
+        reportViolation,
+        "no istiod Helm release in this stack (it uses the cluster's control plane): istiod's replicas, " +
+          "PodDisruptionBudget and spread are not checked here; check them where istiod is installed",
+      );
+    }
+    for (const r of releases) {
       const chart = text(r.props.chart) ?? "";
       const shape = releaseShape(chart, record(r.props.values));
       if (!shape) continue;

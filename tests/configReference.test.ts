@@ -39,7 +39,6 @@ const REFUSED: Readonly<Record<string, unknown>> = {
   trafficApi: "gateway",
   profile: "prod",
   ingressServiceAnnotations: { "bad key!": "x" },
-  adoptExistingIstio: "yes",
 };
 
 describe("config/reference.ts is what the parser does", () => {

@@ -218,9 +218,9 @@ describe("credentials and exposure", () => {
       const dashboards = Promise.resolve({ contents: {}, missing: [] });
       component = new Observability("observability", {
         spec,
-        namespace: dummy,
-        crds: dummy,
-        istiod: dummy,
+        namespace: [dummy],
+        crds: [dummy],
+        istiod: [dummy],
         dashboards,
       });
     });

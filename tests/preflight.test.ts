@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import type { PulumiCli } from "../tools/lib/target";
 import { namespacesCreated, serverMinor, stackHoldings } from "../tools/preflight/checks";
+import { meshConfigFindings } from "../tools/preflight/existingIstio";
 import { main, spawnKubectl } from "../tools/preflight/main";
 import { meshConfig } from "./support/configs";
 import { type SeededObject, writeStubKubectl } from "./support/stubKubectl";
@@ -20,8 +21,11 @@ const EXISTING = {
   "istio-mesh:kubeContext": "prod-east",
 };
 
-/** `kubectl get` of a Helm-installed istiod, with the labels and annotations the istiod chart and Helm set. */
-const istiod = (namespace: string, name: string, rev: string, release: string): SeededObject => ({
+/**
+ * `kubectl get` of a Helm-installed istiod, with the labels and annotations the istiod chart and Helm set,
+ * and the chart's image (`<hub>/pilot:<tag>`, templates/deployment.yaml).
+ */
+const istiod = (namespace: string, name: string, rev: string, release: string, tag = "1.30.3"): SeededObject => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
   metadata: {
@@ -30,6 +34,44 @@ const istiod = (namespace: string, name: string, rev: string, release: string): 
     labels: { app: "istiod", "istio.io/rev": rev, istio: "pilot" },
     annotations: { "meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": namespace },
   },
+  spec: { template: { spec: { containers: [{ name: "discovery", image: `docker.io/istio/pilot:${tag}` }] } } },
+});
+
+/** A revision tag's webhook as the istiod chart's templates/revision-tags-mwc.yaml labels it. */
+const tagWebhook = (tag: string, rev: string): SeededObject => ({
+  apiVersion: "admissionregistration.k8s.io/v1",
+  kind: "MutatingWebhookConfiguration",
+  metadata: { name: `istio-revision-tag-${tag}`, labels: { "istio.io/tag": tag, "istio.io/rev": rev } },
+});
+
+/** The istiod chart's mesh ConfigMap (templates/configmap.yaml: `istio-<rev>`, labelled with the revision). */
+const meshConfigMap = (rev: string, mesh: string): SeededObject => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name: `istio-${rev}`, namespace: "istio-system", labels: { "istio.io/rev": rev } },
+  data: { mesh },
+});
+
+const daemonSet = (name: string): SeededObject => ({
+  apiVersion: "apps/v1",
+  kind: "DaemonSet",
+  metadata: { name, namespace: "istio-system" },
+});
+
+/** The mesh config of an istiod installed by this stack's own values (access log, ALLOW_ANY, the jaeger provider). */
+const OUR_MESH = [
+  "accessLogFile: /dev/stdout",
+  "outboundTrafficPolicy:",
+  "  mode: ALLOW_ANY",
+  "extensionProviders:",
+  "- name: jaeger",
+  "  opentelemetry: {port: 4317, service: jaeger-collector.istio-system.svc.cluster.local}",
+].join("\n");
+
+const USING = (revision: string, extra: Record<string, unknown> = {}) => ({
+  ...EXISTING,
+  "istio-mesh:existingIstio": JSON.stringify({ revision }),
+  ...extra,
 });
 
 /** The Pulumi CLI's answers: `config --json` ({key: {value, secret}}), `stack output --json`, `stack export`. */
@@ -140,7 +182,7 @@ describe("npm run preflight against stub kubectl", () => {
     assert.equal(stopped.code, 1, stopped.out);
   });
 
-  test("an istiod this stack's state does not hold stops it, unless adoptExistingIstio", async () => {
+  test("an istiod this stack's state does not hold stops it, and the message names existingIstio", async () => {
     const kubectl = cluster();
     kubectl.seed(["istio-system"], [istiod("istio-system", "istiod-1-29-2", "1-29-2", "istiod-1-29-2")]);
     const refused = await preflight(kubectl);
@@ -149,12 +191,70 @@ describe("npm run preflight against stub kubectl", () => {
       refused.out,
       /✗ foreign-istiod: istiod istio-system\/istiod-1-29-2 \(revision 1-29-2, Helm release istio-system\/istiod-1-29-2\) runs in this cluster and is not this stack's/,
     );
-    assert.match(refused.out, /set istio-mesh:adoptExistingIstio true/);
+    assert.match(refused.out, /Use it instead \(istio-mesh:existingIstio, revision 1-29-2\), or remove it/);
     // istio-system exists too, and the stack did not create it.
     assert.match(refused.out, /✗ existing-namespace: namespace istio-system exists and this stack did not create it/);
+  });
 
-    const adopting = await preflight(cluster(), { ...EXISTING, "istio-mesh:adoptExistingIstio": "true" });
-    assert.equal(adopting.code, 0, adopting.out);
+  test("existingIstio: a tag that points at a 1.30 istiod passes, and istio-system is not the stack's", async () => {
+    const kubectl = cluster();
+    kubectl.seed(
+      ["istio-system"],
+      [
+        istiod("istio-system", "istiod-1-30-2", "1-30-2", "istiod-1-30-2", "1.30.2"),
+        tagWebhook("prod-stable", "1-30-2"),
+        meshConfigMap("1-30-2", OUR_MESH),
+      ],
+    );
+    const r = await preflight(kubectl, USING("prod-stable"));
+    assert.equal(r.code, 0, r.out);
+    assert.match(
+      r.out,
+      /· existing-istiod: using istiod istio-system\/istiod-1-30-2 \(tag prod-stable → revision 1-30-2\), Istio 1.30/,
+    );
+    assert.doesNotMatch(r.out, /existing-namespace|foreign-istiod|existing-mesh-config/);
+    assert.deepEqual(
+      kubectl.calls().map((c) => c.slice(4, 6).join(" ")),
+      ["version -o", "get deployments", "get namespaces", "get mutatingwebhookconfigurations", "get configmaps"],
+    );
+  });
+
+  test("existingIstio: no istiod serving the revision is refused, naming what runs", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["istio-system"], [istiod("istio-system", "istiod", "default", "istiod")]);
+    const r = await preflight(kubectl, USING("prod-stable"));
+    assert.equal(r.code, 1);
+    assert.match(
+      r.out,
+      /✗ existing-istiod: no istiod serves revision prod-stable \(istio-mesh:existingIstio.revision\): istiods found: istio-system\/istiod \(revision default\)/,
+    );
+  });
+
+  test("existingIstio: an istiod of another minor than istioVersion is refused", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["istio-system"], [istiod("istio-system", "istiod-1-29-2", "1-29-2", "istiod-1-29-2", "1.29.2")]);
+    const r = await preflight(kubectl, USING("1-29-2"));
+    assert.equal(r.code, 1);
+    assert.match(
+      r.out,
+      /✗ existing-istiod: istiod istio-system\/istiod-1-29-2 serving revision 1-29-2 is Istio 1.29, but istioVersion is 1.30.3/,
+    );
+  });
+
+  test("existingIstio in ambient: the cluster's ztunnel and istio-cni-node must run", async () => {
+    const kubectl = cluster();
+    const base = [istiod("istio-system", "istiod", "default", "istiod"), daemonSet("istio-cni-node")];
+    kubectl.seed(["istio-system"], base);
+    const ambient = USING("default", { "istio-mesh:dataplane": "ambient" });
+    const missing = await preflight(kubectl, ambient);
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.out,
+      /✗ existing-ambient: dataplane ambient needs .* DaemonSet ztunnel is missing in istio-system/,
+    );
+    kubectl.seed([], [daemonSet("ztunnel")]);
+    const present = await preflight(kubectl, ambient);
+    assert.equal(present.code, 0, present.out);
   });
 
   test("the stack's own istiod and namespaces, as its state holds them, pass", async () => {
@@ -213,6 +313,29 @@ describe("pre-flight pieces", () => {
     assert.ok(
       !namespacesCreated(meshConfig({ clusterMode: "existing", egressGateway: false })).includes("istio-egress"),
     );
+  });
+
+  test("existingIstio: the istiod's mesh config lacking the Telemetry's provider fails; other differences are notes", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "prod-stable" } });
+    const map = (mesh: string) => [{ metadata: { name: "istio-1-30-3", namespace: "istio-system" }, data: { mesh } }];
+    assert.deepEqual(meshConfigFindings(cfg, "1-30-3", "istio-system", map(OUR_MESH)), []);
+    const bare = meshConfigFindings(cfg, "1-30-3", "istio-system", map("outboundTrafficPolicy: {mode: REGISTRY_ONLY}"));
+    assert.deepEqual(
+      bare.map((f) => f.level),
+      ["error", "note", "note"],
+    );
+    assert.match(
+      bare[0]?.message ?? "",
+      /^the mesh config \(istio-system\/istio-1-30-3\) has no extensionProvider jaeger, which this stack's Telemetry names/,
+    );
+    assert.match(bare[1]?.message ?? "", /^the mesh's outboundTrafficPolicy is REGISTRY_ONLY, not ALLOW_ANY/);
+    assert.match(bare[2]?.message ?? "", /^the mesh's accessLogFile is "", not "\/dev\/stdout"/);
+    assert.equal(meshConfigFindings(cfg, "1-30-3", "istio-system", [])[0]?.level, "note");
+  });
+
+  test("namespacesCreated: with existingIstio, istio-system is not the stack's", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "default" } });
+    assert.ok(!namespacesCreated(cfg).includes("istio-system"));
   });
 
   test("a new stack's export holds nothing", () => {

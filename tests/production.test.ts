@@ -7,7 +7,7 @@ import { HOSTNAME_KEY, ZONE_KEY } from "../components/controlPlane/production";
 import { revisionName } from "../components/controlPlane/revisions";
 import { gatewayUrls, loadBalancerUrls } from "../components/endpoints";
 import { deployMesh } from "../components/mesh";
-import { buildMeshSpec, helmReleases } from "../components/meshSpec";
+import { buildMeshSpec, helmReleases, installedControlPlane } from "../components/meshSpec";
 import { DEFAULT_ISTIO_VERSION } from "../config/defaults";
 import { highAvailability } from "../policies/availability";
 import snapshot from "./fixtures/istio-1.30.3-chart-keys.json";
@@ -65,7 +65,9 @@ describe("the profile in config", () => {
 describe("production's objects (pure builders)", () => {
   test("the lab's releases are exactly helmValues' own: the overlay changes nothing there", () => {
     const cfg = lab();
-    assert.deepEqual(buildMeshSpec(cfg).releases, istioReleases(cfg));
+    const spec = buildMeshSpec(cfg);
+    const installed = installedControlPlane(spec);
+    assert.deepEqual([installed?.base, installed?.istiod, spec.ingressGateway], istioReleases(cfg));
   });
 
   test("production installs istiod as a revision behind the prod-stable/prod-canary tags; the lab does not", () => {
@@ -76,7 +78,9 @@ describe("production's objects (pure builders)", () => {
     assert.equal(production({ revisions: { enabled: false } }).revisions.enabled, false);
     const spec = buildMeshSpec(production());
     assert.deepEqual(
-      spec.revisions?.tags.map((t) => `${t.kind}/${t.metadata.name}`).filter((n) => n.startsWith("Mutating")),
+      installedControlPlane(spec)
+        ?.revisions?.tags.map((t) => `${t.kind}/${t.metadata.name}`)
+        .filter((n) => n.startsWith("Mutating")),
       [
         "MutatingWebhookConfiguration/istio-revision-tag-prod-stable",
         "MutatingWebhookConfiguration/istio-revision-tag-prod-canary",
@@ -172,7 +176,7 @@ describe("production's objects (pure builders)", () => {
       ],
     );
     assert.deepEqual(buildMeshSpec(lab()).backends.disruptionBudgets, []);
-    assert.equal(spec.namespaces.istio.metadata.labels?.["istio-mesh/profile"], "production");
+    assert.equal(spec.namespaces.istio?.metadata.labels?.["istio-mesh/profile"], "production");
   });
 
   test("gatewayUrls: ingressHost on the load balancer's ports; none from config alone without it", () => {

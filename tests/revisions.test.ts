@@ -13,7 +13,7 @@ import {
   revisionTagWebhook,
 } from "../components/controlPlane/revisions";
 import { deployMesh } from "../components/mesh";
-import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
+import { buildMeshSpec, helmReleases, installedControlPlane, ownedObjects } from "../components/meshSpec";
 import { configKey } from "../config/readers";
 import snapshot from "./fixtures/istio-1.30.3-chart-keys.json";
 import chartTags from "./fixtures/istio-1.30.3-revision-tags.json";
@@ -42,7 +42,7 @@ const withoutReleaseLabels = (o: unknown) => {
 describe("revisions config", () => {
   test("off by default: one istiod named istiod, namespaces injected by istio-injection", () => {
     const spec = buildMeshSpec(meshConfig());
-    assert.equal(spec.revisions, undefined);
+    assert.equal(installedControlPlane(spec)?.revisions, undefined);
     assert.deepEqual(
       helmReleases(spec).map((r) => r.name),
       ["istio-base", "istiod", "istio-ingressgateway", "istio-egressgateway"],
@@ -116,7 +116,7 @@ describe("revisions: what the charts get", () => {
 
   test("the tags point at the versions the config names, and move as one object each", () => {
     const tags = (raw: Record<string, unknown>) =>
-      (buildMeshSpec(meshConfig(raw)).revisions?.tags ?? [])
+      (installedControlPlane(buildMeshSpec(meshConfig(raw)))?.revisions?.tags ?? [])
         .filter((o) => o.kind === "MutatingWebhookConfiguration")
         .map((o) => [o.metadata.name, o.metadata.labels?.["istio.io/rev"]]);
     assert.deepEqual(tags(UPGRADING), [

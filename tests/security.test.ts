@@ -112,7 +112,7 @@ describe("cross-checks", () => {
 
     test(`every principal names a ServiceAccount that exists, the gateway chart's included (${name})`, () => {
       const spec = buildMeshSpec(cfg);
-      const [, , gatewayRelease] = spec.releases;
+      const gatewayRelease = spec.ingressGateway;
       // The gateway chart names its ServiceAccount after the release unless serviceAccount.name is set
       // (chart-render: ServiceAccount istio-ingressgateway in istio-ingress).
       assert.equal((gatewayRelease.values as any).serviceAccount?.name, undefined);
@@ -135,7 +135,7 @@ describe("cross-checks", () => {
 
   test("credentialName names a kubernetes.io/tls Secret in the gateway's namespace", () => {
     const spec = buildMeshSpec(devConfig());
-    const [, , gatewayRelease] = spec.releases;
+    const gatewayRelease = spec.ingressGateway;
     const https = istioTraffic(spec).gateway.spec?.servers?.find((s) => s.port?.number === 443);
     assert.equal(https?.tls?.credentialName, HTTPS_CREDENTIAL);
     assert.equal(spec.security.tlsSecret.metadata.name, https?.tls?.credentialName);

@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import YAML from "yaml";
-import { buildMeshSpec } from "../components/meshSpec";
+import { buildMeshSpec, installedControlPlane } from "../components/meshSpec";
 import { parseMeshConfig } from "../config/parse";
 import { EXIT, runCli } from "../tools/lib/cli";
 import { CtrlC } from "../tools/lib/interrupt";
@@ -73,8 +73,8 @@ describe("the upgrade plan (pure)", () => {
       raw = applyChange(raw, step.change);
       const cfg = parseMeshConfig(raw);
       assert.deepEqual(cfg.revisions.stableVersion, step.after.stableVersion);
-      const istiods = buildMeshSpec(cfg);
-      const names = [istiods.releases[1], ...(istiods.revisions?.otherIstiods ?? [])].map((r) => r.name).sort();
+      const installed = installedControlPlane(buildMeshSpec(cfg));
+      const names = [installed?.istiod, ...(installed?.revisions?.otherIstiods ?? [])].map((r) => r?.name).sort();
       assert.deepEqual(names, step.after.upgradeTo ? ["istiod-1-30-3", "istiod-1-30-4"] : ["istiod-1-30-4"]);
     }
     assert.deepEqual(raw, { istioVersion: "1.30.4", revisions: { enabled: true } });
@@ -103,6 +103,11 @@ describe("the upgrade plan (pure)", () => {
     const pending = meshConfig({ revisions: { enabled: true, upgradeTo: "1.30.4" } });
     assert.match(upgradeRefusal(pending, "1.31.0") ?? "", /an upgrade to 1.30.4 is under way/);
     assert.equal(upgradeRefusal(meshConfig(ON), "1.31.0"), undefined);
+    const adopted = meshConfig({ clusterMode: "existing", existingIstio: { revision: "prod-stable" } });
+    assert.match(
+      upgradeRefusal(adopted, "1.30.4") ?? "",
+      /^this stack uses the cluster's istiod \(istio-mesh:existingIstio, revision prod-stable\), not one of its own/,
+    );
   });
 
   test("the printed plan names every step, workload and the way back", () => {
@@ -152,6 +157,21 @@ describe("npm run upgrade as a CLI", () => {
     ]);
     const real = await cli(["--to", "1.30.4", "--config", "Pulumi.dev.yaml"]);
     assert.match(real.err.join(""), /--config reads a stack file for --dry-run/);
+  });
+
+  test("--dry-run --config on a stack that uses the cluster's istiod: one line, exit 2", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upgrade-existing-"));
+    const file = path.join(dir, "Pulumi.platform.yaml");
+    const config = { "istio-mesh:clusterMode": "existing", "istio-mesh:existingIstio": { revision: "prod-stable" } };
+    fs.writeFileSync(file, YAML.stringify({ config }));
+    try {
+      const r = await cli(["--to", "1.30.4", "--dry-run", "--config", file]);
+      assert.equal(r.code, EXIT.usage);
+      assert.equal(r.err.length, 1);
+      assert.match(r.err[0] ?? "", /^upgrade: this stack uses the cluster's istiod .*\(nothing was changed\)$/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("--dry-run --config on a stack without revisions: refused, nothing changed", async () => {

@@ -93,6 +93,11 @@ interface FakeCluster {
   nativeSidecar?: boolean;
   /** The istiod Deployments that exist, as the istiod chart names them (default: no revision). */
   istiods?: readonly string[];
+  /**
+   * What lists by label answer: istiod Deployments as `<namespace>/<name>@<istio.io/rev>`, and revision
+   * tag webhooks as `<tag>@<revision>` (the istiod chart's labels on each).
+   */
+  labelled?: { readonly istiods: readonly string[]; readonly tags: readonly string[] };
   missingSidecar?: boolean;
   egressCounts?: boolean;
   prometheus?: boolean;
@@ -109,6 +114,7 @@ function fakeCluster(f: FakeCluster = {}): ClusterTransport & { execs: string[][
     prometheus = true,
     jaeger = true,
     istiods = ["istiod"],
+    labelled = { istiods: [], tags: [] },
   } = f;
   let egress = 5;
   const execs: string[][] = [];
@@ -137,6 +143,31 @@ function fakeCluster(f: FakeCluster = {}): ClusterTransport & { execs: string[][
         return istiods.includes(deployment) ? json({ status: { readyReplicas: 1 } }) : { status: 404, body: "" };
       }
       const selector = decodeURIComponent(/labelSelector=([^&]+)/.exec(path)?.[1] ?? "");
+      // Cluster-wide lists by label, as the API server filters them (key=value terms, ANDed).
+      const matching = (objects: { metadata: { labels: Record<string, string> } }[]) =>
+        objects.filter((o) =>
+          selector.split(",").every((t) => o.metadata.labels[t.split("=")[0] ?? ""] === t.split("=")[1]),
+        );
+      if (path.startsWith("/apis/apps/v1/deployments?")) {
+        const items = labelled.istiods.map((d) => {
+          const [where = "", rev = ""] = d.split("@");
+          const [namespace, name] = where.split("/");
+          return {
+            metadata: { name, namespace, labels: { app: "istiod", "istio.io/rev": rev } },
+            status: { readyReplicas: 2 },
+          };
+        });
+        return json({ items: matching(items) });
+      }
+      if (path.startsWith("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?")) {
+        const items = labelled.tags.map((t) => {
+          const [tag = "", rev = ""] = t.split("@");
+          return {
+            metadata: { name: `istio-revision-tag-${tag}`, labels: { "istio.io/tag": tag, "istio.io/rev": rev } },
+          };
+        });
+        return json({ items: matching(items) });
+      }
       if (path.startsWith("/api/v1/namespaces/backend/pods?")) {
         if (selector === "app=mesh-client")
           return json({ items: [pod("mesh-client-0", "backend", { app: "mesh-client" }, "curl")] });
@@ -443,6 +474,25 @@ describe("verify inside the cluster, through injected exec and API transports", 
     // A plain `istiod` (what the check read before) is not there on a revisions stack.
     const plain = await run(controlPlaneCheck, fakeCluster(), undefined, upgrading);
     assert.equal(plain[0]?.observed, "HTTP 404");
+  });
+
+  it("control plane on the cluster's istiod (existingIstio): found by label through the tag, not by this stack's names", async () => {
+    const adopted = meshConfig({ clusterMode: "existing", existingIstio: { revision: "prod-stable" } });
+    const platform = fakeCluster({
+      istiods: [],
+      labelled: {
+        istiods: ["istio-system/istiod-1-30-2@1-30-2", "istio-system/istiod@default"],
+        tags: ["prod-stable@1-30-2"],
+      },
+    });
+    const rows = await run(controlPlaneCheck, platform, undefined, adopted);
+    assert.deepEqual(
+      [rows[0]?.subject, rows[0]?.verdict],
+      ["istiod-1-30-2 in istio-system (the cluster's, revision prod-stable (tag → 1-30-2))", "pass"],
+    );
+    assert.ok(!rows.some((r) => r.subject.startsWith("istiod in") || r.subject.startsWith("istiod-1-30-3")));
+    const none = await run(controlPlaneCheck, fakeCluster({ istiods: ["istiod"] }), undefined, adopted);
+    assert.deepEqual([none[0]?.observed, none[0]?.verdict], ["no istiod Deployment serves it", "fail"]);
   });
 
   it("observability: Prometheus samples and Jaeger traces for user-service; empty backends fail", async () => {

@@ -5,10 +5,10 @@ import type { AmbientSpec } from "./spec";
 
 export interface AmbientDataPlaneArgs {
   readonly spec: AmbientSpec;
-  /** istio-system, where both charts install. */
-  readonly istioNamespace: pulumi.Resource;
+  /** istio-system, where both charts install (none when the cluster's own Istio runs them). */
+  readonly istioNamespace: readonly pulumi.Resource[];
   /** istiod: ztunnel's CA and xDS server, and the controller that deploys the waypoint. */
-  readonly istiod: pulumi.Resource;
+  readonly istiod: readonly pulumi.Resource[];
   readonly backendNamespace: pulumi.Resource;
   /** The Gateway API CRDs (the waypoint is a `Gateway`); the integrator passes the resources that install them. */
   readonly gatewayApiCrds?: pulumi.Input<pulumi.Resource>[];
@@ -24,20 +24,20 @@ export interface AmbientDataPlaneArgs {
  * in the order cni, ztunnel only as a convention).
  */
 export class AmbientDataPlane extends pulumi.ComponentResource {
-  readonly cni: k8s.helm.v3.Release;
-  readonly ztunnel: k8s.helm.v3.Release;
   readonly waypoint: k8s.apiextensions.CustomResource;
 
   constructor(name: string, args: AmbientDataPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:ambient:AmbientDataPlane", name, {}, opts);
-    const [cni, ztunnel] = args.spec.releases;
-    this.cni = helmRelease(cni, { parent: this, dependsOn: [args.istioNamespace] });
-    this.ztunnel = helmRelease(ztunnel, { parent: this, dependsOn: [args.istioNamespace, args.istiod] });
+    // Absent when the cluster's own Istio runs its node agents (`existingIstio`; the pre-flight checks them).
+    const [cni, ztunnel] = args.spec.releases ?? [];
+    const cniRelease = cni && helmRelease(cni, { parent: this, dependsOn: [...args.istioNamespace] });
+    const ztunnelRelease =
+      ztunnel && helmRelease(ztunnel, { parent: this, dependsOn: [...args.istioNamespace, ...args.istiod] });
     const waypoint = args.spec.waypoint;
     this.waypoint = new k8s.apiextensions.CustomResource(waypoint.metadata.name, waypoint, {
       parent: this,
-      dependsOn: [args.istiod, args.backendNamespace, ...(args.gatewayApiCrds ?? [])],
+      dependsOn: [...args.istiod, args.backendNamespace, ...(args.gatewayApiCrds ?? [])],
     });
-    this.registerOutputs({ cni: this.cni.status, ztunnel: this.ztunnel.status });
+    this.registerOutputs({ cni: cniRelease?.status, ztunnel: ztunnelRelease?.status });
   }
 }

@@ -54,7 +54,7 @@ export function egressWaypointAuthorization(cfg: MeshConfig): AuthorizationPolic
 export function egressWaypointSpec(cfg: MeshConfig): EgressWaypointSpec {
   return {
     namespace: ambientEgressNamespace(),
-    waypoint: namespaceWaypoint(EGRESS_NAMESPACE),
+    waypoint: namespaceWaypoint(cfg, EGRESS_NAMESPACE),
     authorization: egressWaypointAuthorization(cfg),
     networkPolicy: backendEgressPolicy(cfg, {
       podSelector: { [GATEWAY_NAME_POD_LABEL]: WAYPOINT_NAME },

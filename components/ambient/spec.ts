@@ -5,13 +5,16 @@ import { type WaypointSpec, waypoint } from "./waypoint";
 
 /** What the ambient cells add to the mesh: the node-level data plane and the backend namespace's waypoint. */
 export interface AmbientSpec {
-  /** istio-cni, then ztunnel. */
-  readonly releases: readonly [IstioRelease, IstioRelease];
+  /** istio-cni, then ztunnel; absent when the cluster's own Istio runs them (`existingIstio`). */
+  readonly releases?: readonly [IstioRelease, IstioRelease];
   readonly waypoint: WaypointSpec;
 }
 
 /** Absent in the sidecar cells. */
 export function ambientSpec(cfg: MeshConfig): AmbientSpec | undefined {
   if (cfg.cell.dataplane !== "ambient") return undefined;
-  return { releases: ambientReleases(cfg), waypoint: waypoint(cfg) };
+  return {
+    ...(cfg.profile.existingIstio === undefined && { releases: ambientReleases(cfg) }),
+    waypoint: waypoint(cfg),
+  };
 }

@@ -7,8 +7,11 @@ import type { BackendSpecs } from "./workloads";
 export interface BackendsArgs {
   readonly namespace: NamespaceSpec;
   readonly specs: BackendSpecs;
-  /** istiod must be serving its injection webhook before any backend pod is created. */
-  readonly injector: pulumi.Resource;
+  /**
+   * istiod must be serving its injection webhook before any backend pod is created (none to wait for
+   * when it is the cluster's own: `existingIstio`).
+   */
+  readonly injector: readonly pulumi.Resource[];
 }
 
 /** The lab's backend services in the injection-enabled namespace. */
@@ -30,7 +33,7 @@ export class Backends extends pulumi.ComponentResource {
       (spec) =>
         new k8s.apps.v1.Deployment(spec.metadata.name, asArgs<k8s.apps.v1.DeploymentArgs>(spec), {
           parent: this,
-          dependsOn: [this.namespace, args.injector, ...accounts],
+          dependsOn: [this.namespace, ...args.injector, ...accounts],
         }),
     );
 

@@ -45,11 +45,20 @@ export function istiodValues(cfg: MeshConfig): HelmValues {
     autoscaleEnabled: false,
     replicaCount: 1,
     resources: { requests: { cpu: "10m", memory: "100Mi" } },
-    meshConfig: {
-      accessLogFile: "/dev/stdout",
-      ...egressMeshConfig(cfg),
-      ...tracingMeshConfig(cfg.observability),
-    },
+    meshConfig: meshConfigValues(cfg),
+  };
+}
+
+/**
+ * What the mesh's objects need of istiod's MeshConfig: the access log the docs read, the egress mode,
+ * and the tracing provider the Telemetry names. The pre-flight compares it with the cluster's own
+ * istiod's when the stack uses that one (`existingIstio`).
+ */
+export function meshConfigValues(cfg: MeshConfig) {
+  return {
+    accessLogFile: "/dev/stdout",
+    ...egressMeshConfig(cfg),
+    ...tracingMeshConfig(cfg.observability),
   };
 }
 

@@ -48,9 +48,19 @@ export function newestVersion(versions: readonly string[]): string {
   })[versions.length - 1] as string;
 }
 
-/** The label that puts a namespace's pods under a tag; without revisions, the default injector's. */
+/** The cluster's istiod revision this stack uses (`existingIstio`), unless it is the default one. */
+export function adoptedRevision(cfg: MeshConfig): string | undefined {
+  const revision = cfg.profile.existingIstio?.revision;
+  return revision === "default" ? undefined : revision;
+}
+
+/**
+ * The label that puts a namespace's pods under a tag; with `existingIstio`, under the cluster's revision;
+ * without revisions, the default injector's.
+ */
 export function injectionLabels(cfg: MeshConfig, tag: RevisionTag = REVISION_TAGS.stable): Record<string, string> {
-  return cfg.revisions.enabled ? { "istio.io/rev": tag } : { "istio-injection": "enabled" };
+  const revision = cfg.revisions.enabled ? tag : adoptedRevision(cfg);
+  return revision === undefined ? { "istio-injection": "enabled" } : { "istio.io/rev": revision };
 }
 
 /**
@@ -62,9 +72,14 @@ export function gatewayChartVersion(cfg: MeshConfig, tag: RevisionTag): string {
   return cfg.revisions.enabled ? tagVersions(cfg)[tag] : cfg.istio.version;
 }
 
-/** The gateway chart's `revision` value: its pods carry `istio.io/rev: <tag>`, so the tag's webhook injects them. */
+/**
+ * The gateway chart's `revision` value: its pods carry `istio.io/rev: <tag>`, so the tag's webhook injects
+ * them (with `existingIstio`, the cluster's revision's). Without one the pods carry only
+ * `sidecar.istio.io/inject: "true"`, which the default injector's `object.sidecar-injector.istio.io` takes.
+ */
 export function gatewayRevisionValues(cfg: MeshConfig, tag: RevisionTag): HelmValues {
-  return cfg.revisions.enabled ? { revision: tag } : {};
+  const revision = cfg.revisions.enabled ? tag : adoptedRevision(cfg);
+  return revision === undefined ? {} : { revision };
 }
 
 const TAG_LABELS = (tag: RevisionTag, revision: string) => ({

@@ -5,10 +5,10 @@ import { asArgs, type NamedObject } from "../meta";
 import type { EgressSpec } from "./egressSpec";
 
 export interface EgressArgs extends EgressSpec {
-  /** The Istio CRDs (istio-base). */
-  readonly crds: pulumi.Resource;
+  /** The Istio CRDs (istio-base); none when the cluster's own control plane installed them (`existingIstio`). */
+  readonly crds: readonly pulumi.Resource[];
   /** istiod: its validation webhook checks the Istio objects, its injector fills in the gateway's image. */
-  readonly istiod: pulumi.Resource;
+  readonly istiod: readonly pulumi.Resource[];
   /** Where the ServiceEntries and the httpbin.org DestinationRule live (but httpbin.org's in ambient, see below). */
   readonly backendNamespace: pulumi.Resource;
   /** The Gateway API CRDs, which the ambient egress waypoint (a `Gateway`) waits for. */
@@ -32,7 +32,7 @@ export class Egress extends pulumi.ComponentResource {
       new k8s.apiextensions.CustomResource(
         spec.metadata.name,
         { ...spec },
-        { parent: this, dependsOn: [args.crds, args.istiod, namespace] },
+        { parent: this, dependsOn: [...args.crds, ...args.istiod, namespace] },
       );
     const egressNsSpec = args.gateway?.namespace ?? args.waypoint?.namespace;
     const egressNs =
@@ -50,7 +50,7 @@ export class Egress extends pulumi.ComponentResource {
       // waits for istiod, which owns the istio-waypoint class, and for the Gateway API CRDs.
       this.egressWaypoint = new k8s.apiextensions.CustomResource("egress-waypoint", waypoint, {
         parent: this,
-        dependsOn: [args.istiod, egressNs, ...(args.gatewayApiCrds ?? [])],
+        dependsOn: [...args.istiod, egressNs, ...(args.gatewayApiCrds ?? [])],
       });
       istioObject(authorization, egressNs);
       new k8s.networking.v1.NetworkPolicy(networkPolicy.metadata.name, asArgs(networkPolicy), {
@@ -62,7 +62,7 @@ export class Egress extends pulumi.ComponentResource {
     if (args.gateway && egressNs) {
       const { release, gateway, destinationRule, virtualService, authorization, networkPolicy } = args.gateway;
       // Waits for istiod only, so it installs side by side with the ingress gateway.
-      this.gatewayRelease = helmRelease(release, { parent: this, dependsOn: [egressNs, args.istiod] });
+      this.gatewayRelease = helmRelease(release, { parent: this, dependsOn: [egressNs, ...args.istiod] });
       for (const spec of [gateway, destinationRule, virtualService, authorization]) istioObject(spec, egressNs);
       // Plain Kubernetes: it needs only its namespace, not the CRDs or istiod.
       new k8s.networking.v1.NetworkPolicy(networkPolicy.metadata.name, asArgs(networkPolicy), {

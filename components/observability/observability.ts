@@ -12,15 +12,15 @@ import type { ObservabilitySpec } from "./spec";
 
 export interface ObservabilityArgs {
   readonly spec: ObservabilitySpec;
-  /** istio-system: everything here lives in it. */
-  readonly namespace: pulumi.Resource;
-  /** The Istio CRDs (istio-base): the Telemetry needs them. */
-  readonly crds: pulumi.Resource;
+  /** istio-system: everything here lives in it; none when it is the cluster's own Istio's (`existingIstio`). */
+  readonly namespace: readonly pulumi.Resource[];
+  /** The Istio CRDs (istio-base): the Telemetry needs them; none when the cluster's Istio installed them. */
+  readonly crds: readonly pulumi.Resource[];
   /**
    * istiod: only the Telemetry waits for it. Its validating webhook checks Istio objects, and
    * istio-base's validator lets anything through while istiod is down.
    */
-  readonly istiod: pulumi.Resource;
+  readonly istiod: readonly pulumi.Resource[];
   /** The pinned Grafana dashboards, fetched and digest-checked when the program runs. */
   readonly dashboards: Promise<DashboardLoad>;
 }
@@ -38,7 +38,7 @@ export class Observability extends pulumi.ComponentResource {
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:observability:Observability", name, {}, opts);
     const { spec } = args;
-    const inNamespace = { parent: this, dependsOn: [args.namespace] };
+    const inNamespace = { parent: this, dependsOn: [...args.namespace] };
 
     const password = new random.RandomPassword(
       "grafana-admin-password",
@@ -89,13 +89,13 @@ export class Observability extends pulumi.ComponentResource {
       kiali: [kialiSigningKey, grafanaAdmin],
     };
     for (const r of spec.releases) {
-      helmRelease(r, { parent: this, dependsOn: [args.namespace, ...(needs[r.name] ?? [])] });
+      helmRelease(r, { parent: this, dependsOn: [...args.namespace, ...(needs[r.name] ?? [])] });
     }
 
     new k8s.apiextensions.CustomResource(
       spec.telemetry.metadata.name,
       asArgs<k8s.apiextensions.CustomResourceArgs>(spec.telemetry),
-      { parent: this, dependsOn: [args.namespace, args.crds, args.istiod] },
+      { parent: this, dependsOn: [...args.namespace, ...args.crds, ...args.istiod] },
     );
 
     this.registerOutputs({});

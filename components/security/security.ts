@@ -12,9 +12,12 @@ export interface MeshSecurityArgs {
   readonly jwt: JwtConfig;
   /** Clock reading (ms) that picks the demo token's window. */
   readonly now: number;
-  /** The Istio CRDs (istio-base) and istiod's validation and injection webhooks. */
-  readonly crds: pulumi.Resource;
-  readonly istiod: pulumi.Resource;
+  /**
+   * The Istio CRDs (istio-base) and istiod's validation and injection webhooks; none when the cluster's
+   * own control plane serves them (`existingIstio`).
+   */
+  readonly crds: readonly pulumi.Resource[];
+  readonly istiod: readonly pulumi.Resource[];
   readonly backendNamespace: pulumi.Resource;
   /** Where the gateway reads credentialName Secrets. */
   readonly ingressNamespace: pulumi.Resource;
@@ -34,7 +37,7 @@ export class MeshSecurity extends pulumi.ComponentResource {
   constructor(name: string, args: MeshSecurityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:security:MeshSecurity", name, {}, opts);
     const { spec } = args;
-    const istioDeps = [args.crds, args.istiod, args.backendNamespace];
+    const istioDeps = [...args.crds, ...args.istiod, args.backendNamespace];
     const istioObject = (object: NamedObject, extra: Record<string, unknown> = {}) =>
       new k8s.apiextensions.CustomResource(
         object.metadata.name,
@@ -120,7 +123,7 @@ export class MeshSecurity extends pulumi.ComponentResource {
         dependsOn: dependsOn.filter((d): d is pulumi.Resource => d !== undefined),
       });
     // mesh-client gets a sidecar, so it waits for istiod's injector; outside-client has none.
-    deployment(meshClient, [args.backendNamespace, args.istiod, meshAccount]);
+    deployment(meshClient, [args.backendNamespace, ...args.istiod, meshAccount]);
     deployment(outsideClient, [outside, outsideAccount]);
   }
 }

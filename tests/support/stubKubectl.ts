@@ -33,8 +33,12 @@
  *                   k8s.io/apimachinery's version.Info, `minor` "35+" on EKS/GKE builds); an unreachable
  *                   server: the client part alone on stdout, `The connection to the server … was refused`
  *                   on stderr, exit 1
- *   get deployments|namespaces [--all-namespaces] [-l k=v,...] -o json   a `List` of the matching objects
- *                   (pkg/cmd/get: several objects print as {apiVersion: v1, items, kind: List, metadata})
+ *   get deployments|daemonsets|configmaps|namespaces|mutatingwebhookconfigurations [--namespace ns |
+ *                   --all-namespaces] [-l k=v,k,...] -o json   a `List` of the matching objects (pkg/cmd/get:
+ *                   several objects print as {apiVersion: v1, items, kind: List, metadata}; an empty List when
+ *                   none match, exit 0). A namespaced type without a namespace flag lists `default`; a
+ *                   cluster-scoped one ignores both flags. `-l` terms are `key=value` or `key` (exists), ANDed
+ *                   (k8s.io/apimachinery pkg/labels/selector.go Parse); other selector syntax is refused here.
  *
  * The fortio result is computed from the Job's own arguments (-qps, -c, -t, -labels), with latencies
  * per path from `behaviour.latencyMs`, so a test can assert the exact figures the bench derives.
@@ -73,6 +77,10 @@ export interface SeededObject {
     readonly labels?: Record<string, string>;
     readonly annotations?: Record<string, string>;
   };
+  /** A workload's spec (a Deployment's pod template), as the API server returns it. */
+  readonly spec?: unknown;
+  /** A ConfigMap's data. */
+  readonly data?: Readonly<Record<string, string>>;
 }
 
 export interface StubKubectl {
@@ -120,6 +128,11 @@ const RESOURCE = {
 // What \`kubectl delete <type> <name>\` accepts, by the singular name it is given.
 const DELETABLE = { httproute: "HTTPRoute" };
 const PLURAL = { deployment: "deployments.apps", job: "jobs.batch" };
+// What \`kubectl get <type> -o json\` lists, by the plural it is given.
+const LISTED = {
+  deployments: { kind: "Deployment" }, daemonsets: { kind: "DaemonSet" }, configmaps: { kind: "ConfigMap" },
+  mutatingwebhookconfigurations: { kind: "MutatingWebhookConfiguration", clusterScoped: true },
+};
 const find = (kind, ns, name) => state.objects.find((o) => o.kind === kind && o.ns === ns && o.name === name);
 
 const verb = rest[0];
@@ -267,14 +280,21 @@ else if (verb === "version") {
   console.log(JSON.stringify({ ...client, serverVersion: { ...server, platform: "linux/amd64" } }, null, 2));
 }
 
-else if (verb === "get" && (rest[1] === "deployments" || rest[1] === "namespaces") && flag("-o") === "json") {
+else if (verb === "get" && (rest[1] in LISTED || rest[1] === "namespaces") && flag("-o") === "json") {
   if (behaviour.unreachable) fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
-  const selector = (flag("-l") || "").split(",").filter(Boolean).map((p) => p.split("="));
+  const selector = (flag("-l") || "").split(",").filter(Boolean).map((p) => {
+    if (!/^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?$/.test(p)) fail("stub kubectl: selector term '" + p + "' is not supported");
+    return p.split("=");
+  });
   const all = rest.includes("--all-namespaces") || rest.includes("-A");
-  const matches = (o) => selector.every(([k, v]) => ((o.metadata || {}).labels || {})[k] === v);
+  const matches = (o) => selector.every(([k, v]) => {
+    const labels = (o.metadata || {}).labels || {};
+    return v === undefined ? k in labels : labels[k] === v;
+  });
+  const { kind, clusterScoped } = LISTED[rest[1]] || {};
   const objects = rest[1] === "namespaces"
     ? state.namespaces.map((n) => (state.namespaceObjects || {})[n] || { apiVersion: "v1", kind: "Namespace", metadata: { name: n } })
-    : state.objects.filter((o) => o.kind === "Deployment" && (all || o.ns === (namespace || "default"))).map((o) => o.obj);
+    : state.objects.filter((o) => o.kind === kind && (clusterScoped || all || o.ns === (namespace || "default"))).map((o) => o.obj);
   console.log(JSON.stringify({ apiVersion: "v1", items: objects.filter(matches), kind: "List", metadata: { resourceVersion: "" } }, null, 4));
 }
 

@@ -11,7 +11,7 @@
  *           (in ambient, the egress waypoint of the namespace the ServiceEntry is enrolled in)
  */
 import { USE_WAYPOINT_LABEL } from "../../components/ambient/labels";
-import { buildMeshSpec, type MeshSpec, ownedObjects } from "../../components/meshSpec";
+import { buildMeshSpec, installedControlPlane, type MeshSpec, ownedObjects } from "../../components/meshSpec";
 import { parseStackConfig } from "../../config/parse";
 
 export type NodeKind = "client" | "gateway" | "service" | "probe" | "sidecars" | "external";
@@ -301,9 +301,9 @@ export function meshGraphOf(spec: MeshSpec): MeshGraph {
   // Egress: ServiceEntry hosts, reached through the egress gateway where a VirtualService sends them.
   const entries = of("ServiceEntry");
   if (entries.length > 0) {
-    const policy = spec.releases
-      .map((r) => (r.values as Obj)?.meshConfig?.outboundTrafficPolicy?.mode)
-      .find((m) => m !== undefined);
+    // The installed istiod's meshConfig; unknown here when the mesh is the cluster's own (existingIstio).
+    const istiod = installedControlPlane(spec)?.istiod;
+    const policy: string | undefined = (istiod?.values as Obj | undefined)?.meshConfig?.outboundTrafficPolicy?.mode;
     nodes.push({
       id: SIDECARS,
       kind: "sidecars",

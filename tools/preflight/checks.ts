@@ -4,6 +4,7 @@
  */
 import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/meshSpec";
 import type { MeshConfig } from "../../config/types";
+import { type ExistingIstioFacts, existingIstioFindings } from "./existingIstio";
 
 /**
  * The Kubernetes minors Istio 1.30 supports (istio.io/latest/docs/releases/supported-releases,
@@ -19,7 +20,7 @@ export interface ServerVersion {
   readonly gitVersion?: string;
 }
 
-/** A Kubernetes object as `kubectl get -o json` lists it; only the metadata is read. */
+/** A Kubernetes object as `kubectl get -o json` lists it: its metadata, a workload's images, a ConfigMap's data. */
 export interface ListedObject {
   readonly metadata?: {
     readonly name?: string;
@@ -27,6 +28,10 @@ export interface ListedObject {
     readonly labels?: Readonly<Record<string, string>>;
     readonly annotations?: Readonly<Record<string, string>>;
   };
+  readonly spec?: {
+    readonly template?: { readonly spec?: { readonly containers?: readonly { readonly image?: string }[] } };
+  };
+  readonly data?: Readonly<Record<string, string>>;
 }
 
 /** What the stack's state holds (`pulumi stack export`): its Helm releases and its namespaces. */
@@ -41,10 +46,18 @@ export interface PreflightFacts {
   readonly istiods: readonly ListedObject[];
   readonly namespaces: readonly ListedObject[];
   readonly state: StackHoldings;
+  /** With `existingIstio`: what the cluster's own Istio offers. */
+  readonly existingIstio?: ExistingIstioFacts;
 }
 
 export interface Finding {
-  readonly check: "kubernetes-version" | "foreign-istiod" | "existing-namespace";
+  readonly check:
+    | "kubernetes-version"
+    | "foreign-istiod"
+    | "existing-namespace"
+    | "existing-istiod"
+    | "existing-ambient"
+    | "existing-mesh-config";
   /** error: up and preview stop; warning: said loudly and passed (a rule the stack chose to override); note: said and passed. */
   readonly level: "error" | "warning" | "note";
   readonly message: string;
@@ -98,6 +111,11 @@ const helmRelease = (o: ListedObject) => ({
 });
 
 function istiodFindings(cfg: MeshConfig, facts: PreflightFacts): Finding[] {
+  const existing = cfg.profile.existingIstio;
+  if (existing) {
+    const empty = { tags: [], configMaps: [] };
+    return existingIstioFindings(cfg, existing, facts.istiods, facts.existingIstio ?? empty);
+  }
   const owned = (o: ListedObject) => {
     const r = helmRelease(o);
     return facts.state.releases.some((s) => s.name === r.name && s.namespace === r.namespace);
@@ -110,19 +128,14 @@ function istiodFindings(cfg: MeshConfig, facts: PreflightFacts): Finding[] {
         `istiod ${o.metadata?.namespace}/${o.metadata?.name} (revision ` +
         `${o.metadata?.labels?.["istio.io/rev"] ?? "default"}, ` +
         `${r.name ? `Helm release ${r.namespace}/${r.name}` : "not installed by Helm"})`;
-      return cfg.profile.adoptExistingIstio
-        ? {
-            check: "foreign-istiod" as const,
-            level: "note" as const,
-            message: `${what} is not this stack's; installing beside it, as istio-mesh:adoptExistingIstio says`,
-          }
-        : {
-            check: "foreign-istiod" as const,
-            level: "error" as const,
-            message:
-              `${what} runs in this cluster and is not this stack's: a second control plane would fight it over ` +
-              "the webhooks and CRDs. Remove it, or set istio-mesh:adoptExistingIstio true to install beside it",
-          };
+      return {
+        check: "foreign-istiod" as const,
+        level: "error" as const,
+        message:
+          `${what} runs in this cluster and is not this stack's: a second control plane would fight it over ` +
+          "the webhooks and CRDs. Use it instead (istio-mesh:existingIstio, revision " +
+          `${o.metadata?.labels?.["istio.io/rev"] ?? "default"}), or remove it`,
+      };
     });
 }
 

@@ -2,8 +2,8 @@
  * `npm run preflight`: before `npm run up` or `npm run preview` on an existing cluster
  * (scripts/pulumi.sh runs it), checks what the program cannot see from inside a preview: the
  * cluster's Kubernetes version against Istio's supported range, any istiod this stack's state does
- * not hold (another install, another revision), and namespaces the program would create that exist
- * already. It asks kubectl, with the stack's kubeconfig and context, as the provider reaches the
+ * not hold (another install, another revision) or, with `existingIstio`, the cluster's istiod the stack
+ * uses, and namespaces the program would create that exist already. It asks kubectl, with the stack's kubeconfig and context, as the provider reaches the
  * cluster; the state comes from `pulumi stack export`. A kind stack's cluster is its own: nothing to check.
  */
 import { spawn } from "node:child_process";
@@ -19,8 +19,13 @@ Checks an existing cluster before the program creates anything in it (scripts/pu
 before up and preview when clusterMode is existing):
   kubernetes-version   the server's version is in Istio 1.30's supported range (1.32-1.36)
   foreign-istiod       no istiod runs that this stack's state does not hold (another install or
-                       revision), unless istio-mesh:adoptExistingIstio is true
+                       revision); not checked with istio-mesh:existingIstio, which uses that istiod
   existing-namespace   no namespace the program creates exists already (it never adopts one)
+With istio-mesh:existingIstio (the stack uses the cluster's control plane):
+  existing-istiod      an istiod serves the revision (or the tag's revision) at istioVersion's minor
+  existing-ambient     dataplane ambient: DaemonSets ztunnel and istio-cni-node run in istio-system
+  existing-mesh-config its mesh config (ConfigMap istio[-<rev>], key mesh) has what the stack's
+                       objects need: a missing tracing provider fails, other differences are notes
 
   --stack NAME               a stack other than the selected one (Pulumi CLI: config and state); or STACK=NAME
   --config Pulumi.<s>.yaml   read the stack file instead (no state: every istiod counts as foreign)
@@ -118,11 +123,23 @@ async function check(argv: readonly string[], deps: PreflightDeps): Promise<numb
       "get deployments",
     );
     const namespaces = json(await kubectl([...flags, "get", "namespaces", "-o", "json"]), "get namespaces");
+    const existing = target.config.profile.existingIstio;
+    const list = async (args: readonly string[]) =>
+      items(json(await kubectl([...flags, "get", ...args]), `get ${args[0]}`));
     findings = preflightFindings(target.config, {
       server: (version.serverVersion ?? {}) as ServerVersion,
       istiods: items(istiods),
       namespaces: items(namespaces),
       state,
+      ...(existing && {
+        existingIstio: {
+          tags: await list(["mutatingwebhookconfigurations", "-l", `istio.io/tag=${existing.revision}`, "-o", "json"]),
+          configMaps: await list(["configmaps", "--all-namespaces", "-l", "istio.io/rev", "-o", "json"]),
+          ...(target.config.cell.dataplane === "ambient" && {
+            daemonSets: await list(["daemonsets", "--namespace", "istio-system", "-o", "json"]),
+          }),
+        },
+      }),
     });
   } finally {
     cleanup();

@@ -79,7 +79,7 @@ export function taggedWorkloads(cfg: MeshConfig): { canary: Workload[]; rest: Wo
   const backend = cfg.backend.namespace;
   const clients = spec.security.probeClients;
   return {
-    canary: [{ namespace: INGRESS_NAMESPACE, deployment: spec.releases[2].name }],
+    canary: [{ namespace: INGRESS_NAMESPACE, deployment: spec.ingressGateway.name }],
     rest: [
       ...spec.backends.deployments.map((d) => ({ namespace: backend, deployment: d.metadata.name })),
       // mesh-client has a sidecar; outside-client's namespace has injection off.
@@ -92,12 +92,17 @@ export function taggedWorkloads(cfg: MeshConfig): { canary: Workload[]; rest: Wo
 const EXACT = /^(\d+)\.(\d+)\.(\d+)$/;
 
 /**
- * What stops an upgrade before any change: revisions off, a malformed or identical target, another
+ * What stops an upgrade before any change: a control plane that is the cluster's, not the stack's
+ * (`existingIstio`), revisions off, a malformed or identical target, another
  * upgrade under way, or a jump Istio does not support (revisions may differ by at most two minor
  * releases: istio.io/latest/docs/setup/upgrade/canary).
  */
 export function upgradeRefusal(cfg: MeshConfig, to: string): string | undefined {
   const from = cfg.istio.version;
+  const existing = cfg.profile.existingIstio;
+  if (existing) {
+    return `this stack uses the cluster's istiod (istio-mesh:existingIstio, revision ${existing.revision}), not one of its own: upgrade Istio where it is installed, then set istioVersion to its release and \`npm run up\` (see docs/production.md)`;
+  }
   if (!cfg.revisions.enabled) {
     return "revisions are off on this stack (istio-mesh:revisions.enabled): an upgrade would replace istiod in place; turn them on and `npm run up` first (see docs/upgrade.md)";
   }

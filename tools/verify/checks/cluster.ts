@@ -22,6 +22,7 @@ import {
 import type { AccessCase } from "../../../components/security/accessMatrix";
 import { MESH_CLIENT, OUTSIDE_CLIENT } from "../../../components/security/identities";
 import type { BackendServiceName, MeshConfig } from "../../../config/types";
+import { type ListedIstioObject, servingIstiods } from "../../lib/istiodRevision";
 import type { CheckRow, ClusterTransport, VerifyContext } from "../types";
 import { isReady, listPods, type Pod } from "./api";
 import { refusedTokens } from "./gateway";
@@ -46,7 +47,6 @@ export const EGRESS_URL = `http://${HTTPBIN_HOST}/get`;
 /** The observability tools' Services, through the API server's service proxy. */
 export const PROMETHEUS_PROXY = `/api/v1/namespaces/${OBSERVABILITY_NAMESPACE}/services/${PROMETHEUS.name}:${PROMETHEUS.port}/proxy`;
 export const JAEGER_PROXY = `/api/v1/namespaces/${OBSERVABILITY_NAMESPACE}/services/${JAEGER_QUERY.name}:${JAEGER_QUERY.port}/proxy${JAEGER_BASE_PATH}`;
-/** istiod's Deployment: the istiod chart's name without a revision. */
 /**
  * The istiod Deployments the stack runs: `istiod`, or with revisions `istiod-<revision>` for each
  * installed release (the istiod chart's templates/deployment.yaml appends `-<revision>` when set).
@@ -258,8 +258,9 @@ export async function controlPlaneCheck(ctx: VerifyContext): Promise<CheckRow[]>
   const cluster = ctx.cluster;
   if (!cluster) return [];
   const istioNs = ISTIO_NAMESPACE;
-  const rows: CheckRow[] = [];
-  for (const name of istiodDeployments(ctx.cfg)) {
+  const existing = ctx.cfg.profile.existingIstio;
+  const rows: CheckRow[] = existing ? await existingIstiodRows(cluster, existing.revision) : [];
+  for (const name of existing ? [] : istiodDeployments(ctx.cfg)) {
     const istiod = await cluster.get(`/apis/apps/v1/namespaces/${istioNs}/deployments/${name}`);
     const ready =
       istiod.status === 200 ? ((JSON.parse(istiod.body).status?.readyReplicas as number | undefined) ?? 0) : 0;
@@ -291,6 +292,50 @@ export async function controlPlaneCheck(ctx: VerifyContext): Promise<CheckRow[]>
     }
   }
   return rows;
+}
+
+interface ListedDeployment extends ListedIstioObject {
+  readonly status?: { readonly readyReplicas?: number };
+}
+
+/**
+ * With `existingIstio`: the cluster's istiod serving the revision, whatever its install named it, found
+ * by label as the pre-flight finds it (tools/lib/istiodRevision.ts): a Deployment labelled `app=istiod`
+ * and `istio.io/rev=<revision>`, else the revision a tag of that name points at.
+ */
+async function existingIstiodRows(cluster: ClusterTransport, revision: string): Promise<CheckRow[]> {
+  const list = async <T>(path: string): Promise<readonly T[]> => {
+    const r = await cluster.get(path);
+    return r.status === 200 ? ((JSON.parse(r.body).items as T[] | undefined) ?? []) : [];
+  };
+  const selector = (s: string) => `labelSelector=${encodeURIComponent(s)}`;
+  const istiods = await list<ListedDeployment>(`/apis/apps/v1/deployments?${selector("app=istiod")}`);
+  const tags = await list<ListedIstioObject>(
+    `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?${selector(`istio.io/tag=${revision}`)}`,
+  );
+  const serving = servingIstiods(revision, istiods, tags);
+  const via = serving.via ? ` (tag → ${serving.via})` : "";
+  if (serving.istiods.length === 0) {
+    return [
+      {
+        check: "control-plane",
+        subject: `the cluster's istiod for revision ${revision}`,
+        expected: "≥ 1 ready replica",
+        observed: `no istiod Deployment serves it${via}`,
+        verdict: "fail",
+      },
+    ];
+  }
+  return serving.istiods.map((d) => {
+    const ready = d.status?.readyReplicas ?? 0;
+    return {
+      check: "control-plane",
+      subject: `${d.metadata?.name} in ${d.metadata?.namespace} (the cluster's, revision ${revision}${via})`,
+      expected: "≥ 1 ready replica",
+      observed: `${ready} ready`,
+      verdict: ready >= 1 ? "pass" : "fail",
+    };
+  });
 }
 
 /** The ambient charts' DaemonSets (chart-render: istio-cni-node, ztunnel) and the waypoint's Deployment. */

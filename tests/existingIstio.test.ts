@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { crdShellLoad } from "../components/gatewayApi/crds";
+import { deployMesh, type MeshEnvironment } from "../components/mesh";
+import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
+import { highAvailability } from "../policies/availability";
+import { meshConfig, rejected } from "./support/configs";
+import { runWithMocks } from "./support/mockEngine";
+import { fromRegistered, runPolicies } from "./support/policyHarness";
+import { tlsOutputs } from "./support/tlsMocks";
+import { T } from "./support/types";
+
+/** production on a cluster whose platform team runs Istio: the stack uses that control plane. */
+const USING = (revision: string, extra: Record<string, unknown> = {}) =>
+  meshConfig({
+    clusterMode: "existing",
+    kubeContext: "prod-east",
+    ingressHost: "mesh.example.com",
+    existingIstio: { revision },
+    ...extra,
+  });
+
+const ISTIO_CHARTS = ["base", "istiod", "cni", "ztunnel"];
+
+describe("existingIstio config", () => {
+  test("only with clusterMode existing, a DNS-label revision, and never with revisions.enabled", () => {
+    const kind = rejected({ existingIstio: { revision: "prod-stable" } }).issues;
+    assert.deepEqual(
+      kind.map((i) => [i.key, i.allowed]),
+      [["istio-mesh:existingIstio", "only used with clusterMode existing; remove it"]],
+    );
+    const bad = rejected({ clusterMode: "existing", existingIstio: { revision: "Prod_Stable" } }).issues;
+    assert.deepEqual(
+      bad.map((i) => [i.key, i.value]),
+      [["istio-mesh:existingIstio.revision", "Prod_Stable"]],
+    );
+    assert.match(bad[0]?.allowed ?? "", /revision or revision tag of an istiod the cluster runs/);
+    const missing = rejected({ clusterMode: "existing", existingIstio: {} }).issues;
+    assert.deepEqual(
+      missing.map((i) => i.key),
+      ["istio-mesh:existingIstio.revision"],
+    );
+    const both = rejected({
+      clusterMode: "existing",
+      existingIstio: { revision: "prod-stable" },
+      revisions: { enabled: true },
+    }).issues;
+    assert.deepEqual(
+      both.map((i) => [i.key, i.value]),
+      [["istio-mesh:revisions.enabled", true]],
+    );
+    assert.match(both[0]?.allowed ?? "", /^false with existingIstio/);
+  });
+
+  test("production's revisions default turns off with existingIstio", () => {
+    assert.equal(USING("prod-stable").revisions.enabled, false);
+    assert.equal(meshConfig({ clusterMode: "existing" }).revisions.enabled, true);
+  });
+});
+
+describe("the mesh on the cluster's control plane (pure builders)", () => {
+  for (const dataplane of ["sidecar", "ambient"] as const) {
+    test(`${dataplane}: no base, istiod, tags, cni, ztunnel or istio-system of its own`, () => {
+      const spec = buildMeshSpec(USING("prod-stable", { dataplane }));
+      assert.deepEqual(spec.controlPlane, { kind: "existing", revision: "prod-stable" });
+      const charts = helmReleases(spec).map((r) => r.chart);
+      assert.deepEqual(
+        charts.filter((c) => ISTIO_CHARTS.includes(c)),
+        [],
+      );
+      assert.deepEqual(
+        helmReleases(spec).map((r) => `${r.chart}/${r.namespace}/${r.name}`),
+        dataplane === "sidecar"
+          ? ["gateway/istio-ingress/istio-ingressgateway", "gateway/istio-egress/istio-egressgateway"]
+          : ["gateway/istio-ingress/istio-ingressgateway"],
+      );
+      const owned = ownedObjects(spec);
+      assert.ok(!owned.some((o) => o.kind === "Namespace" && o.metadata.name === "istio-system"));
+      assert.ok(!owned.some((o) => o.kind === "MutatingWebhookConfiguration"));
+    });
+  }
+
+  test("the gateways carry the revision, so that revision's injector fills in `image: auto`", () => {
+    for (const r of helmReleases(buildMeshSpec(USING("prod-stable")))) {
+      assert.equal((r.values as { revision?: string }).revision, "prod-stable", r.name);
+      assert.equal(r.version, "1.30.3", r.name);
+    }
+    // The default injector takes the chart's `sidecar.istio.io/inject: "true"` pods without a revision label.
+    for (const r of helmReleases(buildMeshSpec(USING("default")))) {
+      assert.equal((r.values as { revision?: string }).revision, undefined, r.name);
+    }
+  });
+
+  test("sidecar: the backend namespace is labelled for the revision; ambient labels as without it", () => {
+    const labels = (cfg: ReturnType<typeof meshConfig>) => buildMeshSpec(cfg).namespaces.backend.metadata.labels ?? {};
+    const injection = (cfg: ReturnType<typeof meshConfig>) =>
+      Object.entries(labels(cfg)).filter(([k]) => k.startsWith("istio"));
+    assert.deepEqual(injection(USING("prod-stable")), [["istio.io/rev", "prod-stable"]]);
+    assert.deepEqual(injection(USING("default")), [["istio-injection", "enabled"]]);
+    const ambient = USING("prod-stable", { dataplane: "ambient" });
+    assert.deepEqual(
+      labels(ambient),
+      labels(meshConfig({ clusterMode: "existing", kubeContext: "prod-east", dataplane: "ambient" })),
+    );
+    // A revisioned istiod deploys only Gateways that name it (pkg/revisions/tag_watcher.go IsMine).
+    assert.equal(buildMeshSpec(ambient).ambient?.waypoint.metadata.labels?.["istio.io/rev"], "prod-stable");
+  });
+});
+
+describe("the mesh on the cluster's control plane under mocks", () => {
+  // Nothing fetched: no dashboards, the Gateway API CRDs as shells.
+  const offline: MeshEnvironment = {
+    dashboards: async () => ({ contents: {}, missing: [] }),
+    gatewayApiCrds: crdShellLoad,
+  };
+  const installed = (type: string, name: string) =>
+    type === T.release ? { status: { name, namespace: "istio-ingress" } } : tlsOutputs(type, name);
+  // One run per cell, shared by the tests that only read it (runs share the mock engine, so one at a time).
+  const runs = new Map<string, ReturnType<typeof runWithMocks>>();
+  const up = (dataplane: "sidecar" | "ambient") => {
+    const run =
+      runs.get(dataplane) ??
+      runWithMocks(() => deployMesh(USING("prod-stable", { dataplane }), offline), { generatedOutputs: installed });
+    runs.set(dataplane, run);
+    return run;
+  };
+
+  for (const dataplane of ["sidecar", "ambient"] as const) {
+    test(`${dataplane}: only the gateways are releases, and nothing waits for a control plane of its own`, async () => {
+      const run = await up(dataplane);
+      assert.equal(run.error, undefined);
+      const releases = run.ofType(T.release).map((r) => r.name);
+      assert.ok(releases.includes("istio-ingressgateway"));
+      for (const name of ["istio-base", "istiod", "istio-cni", "ztunnel"]) assert.ok(!releases.includes(name), name);
+      assert.ok(!run.ofType(T.namespace).some((r) => r.name === "istio-system"));
+      // The gateway waits for its namespace only; the Istio objects and backends for their namespace only.
+      const ingressNs = run.get(T.namespace, "istio-ingress");
+      assert.deepEqual(run.get(T.release, "istio-ingressgateway").dependencies, [ingressNs.urn]);
+      const kinds = (urn: string) => urn.split("::")[2]?.split("$").at(-1);
+      const deployment = run.get("kubernetes:apps/v1:Deployment", "user-service-v1");
+      assert.deepEqual([...new Set(deployment.dependencies.map(kinds))].sort(), [
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:ServiceAccount",
+      ]);
+    });
+  }
+
+  test("the HA policy says, as an advisory, that istiod is not this stack's to check", async () => {
+    const run = await up("sidecar");
+    const result = await runPolicies([highAvailability], fromRegistered(run.resources), {
+      packEnforcementLevel: "mandatory",
+    });
+    assert.deepEqual(result.mandatory, []);
+    assert.equal(result.advisory.length, 1);
+    assert.match(result.advisory[0]?.message ?? "", /no istiod Helm release in this stack \(it uses the cluster's/);
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * The cluster's own istiod that serves a revision (`existingIstio`), found as the pre-flight and
+ * verify both look for it: from the objects `kubectl get` / the API server list.
+ */
+
+/** The few fields read of a listed Deployment or webhook configuration. */
+export interface ListedIstioObject {
+  readonly metadata?: {
+    readonly name?: string;
+    readonly namespace?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+  };
+  readonly spec?: {
+    readonly template?: { readonly spec?: { readonly containers?: readonly { readonly image?: string }[] } };
+  };
+}
+
+const REV = "istio.io/rev";
+const label = (o: ListedIstioObject, key: string) => o.metadata?.labels?.[key];
+
+/**
+ * The istiod Deployments serving `revision`: labelled with it (the istiod chart labels its Deployment
+ * `istio.io/rev: <revision or "default">`), else through the tag of that name, whose webhook is labelled
+ * with the revision it points at (templates/revision-tags-mwc.yaml: `istio.io/tag`, `istio.io/rev`).
+ */
+export function servingIstiods<T extends ListedIstioObject>(
+  revision: string,
+  istiods: readonly T[],
+  tags: readonly ListedIstioObject[],
+): { readonly via?: string; readonly istiods: readonly T[] } {
+  const direct = istiods.filter((o) => label(o, REV) === revision);
+  if (direct.length > 0) return { istiods: direct };
+  const target = tags.map((t) => label(t, REV)).find((r) => r !== undefined);
+  if (target === undefined) return { istiods: [] };
+  return { via: target, istiods: istiods.filter((o) => label(o, REV) === target) };
+}
+
+/** major.minor of an istiod: its image tag (`pilot:1.30.3`, `-distroless` too), else a `1-30-3` revision. */
+export function istiodMinor(o: ListedIstioObject): string | undefined {
+  const images = (o.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? "");
+  for (const image of images) {
+    const tag = /:(\d+)\.(\d+)\.\d+/.exec(image);
+    if (tag) return `${tag[1]}.${tag[2]}`;
+  }
+  const rev = /^(\d+)-(\d+)(?:-|$)/.exec(label(o, REV) ?? "");
+  return rev ? `${rev[1]}.${rev[2]}` : undefined;
+}

@@ -1,0 +1,197 @@
+/**
+ * With `existingIstio`, what the cluster's own control plane must offer before this stack relies on it:
+ * an istiod serving the revision (directly, or behind a revision tag), at istioVersion's minor; in
+ * ambient, its node agents; and the MeshConfig the stack's objects need. Pure: main.ts gathers the facts.
+ */
+import { parse } from "yaml";
+import { meshConfigValues } from "../../components/controlPlane/helmValues";
+import { ISTIO_NAMESPACE } from "../../components/meta";
+import type { ExistingIstio, MeshConfig } from "../../config/types";
+import { istiodMinor, servingIstiods } from "../lib/istiodRevision";
+import type { Finding, ListedObject } from "./checks";
+
+/** What kubectl reports of the cluster's Istio (main.ts asks only when the stack uses it). */
+export interface ExistingIstioFacts {
+  /** MutatingWebhookConfigurations labelled `istio.io/tag=<revision>`: the revision tags of that name. */
+  readonly tags: readonly ListedObject[];
+  /** DaemonSets in istio-system (ambient only; absent with sidecars). */
+  readonly daemonSets?: readonly ListedObject[];
+  /** ConfigMaps labelled `istio.io/rev`, in every namespace: the mesh configs among them. */
+  readonly configMaps: readonly ListedObject[];
+}
+
+/**
+ * The node agents Istio's ambient Helm charts install in istio-system (1.30.3: cni's templates/daemonset.yaml
+ * `istio-cni-node`, ztunnel's `ztunnel` unless `resourceName` renames it).
+ */
+export const AMBIENT_NODE_AGENTS = ["ztunnel", "istio-cni-node"] as const;
+
+const REV = "istio.io/rev";
+const label = (o: ListedObject, key: string) => o.metadata?.labels?.[key];
+const where = (o: ListedObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+const finding = (check: Finding["check"], level: Finding["level"], message: string): Finding => ({
+  check,
+  level,
+  message,
+});
+
+const minorOf = (version: string) => version.split(".").slice(0, 2).join(".");
+
+function istiodFindings(
+  cfg: MeshConfig,
+  existing: ExistingIstio,
+  istiods: readonly ListedObject[],
+  facts: ExistingIstioFacts,
+) {
+  const serving = servingIstiods(existing.revision, istiods, facts.tags);
+  const key = "istio-mesh:existingIstio.revision";
+  if (serving.istiods.length === 0) {
+    const found = istiods.map((o) => `${where(o)} (revision ${label(o, REV) ?? "none"})`).join(", ") || "none";
+    const tag = serving.via
+      ? `; tag ${existing.revision} points at revision ${serving.via}, which no istiod serves`
+      : "";
+    return {
+      findings: [
+        finding(
+          "existing-istiod",
+          "error",
+          `no istiod serves revision ${existing.revision} (${key}): istiods found: ${found}${tag}. Name a revision ` +
+            "or tag the cluster runs, or remove existingIstio to install Istio with this stack",
+        ),
+      ],
+    };
+  }
+  const wanted = minorOf(cfg.istio.version);
+  const findings: Finding[] = [];
+  for (const o of serving.istiods) {
+    const minor = istiodMinor(o);
+    if (minor !== wanted) {
+      findings.push(
+        finding(
+          "existing-istiod",
+          "error",
+          `istiod ${where(o)} serving revision ${existing.revision} is Istio ${minor ?? "of an unknown version (no x.y.z image tag or x-y-z revision)"}, ` +
+            `but istioVersion is ${cfg.istio.version}: the gateways are installed from that chart and the mesh's ` +
+            `objects target Istio ${wanted}. Set istioVersion to the cluster's release, or name a ${wanted} revision`,
+        ),
+      );
+    }
+  }
+  if (findings.length === 0) {
+    const via = serving.via ? ` (tag ${existing.revision} → revision ${serving.via})` : "";
+    findings.push(
+      finding(
+        "existing-istiod",
+        "note",
+        `using istiod ${serving.istiods.map(where).join(", ")}${via}, Istio ${wanted}; this stack installs no control plane`,
+      ),
+    );
+  }
+  return { findings, revision: serving.via ?? existing.revision, namespace: serving.istiods[0]?.metadata?.namespace };
+}
+
+function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
+  const present = new Set(daemonSets.map((d) => d.metadata?.name));
+  const missing = AMBIENT_NODE_AGENTS.filter((name) => !present.has(name));
+  if (missing.length === 0) return [];
+  return [
+    finding(
+      "existing-ambient",
+      "error",
+      `dataplane ambient needs the cluster's ambient node agents, and DaemonSet ${missing.join(" and ")} ` +
+        `${missing.length > 1 ? "are" : "is"} missing in ${ISTIO_NAMESPACE}: install Istio's ambient data plane ` +
+        "(cni and ztunnel charts) there, or use dataplane sidecar",
+    ),
+  ];
+}
+
+type Mesh = {
+  outboundTrafficPolicy?: { mode?: string };
+  accessLogFile?: string;
+  extensionProviders?: { name?: string }[];
+};
+
+/**
+ * The mesh config of the revision's istiod (ConfigMap `istio`, or `istio-<revision>`, key `mesh`) against
+ * what the stack's objects need: a Telemetry naming a provider the mesh lacks is refused by nothing but
+ * traces nowhere, so that is an error; the egress mode and access log only change behaviour: notes.
+ */
+export function meshConfigFindings(
+  cfg: MeshConfig,
+  revision: string,
+  namespace: string,
+  configMaps: readonly ListedObject[],
+): Finding[] {
+  const name = revision === "default" ? "istio" : `istio-${revision}`;
+  const map = configMaps.find((c) => c.metadata?.name === name && c.metadata?.namespace === namespace);
+  const text = map?.data?.mesh;
+  if (text === undefined) {
+    return [
+      finding(
+        "existing-mesh-config",
+        "note",
+        `cannot read ConfigMap ${namespace}/${name} (key mesh): its mesh config is not compared`,
+      ),
+    ];
+  }
+  let mesh: Mesh;
+  try {
+    mesh = (parse(text) ?? {}) as Mesh;
+  } catch {
+    return [finding("existing-mesh-config", "note", `ConfigMap ${namespace}/${name}'s mesh is not YAML: not compared`)];
+  }
+  const wanted = meshConfigValues(cfg);
+  const out: Finding[] = [];
+  const providers = new Set((mesh.extensionProviders ?? []).map((p) => p.name));
+  for (const provider of wanted.extensionProviders ?? []) {
+    if (!providers.has(provider.name)) {
+      out.push(
+        finding(
+          "existing-mesh-config",
+          "error",
+          `the mesh config (${namespace}/${name}) has no extensionProvider ${provider.name}, which this stack's ` +
+            `Telemetry names for tracing: add ${JSON.stringify(provider)} to its meshConfig.extensionProviders, ` +
+            "or set observability.enabled false",
+        ),
+      );
+    }
+  }
+  // Istio's default outbound policy is ALLOW_ANY (meshconfig's OutboundTrafficPolicy).
+  const mode = mesh.outboundTrafficPolicy?.mode ?? "ALLOW_ANY";
+  if (mode !== wanted.outboundTrafficPolicy.mode) {
+    out.push(
+      finding(
+        "existing-mesh-config",
+        "note",
+        `the mesh's outboundTrafficPolicy is ${mode}, not ${wanted.outboundTrafficPolicy.mode} as ` +
+          "istio-mesh:outboundTrafficPolicy says: unknown hosts are treated the mesh's way",
+      ),
+    );
+  }
+  if ((mesh.accessLogFile ?? "") !== wanted.accessLogFile) {
+    out.push(
+      finding(
+        "existing-mesh-config",
+        "note",
+        `the mesh's accessLogFile is ${JSON.stringify(mesh.accessLogFile ?? "")}, not ${JSON.stringify(wanted.accessLogFile)}: ` +
+          "the proxies' access logs the docs read may be absent",
+      ),
+    );
+  }
+  return out;
+}
+
+export function existingIstioFindings(
+  cfg: MeshConfig,
+  existing: ExistingIstio,
+  istiods: readonly ListedObject[],
+  facts: ExistingIstioFacts,
+): Finding[] {
+  const istiod = istiodFindings(cfg, existing, istiods, facts);
+  const agents = cfg.cell.dataplane === "ambient" ? nodeAgentFindings(facts.daemonSets ?? []) : [];
+  const mesh =
+    istiod.revision !== undefined && istiod.namespace !== undefined
+      ? meshConfigFindings(cfg, istiod.revision, istiod.namespace, facts.configMaps)
+      : [];
+  return [...istiod.findings, ...agents, ...mesh];
+}
