@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "./cli";
 import { LineAssembler } from "./lines";
@@ -56,7 +56,8 @@ export class StackWorkspace {
         EXIT.usage,
       );
     }
-    const stack = await LocalWorkspace.selectStack({ stackName, workDir: projectRoot }).catch(
+    // The workspace already made (LocalWorkspace.selectStack would make another: one more `pulumi version`).
+    const stack = await Stack.select(stackName, workspace).catch(
       cliFailure(`pulumi stack select --stack ${stackName}`),
     );
     return new StackWorkspace(stack, workspace, projectRoot);
