@@ -70,11 +70,26 @@ if [ "$*" != version ]; then echo "pulumi stub: unexpected $*" >&2; exit 2; fi
 echo "\${STUB_PULUMI_VERSION:-v3.270.0}"`;
 
 /**
- * What check-prereqs.sh reads of the repository: package.json's engines, the stack file's ports and
- * config/defaults.ts. Its runs clone just these (a missing one fails the script, never passes it);
- * pulumi.sh's runs get freshClone's default set.
+ * What each script reads of the repository, so a run clones just that (a file left out fails the
+ * script, never passes it; the one existence test, pulumi.sh's policies/config/<stack>.json, sees the
+ * whole directory). check-prereqs.sh: package.json's engines, the stack file's ports, config/defaults.ts.
+ * pulumi.sh: that, itself, kind-cluster.sh, Pulumi.yaml's state directory and the policy pack's
+ * PulumiPolicy.yaml and config, all the stub pulumi reads.
  */
-const PREREQS_FILES = ["package.json", "Pulumi.", "scripts/check-prereqs.sh", "config/defaults.ts"];
+const CLONED: Record<"check-prereqs.sh" | "pulumi.sh", readonly string[]> = {
+  "check-prereqs.sh": ["package.json", "Pulumi.", "scripts/check-prereqs.sh", "config/defaults.ts"],
+  "pulumi.sh": [
+    "package.json",
+    "Pulumi.",
+    ".pulumi-state/",
+    "scripts/check-prereqs.sh",
+    "scripts/pulumi.sh",
+    "config/defaults.ts",
+    "components/cluster/kind-cluster.sh",
+    "policies/PulumiPolicy.yaml",
+    "policies/config/",
+  ],
+};
 
 /** kubectl's `version --client` output (kubernetes/kubectl pkg/cmd/version: client line, then Kustomize). */
 const KUBECTL = `
@@ -91,11 +106,11 @@ interface World {
 }
 
 /**
- * A fresh world: a clone of the repository and a stub dir holding exactly `tools`. For check-prereqs.sh
- * alone (`prereqsOnly`), `pulumi` is the shell stand-in for `pulumi version` and the clone holds
- * PREREQS_FILES.
+ * A fresh world: a clone of the repository (what `script` reads, else freshClone's default set) and a
+ * stub dir holding exactly `tools`. For check-prereqs.sh, `pulumi` is the shell stand-in for `pulumi version`.
  */
-function world(tools: readonly Tool[], prereqsOnly = false): World {
+function world(tools: readonly Tool[], script?: keyof typeof CLONED): World {
+  const prereqsOnly = script === "check-prereqs.sh";
   const dir = path.join(root, `world-${worldCount++}`);
   const kind = new KindWorld(
     dir,
@@ -107,9 +122,7 @@ function world(tools: readonly Tool[], prereqsOnly = false): World {
   if (tools.includes("istioctl")) kind.stub("istioctl", ISTIOCTL);
   if (prereqsOnly && tools.includes("pulumi")) kind.stub("pulumi", PULUMI_VERSION_ONLY);
   const pulumi = new PulumiStub(path.join(dir, "pulumi"));
-  const project = prereqsOnly
-    ? freshClone(path.join(dir, "clone"), PREREQS_FILES)
-    : freshClone(path.join(dir, "clone"));
+  const project = script ? freshClone(path.join(dir, "clone"), CLONED[script]) : freshClone(path.join(dir, "clone"));
   const w = { kind, pulumi, project, path: "" };
   setConfig(w, "dev", "hostHttpPort", freePorts[0]);
   setConfig(w, "dev", "hostHttpsPort", freePorts[1]);
@@ -145,7 +158,7 @@ function run(
   env: Record<string, string | undefined> = {},
   setup: (w: World) => void = () => {},
 ): Run {
-  const w = world(tools, script === "check-prereqs.sh");
+  const w = world(tools, script);
   setup(w);
   const fullEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({
