@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -29,6 +29,7 @@ import {
 import type { InClusterReport } from "../tools/bench/inCluster/run";
 import { prometheusQueryPath, proxyQueries } from "../tools/bench/inCluster/run";
 import { type BenchIo, main } from "../tools/bench/main";
+import { KubectlError, kubectlSession } from "../tools/lib/kubectl";
 import type { Target } from "../tools/lib/target";
 import { devGatewayApiRaw } from "./support/cells";
 import { meshConfig } from "./support/configs";
@@ -456,6 +457,18 @@ describe("npm run bench -- --in-cluster, against a stub kubectl", () => {
           e.stderr === 'Error from server (NotFound): httproutes.gateway.networking.k8s.io "r" not found\n',
       );
     });
+  });
+
+  test("a kubectl that stops before reading its stdin: its own message, not a crash on the write's EPIPE", async () => {
+    const bin = path.join(dir, "kubectl-stops-early");
+    writeFileSync(bin, "#!/bin/sh\necho 'error: error loading config file \"/nope\"' >&2\nexit 1\n", { mode: 0o755 });
+    // Far more than a pipe holds, so the write is still going when kubectl has exited.
+    const applied = kubectlSession({}, bin).run(["apply", "-f", "-"], { stdin: "x".repeat(4 * 1024 * 1024) });
+    await assert.rejects(
+      applied,
+      (e: unknown) =>
+        e instanceof KubectlError && e.message === 'kubectl apply -f: error: error loading config file "/nope"',
+    );
   });
 
   test("Ctrl-C during a run: kubectl is stopped, the namespace deleted, exit 130", async () => {

@@ -59,6 +59,38 @@ const ISTIOCTL = `
 if [ "$1 \${2:-}" != "version --remote=false" ]; then echo "istioctl stub: unexpected $*" >&2; exit 2; fi
 echo "client version: 1.30.3"`;
 
+/**
+ * `pulumi version`: `v<version>` and a newline (pulumi/pulumi pkg/cmd/pulumi/version/version.go), no
+ * arguments taken. It is the one call check-prereqs.sh makes, so its runs get this shell stand-in
+ * (a few ms) instead of the stateful node one (stubPulumi.ts, ~0.13 s of CPU a call), which answers
+ * `version` the same way, STUB_PULUMI_VERSION included; pulumi.sh's runs use that one.
+ */
+const PULUMI_VERSION_ONLY = `
+if [ "$*" != version ]; then echo "pulumi stub: unexpected $*" >&2; exit 2; fi
+echo "\${STUB_PULUMI_VERSION:-v3.270.0}"`;
+
+/**
+ * What each script reads of the repository, so a run clones just that (a file left out fails the
+ * script, never passes it; the one existence test, pulumi.sh's policies/config/<stack>.json, sees the
+ * whole directory). check-prereqs.sh: package.json's engines, the stack file's ports, config/defaults.ts.
+ * pulumi.sh: that, itself, kind-cluster.sh, Pulumi.yaml's state directory and the policy pack's
+ * PulumiPolicy.yaml and config, all the stub pulumi reads.
+ */
+const CLONED: Record<"check-prereqs.sh" | "pulumi.sh", readonly string[]> = {
+  "check-prereqs.sh": ["package.json", "Pulumi.", "scripts/check-prereqs.sh", "config/defaults.ts"],
+  "pulumi.sh": [
+    "package.json",
+    "Pulumi.",
+    ".pulumi-state/",
+    "scripts/check-prereqs.sh",
+    "scripts/pulumi.sh",
+    "config/defaults.ts",
+    "components/cluster/kind-cluster.sh",
+    "policies/PulumiPolicy.yaml",
+    "policies/config/",
+  ],
+};
+
 /** kubectl's `version --client` output (kubernetes/kubectl pkg/cmd/version: client line, then Kustomize). */
 const KUBECTL = `
 if [ "$1 \${2:-}" != "version --client" ]; then echo "kubectl stub: unexpected $*" >&2; exit 2; fi
@@ -73,8 +105,12 @@ interface World {
   readonly path: string;
 }
 
-/** A fresh world: a clone of the repository and a stub dir holding exactly `tools`. */
-function world(tools: readonly Tool[]): World {
+/**
+ * A fresh world: a clone of the repository (what `script` reads, else freshClone's default set) and a
+ * stub dir holding exactly `tools`. For check-prereqs.sh, `pulumi` is the shell stand-in for `pulumi version`.
+ */
+function world(tools: readonly Tool[], script?: keyof typeof CLONED): World {
+  const prereqsOnly = script === "check-prereqs.sh";
   const dir = path.join(root, `world-${worldCount++}`);
   const kind = new KindWorld(
     dir,
@@ -84,12 +120,13 @@ function world(tools: readonly Tool[]): World {
   if (tools.includes("kubectl")) kind.stub("kubectl", KUBECTL);
   if (tools.includes("node")) kind.stub("node", NODE);
   if (tools.includes("istioctl")) kind.stub("istioctl", ISTIOCTL);
+  if (prereqsOnly && tools.includes("pulumi")) kind.stub("pulumi", PULUMI_VERSION_ONLY);
   const pulumi = new PulumiStub(path.join(dir, "pulumi"));
-  const project = freshClone(path.join(dir, "clone"));
+  const project = script ? freshClone(path.join(dir, "clone"), CLONED[script]) : freshClone(path.join(dir, "clone"));
   const w = { kind, pulumi, project, path: "" };
   setConfig(w, "dev", "hostHttpPort", freePorts[0]);
   setConfig(w, "dev", "hostHttpsPort", freePorts[1]);
-  const dirs = [kind.stubs, ...(tools.includes("pulumi") ? [pulumi.bin] : []), sys.dir];
+  const dirs = [kind.stubs, ...(tools.includes("pulumi") && !prereqsOnly ? [pulumi.bin] : []), sys.dir];
   return { ...w, path: dirs.join(":") };
 }
 
@@ -121,7 +158,7 @@ function run(
   env: Record<string, string | undefined> = {},
   setup: (w: World) => void = () => {},
 ): Run {
-  const w = world(tools);
+  const w = world(tools, script);
   setup(w);
   const fullEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({

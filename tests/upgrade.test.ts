@@ -7,7 +7,6 @@
  * (Pulumi.dev.yaml, written by the stub), its `up`s and the restarted Deployments end up.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -253,7 +252,6 @@ async function world(program: StubProgram = {}, kubectlBehaviour = {}): Promise<
     PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
   });
   for (const k of ["PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL", "STACK"]) delete process.env[k];
-  execFileSync(path.join(pulumi.bin, "pulumi"), ["stack", "select", "dev", "--non-interactive"], { cwd: project });
 
   const kubectl = writeStubKubectl(path.join(dir, "kubectl"));
   kubectl.behave(kubectlBehaviour);

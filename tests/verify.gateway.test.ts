@@ -82,12 +82,14 @@ describe("verify through a stand-in gateway", () => {
   });
 
   it("canary split: passes 90/10, fails 85/15 at N = 1000", async () => {
-    const good = await run(canarySplit);
+    const [good, skewed] = await Promise.all([
+      run(canarySplit),
+      run(canarySplit, { v2Share: 0.15 }, { requests: 1000 }),
+    ]);
     allPass(good);
     assert.match(good[0]?.observed ?? "", /v1 \d+\.\d% \[.*\], v2/);
     const [lo, hi] = good[0]?.stats?.interval ?? [1, 0];
     assert.ok(lo < 0.1 && 0.1 < hi, "the reported interval is v2's and covers 10%");
-    const skewed = await run(canarySplit, { v2Share: 0.15 }, { requests: 1000 });
     assert.equal(skewed[0]?.verdict, "fail", skewed[0]?.observed);
     assert.ok((skewed[0]?.stats?.pValue ?? 1) <= 0.001);
   });
@@ -100,46 +102,54 @@ describe("verify through a stand-in gateway", () => {
   });
 
   it("beta header: v2 only; fails when beta traffic is split", async () => {
-    allPass(await run(betaHeader));
-    assert.equal((await run(betaHeader, { betaToV2: false }))[0]?.verdict, "fail");
+    const [good, split] = await Promise.all([run(betaHeader), run(betaHeader, { betaToV2: false })]);
+    allPass(good);
+    assert.equal(split[0]?.verdict, "fail");
   });
 
   it("faults: delay rate and size, abort rate; each fails its faulty stand-in", async () => {
-    const good = await run(faults);
+    const [good, rare, long, aborts] = await Promise.all([
+      run(faults),
+      run(faults, { productDelay: { fraction: 0.2, ms: 1000 } }).then(verdicts),
+      run(faults, { productDelay: { fraction: 0.5, ms: 2000 } }).then(verdicts),
+      run(faults, { orderAbort: { fraction: 0.1, status: 500 } }).then(verdicts),
+    ]);
     assert.deepEqual(Object.keys(verdicts(good)).sort(), [
       "order-service abort rate",
       "product-service delay rate",
       "product-service delay size",
     ]);
     allPass(good);
-    const rare = verdicts(await run(faults, { productDelay: { fraction: 0.2, ms: 1000 } }));
     assert.equal(rare["product-service delay rate"], "fail");
-    const long = verdicts(await run(faults, { productDelay: { fraction: 0.5, ms: 2000 } }));
     assert.equal(long["product-service delay rate"], "pass");
     assert.equal(long["product-service delay size"], "fail");
-    const aborts = verdicts(await run(faults, { orderAbort: { fraction: 0.1, status: 500 } }));
     assert.equal(aborts["order-service abort rate"], "fail");
   });
 
   it("circuit breaker: overflow 503s pass; no overflow or unmarked 503s fail", async () => {
-    const good = await run(circuitBreaker);
+    const [good, noPool, unmarked] = await Promise.all([
+      run(circuitBreaker),
+      run(circuitBreaker, { productPool: false }),
+      run(circuitBreaker, { productPool: { capacity: 6, marked: false } }),
+    ]);
     allPass(good);
     assert.match(good[0]?.subject ?? "", /product-service burst of 48/);
-    assert.equal((await run(circuitBreaker, { productPool: false }))[0]?.verdict, "fail");
-    const unmarked = await run(circuitBreaker, { productPool: { capacity: 6, marked: false } });
+    assert.equal(noPool[0]?.verdict, "fail");
     assert.equal(unmarked[0]?.verdict, "fail");
     assert.match(unmarked[0]?.observed ?? "", /other: \d+×503/);
   });
 
   it("jwt: none 403, bad/expired/malformed 401, valid 200; an accept-all mesh fails", async () => {
-    const good = await run(jwtCheck);
+    const [good, open, skipped] = await Promise.all([
+      run(jwtCheck),
+      run(jwtCheck, { jwt: { verify: false, required: false } }).then(verdicts),
+      run(jwtCheck, {}, { token: false }),
+    ]);
     assert.equal(good.length, 5);
     allPass(good);
-    const open = verdicts(await run(jwtCheck, { jwt: { verify: false, required: false } }));
     assert.equal(open["/users no token"], "fail");
     assert.equal(open["/users bad signature token"], "fail");
     assert.equal(open["/users expired token"], "fail");
-    const skipped = await run(jwtCheck, {}, { token: false });
     assert.equal(skipped.at(-1)?.verdict, "skip");
   });
 
@@ -148,24 +158,29 @@ describe("verify through a stand-in gateway", () => {
     // the outcome does not depend on how fast this machine sends.
     const minute = { config: meshConfig({ ...cfgRaw, rateLimit: { requests: 400, per: "60s" } }) };
     const bucket = { perPod: 400, perMs: 60_000, header: true };
-    const good = await run(rateLimit, { rateLimit: bucket }, minute);
+    const [good, unlimited, bare, loose] = await Promise.all([
+      run(rateLimit, { rateLimit: bucket }, minute),
+      run(rateLimit, { rateLimit: false }, minute),
+      run(rateLimit, { rateLimit: { ...bucket, header: false } }, minute),
+      run(rateLimit, { rateLimit: { ...bucket, perPod: 2000 } }, minute),
+    ]);
     allPass(good);
     assert.match(good[0]?.expected ?? "", /after ≤ 4\d\d admitted \(burst 400 \+ \d+ refilled\)/);
-    assert.equal((await run(rateLimit, { rateLimit: false }, minute))[0]?.verdict, "fail");
-    const bare = await run(rateLimit, { rateLimit: { ...bucket, header: false } }, minute);
+    assert.equal(unlimited[0]?.verdict, "fail");
     assert.equal(bare[0]?.verdict, "fail");
     assert.match(bare[0]?.observed ?? "", /0\/\d+ with the header/);
-    const loose = await run(rateLimit, { rateLimit: { ...bucket, perPod: 2000 } }, minute);
     assert.equal(loose[0]?.verdict, "fail", "a bucket far above the configured one is not the configured limit");
   });
 
   it("https: verifies against the test CA and names the host; a wrong-host certificate fails", async () => {
-    const good = await run(httpsCheck);
+    const [good, wrongHost, untrusted] = await Promise.all([
+      run(httpsCheck),
+      run(httpsCheck, {}, { tlsLeaf: keys.wrongHostLeaf }),
+      run(httpsCheck, {}, { tlsLeaf: keys.ca }),
+    ]);
     assert.equal(good.length, 2);
     allPass(good);
-    const wrongHost = await run(httpsCheck, {}, { tlsLeaf: keys.wrongHostLeaf });
     assert.equal(wrongHost[0]?.verdict, "fail");
-    const untrusted = await run(httpsCheck, {}, { tlsLeaf: keys.ca });
     assert.equal(untrusted[0]?.verdict, "fail");
   });
 });

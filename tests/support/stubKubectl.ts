@@ -44,9 +44,18 @@
  * per path from `behaviour.latencyMs`, so a test can assert the exact figures the bench derives.
  * Every call is appended to `<state>/calls.log` as a JSON array of its arguments, and every object
  * `apply` created or configured to `<state>/applied.log`.
+ *
+ * Each call is still a process of its own, started, piped, killed and exiting as kubectl does, but a
+ * cheap one: the `kubectl` file is a bash script that hands its arguments (and stdin, for `apply`)
+ * over 127.0.0.1 to one server thread of the test process, which runs the behaviour above and sends
+ * back stdout, stderr and the exit code. A node process per call cost ~0.13 s of CPU; bash costs a
+ * few ms. The server is a worker thread, so it answers while the test's own thread waits in
+ * execFileSync or spawnSync.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import { which } from "./stubTools";
 
 export interface StubKubectlBehaviour {
   /** p50/p90/p99/p99.9 in ms of each Job's fortio run, by the Job's -labels value. */
@@ -100,11 +109,48 @@ export interface StubKubectl {
   seed(namespaces: readonly string[], objects?: readonly SeededObject[]): void;
 }
 
-const PROGRAM = String.raw`
-const fs = require("node:fs");
-const path = require("node:path");
-const STATE = __STATE__;
-const args = process.argv.slice(2);
+/**
+ * kubectl's behaviour, as plain JavaScript run by the server thread (see SERVER): one call's
+ * arguments (and its stdin, read only by `apply -f -`) → what kubectl prints and its exit code, or
+ * "hang" for a call that never ends until it is killed.
+ */
+const KUBECTL = String.raw`
+// Global flags come first, as the bench passes them.
+function withoutGlobalFlags(args) {
+  const rest = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--kubeconfig" || args[i] === "--context") { i++; continue; }
+    rest.push(args[i]);
+  }
+  return rest;
+}
+const readsStdin = (args) => withoutGlobalFlags(args)[0] === "apply";
+
+class Exit { constructor(code) { this.code = code; } }
+
+function kubectl(STATE, args, stdin) {
+  let stdout = "";
+  let stderr = "";
+  let hanging = false;
+  const console = { log: (text) => { stdout += text + "\n"; } };
+  const process = {
+    stdout: { write: (text) => { stdout += text; } },
+    stderr: { write: (text) => { stderr += text; } },
+    exit: (code) => { throw new Exit(code); },
+    // Like an open timer: the call goes on after its work is done, until it is killed.
+    hang: () => { hanging = true; },
+  };
+  try {
+    run(STATE, args, stdin, console, process);
+    return hanging ? "hang" : { code: 0, stdout, stderr };
+  } catch (error) {
+    if (error instanceof Exit) return { code: error.code, stdout, stderr };
+    // What node would do with an uncaught exception: the stack on stderr, exit 1.
+    return { code: 1, stdout, stderr: stderr + String(error && error.stack || error) + "\n" };
+  }
+}
+
+function run(STATE, args, stdin, console, process) {
 fs.appendFileSync(path.join(STATE, "calls.log"), JSON.stringify(args) + "\n");
 const behaviour = JSON.parse(fs.readFileSync(path.join(STATE, "behaviour.json"), "utf8"));
 const statePath = path.join(STATE, "state.json");
@@ -112,12 +158,7 @@ const state = fs.existsSync(statePath) ? JSON.parse(fs.readFileSync(statePath, "
 const save = () => fs.writeFileSync(statePath, JSON.stringify(state));
 const fail = (message) => { process.stderr.write(message + "\n"); process.exit(1); };
 
-// Global flags come first, as the bench passes them.
-const rest = [];
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === "--kubeconfig" || args[i] === "--context") { i++; continue; }
-  rest.push(args[i]);
-}
+const rest = withoutGlobalFlags(args);
 const flag = (name) => { const i = rest.indexOf(name); return i >= 0 ? rest[i + 1] : undefined; };
 const namespace = flag("--namespace") || flag("-n");
 const RESOURCE = {
@@ -137,7 +178,7 @@ const find = (kind, ns, name) => state.objects.find((o) => o.kind === kind && o.
 
 const verb = rest[0];
 if (verb === "apply") {
-  const input = fs.readFileSync(0, "utf8");
+  const input = stdin;
   const doc = JSON.parse(input);
   const items = doc.kind === "List" ? doc.items : [doc];
   let failed = false;
@@ -170,7 +211,7 @@ if (verb === "wait") {
     const [type, name] = target.split("/");
     const kind = type === "deployment" ? "Deployment" : "Job";
     if (!find(kind, namespace, name)) fail('Error from server (NotFound): ' + PLURAL[type] + ' "' + name + '" not found');
-    if (kind === "Job" && behaviour.hangOnJob === name) setInterval(() => {}, 1000);
+    if (kind === "Job" && behaviour.hangOnJob === name) process.hang();
     else if (kind === "Job" && behaviour.failJob === name) fail("error: timed out waiting for the condition on jobs/" + name);
     else console.log((kind === "Job" ? "job.batch/" : "deployment.apps/") + name + " condition met");
   }
@@ -299,15 +340,104 @@ else if (verb === "get" && (rest[1] in LISTED || rest[1] === "namespaces") && fl
 }
 
 else fail('error: unknown command "' + verb + '" for "kubectl"');
+}
 `;
+
+/**
+ * The server thread: a line protocol on one connection per call. The client sends `.<state dir>`,
+ * `.<arg>` per argument, `END`; for `apply` the server asks `STDIN` and gets `.<line>`s and `END`
+ * (the stdin's final newline is not kept: apply reads JSON). The answer is one line per line of
+ * output, `1` stdout / `2` stderr, `3` / `4` for a last line without a newline, then `x<exit code>`.
+ * A call that hangs gets no answer until its process is killed.
+ */
+const SERVER = `
+const fs = require("node:fs");
+const path = require("node:path");
+const net = require("node:net");
+const { workerData } = require("node:worker_threads");
+${KUBECTL}
+function encode(text, line, last) {
+  if (text === "") return "";
+  const lines = text.split("\\n");
+  const tail = lines.pop();
+  return lines.map((l) => line + l + "\\n").join("") + (tail === "" ? "" : last + tail + "\\n");
+}
+const server = net.createServer((socket) => {
+  socket.setEncoding("utf8");
+  socket.on("error", () => {});
+  const received = { args: [], stdin: [] };
+  let phase = "args";
+  let buffer = "";
+  socket.on("data", (chunk) => {
+    buffer += chunk;
+    for (let end = buffer.indexOf("\\n"); end >= 0; end = buffer.indexOf("\\n")) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+      if (line !== "END") received[phase].push(line.slice(1));
+      else if (phase === "args" && readsStdin(received.args.slice(1))) {
+        phase = "stdin";
+        socket.write("STDIN\\n");
+      } else {
+        const [state, ...args] = received.args;
+        const result = kubectl(state, args, received.stdin.join("\\n"));
+        if (result !== "hang") socket.end(encode(result.stdout, "1", "3") + encode(result.stderr, "2", "4") + "x" + result.code + "\\n");
+      }
+    }
+  });
+});
+server.listen(0, "127.0.0.1", () => {
+  Atomics.store(workerData.port, 0, server.address().port);
+  Atomics.notify(workerData.port, 0);
+});
+`;
+
+/** The bash half of a call (see SERVER); bash has /dev/tcp, so it needs no other program. */
+const CLIENT = `
+exec 3<>/dev/tcp/127.0.0.1/__PORT__ || { echo "kubectl stub: no server on 127.0.0.1:__PORT__ (its test process ended?)" >&2; exit 2; }
+printf '.%s\\n' __STATE__ >&3
+for arg in "$@"; do
+  if [[ $arg == *$'\\n'* ]]; then echo "kubectl stub: an argument holds a newline, which it cannot pass on" >&2; exit 2; fi
+  printf '.%s\\n' "$arg" >&3
+done
+printf 'END\\n' >&3
+while IFS= read -r line <&3; do
+  case "$line" in
+    STDIN)
+      while IFS= read -r input || [[ -n $input ]]; do printf '.%s\\n' "$input" >&3; done
+      printf 'END\\n' >&3 ;;
+    1*) printf '%s\\n' "\${line:1}" ;;
+    2*) printf '%s\\n' "\${line:1}" >&2 ;;
+    3*) printf '%s' "\${line:1}" ;;
+    4*) printf '%s' "\${line:1}" >&2 ;;
+    x*) exit "\${line:1}" ;;
+  esac
+done
+echo "kubectl stub: the server closed the call without an answer" >&2
+exit 2
+`;
+
+let serverPort: number | undefined;
+
+/** The port of this process's server thread, started on first use (unref'd: it never keeps a test alive). */
+function stubServerPort(): number {
+  if (serverPort !== undefined) return serverPort;
+  const port = new Int32Array(new SharedArrayBuffer(4));
+  // No tsx in the thread: SERVER is plain JavaScript.
+  const worker = new Worker(SERVER, { eval: true, workerData: { port }, execArgv: [] });
+  worker.unref();
+  if (Atomics.wait(port, 0, 0, 60_000) === "timed-out") throw new Error("the stub kubectl's server did not start");
+  serverPort = Atomics.load(port, 0);
+  return serverPort;
+}
 
 export function writeStubKubectl(dir: string): StubKubectl {
   const state = path.join(dir, "kubectl-state");
   fs.mkdirSync(state, { recursive: true });
   const bin = path.join(dir, "kubectl");
-  fs.writeFileSync(bin, `#!${process.execPath}\n${PROGRAM.replace("__STATE__", JSON.stringify(state))}`, {
-    mode: 0o755,
-  });
+  const bash = which("bash");
+  if (!bash) throw new Error("bash must be installed to run the stub kubectl");
+  const client = CLIENT.replaceAll("__PORT__", String(stubServerPort())).replace("__STATE__", shellQuote(state));
+  fs.writeFileSync(bin, `#!${bash}\n${client}`, { mode: 0o755 });
   fs.writeFileSync(path.join(state, "behaviour.json"), "{}");
   fs.writeFileSync(path.join(state, "calls.log"), "");
   const read = () =>
@@ -349,3 +479,5 @@ export function writeStubKubectl(dir: string): StubKubectl {
     },
   };
 }
+
+const shellQuote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;

@@ -52,6 +52,9 @@ export function kubectlSession(cluster: ClusterAccess, binary = "kubectl"): Kube
           reject(new KubectlError(`kubectl ${args.slice(0, 2).join(" ")}: ${first || `exited (${code ?? signal})`}`));
         }
       });
+      // kubectl may exit before it reads its stdin (a bad kubeconfig, say); the exit code reports that,
+      // and the EPIPE of the write is no error of its own.
+      child.stdin.on("error", () => {});
       child.stdin.end(options.stdin ?? "");
     });
   const runSync = (args: readonly string[]) => {

@@ -6,13 +6,13 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "./cli";
 import { LineAssembler } from "./lines";
 
-/** What `pulumi up` prints when its first SIGINT/SIGTERM arrives (pkg/backend/cancellation_scope.go). */
-export const CANCEL_ACK = /(\^C|SIGTERM) received; cancelling/;
+// It lives in target.ts, which loads no Automation API; tools/canary imports it from here.
+export { projectRootFrom } from "./target";
 
 export interface UpOptions {
   readonly signal?: AbortSignal;
@@ -56,7 +56,8 @@ export class StackWorkspace {
         EXIT.usage,
       );
     }
-    const stack = await LocalWorkspace.selectStack({ stackName, workDir: projectRoot }).catch(
+    // The workspace already made (LocalWorkspace.selectStack would make another: one more `pulumi version`).
+    const stack = await Stack.select(stackName, workspace).catch(
       cliFailure(`pulumi stack select --stack ${stackName}`),
     );
     return new StackWorkspace(stack, workspace, projectRoot);
@@ -193,12 +194,4 @@ export function cliFailure(command: string) {
       EXIT.failed,
     );
   };
-}
-
-/** The project `pulumi` would act on: the nearest directory holding Pulumi.yaml, as the CLI finds it. */
-export function projectRootFrom(dir: string): string | undefined {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    if (existsSync(path.join(d, "Pulumi.yaml"))) return d;
-    if (path.dirname(d) === d) return undefined;
-  }
 }

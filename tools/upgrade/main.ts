@@ -10,9 +10,8 @@ import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, runCli } from "../lib/cli";
 import { CtrlC } from "../lib/interrupt";
 import { type Kubectl, KubectlError, kubectlSession } from "../lib/kubectl";
-import { projectRootFrom, StackWorkspace } from "../lib/stackWorkspace";
 import { styleFor } from "../lib/style";
-import { type PulumiCli, resolveStack, TargetError } from "../lib/target";
+import { type PulumiCli, projectRootFrom, resolveStack, TargetError } from "../lib/target";
 import { type LineIo, terminalLineIo } from "../lib/terminalIo";
 import { parseUpgradeArgs, USAGE } from "./args";
 import { formatPlan, planUpgrade, revisionState, type UpgradePlan, workloadText } from "./plan";
@@ -80,7 +79,9 @@ export async function main(argv: readonly string[], deps: UpgradeMainDeps): Prom
   }
 
   // Everything the run needs, checked before the first change.
-  const workspace = await (deps.workspace ?? ((s) => StackWorkspace.open(s, deps.projectRoot)))(args.target.stack);
+  const workspace = await (
+    deps.workspace ?? (async (s) => (await automation()).StackWorkspace.open(s, deps.projectRoot))
+  )(args.target.stack);
   await workspace.preflight?.();
   const target = await resolveStack({ ...args.target, stack: workspace.stackName }, stackDeps).catch(asCliError);
   const plan = planUpgrade(target.config, args.to, args.batch);
@@ -167,6 +168,9 @@ function verifyStack(projectRoot: string, stack: string, offline: boolean, stop:
     );
   });
 }
+
+/** The Automation API (~2 s of CPU to load), only once a run needs it: --help and bad flags answer at once. */
+const automation = () => import("../lib/stackWorkspace.js");
 
 const asCliError = (error: unknown): never => {
   if (error instanceof TargetError) throw new CliError(error.message);
