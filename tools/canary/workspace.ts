@@ -17,16 +17,12 @@ export const LAST_GOOD_TAG = `${PROJECT}:canary-last-good`;
 export class AutomationWorkspace {
   private constructor(private readonly stack: StackWorkspace) {}
 
-  static async open(name: string | undefined, projectRoot: string): Promise<AutomationWorkspace> {
+  static async open(name: string, projectRoot: string): Promise<AutomationWorkspace> {
     return new AutomationWorkspace(await StackWorkspace.open(name, projectRoot));
   }
 
   get stackName(): string {
     return this.stack.stackName;
-  }
-
-  preflight(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-    return this.stack.preflight(env);
   }
 
   up(options: UpOptions = {}): Promise<void> {
