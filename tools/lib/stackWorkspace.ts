@@ -3,6 +3,7 @@
  * same `pulumi config set-all --path`, `pulumi up` and `pulumi stack tag` a user would run, so
  * Pulumi.<stack>.yaml stays the single source of truth, with the checks made before any change.
  */
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -98,7 +99,12 @@ export class StackWorkspace {
 
   /**
    * `pulumi up` with the policy pack, as `npm run up` runs it, so a canary step passes the same
-   * guardrails. `signal` is the Automation API's: aborting it sends the CLI one SIGINT.
+   * guardrails. `signal` is as the Automation API's: aborting it sends the CLI one SIGINT.
+   *
+   * The CLI runs here, with the command line the Automation API's Stack.up builds, and not through
+   * Stack.up: that follows every update with `pulumi stack output --json` twice and `pulumi stack
+   * history` (automation/stack.ts up: `this.outputs()`, `this.info()`) for an UpResult the tools never
+   * read; three CLI runs of about a second each on every step.
    */
   async up(options: UpOptions = {}): Promise<void> {
     const packConfig = path.join(this.projectRoot, "policies", "config", `${this.stackName}.json`);
@@ -107,23 +113,32 @@ export class StackWorkspace {
     const report = new LineAssembler((line) => {
       if (line.includes("[mandatory]")) violations.push(line.trim().replace(/^- /, ""));
     });
-    await this.stack
-      .up({
-        color: "never",
-        policyPacks: [path.join(this.projectRoot, "policies")],
-        ...(existsSync(packConfig) && { policyPackConfigs: [packConfig] }),
-        onOutput: (text) => {
-          report.push(text);
-          options.onOutput?.(text);
-        },
-        ...(options.onOutput && { onError: options.onOutput }),
-        ...(options.signal && { signal: options.signal }),
-      })
-      .catch((error: unknown) => {
-        report.flush();
-        const reason = violations.length > 0 ? ` (policy violation: ${violations.join("; ")})` : "";
-        return cliFailure(`pulumi up${reason}`)(error);
-      });
+    const args = [
+      "up",
+      "--yes",
+      "--skip-preview",
+      "--policy-pack",
+      path.join(this.projectRoot, "policies"),
+      ...(existsSync(packConfig) ? ["--policy-pack-config", packConfig] : []),
+      "--color",
+      "never",
+      "--stack",
+      this.stackName,
+      // automation/cmd.ts PulumiCommand.run: a prompt fails instead of hanging.
+      "--non-interactive",
+    ];
+    await runCli(args, this.projectRoot, {
+      onOutput: (text) => {
+        report.push(text);
+        options.onOutput?.(text);
+      },
+      ...(options.onOutput && { onError: options.onOutput }),
+      ...(options.signal && { signal: options.signal }),
+    }).catch((error: unknown) => {
+      report.flush();
+      const reason = violations.length > 0 ? ` (policy violation: ${violations.join("; ")})` : "";
+      return cliFailure(`pulumi up${reason}`)(error);
+    });
   }
 
   /** Sets project config keys (`pulumi config set-all --path`): `{ "revisions.upgradeTo": "1.30.4" }`. */
@@ -146,6 +161,35 @@ export class StackWorkspace {
   async setTag(name: string, value: string): Promise<void> {
     await this.stack.setTag(name, value).catch(cliFailure("pulumi stack tag set"));
   }
+}
+
+/**
+ * `pulumi <args>` in the project, its output streamed, as the Automation API's command runner does it
+ * (automation/cmd.ts exec: not detached, so a terminal's Ctrl-C reaches it; an abort sends one SIGINT).
+ * Fails with the CLI's stderr.
+ */
+function runCli(
+  args: readonly string[],
+  cwd: string,
+  io: { onOutput: (text: string) => void; onError?: (text: string) => void; signal?: AbortSignal },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("pulumi", args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => io.onOutput(chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      io.onError?.(chunk.toString());
+    });
+    const abort = () => child.kill("SIGINT");
+    io.signal?.addEventListener("abort", abort, { once: true });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      io.signal?.removeEventListener("abort", abort);
+      if (code === 0) resolve();
+      else reject(new Error(stderr.trim() || `pulumi ${args[0]} ended by ${signal ?? `exit ${code}`}`));
+    });
+  });
 }
 
 /**
