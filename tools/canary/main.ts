@@ -12,9 +12,9 @@ import { BETA_HEADER } from "../../components/traffic/routes";
 import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, runCli } from "../lib/cli";
 import { CtrlC } from "../lib/interrupt";
-import { projectRootFrom, StackWorkspace, selectedStack } from "../lib/stackWorkspace";
+import { preflightStack, selectedStack } from "../lib/stackChecks";
 import { styleFor } from "../lib/style";
-import { type PulumiCli, resolveTarget, spawnPulumi, type Target, TargetError } from "../lib/target";
+import { type PulumiCli, projectRootFrom, resolveTarget, spawnPulumi, type Target, TargetError } from "../lib/target";
 import { type LineIo, terminalLineIo } from "../lib/terminalIo";
 import { describeSplit } from "../verify/checks/format";
 import { clusterTransport } from "../verify/kube";
@@ -132,7 +132,7 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
     deps.pulumi ??
     spawnPulumi(deps.projectRoot, { env, instead: "--dry-run --config Pulumi.<stack>.yaml for the plan alone" });
   const stackName = args.target.stack ?? (await selectedStack(pulumi).catch(asCliError));
-  await (deps.preflight ?? ((s) => StackWorkspace.preflight(deps.projectRoot, s, env)))(stackName);
+  await (deps.preflight ?? ((s) => preflightStack(deps.projectRoot, s, env)))(stackName);
   const target = await resolveTarget({ ...args.target, stack: stackName }, { ...pulumiDeps, pulumi }).catch(asCliError);
   const cfg = configOf(target);
   let query: PromQuery | undefined;

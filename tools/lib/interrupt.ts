@@ -16,7 +16,10 @@
  */
 import { readFileSync } from "node:fs";
 import { LineAssembler } from "./lines";
-import { CANCEL_ACK, type UpOptions } from "./stackWorkspace";
+import type { UpOptions } from "./stackWorkspace";
+
+/** What `pulumi up` prints when its first SIGINT/SIGTERM arrives (pkg/backend/cancellation_scope.go). */
+export const CANCEL_ACK = /(\^C|SIGTERM) received; cancelling/;
 
 export const ACK_GRACE_MS = 3000;
 export const DEBOUNCE_MS = 1000;

@@ -4,18 +4,16 @@
  * Pulumi.<stack>.yaml stays the single source of truth, with the checks made before any change.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import type { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import * as YAML from "yaml";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "./cli";
 import { LineAssembler } from "./lines";
-import type { PulumiCli } from "./target";
+import { noStackSelected, preflightStack } from "./stackChecks";
 
-/** What `pulumi up` prints when its first SIGINT/SIGTERM arrives (pkg/backend/cancellation_scope.go). */
-export const CANCEL_ACK = /(\^C|SIGTERM) received; cancelling/;
+// It lives in target.ts, which loads no Automation API; tools/canary imports it from here.
+export { projectRootFrom } from "./target";
 
 export interface UpOptions {
   readonly signal?: AbortSignal;
@@ -30,6 +28,8 @@ export interface UpOptions {
 export class StackWorkspace {
   private constructor(
     private readonly stack: Stack,
+    /** The Automation API's workspace the stack was selected in. */
+    readonly workspace: LocalWorkspace,
     readonly projectRoot: string,
   ) {}
 
@@ -43,12 +43,9 @@ export class StackWorkspace {
    * none selected, refuse as the CLI does rather than send an empty `--stack`.
    */
   static async open(name: string | undefined, projectRoot: string): Promise<StackWorkspace> {
-    // Loaded here, not at import: it costs about a second of CPU (it pulls in all of @pulumi/pulumi),
-    // which a tool's --help, bad flags and config errors need not pay.
-    const automation = await import("@pulumi/pulumi/automation/index.js");
     let workspace: LocalWorkspace;
     try {
-      workspace = await automation.LocalWorkspace.create({ workDir: projectRoot });
+      workspace = await LocalWorkspace.create({ workDir: projectRoot });
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       const why = /ENOENT/.test(text) ? "it is not installed (or not on PATH)" : stderrOf(text).join("; ");
@@ -56,12 +53,11 @@ export class StackWorkspace {
     }
     const stackName = name ?? (await workspace.stack().catch(cliFailure("pulumi stack ls")))?.name;
     if (stackName === undefined || stackName === "") throw noStackSelected();
-    // On the workspace already made: LocalWorkspace.selectStack would make another, and run another
-    // `pulumi version` (automation/cmd.ts PulumiCommand.get) to learn what this one knows.
-    const stack = await automation.Stack.select(stackName, workspace).catch(
+    // The workspace already made (LocalWorkspace.selectStack would make another: one more `pulumi version`).
+    const stack = await Stack.select(stackName, workspace).catch(
       cliFailure(`pulumi stack select --stack ${stackName}`),
     );
-    return new StackWorkspace(stack, projectRoot);
+    return new StackWorkspace(stack, workspace, projectRoot);
   }
 
   /**
@@ -69,32 +65,7 @@ export class StackWorkspace {
    * the passphrase of a passphrase-encrypted stack, and (file backend) a lock held by another update.
    */
   preflight(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-    return StackWorkspace.preflight(this.projectRoot, this.stackName, env);
-  }
-
-  /**
-   * The same checks before the Automation API is loaded: they read the stack's files only (its settings
-   * file as LocalWorkspace.stackSettings finds it, and the backend's lock directory).
-   */
-  static async preflight(projectRoot: string, stackName: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-    const settings = stackSettings(projectRoot, stackName);
-    const passphraseStack =
-      settings?.encryptionsalt !== undefined &&
-      (settings.secretsprovider === undefined || settings.secretsprovider === "passphrase");
-    // The CLI reads these two and nothing else (pkg/secrets/passphrase/manager.go readPassphrase).
-    if (passphraseStack && env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-      throw new CliError(
-        `stack ${stackName} encrypts its secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (\`pulumi up\` would fail after the config changed; nothing was changed)`,
-        EXIT.usage,
-      );
-    }
-    const locks = lockFiles(projectRoot, stackName, env);
-    if (locks.length > 0) {
-      throw new CliError(
-        `stack ${stackName} is locked by another update (${locks.join(", ")}): wait for it, or \`pulumi cancel\` if it died (nothing was changed)`,
-        EXIT.usage,
-      );
-    }
+    return preflightStack(this.projectRoot, this.stackName, env);
   }
 
   /**
@@ -192,82 +163,6 @@ function runCli(
   });
 }
 
-/**
- * The stack `pulumi` has selected for this project, found as the Automation API's `workspace.stack()`
- * finds it (`pulumi stack ls --json`, the entry marked current), but through `pulumi` alone: a tool
- * can then check everything before it loads the Automation API. With none selected, refuse as the
- * CLI does rather than send an empty `--stack`.
- */
-export async function selectedStack(pulumi: PulumiCli): Promise<string> {
-  const text = await pulumi(["stack", "ls", "--json", "--non-interactive"]);
-  let stacks: unknown;
-  try {
-    stacks = JSON.parse(text);
-  } catch {
-    throw new CliError("`pulumi stack ls --json` did not print JSON", EXIT.failed);
-  }
-  const current = Array.isArray(stacks)
-    ? (stacks as { name?: unknown; current?: unknown }[]).find((s) => s.current === true)?.name
-    : undefined;
-  if (typeof current !== "string" || current === "") throw noStackSelected();
-  return current;
-}
-
-const noStackSelected = () =>
-  new CliError(
-    "no stack selected: pass --stack NAME, set STACK, or `pulumi stack select NAME` (nothing was changed)",
-    EXIT.usage,
-  );
-
-/** Pulumi.<stack>.yaml (or .yml, .json), as LocalWorkspace.stackSettings reads it; absent or unreadable: none. */
-function stackSettings(projectRoot: string, stackName: string): Record<string, unknown> | undefined {
-  // A stack reference's settings file is named by its last part (localWorkspace.ts getStackSettingsName).
-  const name = stackName.split("/").at(-1) ?? stackName;
-  for (const ext of [".yaml", ".yml", ".json"]) {
-    const file = path.join(projectRoot, `Pulumi.${name}${ext}`);
-    if (!existsSync(file)) continue;
-    try {
-      const doc: unknown = YAML.parse(readFileSync(file, "utf8"));
-      return typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : undefined;
-    } catch {
-      return undefined; // the Pulumi CLI reports a broken stack file in its own words
-    }
-  }
-  return undefined;
-}
-
-/**
- * Lock files of a file:// backend (pkg/backend/diy/lock.go: `.pulumi/locks/<org>/<project>/<stack>/`,
- * or `.pulumi/locks/<stack>/` in the legacy layout). Other backends refuse a concurrent `up` themselves,
- * and the tool then restores what it changed.
- */
-function lockFiles(projectRoot: string, stackName: string, env: NodeJS.ProcessEnv): string[] {
-  const url = env.PULUMI_BACKEND_URL ?? projectBackendUrl(projectRoot);
-  if (url === undefined || !url.startsWith("file://")) return [];
-  const rest = url.slice("file://".length);
-  const root = rest.startsWith("/") ? fileURLToPath(url) : path.resolve(projectRoot, rest);
-  const dirs = [
-    path.join(root, ".pulumi", "locks", "organization", PROJECT, stackName),
-    path.join(root, ".pulumi", "locks", stackName),
-  ];
-  return dirs.flatMap((dir) =>
-    existsSync(dir)
-      ? readdirSync(dir)
-          .filter((f) => f.endsWith(".json"))
-          .map((f) => path.relative(projectRoot, path.join(dir, f)))
-      : [],
-  );
-}
-
-function projectBackendUrl(projectRoot: string): string | undefined {
-  try {
-    const match = /^backend:\s*\n\s+url:\s*(\S+)/m.exec(readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"));
-    return match?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
 /** The CLI's stderr lines from an Automation API CommandError's message. */
 function stderrOf(message: string): string[] {
   const stderr = /stderr: ([\s\S]*?)\n err\?:/.exec(message)?.[1] ?? message;
@@ -290,12 +185,4 @@ export function cliFailure(command: string) {
       EXIT.failed,
     );
   };
-}
-
-/** The project `pulumi` would act on: the nearest directory holding Pulumi.yaml, as the CLI finds it. */
-export function projectRootFrom(dir: string): string | undefined {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    if (existsSync(path.join(d, "Pulumi.yaml"))) return d;
-    if (path.dirname(d) === d) return undefined;
-  }
 }

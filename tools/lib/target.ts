@@ -403,3 +403,11 @@ export function pulumiFailure(args: readonly string[], code: number | null, stde
   const why = (errorLine ?? stderr.trim().split("\n").at(-1) ?? "").replace(/^error:\s*/, "");
   return new TargetError(`\`pulumi ${args.slice(0, 2).join(" ")}\` failed (exit ${code})${why ? `: ${why}` : ""}`);
 }
+
+/** The project `pulumi` would act on: the nearest directory holding Pulumi.yaml, as the CLI finds it. */
+export function projectRootFrom(dir: string): string | undefined {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, "Pulumi.yaml"))) return d;
+    if (path.dirname(d) === d) return undefined;
+  }
+}
