@@ -72,10 +72,11 @@ export class StackWorkspace {
    * `pulumi up` with the policy pack, as `npm run up` runs it, so a canary step passes the same
    * guardrails. `signal` is as the Automation API's: aborting it sends the CLI one SIGINT.
    *
-   * The CLI runs here, with the command line the Automation API's Stack.up builds, and not through
-   * Stack.up: that follows every update with `pulumi stack output --json` twice and `pulumi stack
-   * history` (automation/stack.ts up: `this.outputs()`, `this.info()`) for an UpResult the tools never
-   * read; three CLI runs of about a second each on every step.
+   * The CLI runs here, with the command line and environment the Automation API's Stack.up gives a
+   * local program (`up --yes --skip-preview … --exec-kind auto.local --stack <s> --non-interactive`),
+   * not through Stack.up: that follows every update with `pulumi stack output --json` twice and
+   * `pulumi stack history` (automation/stack.ts up: `this.outputs()`, `this.info()`) for an UpResult
+   * the tools never read; three CLI runs of about a second each on every step.
    */
   async up(options: UpOptions = {}): Promise<void> {
     const packConfig = path.join(this.projectRoot, "policies", "config", `${this.stackName}.json`);
@@ -93,6 +94,8 @@ export class StackWorkspace {
       ...(existsSync(packConfig) ? ["--policy-pack-config", packConfig] : []),
       "--color",
       "never",
+      "--exec-kind",
+      "auto.local",
       "--stack",
       this.stackName,
       // automation/cmd.ts PulumiCommand.run: a prompt fails instead of hanging.
@@ -145,7 +148,9 @@ function runCli(
   io: { onOutput: (text: string) => void; onError?: (text: string) => void; signal?: AbortSignal },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("pulumi", args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    // The environment Stack.up gives it (automation/stack.ts runPulumiCmd, cmd.ts PulumiCommand.run).
+    const env = { ...process.env, PULUMI_DEBUG_COMMANDS: "true", PULUMI_AUTOMATION_API: "true" };
+    const child = spawn("pulumi", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => io.onOutput(chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => {
