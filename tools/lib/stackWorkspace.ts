@@ -28,8 +28,6 @@ export interface UpOptions {
 export class StackWorkspace {
   private constructor(
     private readonly stack: Stack,
-    /** The Automation API's workspace the stack was selected in. */
-    readonly workspace: LocalWorkspace,
     readonly projectRoot: string,
   ) {}
 
@@ -57,7 +55,7 @@ export class StackWorkspace {
     const stack = await Stack.select(stackName, workspace).catch(
       cliFailure(`pulumi stack select --stack ${stackName}`),
     );
-    return new StackWorkspace(stack, workspace, projectRoot);
+    return new StackWorkspace(stack, projectRoot);
   }
 
   /**
