@@ -60,8 +60,9 @@ describe("npm run canary (in-process)", () => {
   });
   after(() => server.close());
 
-  /** The Pulumi CLI as resolveTarget calls it: the stack's config and outputs. */
+  /** The Pulumi CLI as main calls it: the selected stack, then (resolveTarget) its config and outputs. */
   const pulumi = async (args: readonly string[]) => {
+    if (args.join(" ") === "stack ls --json --non-interactive") return JSON.stringify([{ name: "dev", current: true }]);
     assert.ok(args.includes("--stack") && args[args.indexOf("--stack") + 1] === "dev", "always names the stack");
     if (args[0] === "stack") return JSON.stringify({ gatewayUrls: { http: url, https: url }, demoToken: "demo-token" });
     return JSON.stringify({
@@ -112,6 +113,7 @@ describe("npm run canary (in-process)", () => {
       env: {},
       pulumi,
       workspace,
+      preflight: async (stack) => assert.equal(stack, "dev"),
       wait: async () => {},
       ...extra,
     };

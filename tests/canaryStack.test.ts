@@ -43,7 +43,33 @@ async function untilUpStarted(w: World): Promise<void> {
   throw new Error("the stub never started waiting in an up");
 }
 
-// Each test is its own project, stub and gateway, so they run side by side.
+/**
+ * One run that three tests read, each for its own claim: one step to 20% on a stack nobody selected,
+ * named by STACK alone (no --stack), unlocked by PULUMI_CONFIG_PASSPHRASE_FILE (no
+ * PULUMI_CONFIG_PASSPHRASE), with the header stage first. A canary process and its dozen `pulumi`
+ * calls cost seconds of CPU; none of these three claims needs a run of its own to be shown.
+ */
+const oneStepRun = once(async () => {
+  const w = await world({ selected: false });
+  const file = path.join(w.project, "..", "passphrase");
+  fs.writeFileSync(file, `${PASSPHRASE}\n`);
+  const result = await canary(w, ["--header-stage", "--steps", "20", ...FAST], {
+    STACK: "dev",
+    PULUMI_CONFIG_PASSPHRASE: undefined,
+    PULUMI_CONFIG_PASSPHRASE_FILE: file,
+  }).done;
+  return { w, ...result };
+});
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
+// Each test (or shared run) is its own project, stub and gateway, so they run side by side.
 describe("npm run canary against a stub pulumi, through the Automation API", { concurrency: 4 }, () => {
   test("without --stack it uses the stack pulumi has selected, never an empty --stack", async () => {
     const w = await world();
@@ -68,9 +94,7 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
   });
 
   test("--header-stage judges beta requests on the canary before the first weight moves", async () => {
-    const w = await world({ selected: false });
-    const run = canary(w, ["--stack", "dev", "--header-stage", "--steps", "20", ...FAST]);
-    const { code, stdout, stderr } = await run.done;
+    const { w, code, stdout, stderr } = await oneStepRun();
     assert.equal(code, 0, stderr);
     const header = stdout.indexOf("header stage: gates");
     assert.ok(header > 0 && header < stdout.indexOf("\nstep 1/1: v1 80% / v2 20%\n"), stdout);
@@ -88,8 +112,7 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
   });
 
   test("STACK picks the stack when --stack is absent", async () => {
-    const w = await world({ selected: false });
-    const { code, stderr } = await canary(w, ["--steps", "20", ...FAST], { STACK: "dev" }).done;
+    const { w, code, stderr } = await oneStepRun();
     assert.equal(code, 0, stderr);
     assert.deepEqual(w.weights(), { v1: 80, v2: 20 });
   });
@@ -105,13 +128,7 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
   });
 
   test("with PULUMI_CONFIG_PASSPHRASE_FILE instead, the same stack runs", async () => {
-    const w = await world();
-    const file = path.join(w.project, "..", "passphrase");
-    fs.writeFileSync(file, `${PASSPHRASE}\n`);
-    const { code, stderr } = await canary(w, ["--steps", "20", ...FAST], {
-      PULUMI_CONFIG_PASSPHRASE: undefined,
-      PULUMI_CONFIG_PASSPHRASE_FILE: file,
-    }).done;
+    const { w, code, stderr } = await oneStepRun();
     assert.equal(code, 0, stderr);
     assert.deepEqual(w.weights(), { v1: 80, v2: 20 });
     assert.deepEqual(w.deployed(), { v1: 80, v2: 20 });

@@ -12,9 +12,9 @@ import { BETA_HEADER } from "../../components/traffic/routes";
 import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, runCli } from "../lib/cli";
 import { CtrlC } from "../lib/interrupt";
-import { projectRootFrom } from "../lib/stackWorkspace";
+import { preflightStack, selectedStack } from "../lib/stackChecks";
 import { styleFor } from "../lib/style";
-import { type PulumiCli, resolveTarget, type Target, TargetError } from "../lib/target";
+import { type PulumiCli, projectRootFrom, resolveTarget, spawnPulumi, type Target, TargetError } from "../lib/target";
 import { type LineIo, terminalLineIo } from "../lib/terminalIo";
 import { describeSplit } from "../verify/checks/format";
 import { clusterTransport } from "../verify/kube";
@@ -43,8 +43,10 @@ export interface CanaryMainDeps {
   readonly env?: NodeJS.ProcessEnv;
   /** `pulumi` for reading the stack's config and outputs (default: the CLI on PATH). */
   readonly pulumi?: PulumiCli;
-  /** The stack; real runs use the Automation API. */
-  readonly workspace?: (stack: string | undefined) => Promise<CanaryWorkspace & { preflight?: () => Promise<void> }>;
+  /** The stack; real runs use the Automation API, loaded once every check has passed. */
+  readonly workspace?: (stack: string) => Promise<CanaryWorkspace>;
+  /** What `up` needs and `config set-all` does not check (default: the stack's passphrase and lock). */
+  readonly preflight?: (stack: string) => Promise<void>;
   readonly wait?: (ms: number, stop: AbortSignal) => Promise<void>;
   /** PromQL through the API server's service proxy. */
   readonly prometheus?: (target: Target) => Promise<PromQuery>;
@@ -124,10 +126,14 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
     throw new CliError("--confirm needs a terminal to ask on, or --confirm-url: refusing to start and then hang");
   }
 
-  // Everything the run needs, checked before the first change.
-  const workspace = await (deps.workspace ?? ((s) => AutomationWorkspace.open(s, deps.projectRoot)))(args.target.stack);
-  await workspace.preflight?.();
-  const target = await resolveTarget({ ...args.target, stack: workspace.stackName }, pulumiDeps).catch(asCliError);
+  // Everything the run needs, checked before the first change, and before the Automation API is loaded
+  // (about a second of CPU): the stack, its passphrase and lock, its config and outputs, Prometheus.
+  const pulumi =
+    deps.pulumi ??
+    spawnPulumi(deps.projectRoot, { env, instead: "--dry-run --config Pulumi.<stack>.yaml for the plan alone" });
+  const stackName = args.target.stack ?? (await selectedStack(pulumi).catch(asCliError));
+  await (deps.preflight ?? ((s) => preflightStack(deps.projectRoot, s, env)))(stackName);
+  const target = await resolveTarget({ ...args.target, stack: stackName }, { ...pulumiDeps, pulumi }).catch(asCliError);
   const cfg = configOf(target);
   let query: PromQuery | undefined;
   if (cfg.observability.enabled) {
@@ -149,6 +155,7 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
   }
 
   const plan = buildPlan(cfg, args);
+  const workspace = await (deps.workspace ?? ((s) => AutomationWorkspace.open(s, deps.projectRoot)))(stackName);
   const style = styleFor({ isTTY: io.isTTY }, env);
   const ctrlC = deps.ctrlC ?? new CtrlC(() => {});
   const notify = args.notifyUrl;

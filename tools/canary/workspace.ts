@@ -1,6 +1,6 @@
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "../lib/cli";
-import { StackWorkspace, type UpOptions } from "../lib/stackWorkspace";
+import type { StackWorkspace, UpOptions } from "../lib/stackWorkspace";
 import type { Weights } from "./plan";
 
 /**
@@ -17,16 +17,14 @@ export const LAST_GOOD_TAG = `${PROJECT}:canary-last-good`;
 export class AutomationWorkspace {
   private constructor(private readonly stack: StackWorkspace) {}
 
-  static async open(name: string | undefined, projectRoot: string): Promise<AutomationWorkspace> {
+  /** The Automation API (about a second of CPU to load) only now: the checks before a run need none of it. */
+  static async open(name: string, projectRoot: string): Promise<AutomationWorkspace> {
+    const { StackWorkspace } = await import("../lib/stackWorkspace.js");
     return new AutomationWorkspace(await StackWorkspace.open(name, projectRoot));
   }
 
   get stackName(): string {
     return this.stack.stackName;
-  }
-
-  preflight(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-    return this.stack.preflight(env);
   }
 
   up(options: UpOptions = {}): Promise<void> {

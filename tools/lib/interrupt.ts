@@ -2,10 +2,11 @@
  * Ctrl-C while `pulumi up` runs. Pulumi cancels on its first SIGINT and terminates at once on a second
  * (pkg/backend/cancellation_scope.go), which can orphan resources, so it must get exactly one:
  *
- *   - From a terminal, Ctrl-C reaches the whole foreground process group, `pulumi up` included (the
- *     Automation API spawns it through execa, not detached). Sending another would terminate it.
+ *   - From a terminal, Ctrl-C reaches the whole foreground process group, `pulumi up` included
+ *     (stackWorkspace.ts spawns it not detached, as the Automation API does). Sending another would
+ *     terminate it.
  *   - When only our process was signalled (`kill -INT <pid>`, a supervisor), it got nothing: forward
- *     one through the Automation API's `UpOptions.signal` (its abort runs `proc.kill("SIGINT")`).
+ *     one through `UpOptions.signal` (its abort sends the CLI one SIGINT, as the Automation API's does).
  *
  * Which case it was shows in the CLI's own output: it prints "^C received; cancelling" when the signal
  * arrives (an engine stdout event, which the non-interactive display writes to stdout:

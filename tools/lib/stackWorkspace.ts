@@ -3,13 +3,14 @@
  * same `pulumi config set-all --path`, `pulumi up` and `pulumi stack tag` a user would run, so
  * Pulumi.<stack>.yaml stays the single source of truth, with the checks made before any change.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "./cli";
 import { LineAssembler } from "./lines";
+import { noStackSelected, preflightStack } from "./stackChecks";
 
 // It lives in target.ts, which loads no Automation API; tools/canary imports it from here.
 export { projectRootFrom } from "./target";
@@ -27,7 +28,6 @@ export interface UpOptions {
 export class StackWorkspace {
   private constructor(
     private readonly stack: Stack,
-    private readonly workspace: LocalWorkspace,
     readonly projectRoot: string,
   ) {}
 
@@ -50,70 +50,31 @@ export class StackWorkspace {
       throw new CliError(`cannot run the Pulumi CLI: ${why}`, EXIT.usage);
     }
     const stackName = name ?? (await workspace.stack().catch(cliFailure("pulumi stack ls")))?.name;
-    if (stackName === undefined || stackName === "") {
-      throw new CliError(
-        "no stack selected: pass --stack NAME, set STACK, or `pulumi stack select NAME` (nothing was changed)",
-        EXIT.usage,
-      );
-    }
+    if (stackName === undefined || stackName === "") throw noStackSelected();
     // The workspace already made (LocalWorkspace.selectStack would make another: one more `pulumi version`).
     const stack = await Stack.select(stackName, workspace).catch(
       cliFailure(`pulumi stack select --stack ${stackName}`),
     );
-    return new StackWorkspace(stack, workspace, projectRoot);
+    return new StackWorkspace(stack, projectRoot);
   }
 
   /**
    * What `up` will need and that `config set-all` does not check, before anything changes:
    * the passphrase of a passphrase-encrypted stack, and (file backend) a lock held by another update.
    */
-  async preflight(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-    const settings = await this.workspace.stackSettings(this.stackName).catch(() => undefined);
-    const passphraseStack =
-      settings?.encryptionSalt !== undefined &&
-      (settings.secretsProvider === undefined || settings.secretsProvider === "passphrase");
-    // The CLI reads these two and nothing else (pkg/secrets/passphrase/manager.go readPassphrase).
-    if (passphraseStack && env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-      throw new CliError(
-        `stack ${this.stackName} encrypts its secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (\`pulumi up\` would fail after the config changed; nothing was changed)`,
-        EXIT.usage,
-      );
-    }
-    const locks = this.lockFiles(env);
-    if (locks.length > 0) {
-      throw new CliError(
-        `stack ${this.stackName} is locked by another update (${locks.join(", ")}): wait for it, or \`pulumi cancel\` if it died (nothing was changed)`,
-        EXIT.usage,
-      );
-    }
-  }
-
-  /**
-   * Lock files of a file:// backend (pkg/backend/diy/lock.go: `.pulumi/locks/<org>/<project>/<stack>/`,
-   * or `.pulumi/locks/<stack>/` in the legacy layout). Other backends refuse a concurrent `up` themselves,
-   * and the tool then restores what it changed.
-   */
-  private lockFiles(env: NodeJS.ProcessEnv): string[] {
-    const url = env.PULUMI_BACKEND_URL ?? projectBackendUrl(this.projectRoot);
-    if (url === undefined || !url.startsWith("file://")) return [];
-    const rest = url.slice("file://".length);
-    const root = rest.startsWith("/") ? fileURLToPath(url) : path.resolve(this.projectRoot, rest);
-    const dirs = [
-      path.join(root, ".pulumi", "locks", "organization", PROJECT, this.stackName),
-      path.join(root, ".pulumi", "locks", this.stackName),
-    ];
-    return dirs.flatMap((dir) =>
-      existsSync(dir)
-        ? readdirSync(dir)
-            .filter((f) => f.endsWith(".json"))
-            .map((f) => path.relative(this.projectRoot, path.join(dir, f)))
-        : [],
-    );
+  preflight(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+    return preflightStack(this.projectRoot, this.stackName, env);
   }
 
   /**
    * `pulumi up` with the policy pack, as `npm run up` runs it, so a canary step passes the same
-   * guardrails. `signal` is the Automation API's: aborting it sends the CLI one SIGINT.
+   * guardrails. `signal` is as the Automation API's: aborting it sends the CLI one SIGINT.
+   *
+   * The CLI runs here, with the command line and environment the Automation API's Stack.up gives a
+   * local program (`up --yes --skip-preview … --exec-kind auto.local --stack <s> --non-interactive`),
+   * not through Stack.up: that follows every update with `pulumi stack output --json` twice and
+   * `pulumi stack history` (automation/stack.ts up: `this.outputs()`, `this.info()`) for an UpResult
+   * the tools never read; three CLI runs of about a second each on every step.
    */
   async up(options: UpOptions = {}): Promise<void> {
     const packConfig = path.join(this.projectRoot, "policies", "config", `${this.stackName}.json`);
@@ -122,23 +83,34 @@ export class StackWorkspace {
     const report = new LineAssembler((line) => {
       if (line.includes("[mandatory]")) violations.push(line.trim().replace(/^- /, ""));
     });
-    await this.stack
-      .up({
-        color: "never",
-        policyPacks: [path.join(this.projectRoot, "policies")],
-        ...(existsSync(packConfig) && { policyPackConfigs: [packConfig] }),
-        onOutput: (text) => {
-          report.push(text);
-          options.onOutput?.(text);
-        },
-        ...(options.onOutput && { onError: options.onOutput }),
-        ...(options.signal && { signal: options.signal }),
-      })
-      .catch((error: unknown) => {
-        report.flush();
-        const reason = violations.length > 0 ? ` (policy violation: ${violations.join("; ")})` : "";
-        return cliFailure(`pulumi up${reason}`)(error);
-      });
+    const args = [
+      "up",
+      "--yes",
+      "--skip-preview",
+      "--policy-pack",
+      path.join(this.projectRoot, "policies"),
+      ...(existsSync(packConfig) ? ["--policy-pack-config", packConfig] : []),
+      "--color",
+      "never",
+      "--exec-kind",
+      "auto.local",
+      "--stack",
+      this.stackName,
+      // automation/cmd.ts PulumiCommand.run: a prompt fails instead of hanging.
+      "--non-interactive",
+    ];
+    await runCli(args, this.projectRoot, {
+      onOutput: (text) => {
+        report.push(text);
+        options.onOutput?.(text);
+      },
+      ...(options.onOutput && { onError: options.onOutput }),
+      ...(options.signal && { signal: options.signal }),
+    }).catch((error: unknown) => {
+      report.flush();
+      const reason = violations.length > 0 ? ` (policy violation: ${violations.join("; ")})` : "";
+      return cliFailure(`pulumi up${reason}`)(error);
+    });
   }
 
   /** Sets project config keys (`pulumi config set-all --path`): `{ "revisions.upgradeTo": "1.30.4" }`. */
@@ -163,13 +135,35 @@ export class StackWorkspace {
   }
 }
 
-function projectBackendUrl(projectRoot: string): string | undefined {
-  try {
-    const match = /^backend:\s*\n\s+url:\s*(\S+)/m.exec(readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"));
-    return match?.[1];
-  } catch {
-    return undefined;
-  }
+/**
+ * `pulumi <args>` in the project, its output streamed, as the Automation API's command runner does it
+ * (automation/cmd.ts exec: not detached, so a terminal's Ctrl-C reaches it; an abort sends one SIGINT).
+ * Fails with the CLI's stderr.
+ */
+function runCli(
+  args: readonly string[],
+  cwd: string,
+  io: { onOutput: (text: string) => void; onError?: (text: string) => void; signal?: AbortSignal },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // The environment Stack.up gives it (automation/stack.ts runPulumiCmd, cmd.ts PulumiCommand.run).
+    const env = { ...process.env, PULUMI_DEBUG_COMMANDS: "true", PULUMI_AUTOMATION_API: "true" };
+    const child = spawn("pulumi", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => io.onOutput(chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      io.onError?.(chunk.toString());
+    });
+    const abort = () => child.kill("SIGINT");
+    io.signal?.addEventListener("abort", abort, { once: true });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      io.signal?.removeEventListener("abort", abort);
+      if (code === 0) resolve();
+      else reject(new Error(stderr.trim() || `pulumi ${args[0]} ended by ${signal ?? `exit ${code}`}`));
+    });
+  });
 }
 
 /** The CLI's stderr lines from an Automation API CommandError's message. */

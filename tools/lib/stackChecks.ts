@@ -1,0 +1,117 @@
+/**
+ * What a tool that changes a stack checks before it loads the Automation API (about a second of CPU,
+ * with all of @pulumi/pulumi): which stack, and what its `up` will need that `config set-all` does not
+ * check. Files and one `pulumi stack ls` only; tools/lib/stackWorkspace.ts then drives the stack.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as YAML from "yaml";
+import { PROJECT } from "../../config/defaults";
+import { CliError, EXIT } from "./cli";
+import type { PulumiCli } from "./target";
+
+/**
+ * The passphrase of a passphrase-encrypted stack, and (file backend) a lock held by another update:
+ * without the one, `config set-all --plaintext` succeeds and only `up` fails; the other stops `up`.
+ */
+export async function preflightStack(
+  projectRoot: string,
+  stackName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const settings = stackSettings(projectRoot, stackName);
+  const passphraseStack =
+    settings?.encryptionsalt !== undefined &&
+    (settings.secretsprovider === undefined || settings.secretsprovider === "passphrase");
+  // The CLI reads these two and nothing else (pkg/secrets/passphrase/manager.go readPassphrase).
+  if (passphraseStack && env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+    throw new CliError(
+      `stack ${stackName} encrypts its secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (\`pulumi up\` would fail after the config changed; nothing was changed)`,
+      EXIT.usage,
+    );
+  }
+  const locks = lockFiles(projectRoot, stackName, env);
+  if (locks.length > 0) {
+    throw new CliError(
+      `stack ${stackName} is locked by another update (${locks.join(", ")}): wait for it, or \`pulumi cancel\` if it died (nothing was changed)`,
+      EXIT.usage,
+    );
+  }
+}
+
+/**
+ * The stack `pulumi` has selected for this project, found as the Automation API's `workspace.stack()`
+ * finds it (`pulumi stack ls --json`, the entry marked current), but through `pulumi` alone: a tool
+ * can then check everything before it loads the Automation API. With none selected, refuse as the
+ * CLI does rather than send an empty `--stack`.
+ */
+export async function selectedStack(pulumi: PulumiCli): Promise<string> {
+  const text = await pulumi(["stack", "ls", "--json", "--non-interactive"]);
+  let stacks: unknown;
+  try {
+    stacks = JSON.parse(text);
+  } catch {
+    throw new CliError("`pulumi stack ls --json` did not print JSON", EXIT.failed);
+  }
+  const current = Array.isArray(stacks)
+    ? (stacks as { name?: unknown; current?: unknown }[]).find((s) => s.current === true)?.name
+    : undefined;
+  if (typeof current !== "string" || current === "") throw noStackSelected();
+  return current;
+}
+
+export const noStackSelected = () =>
+  new CliError(
+    "no stack selected: pass --stack NAME, set STACK, or `pulumi stack select NAME` (nothing was changed)",
+    EXIT.usage,
+  );
+
+/** Pulumi.<stack>.yaml (or .yml, .json), as LocalWorkspace.stackSettings reads it; absent or unreadable: none. */
+function stackSettings(projectRoot: string, stackName: string): Record<string, unknown> | undefined {
+  // A stack reference's settings file is named by its last part (localWorkspace.ts getStackSettingsName).
+  const name = stackName.split("/").at(-1) ?? stackName;
+  for (const ext of [".yaml", ".yml", ".json"]) {
+    const file = path.join(projectRoot, `Pulumi.${name}${ext}`);
+    if (!existsSync(file)) continue;
+    try {
+      const doc: unknown = YAML.parse(readFileSync(file, "utf8"));
+      return typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined; // the Pulumi CLI reports a broken stack file in its own words
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Lock files of a file:// backend (pkg/backend/diy/lock.go: `.pulumi/locks/<org>/<project>/<stack>/`,
+ * or `.pulumi/locks/<stack>/` in the legacy layout). Other backends refuse a concurrent `up` themselves,
+ * and the tool then restores what it changed.
+ */
+function lockFiles(projectRoot: string, stackName: string, env: NodeJS.ProcessEnv): string[] {
+  const url = env.PULUMI_BACKEND_URL ?? projectBackendUrl(projectRoot);
+  if (url === undefined || !url.startsWith("file://")) return [];
+  const rest = url.slice("file://".length);
+  const root = rest.startsWith("/") ? fileURLToPath(url) : path.resolve(projectRoot, rest);
+  const dirs = [
+    path.join(root, ".pulumi", "locks", "organization", PROJECT, stackName),
+    path.join(root, ".pulumi", "locks", stackName),
+  ];
+  return dirs.flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith(".json"))
+          .map((f) => path.relative(projectRoot, path.join(dir, f)))
+      : [],
+  );
+}
+
+function projectBackendUrl(projectRoot: string): string | undefined {
+  try {
+    const match = /^backend:\s*\n\s+url:\s*(\S+)/m.exec(readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"));
+    return match?.[1];
+  } catch {
+    return undefined;
+  }
+}
