@@ -1033,7 +1033,15 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
     await waitForSignal(op === "preview");
   }
   const failure = prog.fail?.[op];
-  if (failure) fail(failure);
+  if (failure) {
+    // A step that fails is the engine's diagnostic, not a CLI error: the display prints it under
+    // "Diagnostics:" on stdout (pkg/backend/display), and the command ends with a bail, which prints
+    // nothing on stderr and exits 1 (sdk/go/common/util/cmdutil/exit.go DisplayErrorMessage skips
+    // result.IsBail; pkg/cmd/pulumi/cmd/exit_codes.go ExitCodeFor maps a bail to ExitCodeError).
+    const stack = `${o.project.name}-${o.stack}`;
+    ctx.out(`Diagnostics:\n  pulumi:pulumi:Stack (${stack}):\n    error: ${failure}\n`);
+    throw new CliFailure("", EXIT.error, false);
+  }
   if ((op === "up" || op === "preview") && prog.policyViolations?.length) {
     const packs = (p.flags.get("policy-pack") ?? []).map((pack) => path.resolve(ctx.cwd, pack));
     if (packs.length === 0) unsupported("policyViolations need a --policy-pack");

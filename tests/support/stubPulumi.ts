@@ -73,7 +73,7 @@ export interface StubProgram {
   /** Stack outputs `up` records; those named in `secretOutputs` are stored encrypted. */
   readonly outputs?: Record<string, unknown>;
   readonly secretOutputs?: readonly string[];
-  /** The operation fails with this message (`error: …`, exit 1) after the CLI's own checks. */
+  /** The operation's engine fails with this message after the CLI's own checks: `error: …` under Diagnostics on stdout, nothing on stderr, exit 1, as a failed step. */
   readonly fail?: Partial<Record<StubOp, string>>;
   /** The operation waits until it gets SIGINT/SIGTERM, then fails with "update canceled". */
   readonly waitForSignal?: readonly StubOp[];

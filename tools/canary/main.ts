@@ -292,7 +292,7 @@ if (require.main === module) {
     process.stderr.write(`\ncanary: Ctrl-C again: ${abandonedState(state)}\n`);
     process.exit(EXIT.interrupted);
   });
-  // Our own handler: Node's default would exit at once, and execa's cleanup would then SIGTERM `pulumi up`.
+  // Our own handler: Node's default would exit at once, and the exit would SIGTERM `pulumi up` (stackWorkspace.ts runCli).
   process.on("SIGINT", () => ctrlC.received());
   void runCli("canary", () =>
     main(argv, {

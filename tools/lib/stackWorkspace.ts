@@ -80,8 +80,12 @@ export class StackWorkspace {
     const packConfig = path.join(this.projectRoot, "policies", "config", `${this.stackName}.json`);
     const violations: string[] = [];
     // The policy report goes to stdout; its mandatory lines are why an up failed.
+    // A failed step's reason: the engine prints it under "Diagnostics:" on stdout and the CLI ends
+    // with a bail, which leaves stderr empty (cmdutil/exit.go DisplayErrorMessage skips a bail).
+    const diagnostics: string[] = [];
     const report = new LineAssembler((line) => {
       if (line.includes("[mandatory]")) violations.push(line.trim().replace(/^- /, ""));
+      if (line.trim().startsWith("error:")) diagnostics.push(line.trim());
     });
     const args = [
       "up",
@@ -109,7 +113,9 @@ export class StackWorkspace {
     }).catch((error: unknown) => {
       report.flush();
       const reason = violations.length > 0 ? ` (policy violation: ${violations.join("; ")})` : "";
-      return cliFailure(`pulumi up${reason}`)(error);
+      const stderrSaid = error instanceof Error && /^error:/m.test(error.message);
+      const failure = !stderrSaid && diagnostics.length > 0 ? new Error(diagnostics.join("\n")) : error;
+      return cliFailure(`pulumi up${reason}`)(failure);
     });
   }
 
@@ -157,8 +163,13 @@ function runCli(
     });
     const abort = () => child.kill("SIGINT");
     io.signal?.addEventListener("abort", abort, { once: true });
+    // The tool ending (a second Ctrl-C's exit, a SIGTERM to the tool alone) ends the CLI too, as the
+    // Automation API's runner does (execa's cleanup sends it SIGTERM), rather than leaving it orphaned.
+    const orphaned = () => child.kill("SIGTERM");
+    process.once("exit", orphaned);
     child.on("error", reject);
     child.on("close", (code, signal) => {
+      process.removeListener("exit", orphaned);
       io.signal?.removeEventListener("abort", abort);
       if (code === 0) resolve();
       else reject(new Error(stderr.trim() || `pulumi ${args[0]} ended by ${signal ?? `exit ${code}`}`));

@@ -194,7 +194,7 @@ if (require.main === module) {
     undefined,
     "moving the tags back and restarting what moved",
   );
-  // Our own handler: Node's default would exit at once, and execa's cleanup would then SIGTERM `pulumi up`.
+  // Our own handler: Node's default would exit at once, and the exit would SIGTERM `pulumi up` (stackWorkspace.ts runCli).
   process.on("SIGINT", () => ctrlC.received());
   void runCli("upgrade", () =>
     main(argv, {
