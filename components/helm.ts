@@ -1,24 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-
-export type HelmValues = { readonly [key: string]: unknown };
-
-/** A chart installed as a Helm release: Istio's charts and the observability tools' alike. */
-export interface ChartRelease {
-  /** Helm release name; also the Pulumi resource name. */
-  readonly name: string;
-  readonly chart: string;
-  readonly namespace: string;
-  readonly version: string;
-  readonly repo: string;
-  readonly values: HelmValues;
-}
-
-/**
- * How long Helm waits for a release's objects to be ready (Deployments available, a LoadBalancer
- * Service's address: helm/helm pkg/kube/ready.go, serviceReady) before the install fails.
- */
-export const HELM_TIMEOUT_SECONDS = 600;
+import { type ChartRelease, HELM_TIMEOUT_SECONDS } from "./chartRelease";
 
 /**
  * helm.v3.Release, not helm.v4.Chart: a Release previews while the cluster (and so the provider's

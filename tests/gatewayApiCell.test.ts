@@ -231,13 +231,21 @@ describe("gateway-api cell: refusals", () => {
 });
 
 describe("gateway-api cell: the program", () => {
-  async function run(raw: Record<string, unknown>) {
-    return runWithMocks(() =>
-      deployMesh(meshConfig(raw), {
-        dashboards: async () => ({ contents: {}, missing: [] }),
-        gatewayApiCrds: crdShellLoad,
-      }),
-    );
+  // One mock run per config: the tests only read what it registered.
+  const runs = new Map<string, ReturnType<typeof runWithMocks>>();
+  function run(raw: Record<string, unknown>) {
+    const key = JSON.stringify(raw);
+    let found = runs.get(key);
+    if (!found) {
+      found = runWithMocks(() =>
+        deployMesh(meshConfig(raw), {
+          dashboards: async () => ({ contents: {}, missing: [] }),
+          gatewayApiCrds: crdShellLoad,
+        }),
+      );
+      runs.set(key, found);
+    }
+    return found;
   }
 
   test("one CustomResourceDefinition per pinned CRD, and every Gateway API object waits for them", async () => {

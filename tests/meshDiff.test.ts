@@ -8,7 +8,7 @@ import { deployMesh } from "../components/mesh";
 import { commentMarker, formatMarkdown, formatText } from "../tools/diff/format";
 import { type Io, main } from "../tools/diff/main";
 import { diffSnapshots } from "../tools/diff/semanticDiff";
-import type { MeshObject } from "../tools/diff/snapshot";
+import type { MeshObject, MeshSnapshot } from "../tools/diff/snapshot";
 import { snapshotOf } from "../tools/diff/snapshot";
 import { renderMesh } from "../tools/render/main";
 import { devConfig, devStackConfig, PROJECT_ROOT } from "./support/configs";
@@ -16,7 +16,17 @@ import { runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
 
 const header = { stack: "dev", baseRef: "main", baseCommit: "0123456789abcdef0123" };
-const snapshot = (config: Record<string, unknown>) => snapshotOf(renderMesh(config));
+/** One render per config: the tests compare snapshots and never change them. */
+const snapshots = new Map<string, MeshSnapshot>();
+function snapshot(config: Record<string, unknown>): MeshSnapshot {
+  const key = JSON.stringify(config);
+  let found = snapshots.get(key);
+  if (!found) {
+    found = snapshotOf(renderMesh(config));
+    snapshots.set(key, found);
+  }
+  return found;
+}
 const dev = devStackConfig();
 
 /** The diff's lines without the header and the counts. */

@@ -124,6 +124,15 @@ async function corruptedStack(): Promise<PolicyInput[]> {
   });
 }
 
+/**
+ * One mock run per stack serves every test that only reads it (the policies and the analyzer do not
+ * change what they are given): the dev stack's first preview on a fresh stack, and the corrupted stack.
+ */
+let freshPreviewRun: ReturnType<typeof devStack> | undefined;
+const freshPreview = () => (freshPreviewRun ??= devStack({ preview: true, unknownCommandOutputs: true }));
+let corruptedRun: Promise<PolicyInput[]> | undefined;
+const corrupted = () => (corruptedRun ??= corruptedStack());
+
 const summary = (ds: readonly Diagnostic[]) =>
   ds.map((d) => `${d.enforcementLevel} ${d.policyName}: ${d.message}`).sort();
 
@@ -145,7 +154,7 @@ describe("the pack over the program's own resources", () => {
   });
 
   test("a fresh stack's first preview: stack policies get empty outputs, and say they cannot see, as advisories", async () => {
-    const { inputs } = await devStack({ preview: true, unknownCommandOutputs: true });
+    const { inputs } = await freshPreview();
     // What the engine hands AnalyzeStack there: no properties at all for anything the kind provider manages.
     const virtualServices = inputs.filter((r) => r.type === T.virtualService);
     assert.ok(virtualServices.length > 0);
@@ -165,7 +174,7 @@ describe("the pack over the program's own resources", () => {
   });
 
   test("every stack policy says so when it cannot see; none passes a fresh stack silently", async () => {
-    const { inputs } = await devStack({ preview: true, unknownCommandOutputs: true });
+    const { inputs } = await freshPreview();
     const stackPolicies = policies.filter((p) => "validateStack" in p);
     assert.ok(stackPolicies.length > 0);
     for (const policy of stackPolicies) {
@@ -183,7 +192,7 @@ describe("the pack over the program's own resources", () => {
       ...p,
       spec: { ...p.spec, subsets: p.spec.subsets.filter((s: { name: string }) => s.name !== "v2") },
     });
-    const { inputs } = await devStack({ preview: true, unknownCommandOutputs: true });
+    const { inputs } = await freshPreview();
     const fresh = inputs.map((r) =>
       r.type === T.destinationRule && r.name === "user-service" ? { ...r, props: broken(r.props) } : r,
     );
@@ -224,7 +233,7 @@ describe("the pack over the program's own resources", () => {
   });
 
   test("a corrupted stack fails every policy", async () => {
-    const run = await runPolicies(policies, await corruptedStack(), { packEnforcementLevel: "mandatory" });
+    const run = await runPolicies(policies, await corrupted(), { packEnforcementLevel: "mandatory" });
     // mesh-analysis-warnings is advisory by its own level (Warnings never block), so it reports there.
     const failed = [...run.mandatory, ...run.advisory.filter((d) => d.policyName === "mesh-analysis-warnings")];
     assert.deepEqual([...new Set(failed.map((d) => d.policyName))].sort(), policies.map((p) => p.name).sort());
@@ -306,7 +315,7 @@ describe("the pack as the Pulumi CLI runs it (run-policy-pack, gRPC on 127.0.0.1
   });
 
   test("a fresh stack's preview: the real analyzer takes the advisory violation and agrees with the harness", async () => {
-    const { inputs } = await devStack({ preview: true, unknownCommandOutputs: true });
+    const { inputs } = await freshPreview();
     await host.configure(reconcileConfig(policies, DEV_POLICY_CONFIG));
     const real = await host.preview(inputs);
     const harness = await runPolicies(policies, inputs, {
@@ -318,7 +327,7 @@ describe("the pack as the Pulumi CLI runs it (run-policy-pack, gRPC on 127.0.0.1
   });
 
   test("the real analyzer and the harness report the same violations, with and without the dev config", async () => {
-    const stack = await corruptedStack();
+    const stack = await corrupted();
     for (const config of [DEV_POLICY_CONFIG, {}]) {
       await host.configure(reconcileConfig(policies, config));
       const real = await host.preview(stack);

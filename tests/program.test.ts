@@ -135,9 +135,12 @@ describe("existing cluster (profile lab; production: tests/production.test.ts)",
         kubeContext: "prod-east",
       }),
     );
+  // One mock run serves the three tests that only read it.
+  let existingRun: ReturnType<typeof runWithMocks<ReturnType<typeof existing>>> | undefined;
+  const runExisting = () => (existingRun ??= runWithMocks(existing));
 
   test("builds only a provider: nothing creates or deletes a cluster", async () => {
-    const run = await runWithMocks(existing);
+    const run = await runExisting();
     assert.equal(run.ofType(T.command).length, 0);
     const provider = run.get(T.provider, "existing");
     assert.equal(provider.inputs.kubeconfig, "/etc/mesh/kubeconfig");
@@ -155,14 +158,14 @@ describe("existing cluster (profile lab; production: tests/production.test.ts)",
   });
 
   test("no kubeconfig output: the stack keeps no copy of the user's kubeconfig, and no path posing as one", async () => {
-    const run = await runWithMocks(existing);
+    const run = await runExisting();
     const outputs = run.result as ReturnType<typeof existing>;
     // null, not undefined: an undefined export makes the engine warn on every update.
     assert.equal(outputs.kubeconfig, null);
   });
 
   test("destroy deletes what the stack created: nothing is deletedWith anything", async () => {
-    const run = await runWithMocks(existing);
+    const run = await runExisting();
     const k8sObjects = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
     assert.ok(k8sObjects.length > 15);
     for (const r of run.resources) assert.equal(r.deletedWith, "", r.urn);

@@ -1,6 +1,6 @@
 import type { MeshConfig } from "../../config/types";
+import type { ChartRelease, HelmValues } from "../chartRelease";
 import { egressMeshConfig } from "../egress/meshConfig";
-import type { ChartRelease, HelmValues } from "../helm";
 import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../meta";
 import { tracingMeshConfig } from "../observability/telemetry";
 
@@ -9,7 +9,7 @@ import { tracingMeshConfig } from "../observability/telemetry";
  * at 1.30 (tests/chartValues.test.ts checks them against a snapshot of those keys).
  */
 
-export type { HelmValues } from "../helm";
+export type { HelmValues } from "../chartRelease";
 
 export interface IstioRelease extends ChartRelease {
   readonly chart: "base" | "istiod" | "gateway" | "cni" | "ztunnel";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { HELM_TIMEOUT_SECONDS } from "../chartRelease";
 import { type GatewayUrls, type LoadBalancerStatus, loadBalancerUrls } from "../endpoints";
-import { HELM_TIMEOUT_SECONDS } from "../helm";
 
 /** What the preview shows while the gateway's load balancer has no address yet. */
 export const PENDING_ADDRESS = "(known after the ingress gateway's load balancer reports its address)";

@@ -16,7 +16,7 @@
  * (pkg/webhooks/webhookpatch.go), the tag's too once it points there.
  */
 import type { MeshConfig } from "../../config/types";
-import type { HelmValues } from "../helm";
+import type { HelmValues } from "../chartRelease";
 import { ISTIO_NAMESPACE, type NamedObject, objectMeta } from "../meta";
 
 export const REVISION_TAGS = { stable: "prod-stable", canary: "prod-canary" } as const;

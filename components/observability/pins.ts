@@ -1,4 +1,4 @@
-import type { ChartRelease } from "../helm";
+import type { ChartRelease } from "../chartRelease";
 
 /**
  * Prometheus, Grafana and Kiali from their own Helm charts, at the chart versions Istio 1.30.3
