@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import type { PulumiCli } from "../tools/lib/target";
-import { namespacesCreated, serverMinor, stackHoldings } from "../tools/preflight/checks";
+import {
+  type ListedObject,
+  namespacesCreated,
+  type PreflightFacts,
+  preflightFindings,
+  serverMinor,
+  stackHoldings,
+} from "../tools/preflight/checks";
 import { meshConfigFindings } from "../tools/preflight/existingIstio";
 import { main, spawnKubectl } from "../tools/preflight/main";
 import { meshConfig } from "./support/configs";
@@ -314,5 +321,28 @@ describe("pre-flight pieces", () => {
 
   test("a new stack's export holds nothing", () => {
     assert.deepEqual(stackHoldings({ version: 3, deployment: { manifest: {} } }), { releases: [], namespaces: [] });
+  });
+
+  test("existingIstio: the serving istiod held in this stack's state (its release or namespace) is refused", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "default" } });
+    const own = istiod("istio-system", "istiod", "default", "istiod") as ListedObject;
+    const facts = (state: PreflightFacts["state"]): PreflightFacts => ({
+      server: { major: "1", minor: "34" },
+      istiods: [own],
+      namespaces: [],
+      state,
+      existingIstio: { tags: [], configMaps: [] },
+    });
+    const errors = (state: PreflightFacts["state"]) =>
+      preflightFindings(cfg, facts(state)).filter((f) => f.level === "error" && f.check === "existing-istiod");
+    const byRelease = errors({ releases: [{ name: "istiod", namespace: "istio-system" }], namespaces: [] });
+    assert.equal(byRelease.length, 1);
+    assert.match(
+      byRelease[0]?.message ?? "",
+      /^istiod istio-system\/istiod serving revision default is this stack's own \(its state holds its Helm release istio-system\/istiod\): with existingIstio the next up would uninstall it/,
+    );
+    const byNamespace = errors({ releases: [], namespaces: ["istio-system"] });
+    assert.match(byNamespace[0]?.message ?? "", /its state holds its namespace istio-system/);
+    assert.deepEqual(errors({ releases: [{ name: "istiod", namespace: "other" }], namespaces: ["backend"] }), []);
   });
 });

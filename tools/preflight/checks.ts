@@ -106,7 +106,7 @@ function istiodFindings(cfg: MeshConfig, facts: PreflightFacts): Finding[] {
   const existing = cfg.profile.existingIstio;
   if (existing) {
     const empty = { tags: [], configMaps: [] };
-    return existingIstioFindings(cfg, existing, facts.istiods, facts.existingIstio ?? empty);
+    return existingIstioFindings(cfg, existing, facts.istiods, facts.existingIstio ?? empty, facts.state);
   }
   const owned = (o: ListedObject) => {
     const r = helmRelease(o);

@@ -8,7 +8,7 @@ import { meshConfigValues } from "../../components/controlPlane/helmValues";
 import { ISTIO_NAMESPACE } from "../../components/meta";
 import type { ExistingIstio, MeshConfig } from "../../config/types";
 import { istiodMinor, servingIstiods } from "../lib/istiodRevision";
-import type { Finding, ListedObject } from "./checks";
+import type { Finding, ListedObject, StackHoldings } from "./checks";
 
 /** What kubectl reports of the cluster's Istio (main.ts asks only when the stack uses it). */
 export interface ExistingIstioFacts {
@@ -37,11 +37,27 @@ const finding = (check: Finding["check"], level: Finding["level"], message: stri
 
 const minorOf = (version: string) => version.split(".").slice(0, 2).join(".");
 
+/**
+ * A serving istiod this stack's own state holds (its Helm release, or its namespace): the stack installed
+ * it, and with existingIstio the next `up` drops base and istiod from the program, so it would uninstall
+ * the istiod it is told to use and delete its namespace.
+ */
+function heldByThisStack(o: ListedObject, state: StackHoldings): string | undefined {
+  const release = o.metadata?.annotations?.["meta.helm.sh/release-name"];
+  const releaseNs = o.metadata?.annotations?.["meta.helm.sh/release-namespace"];
+  if (state.releases.some((r) => r.name === release && r.namespace === releaseNs)) {
+    return `its Helm release ${releaseNs}/${release}`;
+  }
+  const ns = o.metadata?.namespace;
+  return ns !== undefined && state.namespaces.includes(ns) ? `its namespace ${ns}` : undefined;
+}
+
 function istiodFindings(
   cfg: MeshConfig,
   existing: ExistingIstio,
   istiods: readonly ListedObject[],
   facts: ExistingIstioFacts,
+  state: StackHoldings,
 ) {
   const serving = servingIstiods(existing.revision, istiods, facts.tags);
   const key = "istio-mesh:existingIstio.revision";
@@ -63,6 +79,20 @@ function istiodFindings(
   }
   const wanted = minorOf(cfg.istio.version);
   const findings: Finding[] = [];
+  for (const o of serving.istiods) {
+    const held = heldByThisStack(o, state);
+    if (held) {
+      findings.push(
+        finding(
+          "existing-istiod",
+          "error",
+          `istiod ${where(o)} serving revision ${existing.revision} is this stack's own (its state holds ${held}): ` +
+            "with existingIstio the next up would uninstall it and delete its namespace. Keep this stack " +
+            "installing Istio (remove existingIstio), or install that istiod outside this stack first",
+        ),
+      );
+    }
+  }
   for (const o of serving.istiods) {
     const minor = istiodMinor(o);
     if (minor !== wanted) {
@@ -186,8 +216,9 @@ export function existingIstioFindings(
   existing: ExistingIstio,
   istiods: readonly ListedObject[],
   facts: ExistingIstioFacts,
+  state: StackHoldings,
 ): Finding[] {
-  const istiod = istiodFindings(cfg, existing, istiods, facts);
+  const istiod = istiodFindings(cfg, existing, istiods, facts, state);
   const agents = cfg.cell.dataplane === "ambient" ? nodeAgentFindings(facts.daemonSets ?? []) : [];
   const mesh =
     istiod.revision !== undefined && istiod.namespace !== undefined
