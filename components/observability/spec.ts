@@ -4,11 +4,12 @@ import { dashboards, kialiLinks, type ToolAccess, type ToolName } from "./access
 import { addonReleases, addonSecrets, type SecretShell } from "./charts";
 import { type JaegerSpecs, jaegerSpecs } from "./jaeger";
 import type { AddonRelease } from "./pins";
-import { meshTelemetry, type TelemetrySpec } from "./telemetry";
+import { meshTelemetries, type TelemetrySpec } from "./telemetry";
 
 /** Observability as plain data (buildMeshSpec leaves it out when `observability.enabled` is false). */
 export interface ObservabilitySpec {
-  readonly telemetry: TelemetrySpec;
+  /** `mesh-default`: in the root namespace, or (existingIstio) one per stack namespace. */
+  readonly telemetries: readonly TelemetrySpec[];
   readonly jaeger: JaegerSpecs;
   readonly releases: readonly AddonRelease[];
   readonly secrets: { readonly grafanaAdmin: SecretShell; readonly kialiSigningKey: SecretShell };
@@ -17,7 +18,7 @@ export interface ObservabilitySpec {
 
 export function observabilitySpec(cfg: MeshConfig): ObservabilitySpec {
   return {
-    telemetry: meshTelemetry(cfg.observability),
+    telemetries: meshTelemetries(cfg),
     jaeger: jaegerSpecs(),
     releases: addonReleases(kialiLinks()),
     secrets: addonSecrets(),
@@ -29,5 +30,5 @@ export function observabilitySpec(cfg: MeshConfig): ObservabilitySpec {
 export function observabilityObjects(spec: ObservabilitySpec | undefined): readonly NamedObject[] {
   if (!spec) return [];
   const { jaeger } = spec;
-  return [jaeger.configMap, jaeger.deployment, jaeger.queryService, jaeger.collectorService, spec.telemetry];
+  return [jaeger.configMap, jaeger.deployment, jaeger.queryService, jaeger.collectorService, ...spec.telemetries];
 }
