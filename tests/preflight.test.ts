@@ -345,4 +345,31 @@ describe("pre-flight pieces", () => {
     assert.match(byNamespace[0]?.message ?? "", /its state holds its namespace istio-system/);
     assert.deepEqual(errors({ releases: [{ name: "istiod", namespace: "other" }], namespaces: ["backend"] }), []);
   });
+
+  test("existingIstio: an istiod outside istio-system, or a mesh rooted elsewhere, is refused in one line", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "asm-1-30" } });
+    const aks = istiod("aks-istio-system", "istiod-asm-1-30", "asm-1-30", "") as ListedObject;
+    const outside = preflightFindings(cfg, {
+      server: { major: "1", minor: "34" },
+      istiods: [aks],
+      namespaces: [],
+      state: { releases: [], namespaces: [] },
+      existingIstio: { tags: [], configMaps: [] },
+    }).filter((f) => f.level === "error");
+    assert.equal(outside.length, 1);
+    assert.match(
+      outside[0]?.message ?? "",
+      /^istiod aks-istio-system\/istiod-asm-1-30 serving revision asm-1-30 runs outside istio-system: .* supports only an istiod in istio-system/,
+    );
+    const map = (mesh: string) => [{ metadata: { name: "istio-1-30-3", namespace: "istio-system" }, data: { mesh } }];
+    const rooted = meshConfigFindings(cfg, "1-30-3", "istio-system", map(`rootNamespace: platform\n${OUR_MESH}`));
+    assert.deepEqual(
+      rooted.map((f) => [f.level, f.message.split(",")[0]]),
+      [["error", "the mesh's rootNamespace (istio-system/istio-1-30-3) is platform"]],
+    );
+    assert.deepEqual(
+      meshConfigFindings(cfg, "1-30-3", "istio-system", map(`rootNamespace: istio-system\n${OUR_MESH}`)),
+      [],
+    );
+  });
 });

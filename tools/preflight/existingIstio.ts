@@ -80,6 +80,18 @@ function istiodFindings(
   const wanted = minorOf(cfg.istio.version);
   const findings: Finding[] = [];
   for (const o of serving.istiods) {
+    if (o.metadata?.namespace !== ISTIO_NAMESPACE) {
+      findings.push(
+        finding(
+          "existing-istiod",
+          "error",
+          `istiod ${where(o)} serving revision ${existing.revision} runs outside ${ISTIO_NAMESPACE}: this program ` +
+            `puts its observability tools in ${ISTIO_NAMESPACE} and lets the backends' egress reach istiod only ` +
+            `there, so it supports only an istiod in ${ISTIO_NAMESPACE}; use a cluster whose Istio runs there, or ` +
+            "remove existingIstio",
+        ),
+      );
+    }
     const held = heldByThisStack(o, state);
     if (held) {
       findings.push(
@@ -136,6 +148,7 @@ function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
 }
 
 type Mesh = {
+  rootNamespace?: string;
   outboundTrafficPolicy?: { mode?: string };
   accessLogFile?: string;
   extensionProviders?: { name?: string }[];
@@ -172,6 +185,19 @@ export function meshConfigFindings(
   }
   const wanted = meshConfigValues(cfg);
   const out: Finding[] = [];
+  // meshconfig's default root is istio-system (pkg/config/mesh/mesh.go); the chart sets istiod's namespace.
+  const root = mesh.rootNamespace ?? ISTIO_NAMESPACE;
+  if (root !== ISTIO_NAMESPACE) {
+    out.push(
+      finding(
+        "existing-mesh-config",
+        "error",
+        `the mesh's rootNamespace (${namespace}/${name}) is ${root}, not ${ISTIO_NAMESPACE}, which this program ` +
+          "takes as the mesh's root (Kiali's root_namespace, the access evaluator): use a cluster whose Istio " +
+          "keeps istio-system as its root, or remove existingIstio",
+      ),
+    );
+  }
   const providers = new Set((mesh.extensionProviders ?? []).map((p) => p.name));
   for (const provider of wanted.extensionProviders ?? []) {
     if (!providers.has(provider.name)) {
