@@ -12,7 +12,7 @@ import {
   serverMinor,
   stackHoldings,
 } from "../tools/preflight/checks";
-import { meshConfigFindings } from "../tools/preflight/existingIstio";
+import { meshConfigFindings, toolObjectFindings } from "../tools/preflight/existingIstio";
 import { main, spawnKubectl } from "../tools/preflight/main";
 import { meshConfig } from "./support/configs";
 import { type SeededObject, writeStubKubectl } from "./support/stubKubectl";
@@ -196,7 +196,15 @@ describe("npm run preflight against stub kubectl", () => {
     assert.doesNotMatch(r.out, /existing-namespace|foreign-istiod|existing-mesh-config/);
     assert.deepEqual(
       kubectl.calls().map((c) => c.slice(4, 6).join(" ")),
-      ["version -o", "get deployments", "get namespaces", "get mutatingwebhookconfigurations", "get configmaps"],
+      [
+        "version -o",
+        "get deployments",
+        "get namespaces",
+        "get mutatingwebhookconfigurations",
+        "get configmaps",
+        "get deployments",
+        "get services",
+      ],
     );
   });
 
@@ -320,7 +328,18 @@ describe("pre-flight pieces", () => {
   });
 
   test("a new stack's export holds nothing", () => {
-    assert.deepEqual(stackHoldings({ version: 3, deployment: { manifest: {} } }), { releases: [], namespaces: [] });
+    assert.deepEqual(stackHoldings({ version: 3, deployment: { manifest: {} } }), {
+      releases: [],
+      namespaces: [],
+      objects: [],
+    });
+    const deployment = {
+      type: "kubernetes:apps/v1:Deployment",
+      outputs: { metadata: { name: "jaeger", namespace: "istio-system" } },
+    };
+    assert.deepEqual(stackHoldings({ deployment: { resources: [deployment] } }).objects, [
+      { kind: "Deployment", namespace: "istio-system", name: "jaeger" },
+    ]);
   });
 
   test("existingIstio: the serving istiod held in this stack's state (its release or namespace) is refused", () => {
@@ -369,6 +388,63 @@ describe("pre-flight pieces", () => {
     );
     assert.deepEqual(
       meshConfigFindings(cfg, "1-30-3", "istio-system", map(`rootNamespace: istio-system\n${OUR_MESH}`)),
+      [],
+    );
+  });
+
+  test("existingIstio: Istio's sample addons in istio-system stop the stack's own tools, unless it holds them", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "default" } });
+    // The Deployments and Services of Istio 1.30.3's samples/addons (grafana, jaeger, kiali, prometheus.yaml),
+    // applied with kubectl: no Helm annotations.
+    const addons: ListedObject[] = [
+      ...["grafana", "jaeger", "kiali", "prometheus"].map((name) => ({
+        kind: "Deployment",
+        metadata: { name, namespace: "istio-system" },
+      })),
+      ...["grafana", "tracing", "zipkin", "jaeger-collector", "kiali", "prometheus"].map((name) => ({
+        kind: "Service",
+        metadata: { name, namespace: "istio-system" },
+      })),
+    ];
+    const none = { releases: [], namespaces: [], objects: [] };
+    const [taken, ...more] = toolObjectFindings(cfg, addons, none);
+    assert.deepEqual(more, []);
+    assert.equal(taken?.level, "error");
+    assert.equal(taken?.check, "existing-observability");
+    assert.match(
+      taken?.message ?? "",
+      /^istio-system already holds Deployment grafana, Deployment jaeger, Deployment kiali, Deployment prometheus, Service grafana, Service tracing, Service jaeger-collector, Service kiali, Service prometheus, not this stack's .*Set istio-mesh:observability's enabled to false/,
+    );
+    const ours = {
+      releases: ["grafana", "kiali", "prometheus"].map((name) => ({ name, namespace: "istio-system" })),
+      namespaces: [],
+      objects: [
+        { kind: "Deployment", namespace: "istio-system", name: "jaeger" },
+        { kind: "Service", namespace: "istio-system", name: "tracing" },
+        { kind: "Service", namespace: "istio-system", name: "jaeger-collector" },
+      ],
+    };
+    const released = addons.map((o) => ({
+      ...o,
+      metadata: {
+        ...o.metadata,
+        annotations: {
+          "meta.helm.sh/release-name": o.metadata?.name ?? "",
+          "meta.helm.sh/release-namespace": "istio-system",
+        },
+      },
+    }));
+    assert.deepEqual(toolObjectFindings(cfg, released, ours), []);
+    assert.deepEqual(
+      toolObjectFindings(
+        meshConfig({
+          clusterMode: "existing",
+          existingIstio: { revision: "default" },
+          observability: { enabled: false },
+        }),
+        addons,
+        none,
+      ),
       [],
     );
   });

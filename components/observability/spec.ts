@@ -4,6 +4,7 @@ import { dashboards, kialiLinks, type ToolAccess, type ToolName } from "./access
 import { addonReleases, addonSecrets, type SecretShell } from "./charts";
 import { type JaegerSpecs, jaegerSpecs } from "./jaeger";
 import type { AddonRelease } from "./pins";
+import { OBSERVABILITY_NAMESPACE } from "./services";
 import { meshTelemetries, type TelemetrySpec } from "./telemetry";
 
 /** Observability as plain data (buildMeshSpec leaves it out when `observability.enabled` is false). */
@@ -24,6 +25,19 @@ export function observabilitySpec(cfg: MeshConfig): ObservabilitySpec {
     secrets: addonSecrets(),
     dashboards: dashboards(cfg.cluster),
   };
+}
+
+/**
+ * What observability creates in its namespace, by kind and name: each addon chart's Deployment and Service
+ * (both named after the release, services.ts), the objects the program applies itself and the Secrets and
+ * dashboards' ConfigMaps it generates. The pre-flight looks for them before it shares a namespace.
+ */
+export function observabilityFootprint(spec: ObservabilitySpec): { kind: string; name: string }[] {
+  const charts = spec.releases.flatMap((r) => ["Deployment", "Service"].map((kind) => ({ kind, name: r.name })));
+  const own = [...observabilityObjects(spec), spec.secrets.grafanaAdmin, spec.secrets.kialiSigningKey]
+    .filter((o) => o.metadata.namespace === OBSERVABILITY_NAMESPACE)
+    .map((o) => ({ kind: o.kind, name: o.metadata.name }));
+  return [...charts, ...own];
 }
 
 /** The objects this program applies itself (secrets aside: their values exist only at `up`). */

@@ -22,6 +22,7 @@ export interface ServerVersion {
 
 /** A Kubernetes object as `kubectl get -o json` lists it: its metadata, a workload's images, a ConfigMap's data. */
 export interface ListedObject {
+  readonly kind?: string;
   readonly metadata?: {
     readonly name?: string;
     readonly namespace?: string;
@@ -34,10 +35,12 @@ export interface ListedObject {
   readonly data?: Readonly<Record<string, string>>;
 }
 
-/** What the stack's state holds (`pulumi stack export`): its Helm releases and its namespaces. */
+/** What the stack's state holds (`pulumi stack export`): its Helm releases, its namespaces, its other objects. */
 export interface StackHoldings {
   readonly releases: readonly { readonly name: string; readonly namespace: string }[];
   readonly namespaces: readonly string[];
+  /** Kubernetes objects other than releases, by kind (the type's last part), namespace and name. */
+  readonly objects?: readonly { readonly kind: string; readonly namespace: string; readonly name: string }[];
 }
 
 export interface PreflightFacts {
@@ -57,7 +60,8 @@ export interface Finding {
     | "existing-namespace"
     | "existing-istiod"
     | "existing-ambient"
-    | "existing-mesh-config";
+    | "existing-mesh-config"
+    | "existing-observability";
   /** error: up and preview stop; note: said and passed. */
   readonly level: "error" | "note";
   readonly message: string;
@@ -164,13 +168,21 @@ export function stackHoldings(exported: unknown): StackHoldings {
   const resources = (exported as { deployment?: { resources?: unknown[] } })?.deployment?.resources ?? [];
   const releases: { name: string; namespace: string }[] = [];
   const namespaces: string[] = [];
+  const objects: { kind: string; namespace: string; name: string }[] = [];
   for (const r of resources as { type?: string; outputs?: Record<string, unknown> }[]) {
     const out = r.outputs ?? {};
     if (r.type === "kubernetes:helm.sh/v3:Release" && typeof out.name === "string") {
       releases.push({ name: out.name, namespace: typeof out.namespace === "string" ? out.namespace : "default" });
     }
-    const meta = out.metadata as { name?: unknown } | undefined;
+    const meta = out.metadata as { name?: unknown; namespace?: unknown } | undefined;
     if (r.type === "kubernetes:core/v1:Namespace" && typeof meta?.name === "string") namespaces.push(meta.name);
+    else if (
+      r.type?.startsWith("kubernetes:") &&
+      typeof meta?.name === "string" &&
+      typeof meta.namespace === "string"
+    ) {
+      objects.push({ kind: r.type.split(":").at(-1) ?? "", namespace: meta.namespace, name: meta.name });
+    }
   }
-  return { releases, namespaces };
+  return { releases, namespaces, objects };
 }

@@ -5,7 +5,9 @@
  */
 import { parse } from "yaml";
 import { meshConfigValues } from "../../components/controlPlane/helmValues";
+import { buildMeshSpec } from "../../components/meshSpec";
 import { ISTIO_NAMESPACE } from "../../components/meta";
+import { observabilityFootprint } from "../../components/observability/spec";
 import type { ExistingIstio, MeshConfig } from "../../config/types";
 import { istiodMinor, servingIstiods } from "../lib/istiodRevision";
 import type { Finding, ListedObject, StackHoldings } from "./checks";
@@ -18,6 +20,8 @@ export interface ExistingIstioFacts {
   readonly daemonSets?: readonly ListedObject[];
   /** ConfigMaps labelled `istio.io/rev`, in every namespace: the mesh configs among them. */
   readonly configMaps: readonly ListedObject[];
+  /** Deployments and Services in istio-system (only when observability is on: its tools go there). */
+  readonly toolObjects?: readonly ListedObject[];
 }
 
 /**
@@ -237,6 +241,42 @@ export function meshConfigFindings(
   return out;
 }
 
+/**
+ * Objects in istio-system (the cluster's, with existingIstio) of the kind and name the stack's observability
+ * tools would create, that this stack's state does not hold: Istio's samples/addons applied by hand, or
+ * another owner's releases. Helm refuses to take them over ("invalid ownership metadata", helm
+ * pkg/action/validate.go) and the provider refuses to create what exists, so `up` would fail halfway.
+ */
+export function toolObjectFindings(cfg: MeshConfig, objects: readonly ListedObject[], state: StackHoldings): Finding[] {
+  const spec = buildMeshSpec(cfg).observability;
+  if (!spec) return [];
+  const footprint = observabilityFootprint(spec);
+  const ours = (o: ListedObject) => {
+    const release = o.metadata?.annotations?.["meta.helm.sh/release-name"];
+    const releaseNs = o.metadata?.annotations?.["meta.helm.sh/release-namespace"];
+    return (
+      state.releases.some((r) => r.name === release && r.namespace === releaseNs) ||
+      (state.objects ?? []).some(
+        (s) => s.kind === o.kind && s.namespace === o.metadata?.namespace && s.name === o.metadata?.name,
+      )
+    );
+  };
+  const taken = objects.filter(
+    (o) => footprint.some((f) => f.kind === o.kind && f.name === o.metadata?.name) && !ours(o),
+  );
+  if (taken.length === 0) return [];
+  const names = taken.map((o) => `${o.kind} ${o.metadata?.name}`).join(", ");
+  return [
+    finding(
+      "existing-observability",
+      "error",
+      `${ISTIO_NAMESPACE} already holds ${names}, not this stack's (Istio's sample addons, or another owner's): ` +
+        "the stack's Prometheus, Grafana, Kiali and Jaeger would collide with them (Helm: invalid ownership " +
+        "metadata). Set istio-mesh:observability's enabled to false and use the cluster's tools, or remove them",
+    ),
+  ];
+}
+
 export function existingIstioFindings(
   cfg: MeshConfig,
   existing: ExistingIstio,
@@ -250,5 +290,6 @@ export function existingIstioFindings(
     istiod.revision !== undefined && istiod.namespace !== undefined
       ? meshConfigFindings(cfg, istiod.revision, istiod.namespace, facts.configMaps)
       : [];
-  return [...istiod.findings, ...agents, ...mesh];
+  const tools = toolObjectFindings(cfg, facts.toolObjects ?? [], state);
+  return [...istiod.findings, ...agents, ...mesh, ...tools];
 }
