@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
+import { servingIstiods } from "../tools/lib/istiodRevision";
 import type { PulumiCli } from "../tools/lib/target";
 import {
   type ListedObject,
@@ -447,5 +448,15 @@ describe("pre-flight pieces", () => {
       ),
       [],
     );
+  });
+
+  test("existingIstio default: the default tag wins over the revision-less istiod, as in Istio", () => {
+    const revisionless = istiod("istio-system", "istiod", "default", "istiod", "1.29.2") as ListedObject;
+    const tagged = istiod("istio-system", "istiod-1-30-3", "1-30-3", "istiod-1-30-3") as ListedObject;
+    const defaultTag = tagWebhook("default", "1-30-3") as ListedObject;
+    const viaTag = servingIstiods("default", [revisionless, tagged], [defaultTag]);
+    assert.deepEqual([viaTag.via, viaTag.istiods.map((o) => o.metadata?.name)], ["1-30-3", ["istiod-1-30-3"]]);
+    const plain = servingIstiods("default", [revisionless, tagged], []);
+    assert.deepEqual([plain.via, plain.istiods.map((o) => o.metadata?.name)], [undefined, ["istiod"]]);
   });
 });

@@ -22,6 +22,9 @@ const label = (o: ListedIstioObject, key: string) => o.metadata?.labels?.[key];
  * The istiod Deployments serving `revision`: labelled with it (the istiod chart labels its Deployment
  * `istio.io/rev: <revision or "default">`), else through the tag of that name, whose webhook is labelled
  * with the revision it points at (templates/revision-tags-mwc.yaml: `istio.io/tag`, `istio.io/rev`).
+ * For `default` the tag comes first, as in Istio: "Default tag takes precedence over default revision"
+ * (pkg/revisions/tag_watcher.go), and `istioctl tag set default` turns the revision-less istiod's
+ * injection off (istioctl/pkg/tag/generate.go).
  */
 export function servingIstiods<T extends ListedIstioObject>(
   revision: string,
@@ -29,10 +32,12 @@ export function servingIstiods<T extends ListedIstioObject>(
   tags: readonly ListedIstioObject[],
 ): { readonly via?: string; readonly istiods: readonly T[] } {
   const direct = istiods.filter((o) => label(o, REV) === revision);
-  if (direct.length > 0) return { istiods: direct };
   const target = tags.map((t) => label(t, REV)).find((r) => r !== undefined);
+  const viaTag = target === undefined ? [] : istiods.filter((o) => label(o, REV) === target);
+  if (revision === "default" && target !== undefined && target !== revision) return { via: target, istiods: viaTag };
+  if (direct.length > 0) return { istiods: direct };
   if (target === undefined) return { istiods: [] };
-  return { via: target, istiods: istiods.filter((o) => label(o, REV) === target) };
+  return { via: target, istiods: viaTag };
 }
 
 /** major.minor of an istiod: its image tag (`pilot:1.30.3`, `-distroless` too), else a `1-30-3` revision. */
