@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
-import { servingIstiods } from "../tools/lib/istiodRevision";
+import { istiodMinor, servingIstiods } from "../tools/lib/istiodRevision";
 import type { PulumiCli } from "../tools/lib/target";
 import {
   type ListedObject,
@@ -458,5 +458,16 @@ describe("pre-flight pieces", () => {
     assert.deepEqual([viaTag.via, viaTag.istiods.map((o) => o.metadata?.name)], ["1-30-3", ["istiod-1-30-3"]]);
     const plain = servingIstiods("default", [revisionless, tagged], []);
     assert.deepEqual([plain.via, plain.istiods.map((o) => o.metadata?.name)], [undefined, ["istiod"]]);
+  });
+
+  test("existingIstio: istiod's minor from the chart's version label first, so a digest-pinned image passes", () => {
+    const pinned = {
+      metadata: { labels: { app: "istiod", "istio.io/rev": "stable", "app.kubernetes.io/version": "1.30.3" } },
+      spec: { template: { spec: { containers: [{ image: "registry.example/istio/pilot@sha256:0123abcd" }] } } },
+    };
+    assert.equal(istiodMinor(pinned), "1.30");
+    const { "app.kubernetes.io/version": _, ...unlabelled } = pinned.metadata.labels;
+    assert.equal(istiodMinor({ ...pinned, metadata: { labels: unlabelled } }), undefined);
+    assert.equal(istiodMinor(istiod("istio-system", "istiod", "default", "istiod", "1.29.2") as ListedObject), "1.29");
   });
 });

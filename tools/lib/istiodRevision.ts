@@ -40,8 +40,14 @@ export function servingIstiods<T extends ListedIstioObject>(
   return { via: target, istiods: viaTag };
 }
 
-/** major.minor of an istiod: its image tag (`pilot:1.30.3`, `-distroless` too), else a `1-30-3` revision. */
+/**
+ * major.minor of an istiod: the chart's `app.kubernetes.io/version` label (the chart's appVersion, through
+ * `istio.labels`), else its image tag (`pilot:1.30.3`, `-distroless` too; a digest-pinned image has none),
+ * else a `1-30-3` revision.
+ */
 export function istiodMinor(o: ListedIstioObject): string | undefined {
+  const version = /^v?(\d+)\.(\d+)\./.exec(label(o, "app.kubernetes.io/version") ?? "");
+  if (version) return `${version[1]}.${version[2]}`;
   const images = (o.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? "");
   for (const image of images) {
     const tag = /:(\d+)\.(\d+)\.\d+/.exec(image);
