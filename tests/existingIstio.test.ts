@@ -105,6 +105,20 @@ describe("the mesh on the cluster's control plane (pure builders)", () => {
     // A revisioned istiod deploys only Gateways that name it (pkg/revisions/tag_watcher.go IsMine).
     assert.equal(buildMeshSpec(ambient).ambient?.waypoint.metadata.labels?.["istio.io/rev"], "prod-stable");
   });
+
+  test("gateway-api: the ingress Gateway names the revision (its owner writes its status); none for default", () => {
+    const ingress = (cfg: ReturnType<typeof meshConfig>) =>
+      ownedObjects(buildMeshSpec(cfg)).find(
+        (o) => o.kind === "Gateway" && o.metadata.namespace === "istio-ingress" && o.metadata.name === "app-gateway",
+      );
+    const labelled = ingress(USING("prod-stable", { trafficApi: "gateway-api" }));
+    assert.ok(labelled);
+    assert.equal(labelled.metadata.labels?.["istio.io/rev"], "prod-stable");
+    assert.equal(
+      ingress(USING("default", { trafficApi: "gateway-api" }))?.metadata.labels?.["istio.io/rev"],
+      undefined,
+    );
+  });
 });
 
 describe("mesh-wide defaults stay in the stack's namespaces on the cluster's control plane", () => {

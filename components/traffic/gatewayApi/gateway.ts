@@ -1,5 +1,6 @@
 import type { IGateway } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway";
 import type { MeshConfig } from "../../../config/types";
+import { adoptedRevision } from "../../controlPlane/revisions";
 import { INGRESS_NAMESPACE, type NamedObject, objectMeta, serviceHost } from "../../meta";
 import { HTTPS_CREDENTIAL } from "../../security/https";
 import { APP_GATEWAY } from "../gateway";
@@ -23,6 +24,9 @@ export const HTTPS_LISTENER = "https";
  *
  * It lives in the ingress namespace beside the Service and the certificate Secret (a certificateRef to
  * another namespace would need a ReferenceGrant); routes attach from the backend namespace only.
+ * On the cluster's istiod at a revision other than the default, it names that revision (`istio.io/rev`) like
+ * the waypoints: every revision programs it, but only the owning one writes its status (istio 1.30.3
+ * pilot/pkg/status/collections.go, `IsMine` in pkg/revisions/tag_watcher.go).
  */
 export function kubeIngressGateway(cfg: MeshConfig): KubeGatewaySpec {
   const allowedRoutes = {
@@ -31,10 +35,11 @@ export function kubeIngressGateway(cfg: MeshConfig): KubeGatewaySpec {
       selector: { matchLabels: { "kubernetes.io/metadata.name": cfg.backend.namespace } },
     },
   };
+  const revision = adoptedRevision(cfg);
   return {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",
-    metadata: objectMeta(APP_GATEWAY, INGRESS_NAMESPACE),
+    metadata: objectMeta(APP_GATEWAY, INGRESS_NAMESPACE, revision === undefined ? {} : { "istio.io/rev": revision }),
     spec: {
       gatewayClassName: GATEWAY_CLASS,
       addresses: [{ type: "Hostname", value: serviceHost(INGRESS_GATEWAY_SERVICE, INGRESS_NAMESPACE) }],
