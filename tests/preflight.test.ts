@@ -33,7 +33,14 @@ const EXISTING = {
  * `kubectl get` of a Helm-installed istiod, with the labels and annotations the istiod chart and Helm set,
  * and the chart's image (`<hub>/pilot:<tag>`, templates/deployment.yaml).
  */
-const istiod = (namespace: string, name: string, rev: string, release: string, tag = "1.30.3"): SeededObject => ({
+const istiod = (
+  namespace: string,
+  name: string,
+  rev: string,
+  release: string,
+  tag = "1.30.3",
+  env: { name: string; value: string }[] = [],
+): SeededObject => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
   metadata: {
@@ -42,7 +49,7 @@ const istiod = (namespace: string, name: string, rev: string, release: string, t
     labels: { app: "istiod", "istio.io/rev": rev, istio: "pilot" },
     annotations: { "meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": namespace },
   },
-  spec: { template: { spec: { containers: [{ name: "discovery", image: `docker.io/istio/pilot:${tag}` }] } } },
+  spec: { template: { spec: { containers: [{ name: "discovery", image: `docker.io/istio/pilot:${tag}`, env }] } } },
 });
 
 /** A revision tag's webhook as the istiod chart's templates/revision-tags-mwc.yaml labels it. */
@@ -233,7 +240,10 @@ describe("npm run preflight against stub kubectl", () => {
 
   test("existingIstio in ambient: the cluster's ztunnel and istio-cni-node must run", async () => {
     const kubectl = cluster();
-    const base = [istiod("istio-system", "istiod", "default", "istiod"), daemonSet("istio-cni-node")];
+    const ambientIstiod = istiod("istio-system", "istiod", "default", "istiod", "1.30.3", [
+      { name: "PILOT_ENABLE_AMBIENT", value: "true" },
+    ]);
+    const base = [ambientIstiod, daemonSet("istio-cni-node")];
     kubectl.seed(["istio-system"], base);
     const ambient = USING("default", { "istio-mesh:dataplane": "ambient" });
     const missing = await preflight(kubectl, ambient);
@@ -469,5 +479,32 @@ describe("pre-flight pieces", () => {
     const { "app.kubernetes.io/version": _, ...unlabelled } = pinned.metadata.labels;
     assert.equal(istiodMinor({ ...pinned, metadata: { labels: unlabelled } }), undefined);
     assert.equal(istiodMinor(istiod("istio-system", "istiod", "default", "istiod", "1.29.2") as ListedObject), "1.29");
+  });
+
+  test("existingIstio in ambient: an istiod without PILOT_ENABLE_AMBIENT=true is refused", () => {
+    const cfg = meshConfig({ clusterMode: "existing", dataplane: "ambient", existingIstio: { revision: "default" } });
+    const facts = (env: { name: string; value: string }[]): PreflightFacts => ({
+      server: { major: "1", minor: "34" },
+      istiods: [istiod("istio-system", "istiod", "default", "istiod", "1.30.3", env) as ListedObject],
+      namespaces: [],
+      state: { releases: [], namespaces: [], objects: [] },
+      existingIstio: {
+        tags: [],
+        configMaps: [],
+        daemonSets: [daemonSet("ztunnel"), daemonSet("istio-cni-node")] as ListedObject[],
+      },
+    });
+    const ambient = (env: { name: string; value: string }[]) =>
+      preflightFindings(cfg, facts(env)).filter((f) => f.check === "existing-ambient");
+    assert.deepEqual(
+      ambient([]).map((f) => [f.level, f.message.split(":")[0]]),
+      [
+        [
+          "error",
+          "dataplane ambient needs istiod istio-system/istiod to run with PILOT_ENABLE_AMBIENT=true (the istiod chart's ambient profile), and it does not",
+        ],
+      ],
+    );
+    assert.deepEqual(ambient([{ name: "PILOT_ENABLE_AMBIENT", value: "true" }]), []);
   });
 });

@@ -11,7 +11,14 @@ export interface ListedIstioObject {
     readonly labels?: Readonly<Record<string, string>>;
   };
   readonly spec?: {
-    readonly template?: { readonly spec?: { readonly containers?: readonly { readonly image?: string }[] } };
+    readonly template?: {
+      readonly spec?: {
+        readonly containers?: readonly {
+          readonly image?: string;
+          readonly env?: readonly { readonly name?: string; readonly value?: string }[];
+        }[];
+      };
+    };
   };
 }
 

@@ -30,7 +30,14 @@ export interface ListedObject {
     readonly annotations?: Readonly<Record<string, string>>;
   };
   readonly spec?: {
-    readonly template?: { readonly spec?: { readonly containers?: readonly { readonly image?: string }[] } };
+    readonly template?: {
+      readonly spec?: {
+        readonly containers?: readonly {
+          readonly image?: string;
+          readonly env?: readonly { readonly name?: string; readonly value?: string }[];
+        }[];
+      };
+    };
   };
   readonly data?: Readonly<Record<string, string>>;
 }

@@ -133,7 +133,12 @@ function istiodFindings(
       ),
     );
   }
-  return { findings, revision: serving.via ?? existing.revision, namespace: serving.istiods[0]?.metadata?.namespace };
+  return {
+    findings,
+    revision: serving.via ?? existing.revision,
+    namespace: serving.istiods[0]?.metadata?.namespace,
+    istiods: serving.istiods,
+  };
 }
 
 function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
@@ -149,6 +154,28 @@ function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
         "(cni and ztunnel charts) there, or use dataplane sidecar",
     ),
   ];
+}
+
+/**
+ * Ambient needs istiod's `PILOT_ENABLE_AMBIENT=true` (pilot/pkg/features/ambient.go, default false; the
+ * istiod chart's ambient profile sets it): without it istiod never deploys the waypoints.
+ */
+function ambientIstiodFindings(istiods: readonly ListedObject[]): Finding[] {
+  const enabled = (o: ListedObject) =>
+    (o.spec?.template?.spec?.containers ?? []).some((c) =>
+      (c.env ?? []).some((e) => e.name === "PILOT_ENABLE_AMBIENT" && e.value === "true"),
+    );
+  return istiods
+    .filter((o) => !enabled(o))
+    .map((o) =>
+      finding(
+        "existing-ambient",
+        "error",
+        `dataplane ambient needs istiod ${where(o)} to run with PILOT_ENABLE_AMBIENT=true (the istiod chart's ` +
+          "ambient profile), and it does not: it would never deploy the waypoints. Install that istiod with " +
+          "profile ambient, or use dataplane sidecar",
+      ),
+    );
 }
 
 type Mesh = {
@@ -285,7 +312,10 @@ export function existingIstioFindings(
   state: StackHoldings,
 ): Finding[] {
   const istiod = istiodFindings(cfg, existing, istiods, facts, state);
-  const agents = cfg.cell.dataplane === "ambient" ? nodeAgentFindings(facts.daemonSets ?? []) : [];
+  const agents =
+    cfg.cell.dataplane === "ambient"
+      ? [...nodeAgentFindings(facts.daemonSets ?? []), ...ambientIstiodFindings(istiod.istiods ?? [])]
+      : [];
   const mesh =
     istiod.revision !== undefined && istiod.namespace !== undefined
       ? meshConfigFindings(cfg, istiod.revision, istiod.namespace, facts.configMaps)
