@@ -507,4 +507,34 @@ describe("pre-flight pieces", () => {
     );
     assert.deepEqual(ambient([{ name: "PILOT_ENABLE_AMBIENT", value: "true" }]), []);
   });
+
+  test("existingIstio: discoverySelectors must select the stack's namespaces", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "prod-stable" } });
+    const map = (mesh: string) => [{ metadata: { name: "istio-1-30-3", namespace: "istio-system" }, data: { mesh } }];
+    const check = (selectors: string) =>
+      meshConfigFindings(cfg, "1-30-3", "istio-system", map(`${OUR_MESH}\ndiscoverySelectors:\n${selectors}`));
+    const platformOnly = check("- matchLabels: {team: platform}");
+    assert.deepEqual(
+      platformOnly.map((f) => [f.level, f.message.split(":")[0]]),
+      [
+        [
+          "error",
+          "the mesh's discoverySelectors (istio-system/istio-1-30-3) select none of namespace backend, istio-ingress, istio-egress",
+        ],
+      ],
+    );
+    // The backend's injection label selects it; the gateways' namespaces by name (ORed selectors).
+    const byLabel = check(
+      [
+        "- matchLabels: {istio.io/rev: prod-stable}",
+        "- matchExpressions:",
+        "  - {key: kubernetes.io/metadata.name, operator: In, values: [istio-ingress, istio-egress]}",
+      ].join("\n"),
+    );
+    assert.deepEqual(byLabel, []);
+    assert.match(
+      check("- matchLabels: {istio.io/rev: prod-stable}")[0]?.message ?? "",
+      /select none of namespace istio-ingress, istio-egress:/,
+    );
+  });
 });

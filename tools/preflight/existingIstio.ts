@@ -4,8 +4,10 @@
  * ambient, its node agents; and the MeshConfig the stack's objects need. Pure: main.ts gathers the facts.
  */
 import { parse } from "yaml";
+import { matchesSelector } from "../../analysis/labels";
 import { meshConfigValues } from "../../components/controlPlane/helmValues";
-import { buildMeshSpec } from "../../components/meshSpec";
+import { meshDefaultNamespaces } from "../../components/meshScope";
+import { buildMeshSpec, ownedObjects } from "../../components/meshSpec";
 import { ISTIO_NAMESPACE } from "../../components/meta";
 import { observabilityFootprint } from "../../components/observability/spec";
 import type { ExistingIstio, MeshConfig } from "../../config/types";
@@ -178,8 +180,23 @@ function ambientIstiodFindings(istiods: readonly ListedObject[]): Finding[] {
     );
 }
 
+/**
+ * The stack's namespaces where its proxies run (meshDefaultNamespaces) that none of the mesh's
+ * `discoverySelectors` selects: istiod ignores such a namespace (no endpoints, no config for its pods).
+ * Selectors are ORed; the API server labels every namespace `kubernetes.io/metadata.name`.
+ */
+function unselectedNamespaces(cfg: MeshConfig, selectors: readonly Record<string, unknown>[]): string[] {
+  const namespaces = ownedObjects(buildMeshSpec(cfg)).filter((o) => o.kind === "Namespace");
+  return meshDefaultNamespaces(cfg).filter((name) => {
+    const own = namespaces.find((n) => n.metadata.name === name)?.metadata.labels ?? {};
+    const labels = { ...own, "kubernetes.io/metadata.name": name };
+    return !selectors.some((s) => matchesSelector(s, labels));
+  });
+}
+
 type Mesh = {
   rootNamespace?: string;
+  discoverySelectors?: Record<string, unknown>[];
   outboundTrafficPolicy?: { mode?: string };
   accessLogFile?: string;
   extensionProviders?: { name?: string }[];
@@ -226,6 +243,19 @@ export function meshConfigFindings(
         `the mesh's rootNamespace (${namespace}/${name}) is ${root}, not ${ISTIO_NAMESPACE}, which this program ` +
           "takes as the mesh's root (Kiali's root_namespace, the access evaluator): use a cluster whose Istio " +
           "keeps istio-system as its root, or remove existingIstio",
+      ),
+    );
+  }
+  const selectors = Array.isArray(mesh.discoverySelectors) ? mesh.discoverySelectors : [];
+  const unselected = selectors.length > 0 ? unselectedNamespaces(cfg, selectors) : [];
+  if (unselected.length > 0) {
+    out.push(
+      finding(
+        "existing-mesh-config",
+        "error",
+        `the mesh's discoverySelectors (${namespace}/${name}) select none of namespace ${unselected.join(", ")}: ` +
+          "istiod would ignore them (no endpoints, no config). Add a selector that matches them (e.g. on " +
+          "kubernetes.io/metadata.name), or remove existingIstio",
       ),
     );
   }
