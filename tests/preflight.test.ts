@@ -537,4 +537,22 @@ describe("pre-flight pieces", () => {
       /select none of namespace istio-ingress, istio-egress:/,
     );
   });
+
+  test("existingIstio: an istio-ingress the platform's gateway already uses gets a message saying what to do", () => {
+    const facts = (cfg: ReturnType<typeof meshConfig>) =>
+      preflightFindings(cfg, {
+        server: { major: "1", minor: "34" },
+        istiods: [],
+        namespaces: [{ metadata: { name: "istio-ingress" } }],
+        state: { releases: [], namespaces: [], objects: [] },
+        existingIstio: { tags: [], configMaps: [] },
+      }).filter((f) => f.check === "existing-namespace");
+    const [adopting] = facts(meshConfig({ clusterMode: "existing", existingIstio: { revision: "default" } }));
+    assert.match(
+      adopting?.message ?? "",
+      /^namespace istio-ingress exists .* Do not delete it; with existingIstio it is usually the platform's gateway: .* move that gateway to another namespace, or run this stack on a cluster without it$/,
+    );
+    const [installing] = facts(meshConfig({ clusterMode: "existing" }));
+    assert.match(installing?.message ?? "", /Delete it if nothing else uses it, or use a cluster without it$/);
+  });
 });

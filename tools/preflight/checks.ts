@@ -3,6 +3,7 @@
  * what kubectl reports and what the stack's state holds. Pure: main.ts gathers the facts.
  */
 import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/meshSpec";
+import { EGRESS_NAMESPACE, INGRESS_NAMESPACE } from "../../components/meta";
 import type { MeshConfig } from "../../config/types";
 import { type ExistingIstioFacts, existingIstioFindings } from "./existingIstio";
 
@@ -151,8 +152,19 @@ export function namespacesCreated(cfg: MeshConfig): string[] {
   return [...new Set([...objects, ...helmReleases(spec).map((r) => r.namespace)])];
 }
 
+/**
+ * On a cluster whose Istio a platform team runs, its gateways often live in the gateway namespaces this
+ * program creates (Istio's Helm install guide uses istio-ingress). Their names are fixed, so the message
+ * says what the user can do instead of deleting the platform's gateway.
+ */
+const GATEWAY_NAMESPACE_HINT =
+  "; with existingIstio it is usually the platform's gateway: this program's gateway namespaces " +
+  `(${INGRESS_NAMESPACE}, ${EGRESS_NAMESPACE}) are fixed, so move that gateway to another namespace, or run ` +
+  "this stack on a cluster without it";
+
 function namespaceFindings(cfg: MeshConfig, facts: PreflightFacts): Finding[] {
   const existing = new Set(facts.namespaces.map((n) => n.metadata?.name));
+  const gateways: readonly string[] = [INGRESS_NAMESPACE, EGRESS_NAMESPACE];
   return namespacesCreated(cfg)
     .filter((name) => existing.has(name) && !facts.state.namespaces.includes(name))
     .map((name) => ({
@@ -160,8 +172,10 @@ function namespaceFindings(cfg: MeshConfig, facts: PreflightFacts): Finding[] {
       level: "error" as const,
       message:
         `namespace ${name} exists and this stack did not create it: this program never adopts a namespace, so ` +
-        "that destroy cannot delete it (the provider would refuse it as AlreadyExists). Delete it if nothing " +
-        "else uses it, or use a cluster without it",
+        "that destroy cannot delete it (the provider would refuse it as AlreadyExists). " +
+        (cfg.profile.existingIstio && gateways.includes(name)
+          ? `Do not delete it${GATEWAY_NAMESPACE_HINT}`
+          : "Delete it if nothing else uses it, or use a cluster without it"),
     }));
 }
 
