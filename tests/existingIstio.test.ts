@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { gatewayChartSelectorLabels } from "../components/egress/egressGateway";
 import { crdShellLoad } from "../components/gatewayApi/crds";
 import { deployMesh, type MeshEnvironment } from "../components/mesh";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
@@ -104,6 +105,38 @@ describe("the mesh on the cluster's control plane (pure builders)", () => {
     );
     // A revisioned istiod deploys only Gateways that name it (pkg/revisions/tag_watcher.go IsMine).
     assert.equal(buildMeshSpec(ambient).ambient?.waypoint.metadata.labels?.["istio.io/rev"], "prod-stable");
+  });
+
+  test("the ingress gateway's pods and the Gateway selecting them use a label of the stack's own", () => {
+    const selectors = (cfg: ReturnType<typeof meshConfig>) => {
+      const spec = buildMeshSpec(cfg);
+      const owned = ownedObjects(spec);
+      const gateway = owned.find((o) => o.kind === "Gateway" && o.metadata.name === "app-gateway") as
+        | { spec?: { selector?: Record<string, string> } }
+        | undefined;
+      const filter = owned.find((o) => o.kind === "EnvoyFilter" && o.metadata.namespace === "istio-ingress") as
+        | { spec?: { workloadSelector?: { labels?: Record<string, string> } } }
+        | undefined;
+      return {
+        pods: gatewayChartSelectorLabels(spec.ingressGateway).istio,
+        gateway: gateway?.spec?.selector?.istio,
+        ...(filter && { rateLimit: filter.spec?.workloadSelector?.labels?.istio }),
+      };
+    };
+    assert.deepEqual(selectors(USING("prod-stable")), {
+      pods: "istio-mesh-ingressgateway",
+      gateway: "istio-mesh-ingressgateway",
+    });
+    assert.deepEqual(selectors(USING("prod-stable", { dataplane: "ambient" })), {
+      pods: "istio-mesh-ingressgateway",
+      gateway: "istio-mesh-ingressgateway",
+      rateLimit: "istio-mesh-ingressgateway",
+    });
+    // Installing its own Istio, the stack keeps Istio's usual label.
+    assert.deepEqual(selectors(meshConfig({ clusterMode: "existing", kubeContext: "prod-east" })), {
+      pods: "ingressgateway",
+      gateway: "ingressgateway",
+    });
   });
 
   test("gateway-api: the ingress Gateway names the revision (its owner writes its status); none for default", () => {

@@ -18,7 +18,7 @@ export const HTTPS_LISTENER = "https";
  * ("manual deployment"): one Hostname address naming that Service makes istiod program the existing
  * pods instead of creating a Deployment and Service of its own (gatewaycommon.IsManaged, istio 1.30.3
  * pilot/pkg/config/kube/gatewaycommon/gateway_utils.go; ENABLE_GATEWAY_API_MANUAL_DEPLOYMENT defaults to
- * true). So the NodePorts, host ports, pod labels (`istio: ingressgateway`, which the JWT, authorization
+ * true). So the NodePorts, host ports, pod labels (`istio: ingressgateway`, with existingIstio `istio-mesh-ingressgateway`, which the JWT, authorization
  * and egress policies select) and the TLS Secret's namespace all stay what they are in the istio cell.
  * Listener ports are the Service's ports (80 and 443), which istiod maps to the pods' target ports.
  *
