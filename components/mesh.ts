@@ -6,6 +6,7 @@ import { MeshCluster } from "./cluster/cluster";
 import { IstioControlPlane } from "./controlPlane/controlPlane";
 import { loadBalancerGatewayUrls } from "./controlPlane/ingressAddress";
 import { Egress } from "./egress/egress";
+import { egressNamespaces } from "./egress/egressSpec";
 import { gatewayUrls } from "./endpoints";
 import { loadGatewayApiCrds } from "./gatewayApi/crdSource";
 import { GatewayApiCrds } from "./gatewayApi/gatewayApiCrds";
@@ -90,7 +91,7 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
     onCluster,
   );
 
-  new Egress(
+  const egress = new Egress(
     "egress",
     {
       ...spec.egress,
@@ -102,6 +103,14 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
     },
     onCluster,
   );
+  const egressHome = egressNamespaces(spec.egress)[0];
+  // The namespaces this stack creates that may hold a mesh default (components/meshScope.ts); istio-system's
+  // Namespace is already among the observability dependencies.
+  const stackNamespaces: Record<string, pulumi.Resource> = {
+    [spec.namespaces.backend.metadata.name]: backends.namespace,
+    [spec.namespaces.ingress.metadata.name]: controlPlane.ingressNamespace,
+    ...(egressHome && egress.namespace && { [egressHome.metadata.name]: egress.namespace }),
+  };
   if (spec.observability) {
     new Observability(
       "observability",
@@ -110,6 +119,7 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
         namespace: controlPlane.istioNamespace,
         crds: controlPlane.crds,
         istiod: controlPlane.istiod,
+        stackNamespaces,
         dashboards: (env.dashboards ?? loadPinnedDashboards)(),
       },
       onCluster,
@@ -125,6 +135,7 @@ export function deployMesh(cfg: MeshConfig, env: MeshEnvironment = {}) {
       istiod: controlPlane.istiod,
       backendNamespace: backends.namespace,
       ingressNamespace: controlPlane.ingressNamespace,
+      stackNamespaces,
     },
     onCluster,
   );

@@ -127,7 +127,7 @@ export function ownedObjects(spec: MeshSpec): readonly NamedObject[] {
     ...egressKubernetesObjects(egress),
     ...observabilityObjects(spec.observability),
     // The RequestAuthentication and the Secrets hold key material only `pulumi up` generates: generatedShells.
-    security.meshPeerAuthentication,
+    ...security.meshPeerAuthentications,
     security.peerAuthentication,
     ...security.authorizationPolicies,
     ...(security.rateLimit ? [security.rateLimit] : []),

@@ -9,6 +9,8 @@ export interface MeshMtlsSettings {
   readonly rootNamespace: string;
 }
 
+const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+
 const DEFAULTS: MeshMtlsSettings = { rootNamespace: "istio-system" };
 
 const hasSelector = (spec: Record<string, unknown>) =>
@@ -19,6 +21,9 @@ const hasSelector = (spec: Record<string, unknown>) =>
  * namespace, STRICT, so a namespace injected later starts STRICT instead of at Istio's PERMISSIVE
  * default. A root-namespace PeerAuthentication with a selector is reported too: istiod ignores it
  * (ComposePeerAuthentication in pilot/pkg/security/authn/policy_applier.go), so it protects nothing.
+ * A stack without an istiod Helm release uses the cluster's Istio (`existingIstio`): its root namespace is
+ * the platform team's, so a PeerAuthentication there is refused (it would govern every tenant), and the
+ * stack's own namespaces carry selector-less STRICT ones instead (components/meshScope.ts).
  */
 export const meshWideStrictMtls: StackValidationPolicy = {
   name: "mesh-wide-strict-mtls",
@@ -38,11 +43,34 @@ export const meshWideStrictMtls: StackValidationPolicy = {
   },
   validateStack: (args, reportViolation) => {
     const { rootNamespace } = settings(args, DEFAULTS);
-    const peers = resourcesInView("mesh-wide-strict-mtls", args, reportViolation, (type) =>
-      isKind(type, ISTIO_SECURITY, "PeerAuthentication"),
+    const seen = resourcesInView(
+      "mesh-wide-strict-mtls",
+      args,
+      reportViolation,
+      (type) => isKind(type, ISTIO_SECURITY, "PeerAuthentication") || type === HELM_RELEASE,
     );
-    if (peers === undefined || peers.length === 0) return;
+    const peers = seen?.filter((r) => r.type !== HELM_RELEASE);
+    if (seen === undefined || peers === undefined || peers.length === 0) return;
     const inRoot = peers.filter((r) => namespaceOf(r.props) === rootNamespace);
+    const installsIstiod = seen.some((r) => r.type === HELM_RELEASE && text(r.props.chart) === "istiod");
+    if (!installsIstiod) {
+      for (const r of inRoot) {
+        reportViolation(
+          `PeerAuthentication ${objectRef(r.props)} is in the root namespace ${rootNamespace} of a control plane ` +
+            "this stack does not install: it would govern every workload of the cluster's mesh; put it in the " +
+            "stack's own namespaces",
+          r.urn,
+        );
+      }
+      const namespaceWide = peers.filter((p) => !hasSelector(record(p.props.spec)));
+      if (!namespaceWide.some((p) => text(record(record(p.props.spec).mtls).mode) === "STRICT")) {
+        reportViolation(
+          "no namespace-wide STRICT PeerAuthentication: on the cluster's control plane the stack sets STRICT " +
+            "in each of its namespaces (no selector, mtls.mode STRICT)",
+        );
+      }
+      return;
+    }
     for (const r of inRoot.filter((p) => hasSelector(record(p.props.spec)))) {
       reportViolation(
         `PeerAuthentication ${objectRef(r.props)} has a selector in the root namespace ${rootNamespace}: Istio ` +

@@ -17,6 +17,9 @@ import { meshWideStrictMtls } from "../policies/meshMtls";
 import { meshConfig } from "./support/configs";
 import { kubernetesResource, runPolicies } from "./support/policyHarness";
 
+/** The istiod chart's Helm release, as a stack that installs its control plane holds it. */
+const ISTIOD_RELEASE = { type: "kubernetes:helm.sh/v3:Release", name: "istiod", props: { chart: "istiod" } };
+
 const ROOT = "istio-system";
 const workload = { namespace: "ns", labels: { app: "a" } };
 const plaintext = { method: "GET", path: "/x" };
@@ -174,18 +177,35 @@ describe("mesh-wide STRICT", () => {
   });
 
   test("the root PeerAuthentication: istio-system, no selector, STRICT", () => {
-    const { meshPeerAuthentication } = buildMeshSpec(meshConfig({ mtlsMode: "PERMISSIVE" })).security;
+    const { meshPeerAuthentications } = buildMeshSpec(meshConfig({ mtlsMode: "PERMISSIVE" })).security;
     assert.deepEqual(
-      [
-        meshPeerAuthentication.metadata.namespace,
-        meshPeerAuthentication.spec?.selector,
-        meshPeerAuthentication.spec?.mtls,
-      ],
-      [ROOT, undefined, { mode: "STRICT" }],
+      meshPeerAuthentications.map((p) => [p.metadata.namespace, p.spec?.selector, p.spec?.mtls]),
+      [[ROOT, undefined, { mode: "STRICT" }]],
     );
   });
 
   test("policy mesh-wide-strict-mtls: passes the program's, refuses none, a PERMISSIVE one, a root selector", async () => {
+    const check = async (...objects: PeerAuthenticationSpec[]) =>
+      (
+        await runPolicies([meshWideStrictMtls], [ISTIOD_RELEASE, ...objects.map((o) => kubernetesResource(o))])
+      ).messages(meshWideStrictMtls.name);
+    const { meshPeerAuthentications, peerAuthentication } = buildMeshSpec(meshConfig()).security;
+    assert.deepEqual(await check(...meshPeerAuthentications, peerAuthentication), []);
+    assert.match((await check(peerAuthentication))[0] ?? "", /^no mesh-wide STRICT PeerAuthentication/);
+    assert.match(
+      (await check(pa(ROOT, "default", { mtls: { mode: "PERMISSIVE" } })))[0] ?? "",
+      /istio-system\/default is not STRICT/,
+    );
+    const ignored = pa(ROOT, "sel", { selector: { matchLabels: { app: "a" } }, mtls: { mode: "STRICT" } });
+    assert.deepEqual(await check(...meshPeerAuthentications, ignored), [
+      "PeerAuthentication istio-system/sel has a selector in the root namespace istio-system: Istio ignores it; " +
+        "put workload policies in the workload's namespace",
+    ]);
+  });
+
+  test("policy mesh-wide-strict-mtls on the cluster's Istio: the stack's namespaces are STRICT, its root untouched", async () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "prod-stable" } });
+    const { meshPeerAuthentications, peerAuthentication } = buildMeshSpec(cfg).security;
     const check = async (...objects: PeerAuthenticationSpec[]) =>
       (
         await runPolicies(
@@ -193,17 +213,13 @@ describe("mesh-wide STRICT", () => {
           objects.map((o) => kubernetesResource(o)),
         )
       ).messages(meshWideStrictMtls.name);
-    const { meshPeerAuthentication, peerAuthentication } = buildMeshSpec(meshConfig()).security;
-    assert.deepEqual(await check(meshPeerAuthentication, peerAuthentication), []);
-    assert.match((await check(peerAuthentication))[0] ?? "", /^no mesh-wide STRICT PeerAuthentication/);
+    assert.deepEqual(await check(...meshPeerAuthentications, peerAuthentication), []);
+    const root = pa(ROOT, "stack-strict", { mtls: { mode: "STRICT" } });
     assert.match(
-      (await check(pa(ROOT, "default", { mtls: { mode: "PERMISSIVE" } })))[0] ?? "",
-      /istio-system\/default is not STRICT/,
+      (await check(root, ...meshPeerAuthentications))[0] ?? "",
+      /istio-system\/stack-strict is in the root namespace istio-system of a control plane this stack does not install/,
     );
-    const ignored = pa(ROOT, "sel", { selector: { matchLabels: { app: "a" } }, mtls: { mode: "STRICT" } });
-    assert.deepEqual(await check(meshPeerAuthentication, ignored), [
-      "PeerAuthentication istio-system/sel has a selector in the root namespace istio-system: Istio ignores it; " +
-        "put workload policies in the workload's namespace",
-    ]);
+    const permissive = pa("backend", "default", { mtls: { mode: "PERMISSIVE" } });
+    assert.match((await check(permissive))[0] ?? "", /^no namespace-wide STRICT PeerAuthentication/);
   });
 });

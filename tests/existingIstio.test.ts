@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { gatewayChartSelectorLabels } from "../components/egress/egressGateway";
 import { crdShellLoad } from "../components/gatewayApi/crds";
 import { deployMesh, type MeshEnvironment } from "../components/mesh";
 import { buildMeshSpec, helmReleases, ownedObjects } from "../components/meshSpec";
@@ -105,6 +106,97 @@ describe("the mesh on the cluster's control plane (pure builders)", () => {
     // A revisioned istiod deploys only Gateways that name it (pkg/revisions/tag_watcher.go IsMine).
     assert.equal(buildMeshSpec(ambient).ambient?.waypoint.metadata.labels?.["istio.io/rev"], "prod-stable");
   });
+
+  test("the ingress gateway's pods and the Gateway selecting them use a label of the stack's own", () => {
+    const selectors = (cfg: ReturnType<typeof meshConfig>) => {
+      const spec = buildMeshSpec(cfg);
+      const owned = ownedObjects(spec);
+      const gateway = owned.find((o) => o.kind === "Gateway" && o.metadata.name === "app-gateway") as
+        | { spec?: { selector?: Record<string, string> } }
+        | undefined;
+      const filter = owned.find((o) => o.kind === "EnvoyFilter" && o.metadata.namespace === "istio-ingress") as
+        | { spec?: { workloadSelector?: { labels?: Record<string, string> } } }
+        | undefined;
+      return {
+        pods: gatewayChartSelectorLabels(spec.ingressGateway).istio,
+        gateway: gateway?.spec?.selector?.istio,
+        ...(filter && { rateLimit: filter.spec?.workloadSelector?.labels?.istio }),
+      };
+    };
+    assert.deepEqual(selectors(USING("prod-stable")), {
+      pods: "istio-mesh-ingressgateway",
+      gateway: "istio-mesh-ingressgateway",
+    });
+    assert.deepEqual(selectors(USING("prod-stable", { dataplane: "ambient" })), {
+      pods: "istio-mesh-ingressgateway",
+      gateway: "istio-mesh-ingressgateway",
+      rateLimit: "istio-mesh-ingressgateway",
+    });
+    // Installing its own Istio, the stack keeps Istio's usual label.
+    assert.deepEqual(selectors(meshConfig({ clusterMode: "existing", kubeContext: "prod-east" })), {
+      pods: "ingressgateway",
+      gateway: "ingressgateway",
+    });
+  });
+
+  test("gateway-api: the ingress Gateway names the revision (its owner writes its status); none for default", () => {
+    const ingress = (cfg: ReturnType<typeof meshConfig>) =>
+      ownedObjects(buildMeshSpec(cfg)).find(
+        (o) => o.kind === "Gateway" && o.metadata.namespace === "istio-ingress" && o.metadata.name === "app-gateway",
+      );
+    const labelled = ingress(USING("prod-stable", { trafficApi: "gateway-api" }));
+    assert.ok(labelled);
+    assert.equal(labelled.metadata.labels?.["istio.io/rev"], "prod-stable");
+    assert.equal(
+      ingress(USING("default", { trafficApi: "gateway-api" }))?.metadata.labels?.["istio.io/rev"],
+      undefined,
+    );
+  });
+});
+
+describe("mesh-wide defaults stay in the stack's namespaces on the cluster's control plane", () => {
+  const meshWide = (cfg: ReturnType<typeof meshConfig>) =>
+    ownedObjects(buildMeshSpec(cfg))
+      .filter((o) => ["PeerAuthentication", "Telemetry"].includes(o.kind) && o.metadata.name === "mesh-default")
+      .map((o) => `${o.kind} ${o.metadata.namespace}`);
+
+  test("installing Istio: STRICT and the Telemetry in the root namespace; existingIstio: none there", () => {
+    assert.deepEqual(meshWide(meshConfig({ clusterMode: "existing", kubeContext: "prod-east" })), [
+      "Telemetry istio-system",
+      "PeerAuthentication istio-system",
+    ]);
+    for (const dataplane of ["sidecar", "ambient"] as const) {
+      const owned = ownedObjects(buildMeshSpec(USING("prod-stable", { dataplane })));
+      const inRoot = owned.filter((o) => o.metadata.namespace === "istio-system" && o.apiVersion.includes("istio.io"));
+      assert.deepEqual(inRoot, [], dataplane);
+      // The backend keeps its own `default` PeerAuthentication (its mtlsMode): no second selector-less one there.
+      assert.deepEqual(meshWide(USING("prod-stable", { dataplane })), [
+        "Telemetry backend",
+        "Telemetry istio-ingress",
+        "Telemetry istio-egress",
+        "PeerAuthentication istio-ingress",
+        "PeerAuthentication istio-egress",
+      ]);
+    }
+    assert.deepEqual(meshWide(USING("prod-stable", { egressGateway: false })), [
+      "Telemetry backend",
+      "Telemetry istio-ingress",
+      "PeerAuthentication istio-ingress",
+    ]);
+  });
+
+  test("one rendering of the same config: each copy has the root one's spec", () => {
+    const spec = (cfg: ReturnType<typeof meshConfig>, kind: string) =>
+      ownedObjects(buildMeshSpec(cfg))
+        .filter((o) => o.kind === kind && o.metadata.name === "mesh-default")
+        .map((o) => JSON.stringify((o as { spec?: unknown }).spec));
+    const root = meshConfig({ clusterMode: "existing", kubeContext: "prod-east", ingressHost: "mesh.example.com" });
+    for (const kind of ["PeerAuthentication", "Telemetry"]) {
+      const [installed] = spec(root, kind);
+      assert.ok(installed);
+      for (const copy of spec(USING("prod-stable"), kind)) assert.equal(copy, installed, kind);
+    }
+  });
 });
 
 describe("the mesh on the cluster's control plane under mocks", () => {
@@ -144,6 +236,21 @@ describe("the mesh on the cluster's control plane under mocks", () => {
       ]);
     });
   }
+
+  test("each mesh default waits for its own namespace, under a namespace-qualified name", async () => {
+    const run = await up("sidecar");
+    for (const [type, ns] of [
+      [T.peerAuthentication, "istio-ingress"],
+      [T.peerAuthentication, "istio-egress"],
+      [T.telemetry, "backend"],
+      [T.telemetry, "istio-egress"],
+    ] as const) {
+      const object = run.get(type, `mesh-default-${ns}`);
+      assert.equal((object.inputs.metadata as { namespace?: string }).namespace, ns);
+      assert.ok(object.dependencies.includes(run.get(T.namespace, ns).urn), `${type} ${ns}`);
+    }
+    assert.ok(!run.resources.some((r) => r.name === "mesh-default"));
+  });
 
   test("the HA policy says, as an advisory, that istiod is not this stack's to check", async () => {
     const run = await up("sidecar");

@@ -70,7 +70,8 @@ describe("tracing: the provider, the Telemetry and the Service behind them", () 
   for (const [name, cfg] of telemetryConfigs) {
     test(`the Telemetry is valid telemetry.istio.io/v1 (${name})`, async () => {
       const { Telemetry } = await istioModels();
-      const telemetry = specOf(cfg).telemetry;
+      const [telemetry] = specOf(cfg).telemetries;
+      assert.ok(telemetry);
       assert.doesNotThrow(() => new Telemetry(telemetry as never).validate());
       assert.equal(telemetry.metadata.namespace, "istio-system", "mesh-wide: the root namespace, no selector");
     });
@@ -78,24 +79,29 @@ describe("tracing: the provider, the Telemetry and the Service behind them", () 
 
   test("the schema check has teeth: a misspelt sampling field is refused", async () => {
     const { Telemetry } = await istioModels();
-    const broken = structuredClone(meshTelemetry(devConfig().observability)) as any;
+    const broken = structuredClone(meshTelemetry(devConfig().observability, "istio-system")) as any;
     broken.spec.tracing[0].randomSamplingPercentage = "all";
     assert.throws(() => new Telemetry(broken).validate());
   });
 
   test("the dev stack samples 100% and tags request_protocol (bounded); user_agent and request_id are not tagged", () => {
-    const telemetry = specOf(devConfig()).telemetry;
+    const [telemetry] = specOf(devConfig()).telemetries;
+    assert.ok(telemetry);
     assert.equal(telemetry.spec.tracing[0]?.randomSamplingPercentage, 100);
     const tags = telemetry.spec.metrics?.[0]?.overrides[0]?.tagOverrides ?? {};
     assert.deepEqual(tags, { request_protocol: { operation: "UPSERT", value: "request.protocol" } });
-    assert.equal(meshTelemetry(meshConfig().observability).spec.metrics, undefined, "no tags: no metrics override");
+    assert.equal(
+      meshTelemetry(meshConfig().observability, "istio-system").spec.metrics,
+      undefined,
+      "no tags: no metrics override",
+    );
   });
 
   test("its provider is in istiod's mesh config and points at a Service of ours, on a port it exposes", () => {
     const cfg = devConfig();
     const spec = specOf(cfg);
     const providers = (istiodValues(cfg).meshConfig as { extensionProviders: TracingProvider[] }).extensionProviders;
-    const selected = spec.telemetry.spec.tracing[0]?.providers[0]?.name;
+    const selected = spec.telemetries[0]?.spec.tracing[0]?.providers[0]?.name;
     const provider = providers.find((p) => p.name === selected);
     assert.ok(provider, `istiod's meshConfig defines ${selected}`);
 
@@ -221,6 +227,7 @@ describe("credentials and exposure", () => {
         namespace: [dummy],
         crds: [dummy],
         istiod: [dummy],
+        stackNamespaces: {},
         dashboards,
       });
     });

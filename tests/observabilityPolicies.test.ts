@@ -14,7 +14,7 @@ type Tags = Record<string, { operation?: string; value?: string }>;
 
 /** The mesh Telemetry with these tag overrides, as another program or a hand edit might set them. */
 function telemetryWith(tagOverrides: Tags) {
-  const telemetry = structuredClone(meshTelemetry(devConfig().observability)) as Record<string, any>;
+  const telemetry = structuredClone(meshTelemetry(devConfig().observability, "istio-system")) as Record<string, any>;
   telemetry.spec.metrics = [
     { providers: [{ name: "prometheus" }], overrides: [{ match: { metric: "ALL_METRICS" }, tagOverrides }] },
   ];
@@ -38,7 +38,7 @@ describe("telemetry-metric-tags-bounded", () => {
   test("passes the dev stack's Telemetry and bounded tags; REMOVE is never a problem", async () => {
     const run = await runPolicies(
       [telemetryMetricTagsBounded],
-      [kubernetesResource(meshTelemetry(devConfig().observability))],
+      [kubernetesResource(meshTelemetry(devConfig().observability, "istio-system"))],
     );
     assert.deepEqual(run.diagnostics, []);
     assert.deepEqual(

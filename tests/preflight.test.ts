@@ -3,9 +3,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
+import { istiodMinor, servingIstiods } from "../tools/lib/istiodRevision";
 import type { PulumiCli } from "../tools/lib/target";
-import { namespacesCreated, serverMinor, stackHoldings } from "../tools/preflight/checks";
-import { meshConfigFindings } from "../tools/preflight/existingIstio";
+import {
+  type ListedObject,
+  namespacesCreated,
+  type PreflightFacts,
+  preflightFindings,
+  serverMinor,
+  stackHoldings,
+} from "../tools/preflight/checks";
+import { meshConfigFindings, toolObjectFindings } from "../tools/preflight/existingIstio";
 import { main, spawnKubectl } from "../tools/preflight/main";
 import { meshConfig } from "./support/configs";
 import { type SeededObject, writeStubKubectl } from "./support/stubKubectl";
@@ -25,7 +33,14 @@ const EXISTING = {
  * `kubectl get` of a Helm-installed istiod, with the labels and annotations the istiod chart and Helm set,
  * and the chart's image (`<hub>/pilot:<tag>`, templates/deployment.yaml).
  */
-const istiod = (namespace: string, name: string, rev: string, release: string, tag = "1.30.3"): SeededObject => ({
+const istiod = (
+  namespace: string,
+  name: string,
+  rev: string,
+  release: string,
+  tag = "1.30.3",
+  env: { name: string; value: string }[] = [],
+): SeededObject => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
   metadata: {
@@ -34,7 +49,7 @@ const istiod = (namespace: string, name: string, rev: string, release: string, t
     labels: { app: "istiod", "istio.io/rev": rev, istio: "pilot" },
     annotations: { "meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": namespace },
   },
-  spec: { template: { spec: { containers: [{ name: "discovery", image: `docker.io/istio/pilot:${tag}` }] } } },
+  spec: { template: { spec: { containers: [{ name: "discovery", image: `docker.io/istio/pilot:${tag}`, env }] } } },
 });
 
 /** A revision tag's webhook as the istiod chart's templates/revision-tags-mwc.yaml labels it. */
@@ -215,7 +230,15 @@ describe("npm run preflight against stub kubectl", () => {
     assert.doesNotMatch(r.out, /existing-namespace|foreign-istiod|existing-mesh-config/);
     assert.deepEqual(
       kubectl.calls().map((c) => c.slice(4, 6).join(" ")),
-      ["version -o", "get deployments", "get namespaces", "get mutatingwebhookconfigurations", "get configmaps"],
+      [
+        "version -o",
+        "get deployments",
+        "get namespaces",
+        "get mutatingwebhookconfigurations",
+        "get configmaps",
+        "get deployments",
+        "get services",
+      ],
     );
   });
 
@@ -243,7 +266,10 @@ describe("npm run preflight against stub kubectl", () => {
 
   test("existingIstio in ambient: the cluster's ztunnel and istio-cni-node must run", async () => {
     const kubectl = cluster();
-    const base = [istiod("istio-system", "istiod", "default", "istiod"), daemonSet("istio-cni-node")];
+    const ambientIstiod = istiod("istio-system", "istiod", "default", "istiod", "1.30.3", [
+      { name: "PILOT_ENABLE_AMBIENT", value: "true" },
+    ]);
+    const base = [ambientIstiod, daemonSet("istio-cni-node")];
     kubectl.seed(["istio-system"], base);
     const ambient = USING("default", { "istio-mesh:dataplane": "ambient" });
     const missing = await preflight(kubectl, ambient);
@@ -339,6 +365,220 @@ describe("pre-flight pieces", () => {
   });
 
   test("a new stack's export holds nothing", () => {
-    assert.deepEqual(stackHoldings({ version: 3, deployment: { manifest: {} } }), { releases: [], namespaces: [] });
+    assert.deepEqual(stackHoldings({ version: 3, deployment: { manifest: {} } }), {
+      releases: [],
+      namespaces: [],
+      objects: [],
+    });
+    const deployment = {
+      type: "kubernetes:apps/v1:Deployment",
+      outputs: { metadata: { name: "jaeger", namespace: "istio-system" } },
+    };
+    assert.deepEqual(stackHoldings({ deployment: { resources: [deployment] } }).objects, [
+      { kind: "Deployment", namespace: "istio-system", name: "jaeger" },
+    ]);
+  });
+
+  test("existingIstio: the serving istiod held in this stack's state (its release or namespace) is refused", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "default" } });
+    const own = istiod("istio-system", "istiod", "default", "istiod") as ListedObject;
+    const facts = (state: PreflightFacts["state"]): PreflightFacts => ({
+      server: { major: "1", minor: "34" },
+      istiods: [own],
+      namespaces: [],
+      state,
+      existingIstio: { tags: [], configMaps: [] },
+    });
+    const errors = (state: PreflightFacts["state"]) =>
+      preflightFindings(cfg, facts(state)).filter((f) => f.level === "error" && f.check === "existing-istiod");
+    const byRelease = errors({ releases: [{ name: "istiod", namespace: "istio-system" }], namespaces: [] });
+    assert.equal(byRelease.length, 1);
+    assert.match(
+      byRelease[0]?.message ?? "",
+      /^istiod istio-system\/istiod serving revision default is this stack's own \(its state holds its Helm release istio-system\/istiod\): with existingIstio the next up would uninstall it/,
+    );
+    const byNamespace = errors({ releases: [], namespaces: ["istio-system"] });
+    assert.match(byNamespace[0]?.message ?? "", /its state holds its namespace istio-system/);
+    assert.deepEqual(errors({ releases: [{ name: "istiod", namespace: "other" }], namespaces: ["backend"] }), []);
+  });
+
+  test("existingIstio: an istiod outside istio-system, or a mesh rooted elsewhere, is refused in one line", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "asm-1-30" } });
+    const aks = istiod("aks-istio-system", "istiod-asm-1-30", "asm-1-30", "") as ListedObject;
+    const outside = preflightFindings(cfg, {
+      server: { major: "1", minor: "34" },
+      istiods: [aks],
+      namespaces: [],
+      state: { releases: [], namespaces: [] },
+      existingIstio: { tags: [], configMaps: [] },
+    }).filter((f) => f.level === "error");
+    assert.equal(outside.length, 1);
+    assert.match(
+      outside[0]?.message ?? "",
+      /^istiod aks-istio-system\/istiod-asm-1-30 serving revision asm-1-30 runs outside istio-system: .* supports only an istiod in istio-system/,
+    );
+    const map = (mesh: string) => [{ metadata: { name: "istio-1-30-3", namespace: "istio-system" }, data: { mesh } }];
+    const rooted = meshConfigFindings(cfg, "1-30-3", "istio-system", map(`rootNamespace: platform\n${OUR_MESH}`));
+    assert.deepEqual(
+      rooted.map((f) => [f.level, f.message.split(",")[0]]),
+      [["error", "the mesh's rootNamespace (istio-system/istio-1-30-3) is platform"]],
+    );
+    assert.deepEqual(
+      meshConfigFindings(cfg, "1-30-3", "istio-system", map(`rootNamespace: istio-system\n${OUR_MESH}`)),
+      [],
+    );
+  });
+
+  test("existingIstio: Istio's sample addons in istio-system stop the stack's own tools, unless it holds them", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "default" } });
+    // The Deployments and Services of Istio 1.30.3's samples/addons (grafana, jaeger, kiali, prometheus.yaml),
+    // applied with kubectl: no Helm annotations.
+    const addons: ListedObject[] = [
+      ...["grafana", "jaeger", "kiali", "prometheus"].map((name) => ({
+        kind: "Deployment",
+        metadata: { name, namespace: "istio-system" },
+      })),
+      ...["grafana", "tracing", "zipkin", "jaeger-collector", "kiali", "prometheus"].map((name) => ({
+        kind: "Service",
+        metadata: { name, namespace: "istio-system" },
+      })),
+    ];
+    const none = { releases: [], namespaces: [], objects: [] };
+    const [taken, ...more] = toolObjectFindings(cfg, addons, none);
+    assert.deepEqual(more, []);
+    assert.equal(taken?.level, "error");
+    assert.equal(taken?.check, "existing-observability");
+    assert.match(
+      taken?.message ?? "",
+      /^istio-system already holds Deployment grafana, Deployment jaeger, Deployment kiali, Deployment prometheus, Service grafana, Service tracing, Service jaeger-collector, Service kiali, Service prometheus, not this stack's .*Set istio-mesh:observability's enabled to false/,
+    );
+    const ours = {
+      releases: ["grafana", "kiali", "prometheus"].map((name) => ({ name, namespace: "istio-system" })),
+      namespaces: [],
+      objects: [
+        { kind: "Deployment", namespace: "istio-system", name: "jaeger" },
+        { kind: "Service", namespace: "istio-system", name: "tracing" },
+        { kind: "Service", namespace: "istio-system", name: "jaeger-collector" },
+      ],
+    };
+    const released = addons.map((o) => ({
+      ...o,
+      metadata: {
+        ...o.metadata,
+        annotations: {
+          "meta.helm.sh/release-name": o.metadata?.name ?? "",
+          "meta.helm.sh/release-namespace": "istio-system",
+        },
+      },
+    }));
+    assert.deepEqual(toolObjectFindings(cfg, released, ours), []);
+    assert.deepEqual(
+      toolObjectFindings(
+        meshConfig({
+          clusterMode: "existing",
+          existingIstio: { revision: "default" },
+          observability: { enabled: false },
+        }),
+        addons,
+        none,
+      ),
+      [],
+    );
+  });
+
+  test("existingIstio default: the default tag wins over the revision-less istiod, as in Istio", () => {
+    const revisionless = istiod("istio-system", "istiod", "default", "istiod", "1.29.2") as ListedObject;
+    const tagged = istiod("istio-system", "istiod-1-30-3", "1-30-3", "istiod-1-30-3") as ListedObject;
+    const defaultTag = tagWebhook("default", "1-30-3") as ListedObject;
+    const viaTag = servingIstiods("default", [revisionless, tagged], [defaultTag]);
+    assert.deepEqual([viaTag.via, viaTag.istiods.map((o) => o.metadata?.name)], ["1-30-3", ["istiod-1-30-3"]]);
+    const plain = servingIstiods("default", [revisionless, tagged], []);
+    assert.deepEqual([plain.via, plain.istiods.map((o) => o.metadata?.name)], [undefined, ["istiod"]]);
+  });
+
+  test("existingIstio: istiod's minor from the chart's version label first, so a digest-pinned image passes", () => {
+    const pinned = {
+      metadata: { labels: { app: "istiod", "istio.io/rev": "stable", "app.kubernetes.io/version": "1.30.3" } },
+      spec: { template: { spec: { containers: [{ image: "registry.example/istio/pilot@sha256:0123abcd" }] } } },
+    };
+    assert.equal(istiodMinor(pinned), "1.30");
+    const { "app.kubernetes.io/version": _, ...unlabelled } = pinned.metadata.labels;
+    assert.equal(istiodMinor({ ...pinned, metadata: { labels: unlabelled } }), undefined);
+    assert.equal(istiodMinor(istiod("istio-system", "istiod", "default", "istiod", "1.29.2") as ListedObject), "1.29");
+  });
+
+  test("existingIstio in ambient: an istiod without PILOT_ENABLE_AMBIENT=true is refused", () => {
+    const cfg = meshConfig({ clusterMode: "existing", dataplane: "ambient", existingIstio: { revision: "default" } });
+    const facts = (env: { name: string; value: string }[]): PreflightFacts => ({
+      server: { major: "1", minor: "34" },
+      istiods: [istiod("istio-system", "istiod", "default", "istiod", "1.30.3", env) as ListedObject],
+      namespaces: [],
+      state: { releases: [], namespaces: [], objects: [] },
+      existingIstio: {
+        tags: [],
+        configMaps: [],
+        daemonSets: [daemonSet("ztunnel"), daemonSet("istio-cni-node")] as ListedObject[],
+      },
+    });
+    const ambient = (env: { name: string; value: string }[]) =>
+      preflightFindings(cfg, facts(env)).filter((f) => f.check === "existing-ambient");
+    assert.deepEqual(
+      ambient([]).map((f) => [f.level, f.message.split(":")[0]]),
+      [
+        [
+          "error",
+          "dataplane ambient needs istiod istio-system/istiod to run with PILOT_ENABLE_AMBIENT=true (the istiod chart's ambient profile), and it does not",
+        ],
+      ],
+    );
+    assert.deepEqual(ambient([{ name: "PILOT_ENABLE_AMBIENT", value: "true" }]), []);
+  });
+
+  test("existingIstio: discoverySelectors must select the stack's namespaces", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "prod-stable" } });
+    const map = (mesh: string) => [{ metadata: { name: "istio-1-30-3", namespace: "istio-system" }, data: { mesh } }];
+    const check = (selectors: string) =>
+      meshConfigFindings(cfg, "1-30-3", "istio-system", map(`${OUR_MESH}\ndiscoverySelectors:\n${selectors}`));
+    const platformOnly = check("- matchLabels: {team: platform}");
+    assert.deepEqual(
+      platformOnly.map((f) => [f.level, f.message.split(":")[0]]),
+      [
+        [
+          "error",
+          "the mesh's discoverySelectors (istio-system/istio-1-30-3) select none of namespace backend, istio-ingress, istio-egress",
+        ],
+      ],
+    );
+    // The backend's injection label selects it; the gateways' namespaces by name (ORed selectors).
+    const byLabel = check(
+      [
+        "- matchLabels: {istio.io/rev: prod-stable}",
+        "- matchExpressions:",
+        "  - {key: kubernetes.io/metadata.name, operator: In, values: [istio-ingress, istio-egress]}",
+      ].join("\n"),
+    );
+    assert.deepEqual(byLabel, []);
+    assert.match(
+      check("- matchLabels: {istio.io/rev: prod-stable}")[0]?.message ?? "",
+      /select none of namespace istio-ingress, istio-egress:/,
+    );
+  });
+
+  test("existingIstio: an istio-ingress the platform's gateway already uses gets a message saying what to do", () => {
+    const facts = (cfg: ReturnType<typeof meshConfig>) =>
+      preflightFindings(cfg, {
+        server: { major: "1", minor: "34" },
+        istiods: [],
+        namespaces: [{ metadata: { name: "istio-ingress" } }],
+        state: { releases: [], namespaces: [], objects: [] },
+        existingIstio: { tags: [], configMaps: [] },
+      }).filter((f) => f.check === "existing-namespace");
+    const [adopting] = facts(meshConfig({ clusterMode: "existing", existingIstio: { revision: "default" } }));
+    assert.match(
+      adopting?.message ?? "",
+      /^namespace istio-ingress exists .* Do not delete it; with existingIstio it is usually the platform's gateway: .* move that gateway to another namespace, or run this stack on a cluster without it$/,
+    );
+    const [installing] = facts(meshConfig({ clusterMode: "existing" }));
+    assert.match(installing?.message ?? "", /Delete it if nothing else uses it, or use a cluster without it$/);
   });
 });

@@ -1,4 +1,5 @@
 import type { MeshConfig } from "../../config/types";
+import { ingressGatewaySelector } from "../controlPlane/helmValues";
 import { INGRESS_NAMESPACE, objectMeta } from "../meta";
 import {
   type EnvoyFilterSpec,
@@ -11,8 +12,6 @@ import {
 import { USER_SERVICE_ROUTES } from "../traffic/routeNames";
 
 const FILTER_NAME = "envoy.filters.http.local_ratelimit";
-/** The ingress gateway's pods (components/controlPlane/helmValues.ts gatewayValues' `labels`). */
-const INGRESS_GATEWAY_SELECTOR = { istio: "ingressgateway" } as const;
 
 /**
  * The rate limit in ambient, moved to the ingress gateway. There is no sidecar to carry it, and
@@ -42,7 +41,8 @@ export function ingressRateLimitFilter(cfg: MeshConfig): EnvoyFilterSpec | undef
     kind: "EnvoyFilter",
     metadata: objectMeta(RATE_LIMIT_FILTER, INGRESS_NAMESPACE, { app: RATE_LIMITED_SERVICE }),
     spec: {
-      workloadSelector: { labels: { ...INGRESS_GATEWAY_SELECTOR } },
+      // The ingress gateway's pods (gatewayValues' `labels`).
+      workloadSelector: { labels: { ...ingressGatewaySelector(cfg) } },
       priority: RATE_LIMIT_PRIORITY,
       configPatches: [
         {

@@ -74,9 +74,19 @@ export function gatewayServicePorts(cfg: MeshConfig) {
 /** The ingress gateway's pods; in ambient each holds the rate limit's buckets (ambient/rateLimit.ts). */
 export const INGRESS_GATEWAY_REPLICAS = 1;
 
+/**
+ * The label the ingress gateway's pods carry and the ingress Gateway selects. Istio binds a Gateway to
+ * matching pods in every namespace (PILOT_SCOPE_GATEWAY_TO_NAMESPACE defaults to false), and a platform's
+ * own ingress gateway carries Istio's `istio: ingressgateway`: on the cluster's Istio (`existingIstio`) the
+ * stack's gateway gets a label of its own, so neither side's Gateways program the other's pods.
+ */
+export function ingressGatewaySelector(cfg: MeshConfig): { readonly istio: string } {
+  return { istio: cfg.profile.existingIstio ? "istio-mesh-ingressgateway" : "ingressgateway" };
+}
+
 export function gatewayValues(cfg: MeshConfig): HelmValues {
   return {
-    labels: { istio: "ingressgateway" },
+    labels: { ...ingressGatewaySelector(cfg) },
     service: { type: "NodePort", ports: gatewayServicePorts(cfg) },
     autoscaling: { enabled: false },
     replicaCount: INGRESS_GATEWAY_REPLICAS,
@@ -90,7 +100,7 @@ export function istioReleases(cfg: MeshConfig): readonly [IstioRelease, IstioRel
   return [
     { name: "istio-base", chart: "base", namespace: ISTIO_NAMESPACE, values: baseValues(), ...common },
     { name: "istiod", chart: "istiod", namespace: ISTIO_NAMESPACE, values: istiodValues(cfg), ...common },
-    // The chart derives the `istio: ingressgateway` selector label from this release name.
+    // Without `labels`, the chart would derive the `istio: ingressgateway` selector label from this name.
     {
       name: "istio-ingressgateway",
       chart: "gateway",

@@ -23,6 +23,8 @@ export class Egress extends pulumi.ComponentResource {
   readonly gatewayRelease?: k8s.helm.v3.Release;
   readonly egressWaypoint?: k8s.apiextensions.CustomResource;
   readonly serviceEntries: readonly k8s.apiextensions.CustomResource[];
+  /** The egress namespace, when a gateway or waypoint needs it. */
+  readonly namespace?: k8s.core.v1.Namespace;
 
   constructor(name: string, args: EgressArgs, opts?: pulumi.ComponentResourceOptions) {
     super("istio-mesh:egress:Egress", name, {}, opts);
@@ -37,6 +39,7 @@ export class Egress extends pulumi.ComponentResource {
     const egressNsSpec = args.gateway?.namespace ?? args.waypoint?.namespace;
     const egressNs =
       egressNsSpec && new k8s.core.v1.Namespace(egressNsSpec.metadata.name, egressNsSpec, { parent: this });
+    this.namespace = egressNs;
     // In ambient, httpbin.org's ServiceEntry and DestinationRule live in the egress namespace.
     const home = (spec: NamedObject) =>
       egressNs && spec.metadata.namespace === egressNsSpec?.metadata.name ? egressNs : args.backendNamespace;

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { helmRelease } from "../helm";
+import { meshDefaultResourceName } from "../meshScope";
 import { asArgs } from "../meta";
 import type { SecretShell } from "./charts";
 import type { DashboardLoad } from "./dashboardSource";
@@ -21,6 +22,8 @@ export interface ObservabilityArgs {
    * istio-base's validator lets anything through while istiod is down.
    */
   readonly istiod: readonly pulumi.Resource[];
+  /** The namespaces this stack creates, by name: each Telemetry waits for its own (meshScope.ts). */
+  readonly stackNamespaces: Readonly<Record<string, pulumi.Resource>>;
   /** The pinned Grafana dashboards, fetched and digest-checked when the program runs. */
   readonly dashboards: Promise<DashboardLoad>;
 }
@@ -92,11 +95,14 @@ export class Observability extends pulumi.ComponentResource {
       helmRelease(r, { parent: this, dependsOn: [...args.namespace, ...(needs[r.name] ?? [])] });
     }
 
-    new k8s.apiextensions.CustomResource(
-      spec.telemetry.metadata.name,
-      asArgs<k8s.apiextensions.CustomResourceArgs>(spec.telemetry),
-      { parent: this, dependsOn: [...args.namespace, ...args.crds, ...args.istiod] },
-    );
+    for (const telemetry of spec.telemetries) {
+      const home = args.stackNamespaces[telemetry.metadata.namespace ?? ""];
+      new k8s.apiextensions.CustomResource(
+        meshDefaultResourceName(telemetry),
+        asArgs<k8s.apiextensions.CustomResourceArgs>(telemetry),
+        { parent: this, dependsOn: [...args.namespace, ...(home ? [home] : []), ...args.crds, ...args.istiod] },
+      );
+    }
 
     this.registerOutputs({});
   }

@@ -4,11 +4,13 @@ import { dashboards, kialiLinks, type ToolAccess, type ToolName } from "./access
 import { addonReleases, addonSecrets, type SecretShell } from "./charts";
 import { type JaegerSpecs, jaegerSpecs } from "./jaeger";
 import type { AddonRelease } from "./pins";
-import { meshTelemetry, type TelemetrySpec } from "./telemetry";
+import { OBSERVABILITY_NAMESPACE } from "./services";
+import { meshTelemetries, type TelemetrySpec } from "./telemetry";
 
 /** Observability as plain data (buildMeshSpec leaves it out when `observability.enabled` is false). */
 export interface ObservabilitySpec {
-  readonly telemetry: TelemetrySpec;
+  /** `mesh-default`: in the root namespace, or (existingIstio) one per stack namespace. */
+  readonly telemetries: readonly TelemetrySpec[];
   readonly jaeger: JaegerSpecs;
   readonly releases: readonly AddonRelease[];
   readonly secrets: { readonly grafanaAdmin: SecretShell; readonly kialiSigningKey: SecretShell };
@@ -17,7 +19,7 @@ export interface ObservabilitySpec {
 
 export function observabilitySpec(cfg: MeshConfig): ObservabilitySpec {
   return {
-    telemetry: meshTelemetry(cfg.observability),
+    telemetries: meshTelemetries(cfg),
     jaeger: jaegerSpecs(),
     releases: addonReleases(kialiLinks()),
     secrets: addonSecrets(),
@@ -25,9 +27,22 @@ export function observabilitySpec(cfg: MeshConfig): ObservabilitySpec {
   };
 }
 
+/**
+ * What observability creates in its namespace, by kind and name: each addon chart's Deployment and Service
+ * (both named after the release, services.ts), the objects the program applies itself and the Secrets and
+ * dashboards' ConfigMaps it generates. The pre-flight looks for them before it shares a namespace.
+ */
+export function observabilityFootprint(spec: ObservabilitySpec): { kind: string; name: string }[] {
+  const charts = spec.releases.flatMap((r) => ["Deployment", "Service"].map((kind) => ({ kind, name: r.name })));
+  const own = [...observabilityObjects(spec), spec.secrets.grafanaAdmin, spec.secrets.kialiSigningKey]
+    .filter((o) => o.metadata.namespace === OBSERVABILITY_NAMESPACE)
+    .map((o) => ({ kind: o.kind, name: o.metadata.name }));
+  return [...charts, ...own];
+}
+
 /** The objects this program applies itself (secrets aside: their values exist only at `up`). */
 export function observabilityObjects(spec: ObservabilitySpec | undefined): readonly NamedObject[] {
   if (!spec) return [];
   const { jaeger } = spec;
-  return [jaeger.configMap, jaeger.deployment, jaeger.queryService, jaeger.collectorService, spec.telemetry];
+  return [jaeger.configMap, jaeger.deployment, jaeger.queryService, jaeger.collectorService, ...spec.telemetries];
 }

@@ -1,5 +1,6 @@
-import type { ObservabilityConfig } from "../../config/types";
-import { ISTIO_NAMESPACE, type NamedObject, objectMeta } from "../meta";
+import type { MeshConfig, ObservabilityConfig } from "../../config/types";
+import { meshDefaultNamespaces } from "../meshScope";
+import { type NamedObject, objectMeta } from "../meta";
 import { inCluster, JAEGER_COLLECTOR } from "./services";
 
 /**
@@ -47,14 +48,19 @@ export interface TelemetrySpec extends NamedObject {
 
 /**
  * The mesh-wide Telemetry: a Telemetry named `mesh-default` in the root namespace with no selector
- * applies to every workload. Metric tags go on every standard metric, client and server side.
+ * applies to every workload; on the cluster's Istio, the same one in each stack namespace
+ * (meshDefaultNamespaces). Metric tags go on every standard metric, client and server side.
  */
-export function meshTelemetry(obs: ObservabilityConfig): TelemetrySpec {
+export function meshTelemetries(cfg: MeshConfig): TelemetrySpec[] {
+  return meshDefaultNamespaces(cfg).map((ns) => meshTelemetry(cfg.observability, ns));
+}
+
+export function meshTelemetry(obs: ObservabilityConfig, namespace: string): TelemetrySpec {
   const tags = Object.entries(obs.metricTags);
   return {
     apiVersion: "telemetry.istio.io/v1",
     kind: "Telemetry",
-    metadata: objectMeta("mesh-default", ISTIO_NAMESPACE),
+    metadata: objectMeta("mesh-default", namespace),
     spec: {
       tracing: [{ providers: [{ name: TRACING_PROVIDER }], randomSamplingPercentage: obs.traceSampling }],
       ...(tags.length > 0 && {

@@ -15,7 +15,7 @@ import {
   principal,
 } from "./identities";
 import { DEMO_SUBJECT, requestAuthentication } from "./jwt";
-import { meshPeerAuthentication, peerAuthentication } from "./peerAuthentication";
+import { meshPeerAuthentications, peerAuthentication } from "./peerAuthentication";
 
 export type TokenState = "none" | "valid" | "invalid";
 export const TOKEN_STATES: readonly TokenState[] = ["none", "valid", "invalid"];
@@ -61,7 +61,7 @@ export function securityPolicies(cfg: MeshConfig): SecurityPolicies {
     ...(cfg.cell.dataplane === "ambient" && {
       waypoint: { name: WAYPOINT_NAME, principal: principal(waypointIdentity(cfg)) },
     }),
-    peerAuthentications: [meshPeerAuthentication(), peerAuthentication(cfg)],
+    peerAuthentications: [...meshPeerAuthentications(cfg), peerAuthentication(cfg)],
     requestAuthentications: [requestAuthentication(cfg, '{"keys":[]}')],
     authorizationPolicies: authorizationPolicies(cfg),
   };

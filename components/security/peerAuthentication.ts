@@ -1,23 +1,28 @@
 import type { IPeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication";
 import type { MeshConfig } from "../../config/types";
-import { ISTIO_NAMESPACE, type NamedObject, objectMeta } from "../meta";
+import { meshDefaultNamespaces } from "../meshScope";
+import { type NamedObject, objectMeta } from "../meta";
 
 export type PeerAuthenticationSpec = IPeerAuthentication & NamedObject;
 
 /**
  * Mesh-wide STRICT: a PeerAuthentication in the root namespace without a selector is the policy every
  * namespace inherits, so a namespace injected later starts STRICT rather than at Istio's PERMISSIVE
- * default. Named like the mesh-wide Telemetry (`mesh-default`); istiod reads no name.
+ * default. Named like the mesh-wide Telemetry (`mesh-default`); istiod reads no name. On the cluster's
+ * Istio, one per stack namespace instead (meshDefaultNamespaces), the backend's aside: its own `default`
+ * states its mode, and a second selector-less policy in one namespace would conflict.
  */
 export const MESH_PEER_AUTHENTICATION = "mesh-default";
 
-export function meshPeerAuthentication(): PeerAuthenticationSpec {
-  return {
-    apiVersion: "security.istio.io/v1",
-    kind: "PeerAuthentication",
-    metadata: objectMeta(MESH_PEER_AUTHENTICATION, ISTIO_NAMESPACE),
-    spec: { mtls: { mode: "STRICT" } },
-  };
+export function meshPeerAuthentications(cfg: MeshConfig): PeerAuthenticationSpec[] {
+  return meshDefaultNamespaces(cfg)
+    .filter((ns) => ns !== cfg.backend.namespace)
+    .map((ns) => ({
+      apiVersion: "security.istio.io/v1",
+      kind: "PeerAuthentication",
+      metadata: objectMeta(MESH_PEER_AUTHENTICATION, ns),
+      spec: { mtls: { mode: "STRICT" } },
+    }));
 }
 
 /**

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { JwtConfig } from "../../config/types";
+import { meshDefaultResourceName } from "../meshScope";
 import { asArgs, type NamedObject } from "../meta";
 import { tlsSecretData } from "./https";
 import { DEMO_SUBJECT, demoTokenWindow, jwksFromPublicKey, mintToken, signingKeyArgs } from "./jwt";
@@ -21,6 +22,8 @@ export interface MeshSecurityArgs {
   readonly backendNamespace: pulumi.Resource;
   /** Where the gateway reads credentialName Secrets. */
   readonly ingressNamespace: pulumi.Resource;
+  /** The namespaces this stack creates, by name: each mesh default waits for its own (meshScope.ts). */
+  readonly stackNamespaces: Readonly<Record<string, pulumi.Resource>>;
 }
 
 /**
@@ -45,7 +48,13 @@ export class MeshSecurity extends pulumi.ComponentResource {
         { parent: this, dependsOn: istioDeps },
       );
 
-    istioObject(spec.meshPeerAuthentication);
+    for (const policy of spec.meshPeerAuthentications) {
+      const home = args.stackNamespaces[policy.metadata.namespace ?? ""];
+      new k8s.apiextensions.CustomResource(meshDefaultResourceName(policy), policy, {
+        parent: this,
+        dependsOn: [...istioDeps, ...(home ? [home] : [])],
+      });
+    }
     istioObject(spec.peerAuthentication);
     for (const policy of spec.authorizationPolicies) istioObject(policy);
     if (spec.rateLimit) istioObject(spec.rateLimit);

@@ -4,7 +4,7 @@ import type { GatewayServer } from "../traffic/gateway";
 import { type AuthorizationPolicySpec, authorizationPolicies } from "./authorization";
 import { certificateArgs, httpsServer, type SecretSpec, tlsSecret } from "./https";
 import { type RequestAuthenticationSpec, requestAuthentication } from "./jwt";
-import { meshPeerAuthentication, type PeerAuthenticationSpec, peerAuthentication } from "./peerAuthentication";
+import { meshPeerAuthentications, type PeerAuthenticationSpec, peerAuthentication } from "./peerAuthentication";
 import { type ProbeClientSpecs, probeClients } from "./probeClients";
 import { type EnvoyFilterSpec, rateLimitFilter } from "./rateLimit";
 
@@ -13,8 +13,8 @@ import { type EnvoyFilterSpec, rateLimitFilter } from "./rateLimit";
  * and the TLS Secret's data come from keys the stack generates, so only their shells are here.
  */
 export interface SecuritySpec {
-  /** Mesh-wide STRICT, in the root namespace. */
-  readonly meshPeerAuthentication: PeerAuthenticationSpec;
+  /** Mesh-wide STRICT: in the root namespace, or (existingIstio) in the stack's other namespaces. */
+  readonly meshPeerAuthentications: readonly PeerAuthenticationSpec[];
   /** The backend namespace's `mtlsMode`. */
   readonly peerAuthentication: PeerAuthenticationSpec;
   /** Selector, issuer and audiences; MeshSecurity fills each rule's empty `jwks` from the stack's key. */
@@ -33,7 +33,7 @@ export function securitySpec(cfg: MeshConfig): SecuritySpec {
   const rateLimit = cfg.cell.dataplane === "ambient" ? ingressRateLimitFilter(cfg) : rateLimitFilter(cfg);
   const clients = probeClients(cfg);
   return {
-    meshPeerAuthentication: meshPeerAuthentication(),
+    meshPeerAuthentications: meshPeerAuthentications(cfg),
     peerAuthentication: peerAuthentication(cfg),
     requestAuthentication: requestAuthentication(cfg, ""),
     authorizationPolicies: authorizationPolicies(cfg),

@@ -1,5 +1,6 @@
 import type { IGateway } from "@kubernetes-models/istio/networking.istio.io/v1/Gateway";
 import type { MeshConfig } from "../../config/types";
+import { ingressGatewaySelector } from "../controlPlane/helmValues";
 import { type NamedObject, objectMeta } from "../meta";
 
 export type GatewaySpec = IGateway & NamedObject;
@@ -22,7 +23,7 @@ export function appGateway(cfg: MeshConfig, extraServers: readonly GatewayServer
     kind: "Gateway",
     metadata: objectMeta(APP_GATEWAY, cfg.backend.namespace),
     spec: {
-      selector: { istio: "ingressgateway" },
+      selector: { ...ingressGatewaySelector(cfg) },
       servers: [httpServer(), ...extraServers],
     },
   };

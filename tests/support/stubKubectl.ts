@@ -33,7 +33,7 @@
  *                   k8s.io/apimachinery's version.Info, `minor` "35+" on EKS/GKE builds); an unreachable
  *                   server: the client part alone on stdout, `The connection to the server … was refused`
  *                   on stderr, exit 1
- *   get deployments|daemonsets|configmaps|namespaces|mutatingwebhookconfigurations [--namespace ns |
+ *   get deployments|services|daemonsets|configmaps|namespaces|mutatingwebhookconfigurations [--namespace ns |
  *                   --all-namespaces] [-l k=v,k,...] -o json   a `List` of the matching objects (pkg/cmd/get:
  *                   several objects print as {apiVersion: v1, items, kind: List, metadata}; an empty List when
  *                   none match, exit 0). A namespaced type without a namespace flag lists `default`; a
@@ -171,7 +171,8 @@ const DELETABLE = { httproute: "HTTPRoute" };
 const PLURAL = { deployment: "deployments.apps", job: "jobs.batch" };
 // What \`kubectl get <type> -o json\` lists, by the plural it is given.
 const LISTED = {
-  deployments: { kind: "Deployment" }, daemonsets: { kind: "DaemonSet" }, configmaps: { kind: "ConfigMap" },
+  deployments: { kind: "Deployment" }, services: { kind: "Service" }, daemonsets: { kind: "DaemonSet" },
+  configmaps: { kind: "ConfigMap" },
   mutatingwebhookconfigurations: { kind: "MutatingWebhookConfiguration", clusterScoped: true },
 };
 const find = (kind, ns, name) => state.objects.find((o) => o.kind === kind && o.ns === ns && o.name === name);

@@ -11,7 +11,14 @@ export interface ListedIstioObject {
     readonly labels?: Readonly<Record<string, string>>;
   };
   readonly spec?: {
-    readonly template?: { readonly spec?: { readonly containers?: readonly { readonly image?: string }[] } };
+    readonly template?: {
+      readonly spec?: {
+        readonly containers?: readonly {
+          readonly image?: string;
+          readonly env?: readonly { readonly name?: string; readonly value?: string }[];
+        }[];
+      };
+    };
   };
 }
 
@@ -22,6 +29,9 @@ const label = (o: ListedIstioObject, key: string) => o.metadata?.labels?.[key];
  * The istiod Deployments serving `revision`: labelled with it (the istiod chart labels its Deployment
  * `istio.io/rev: <revision or "default">`), else through the tag of that name, whose webhook is labelled
  * with the revision it points at (templates/revision-tags-mwc.yaml: `istio.io/tag`, `istio.io/rev`).
+ * For `default` the tag comes first, as in Istio: "Default tag takes precedence over default revision"
+ * (pkg/revisions/tag_watcher.go), and `istioctl tag set default` turns the revision-less istiod's
+ * injection off (istioctl/pkg/tag/generate.go).
  */
 export function servingIstiods<T extends ListedIstioObject>(
   revision: string,
@@ -29,14 +39,22 @@ export function servingIstiods<T extends ListedIstioObject>(
   tags: readonly ListedIstioObject[],
 ): { readonly via?: string; readonly istiods: readonly T[] } {
   const direct = istiods.filter((o) => label(o, REV) === revision);
-  if (direct.length > 0) return { istiods: direct };
   const target = tags.map((t) => label(t, REV)).find((r) => r !== undefined);
+  const viaTag = target === undefined ? [] : istiods.filter((o) => label(o, REV) === target);
+  if (revision === "default" && target !== undefined && target !== revision) return { via: target, istiods: viaTag };
+  if (direct.length > 0) return { istiods: direct };
   if (target === undefined) return { istiods: [] };
-  return { via: target, istiods: istiods.filter((o) => label(o, REV) === target) };
+  return { via: target, istiods: viaTag };
 }
 
-/** major.minor of an istiod: its image tag (`pilot:1.30.3`, `-distroless` too), else a `1-30-3` revision. */
+/**
+ * major.minor of an istiod: the chart's `app.kubernetes.io/version` label (the chart's appVersion, through
+ * `istio.labels`), else its image tag (`pilot:1.30.3`, `-distroless` too; a digest-pinned image has none),
+ * else a `1-30-3` revision.
+ */
 export function istiodMinor(o: ListedIstioObject): string | undefined {
+  const version = /^v?(\d+)\.(\d+)\./.exec(label(o, "app.kubernetes.io/version") ?? "");
+  if (version) return `${version[1]}.${version[2]}`;
   const images = (o.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? "");
   for (const image of images) {
     const tag = /:(\d+)\.(\d+)\.\d+/.exec(image);

@@ -3,6 +3,7 @@
  * what kubectl reports and what the stack's state holds. Pure: main.ts gathers the facts.
  */
 import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/meshSpec";
+import { EGRESS_NAMESPACE, INGRESS_NAMESPACE } from "../../components/meta";
 import type { MeshConfig } from "../../config/types";
 import { type ExistingIstioFacts, existingIstioFindings } from "./existingIstio";
 
@@ -22,6 +23,7 @@ export interface ServerVersion {
 
 /** A Kubernetes object as `kubectl get -o json` lists it: its metadata, a workload's images, a ConfigMap's data. */
 export interface ListedObject {
+  readonly kind?: string;
   readonly metadata?: {
     readonly name?: string;
     readonly namespace?: string;
@@ -29,15 +31,24 @@ export interface ListedObject {
     readonly annotations?: Readonly<Record<string, string>>;
   };
   readonly spec?: {
-    readonly template?: { readonly spec?: { readonly containers?: readonly { readonly image?: string }[] } };
+    readonly template?: {
+      readonly spec?: {
+        readonly containers?: readonly {
+          readonly image?: string;
+          readonly env?: readonly { readonly name?: string; readonly value?: string }[];
+        }[];
+      };
+    };
   };
   readonly data?: Readonly<Record<string, string>>;
 }
 
-/** What the stack's state holds (`pulumi stack export`): its Helm releases and its namespaces. */
+/** What the stack's state holds (`pulumi stack export`): its Helm releases, its namespaces, its other objects. */
 export interface StackHoldings {
   readonly releases: readonly { readonly name: string; readonly namespace: string }[];
   readonly namespaces: readonly string[];
+  /** Kubernetes objects other than releases, by kind (the type's last part), namespace and name. */
+  readonly objects?: readonly { readonly kind: string; readonly namespace: string; readonly name: string }[];
 }
 
 export interface PreflightFacts {
@@ -57,7 +68,8 @@ export interface Finding {
     | "existing-namespace"
     | "existing-istiod"
     | "existing-ambient"
-    | "existing-mesh-config";
+    | "existing-mesh-config"
+    | "existing-observability";
   /** error: up and preview stop; warning: said loudly and passed (a rule the stack chose to override); note: said and passed. */
   readonly level: "error" | "warning" | "note";
   readonly message: string;
@@ -114,7 +126,7 @@ function istiodFindings(cfg: MeshConfig, facts: PreflightFacts): Finding[] {
   const existing = cfg.profile.existingIstio;
   if (existing) {
     const empty = { tags: [], configMaps: [] };
-    return existingIstioFindings(cfg, existing, facts.istiods, facts.existingIstio ?? empty);
+    return existingIstioFindings(cfg, existing, facts.istiods, facts.existingIstio ?? empty, facts.state);
   }
   const owned = (o: ListedObject) => {
     const r = helmRelease(o);
@@ -148,8 +160,19 @@ export function namespacesCreated(cfg: MeshConfig): string[] {
   return [...new Set([...objects, ...helmReleases(spec).map((r) => r.namespace)])];
 }
 
+/**
+ * On a cluster whose Istio a platform team runs, its gateways often live in the gateway namespaces this
+ * program creates (Istio's Helm install guide uses istio-ingress). Their names are fixed, so the message
+ * says what the user can do instead of deleting the platform's gateway.
+ */
+const GATEWAY_NAMESPACE_HINT =
+  "; with existingIstio it is usually the platform's gateway: this program's gateway namespaces " +
+  `(${INGRESS_NAMESPACE}, ${EGRESS_NAMESPACE}) are fixed, so move that gateway to another namespace, or run ` +
+  "this stack on a cluster without it";
+
 function namespaceFindings(cfg: MeshConfig, facts: PreflightFacts): Finding[] {
   const existing = new Set(facts.namespaces.map((n) => n.metadata?.name));
+  const gateways: readonly string[] = [INGRESS_NAMESPACE, EGRESS_NAMESPACE];
   return namespacesCreated(cfg)
     .filter((name) => existing.has(name) && !facts.state.namespaces.includes(name))
     .map((name) => ({
@@ -157,8 +180,10 @@ function namespaceFindings(cfg: MeshConfig, facts: PreflightFacts): Finding[] {
       level: "error" as const,
       message:
         `namespace ${name} exists and this stack did not create it: this program never adopts a namespace, so ` +
-        "that destroy cannot delete it (the provider would refuse it as AlreadyExists). Delete it if nothing " +
-        "else uses it, or use a cluster without it",
+        "that destroy cannot delete it (the provider would refuse it as AlreadyExists). " +
+        (cfg.profile.existingIstio && gateways.includes(name)
+          ? `Do not delete it${GATEWAY_NAMESPACE_HINT}`
+          : "Delete it if nothing else uses it, or use a cluster without it"),
     }));
 }
 
@@ -172,13 +197,21 @@ export function stackHoldings(exported: unknown): StackHoldings {
   const resources = (exported as { deployment?: { resources?: unknown[] } })?.deployment?.resources ?? [];
   const releases: { name: string; namespace: string }[] = [];
   const namespaces: string[] = [];
+  const objects: { kind: string; namespace: string; name: string }[] = [];
   for (const r of resources as { type?: string; outputs?: Record<string, unknown> }[]) {
     const out = r.outputs ?? {};
     if (r.type === "kubernetes:helm.sh/v3:Release" && typeof out.name === "string") {
       releases.push({ name: out.name, namespace: typeof out.namespace === "string" ? out.namespace : "default" });
     }
-    const meta = out.metadata as { name?: unknown } | undefined;
+    const meta = out.metadata as { name?: unknown; namespace?: unknown } | undefined;
     if (r.type === "kubernetes:core/v1:Namespace" && typeof meta?.name === "string") namespaces.push(meta.name);
+    else if (
+      r.type?.startsWith("kubernetes:") &&
+      typeof meta?.name === "string" &&
+      typeof meta.namespace === "string"
+    ) {
+      objects.push({ kind: r.type.split(":").at(-1) ?? "", namespace: meta.namespace, name: meta.name });
+    }
   }
-  return { releases, namespaces };
+  return { releases, namespaces, objects };
 }

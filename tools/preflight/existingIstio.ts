@@ -4,11 +4,15 @@
  * ambient, its node agents; and the MeshConfig the stack's objects need. Pure: main.ts gathers the facts.
  */
 import { parse } from "yaml";
+import { matchesSelector } from "../../analysis/labels";
 import { meshConfigValues } from "../../components/controlPlane/helmValues";
+import { meshDefaultNamespaces } from "../../components/meshScope";
+import { buildMeshSpec, ownedObjects } from "../../components/meshSpec";
 import { ISTIO_NAMESPACE } from "../../components/meta";
+import { observabilityFootprint } from "../../components/observability/spec";
 import type { ExistingIstio, MeshConfig } from "../../config/types";
 import { istiodMinor, servingIstiods } from "../lib/istiodRevision";
-import type { Finding, ListedObject } from "./checks";
+import type { Finding, ListedObject, StackHoldings } from "./checks";
 
 /** What kubectl reports of the cluster's Istio (main.ts asks only when the stack uses it). */
 export interface ExistingIstioFacts {
@@ -18,6 +22,8 @@ export interface ExistingIstioFacts {
   readonly daemonSets?: readonly ListedObject[];
   /** ConfigMaps labelled `istio.io/rev`, in every namespace: the mesh configs among them. */
   readonly configMaps: readonly ListedObject[];
+  /** Deployments and Services in istio-system (only when observability is on: its tools go there). */
+  readonly toolObjects?: readonly ListedObject[];
 }
 
 /**
@@ -37,11 +43,27 @@ const finding = (check: Finding["check"], level: Finding["level"], message: stri
 
 const minorOf = (version: string) => version.split(".").slice(0, 2).join(".");
 
+/**
+ * A serving istiod this stack's own state holds (its Helm release, or its namespace): the stack installed
+ * it, and with existingIstio the next `up` drops base and istiod from the program, so it would uninstall
+ * the istiod it is told to use and delete its namespace.
+ */
+function heldByThisStack(o: ListedObject, state: StackHoldings): string | undefined {
+  const release = o.metadata?.annotations?.["meta.helm.sh/release-name"];
+  const releaseNs = o.metadata?.annotations?.["meta.helm.sh/release-namespace"];
+  if (state.releases.some((r) => r.name === release && r.namespace === releaseNs)) {
+    return `its Helm release ${releaseNs}/${release}`;
+  }
+  const ns = o.metadata?.namespace;
+  return ns !== undefined && state.namespaces.includes(ns) ? `its namespace ${ns}` : undefined;
+}
+
 function istiodFindings(
   cfg: MeshConfig,
   existing: ExistingIstio,
   istiods: readonly ListedObject[],
   facts: ExistingIstioFacts,
+  state: StackHoldings,
 ) {
   const serving = servingIstiods(existing.revision, istiods, facts.tags);
   const key = "istio-mesh:existingIstio.revision";
@@ -64,13 +86,39 @@ function istiodFindings(
   const wanted = minorOf(cfg.istio.version);
   const findings: Finding[] = [];
   for (const o of serving.istiods) {
+    if (o.metadata?.namespace !== ISTIO_NAMESPACE) {
+      findings.push(
+        finding(
+          "existing-istiod",
+          "error",
+          `istiod ${where(o)} serving revision ${existing.revision} runs outside ${ISTIO_NAMESPACE}: this program ` +
+            `puts its observability tools in ${ISTIO_NAMESPACE} and lets the backends' egress reach istiod only ` +
+            `there, so it supports only an istiod in ${ISTIO_NAMESPACE}; use a cluster whose Istio runs there, or ` +
+            "remove existingIstio",
+        ),
+      );
+    }
+    const held = heldByThisStack(o, state);
+    if (held) {
+      findings.push(
+        finding(
+          "existing-istiod",
+          "error",
+          `istiod ${where(o)} serving revision ${existing.revision} is this stack's own (its state holds ${held}): ` +
+            "with existingIstio the next up would uninstall it and delete its namespace. Keep this stack " +
+            "installing Istio (remove existingIstio), or install that istiod outside this stack first",
+        ),
+      );
+    }
+  }
+  for (const o of serving.istiods) {
     const minor = istiodMinor(o);
     if (minor !== wanted) {
       findings.push(
         finding(
           "existing-istiod",
           "error",
-          `istiod ${where(o)} serving revision ${existing.revision} is Istio ${minor ?? "of an unknown version (no x.y.z image tag or x-y-z revision)"}, ` +
+          `istiod ${where(o)} serving revision ${existing.revision} is Istio ${minor ?? "of an unknown version (no app.kubernetes.io/version label, x.y.z image tag or x-y-z revision)"}, ` +
             `but istioVersion is ${cfg.istio.version}: the gateways are installed from that chart and the mesh's ` +
             `objects target Istio ${wanted}. Set istioVersion to the cluster's release, or name a ${wanted} revision`,
         ),
@@ -87,7 +135,12 @@ function istiodFindings(
       ),
     );
   }
-  return { findings, revision: serving.via ?? existing.revision, namespace: serving.istiods[0]?.metadata?.namespace };
+  return {
+    findings,
+    revision: serving.via ?? existing.revision,
+    namespace: serving.istiods[0]?.metadata?.namespace,
+    istiods: serving.istiods,
+  };
 }
 
 function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
@@ -105,7 +158,45 @@ function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
   ];
 }
 
+/**
+ * Ambient needs istiod's `PILOT_ENABLE_AMBIENT=true` (pilot/pkg/features/ambient.go, default false; the
+ * istiod chart's ambient profile sets it): without it istiod never deploys the waypoints.
+ */
+function ambientIstiodFindings(istiods: readonly ListedObject[]): Finding[] {
+  const enabled = (o: ListedObject) =>
+    (o.spec?.template?.spec?.containers ?? []).some((c) =>
+      (c.env ?? []).some((e) => e.name === "PILOT_ENABLE_AMBIENT" && e.value === "true"),
+    );
+  return istiods
+    .filter((o) => !enabled(o))
+    .map((o) =>
+      finding(
+        "existing-ambient",
+        "error",
+        `dataplane ambient needs istiod ${where(o)} to run with PILOT_ENABLE_AMBIENT=true (the istiod chart's ` +
+          "ambient profile), and it does not: it would never deploy the waypoints. Install that istiod with " +
+          "profile ambient, or use dataplane sidecar",
+      ),
+    );
+}
+
+/**
+ * The stack's namespaces where its proxies run (meshDefaultNamespaces) that none of the mesh's
+ * `discoverySelectors` selects: istiod ignores such a namespace (no endpoints, no config for its pods).
+ * Selectors are ORed; the API server labels every namespace `kubernetes.io/metadata.name`.
+ */
+function unselectedNamespaces(cfg: MeshConfig, selectors: readonly Record<string, unknown>[]): string[] {
+  const namespaces = ownedObjects(buildMeshSpec(cfg)).filter((o) => o.kind === "Namespace");
+  return meshDefaultNamespaces(cfg).filter((name) => {
+    const own = namespaces.find((n) => n.metadata.name === name)?.metadata.labels ?? {};
+    const labels = { ...own, "kubernetes.io/metadata.name": name };
+    return !selectors.some((s) => matchesSelector(s, labels));
+  });
+}
+
 type Mesh = {
+  rootNamespace?: string;
+  discoverySelectors?: Record<string, unknown>[];
   outboundTrafficPolicy?: { mode?: string };
   accessLogFile?: string;
   extensionProviders?: { name?: string }[];
@@ -142,6 +233,32 @@ export function meshConfigFindings(
   }
   const wanted = meshConfigValues(cfg);
   const out: Finding[] = [];
+  // meshconfig's default root is istio-system (pkg/config/mesh/mesh.go); the chart sets istiod's namespace.
+  const root = mesh.rootNamespace ?? ISTIO_NAMESPACE;
+  if (root !== ISTIO_NAMESPACE) {
+    out.push(
+      finding(
+        "existing-mesh-config",
+        "error",
+        `the mesh's rootNamespace (${namespace}/${name}) is ${root}, not ${ISTIO_NAMESPACE}, which this program ` +
+          "takes as the mesh's root (Kiali's root_namespace, the access evaluator): use a cluster whose Istio " +
+          "keeps istio-system as its root, or remove existingIstio",
+      ),
+    );
+  }
+  const selectors = Array.isArray(mesh.discoverySelectors) ? mesh.discoverySelectors : [];
+  const unselected = selectors.length > 0 ? unselectedNamespaces(cfg, selectors) : [];
+  if (unselected.length > 0) {
+    out.push(
+      finding(
+        "existing-mesh-config",
+        "error",
+        `the mesh's discoverySelectors (${namespace}/${name}) select none of namespace ${unselected.join(", ")}: ` +
+          "istiod would ignore them (no endpoints, no config). Add a selector that matches them (e.g. on " +
+          "kubernetes.io/metadata.name), or remove existingIstio",
+      ),
+    );
+  }
   const providers = new Set((mesh.extensionProviders ?? []).map((p) => p.name));
   for (const provider of wanted.extensionProviders ?? []) {
     if (!providers.has(provider.name)) {
@@ -181,17 +298,58 @@ export function meshConfigFindings(
   return out;
 }
 
+/**
+ * Objects in istio-system (the cluster's, with existingIstio) of the kind and name the stack's observability
+ * tools would create, that this stack's state does not hold: Istio's samples/addons applied by hand, or
+ * another owner's releases. Helm refuses to take them over ("invalid ownership metadata", helm
+ * pkg/action/validate.go) and the provider refuses to create what exists, so `up` would fail halfway.
+ */
+export function toolObjectFindings(cfg: MeshConfig, objects: readonly ListedObject[], state: StackHoldings): Finding[] {
+  const spec = buildMeshSpec(cfg).observability;
+  if (!spec) return [];
+  const footprint = observabilityFootprint(spec);
+  const ours = (o: ListedObject) => {
+    const release = o.metadata?.annotations?.["meta.helm.sh/release-name"];
+    const releaseNs = o.metadata?.annotations?.["meta.helm.sh/release-namespace"];
+    return (
+      state.releases.some((r) => r.name === release && r.namespace === releaseNs) ||
+      (state.objects ?? []).some(
+        (s) => s.kind === o.kind && s.namespace === o.metadata?.namespace && s.name === o.metadata?.name,
+      )
+    );
+  };
+  const taken = objects.filter(
+    (o) => footprint.some((f) => f.kind === o.kind && f.name === o.metadata?.name) && !ours(o),
+  );
+  if (taken.length === 0) return [];
+  const names = taken.map((o) => `${o.kind} ${o.metadata?.name}`).join(", ");
+  return [
+    finding(
+      "existing-observability",
+      "error",
+      `${ISTIO_NAMESPACE} already holds ${names}, not this stack's (Istio's sample addons, or another owner's): ` +
+        "the stack's Prometheus, Grafana, Kiali and Jaeger would collide with them (Helm: invalid ownership " +
+        "metadata). Set istio-mesh:observability's enabled to false and use the cluster's tools, or remove them",
+    ),
+  ];
+}
+
 export function existingIstioFindings(
   cfg: MeshConfig,
   existing: ExistingIstio,
   istiods: readonly ListedObject[],
   facts: ExistingIstioFacts,
+  state: StackHoldings,
 ): Finding[] {
-  const istiod = istiodFindings(cfg, existing, istiods, facts);
-  const agents = cfg.cell.dataplane === "ambient" ? nodeAgentFindings(facts.daemonSets ?? []) : [];
+  const istiod = istiodFindings(cfg, existing, istiods, facts, state);
+  const agents =
+    cfg.cell.dataplane === "ambient"
+      ? [...nodeAgentFindings(facts.daemonSets ?? []), ...ambientIstiodFindings(istiod.istiods ?? [])]
+      : [];
   const mesh =
     istiod.revision !== undefined && istiod.namespace !== undefined
       ? meshConfigFindings(cfg, istiod.revision, istiod.namespace, facts.configMaps)
       : [];
-  return [...istiod.findings, ...agents, ...mesh];
+  const tools = toolObjectFindings(cfg, facts.toolObjects ?? [], state);
+  return [...istiod.findings, ...agents, ...mesh, ...tools];
 }

@@ -23,9 +23,12 @@ before up and preview when clusterMode is existing):
   existing-namespace   no namespace the program creates exists already (it never adopts one)
 With istio-mesh:existingIstio (the stack uses the cluster's control plane):
   existing-istiod      an istiod serves the revision (or the tag's revision) at istioVersion's minor
-  existing-ambient     dataplane ambient: DaemonSets ztunnel and istio-cni-node run in istio-system
+  existing-ambient     dataplane ambient: DaemonSets ztunnel and istio-cni-node run in istio-system,
+                       and the istiod runs with PILOT_ENABLE_AMBIENT=true
   existing-mesh-config its mesh config (ConfigMap istio[-<rev>], key mesh) has what the stack's
                        objects need: a missing tracing provider fails, other differences are notes
+  existing-observability  observability on: no Deployment or Service the stack's tools would
+                       create in istio-system exists that its state does not hold (sample addons)
 
   --stack NAME               a stack other than the selected one (Pulumi CLI: config and state); or STACK=NAME
   --config Pulumi.<s>.yaml   read the stack file instead (no state: every istiod counts as foreign)
@@ -112,7 +115,7 @@ async function check(argv: readonly string[], deps: PreflightDeps): Promise<numb
   const state =
     values.config === undefined
       ? stackHoldings(JSON.parse(await pulumi(["stack", "export", ...(values.stack ? ["--stack", values.stack] : [])])))
-      : { releases: [], namespaces: [] };
+      : { releases: [], namespaces: [], objects: [] };
   const kubectl = deps.kubectl ?? spawnKubectl(env.KUBECTL ?? "kubectl");
   const { args: flags, cleanup } = kubectlClusterFlags(target.cluster);
   let findings: Finding[];
@@ -135,6 +138,12 @@ async function check(argv: readonly string[], deps: PreflightDeps): Promise<numb
         existingIstio: {
           tags: await list(["mutatingwebhookconfigurations", "-l", `istio.io/tag=${existing.revision}`, "-o", "json"]),
           configMaps: await list(["configmaps", "--all-namespaces", "-l", "istio.io/rev", "-o", "json"]),
+          ...(target.config.observability.enabled && {
+            toolObjects: [
+              ...(await list(["deployments", "--namespace", "istio-system", "-o", "json"])),
+              ...(await list(["services", "--namespace", "istio-system", "-o", "json"])),
+            ],
+          }),
           ...(target.config.cell.dataplane === "ambient" && {
             daemonSets: await list(["daemonsets", "--namespace", "istio-system", "-o", "json"]),
           }),
