@@ -5,6 +5,7 @@
 import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/meshSpec";
 import { EGRESS_NAMESPACE, INGRESS_NAMESPACE } from "../../components/meta";
 import type { MeshConfig } from "../../config/types";
+import type { ListedIstioObject } from "../lib/istiodRevision";
 import { type ExistingIstioFacts, existingIstioFindings } from "./existingIstio";
 
 /**
@@ -21,24 +22,11 @@ export interface ServerVersion {
   readonly gitVersion?: string;
 }
 
-/** A Kubernetes object as `kubectl get -o json` lists it: its metadata, a workload's images, a ConfigMap's data. */
-export interface ListedObject {
+/** A Kubernetes object as `kubectl get -o json` lists it: istiod's fields, its annotations, a ConfigMap's data. */
+export interface ListedObject extends ListedIstioObject {
   readonly kind?: string;
-  readonly metadata?: {
-    readonly name?: string;
-    readonly namespace?: string;
-    readonly labels?: Readonly<Record<string, string>>;
+  readonly metadata?: NonNullable<ListedIstioObject["metadata"]> & {
     readonly annotations?: Readonly<Record<string, string>>;
-  };
-  readonly spec?: {
-    readonly template?: {
-      readonly spec?: {
-        readonly containers?: readonly {
-          readonly image?: string;
-          readonly env?: readonly { readonly name?: string; readonly value?: string }[];
-        }[];
-      };
-    };
   };
   readonly data?: Readonly<Record<string, string>>;
 }
