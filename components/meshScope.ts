@@ -19,3 +19,17 @@ export function meshDefaultNamespaces(cfg: MeshConfig): readonly string[] {
  */
 export const meshDefaultResourceName = (o: NamedObject): string =>
   o.metadata.namespace === ISTIO_NAMESPACE ? o.metadata.name : `${o.metadata.name}-${o.metadata.namespace}`;
+
+/**
+ * The `exportTo` of a VirtualService, DestinationRule or ServiceEntry, from the stack's namespaces whose
+ * proxies consume it (`.` is the object's own). istiod gives a proxy, sidecar, gateway or waypoint alike,
+ * only the objects exported to the proxy's own namespace (pilot/pkg/model/push_context.go @ 1.30.3:
+ * `VirtualServicesForGateway(proxyNamespace, …)`, `destinationRule(proxyNameSpace, …)`), so a gateway
+ * needs the VirtualService bound to it and the DestinationRules and ServiceEntries of its destinations.
+ * A stack that installs Istio owns the mesh and keeps Istio's default, every namespace (so its objects
+ * render as they always have). On the cluster's Istio that default would hand the stack's routes and
+ * hosts to every tenant's proxies, and its DestinationRules would govern their calls to the same hosts.
+ */
+export function exportedToStack(cfg: MeshConfig, consumers: readonly string[]): { exportTo?: string[] } {
+  return cfg.profile.existingIstio ? { exportTo: [...consumers] } : {};
+}

@@ -199,6 +199,86 @@ describe("mesh-wide defaults stay in the stack's namespaces on the cluster's con
   });
 });
 
+describe("the stack's Istio routing config is exported to the stack's namespaces only on the cluster's control plane", () => {
+  const ISTIO_CONFIG = ["VirtualService", "DestinationRule", "ServiceEntry"];
+  const CELLS = [
+    { dataplane: "sidecar", trafficApi: "istio" },
+    { dataplane: "ambient", trafficApi: "istio" },
+    { dataplane: "sidecar", trafficApi: "gateway-api" },
+    { dataplane: "ambient", trafficApi: "gateway-api" },
+    { dataplane: "sidecar", trafficApi: "istio", egressGateway: false },
+  ] as const;
+  /** `kind namespace/name` → the namespaces it is exported to, `.` resolved to its own; undefined for Istio's `*`. */
+  const visibility = (cfg: ReturnType<typeof meshConfig>) => {
+    const owned = ownedObjects(buildMeshSpec(cfg));
+    const rows = owned
+      .filter((o) => ISTIO_CONFIG.includes(o.kind))
+      .map((o): [string, string[] | undefined] => {
+        const exportTo = (o as { spec?: { exportTo?: string[] } }).spec?.exportTo;
+        const ns = o.metadata.namespace ?? "";
+        return [`${o.kind} ${ns}/${o.metadata.name}`, exportTo?.map((e) => (e === "." ? ns : e))];
+      });
+    const namespaces = owned.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
+    return { seen: new Map(rows), namespaces };
+  };
+
+  test("existingIstio: every VirtualService, DestinationRule and ServiceEntry names only the stack's namespaces", () => {
+    for (const cell of CELLS) {
+      const { seen, namespaces } = visibility(USING("prod-stable", cell));
+      assert.ok(seen.size > 0, JSON.stringify(cell));
+      for (const [object, exportTo] of seen) {
+        assert.ok(exportTo && exportTo.length > 0, `${object} in ${JSON.stringify(cell)} is exported everywhere`);
+        for (const ns of exportTo) assert.ok(namespaces.includes(ns), `${object}: ${ns} is not the stack's`);
+      }
+    }
+  });
+
+  test("existingIstio: each object reaches the proxies that consume it", () => {
+    const needs = (cell: (typeof CELLS)[number], object: string, consumers: string[]) => {
+      const exportTo = visibility(USING("prod-stable", cell)).seen.get(object);
+      for (const ns of consumers) assert.ok(exportTo?.includes(ns), `${object} in ${JSON.stringify(cell)}: ${ns}`);
+    };
+    const [sidecar, ambient, gatewayApi] = CELLS;
+    // The ingress gateway's proxies take the route bound to them, and the subsets and breakers it sends to.
+    needs(sidecar, "VirtualService backend/app-routes", ["istio-ingress"]);
+    for (const service of ["user-service", "product-service", "order-service"]) {
+      needs(sidecar, `DestinationRule backend/${service}`, ["backend", "istio-ingress"]);
+      needs(sidecar, `VirtualService backend/${service}`, ["backend"]);
+      needs(ambient, `DestinationRule backend/${service}`, ["backend", "istio-ingress"]);
+    }
+    needs(gatewayApi, "DestinationRule backend/user-service-v1", ["backend", "istio-ingress"]);
+    // The egress path: the callers' sidecars in backend, the egress gateway (or waypoint) in istio-egress.
+    needs(sidecar, "VirtualService istio-egress/direct-httpbin-through-egress-gateway", ["istio-egress", "backend"]);
+    needs(sidecar, "DestinationRule istio-egress/egressgateway-for-httpbin", ["backend"]);
+    needs(sidecar, "ServiceEntry backend/httpbin-external", ["backend", "istio-egress"]);
+    needs(sidecar, "DestinationRule backend/httpbin-external", ["backend", "istio-egress"]);
+    needs(ambient, "ServiceEntry istio-egress/httpbin-external", ["istio-egress", "backend"]);
+    needs(ambient, "DestinationRule istio-egress/httpbin-external", ["istio-egress"]);
+  });
+
+  test("installing Istio: only the egress objects' own narrower choices, the rest Istio's default", () => {
+    const exported = (cfg: ReturnType<typeof meshConfig>) =>
+      [...visibility(cfg).seen].filter(([, exportTo]) => exportTo !== undefined).map(([object]) => object);
+    const installing = (extra: Record<string, unknown>) =>
+      meshConfig({ clusterMode: "existing", kubeContext: "prod-east", ingressHost: "mesh.example.com", ...extra });
+    const sidecarEgress = [
+      "ServiceEntry backend/httpbin-external",
+      "ServiceEntry backend/external-database",
+      "DestinationRule backend/httpbin-external",
+      "DestinationRule istio-egress/egressgateway-for-httpbin",
+      "VirtualService istio-egress/direct-httpbin-through-egress-gateway",
+    ];
+    for (const cfg of [meshConfig({}), installing({}), installing({ trafficApi: "gateway-api" })]) {
+      assert.deepEqual(exported(cfg), sidecarEgress);
+    }
+    // ambient: httpbin.org's ServiceEntry keeps `*` beside the egress waypoint.
+    assert.deepEqual(exported(installing({ dataplane: "ambient" })), [
+      "ServiceEntry backend/external-database",
+      "DestinationRule istio-egress/httpbin-external",
+    ]);
+  });
+});
+
 describe("the mesh on the cluster's control plane under mocks", () => {
   // Nothing fetched: no dashboards, the Gateway API CRDs as shells.
   const offline: MeshEnvironment = {

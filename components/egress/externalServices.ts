@@ -1,6 +1,7 @@
 import type { IDestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1/DestinationRule";
 import type { IServiceEntry } from "@kubernetes-models/istio/networking.istio.io/v1/ServiceEntry";
 import type { MeshConfig } from "../../config/types";
+import { exportedToStack } from "../meshScope";
 import { EGRESS_NAMESPACE, type NamedObject, objectMeta } from "../meta";
 import type { DestinationRuleSpec } from "../traffic/destinationRules";
 
@@ -48,12 +49,19 @@ export const throughEgressWaypoint = (cfg: MeshConfig): boolean =>
 /**
  * Where httpbin.org's objects live and who sees them. Through the egress waypoint they live in the
  * egress namespace, whose `istio.io/use-waypoint` sends ztunnel's calls to them through its waypoint,
- * and the ServiceEntry keeps its default visibility (`exportTo: *`) so every node's ztunnel resolves
- * it (istio.io/latest/docs/ambient/usage/egress-gateway, "Define an external service"); the pool
- * applies where the waypoint connects out, so the DestinationRule stays in that namespace.
+ * and the ServiceEntry keeps its default visibility (`exportTo: *`) as in istio.io/latest/docs/ambient/
+ * usage/egress-gateway, "Define an external service"; the pool applies where the waypoint connects out,
+ * so the DestinationRule stays in that namespace. On the cluster's Istio the ServiceEntry is exported
+ * only to the stack: the waypoint takes it by binding, and ztunnel gets every ServiceEntry whatever its
+ * exportTo (istiod's ambient index, pilot/pkg/serviceregistry/ambient/services.go @ 1.30.3, reads no
+ * exportTo; istio/istio#55163), so nothing needs wider visibility; the callers' backend namespace is
+ * named too, for a ztunnel that would filter by the caller's namespace (istio/istio#59653, not merged).
  */
 function httpbinPlacement(cfg: MeshConfig): { namespace: string; entryExportTo?: string[]; ruleExportTo: string[] } {
-  if (throughEgressWaypoint(cfg)) return { namespace: EGRESS_NAMESPACE, ruleExportTo: ["."] };
+  if (throughEgressWaypoint(cfg)) {
+    const { exportTo } = exportedToStack(cfg, [".", cfg.backend.namespace]);
+    return { namespace: EGRESS_NAMESPACE, ...(exportTo && { entryExportTo: exportTo }), ruleExportTo: ["."] };
+  }
   const exportTo = httpbinExportTo(cfg);
   return { namespace: cfg.backend.namespace, entryExportTo: exportTo, ruleExportTo: exportTo };
 }

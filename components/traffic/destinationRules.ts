@@ -1,7 +1,8 @@
 import type { IDestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1/DestinationRule";
 import type { BackendService, CircuitBreaker, MeshConfig } from "../../config/types";
 import { podLabels } from "../backends/workloads";
-import { type NamedObject, objectMeta, serviceHost } from "../meta";
+import { exportedToStack } from "../meshScope";
+import { INGRESS_NAMESPACE, type NamedObject, objectMeta, serviceHost } from "../meta";
 
 export type DestinationRuleSpec = IDestinationRule & NamedObject;
 type TrafficPolicy = NonNullable<NonNullable<IDestinationRule["spec"]>["trafficPolicy"]>;
@@ -23,6 +24,13 @@ export function trafficPolicy(breaker: CircuitBreaker | undefined): { trafficPol
   };
 }
 
+/**
+ * Who needs a backend host's DestinationRule (its subsets, its breaker): the callers' proxies in the
+ * backend namespace (sidecars, or ambient's waypoint there) and the ingress gateway, which routes to the
+ * same subsets. Shared by both traffic APIs' rules.
+ */
+export const BACKEND_RULE_CONSUMERS: readonly string[] = [".", INGRESS_NAMESPACE];
+
 /** One DestinationRule per service: a subset per deployed version, selecting that version's pods. */
 export function destinationRule(cfg: MeshConfig, svc: BackendService): DestinationRuleSpec {
   return {
@@ -31,6 +39,7 @@ export function destinationRule(cfg: MeshConfig, svc: BackendService): Destinati
     metadata: objectMeta(svc.name, cfg.backend.namespace, { app: svc.name }),
     spec: {
       host: serviceHost(svc.name, cfg.backend.namespace),
+      ...exportedToStack(cfg, BACKEND_RULE_CONSUMERS),
       ...trafficPolicy(cfg.circuitBreakers[svc.name]),
       subsets: svc.versions.map((v) => ({ name: v.version, labels: podLabels(svc.name, v.version) })),
     },

@@ -1,6 +1,7 @@
 import type { IVirtualService } from "@kubernetes-models/istio/networking.istio.io/v1/VirtualService";
 import type { BackendService, BackendServiceName, Fault, MeshConfig } from "../../config/types";
-import { type NamedObject, objectMeta, serviceHost } from "../meta";
+import { exportedToStack } from "../meshScope";
+import { INGRESS_NAMESPACE, type NamedObject, objectMeta, serviceHost } from "../meta";
 import { APP_GATEWAY } from "./gateway";
 import { USER_SERVICE_ROUTES } from "./routeNames";
 
@@ -94,6 +95,8 @@ export function ingressRoutes(cfg: MeshConfig): VirtualServiceSpec {
     spec: {
       hosts: ["*"],
       gateways: [APP_GATEWAY],
+      // Bound only to the ingress Gateway: its proxies, in the ingress namespace, are the only consumer.
+      ...exportedToStack(cfg, [INGRESS_NAMESPACE]),
       http: [
         ...userServiceRoutes(cfg, { uri: { prefix: service(cfg, "user-service").pathPrefix } }),
         pathRoute(cfg, "product-service"),
@@ -118,6 +121,8 @@ export function meshRoutes(cfg: MeshConfig, name: BackendServiceName): VirtualSe
     spec: {
       hosts: [host],
       gateways: ["mesh"],
+      // The callers' sidecars, or ambient's waypoint, all in the backend namespace; gateways skip `mesh` routes.
+      ...exportedToStack(cfg, ["."]),
       http:
         name === "user-service"
           ? userServiceRoutes(cfg)

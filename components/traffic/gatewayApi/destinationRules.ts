@@ -1,6 +1,7 @@
 import type { MeshConfig } from "../../../config/types";
+import { exportedToStack } from "../../meshScope";
 import { type NamedObject, objectMeta, serviceHost } from "../../meta";
-import { type DestinationRuleSpec, trafficPolicy } from "../destinationRules";
+import { BACKEND_RULE_CONSUMERS, type DestinationRuleSpec, trafficPolicy } from "../destinationRules";
 import { routedByVersion, versionServiceName } from "./versionServices";
 
 /**
@@ -23,7 +24,11 @@ export function breakerDestinationRules(cfg: MeshConfig): readonly DestinationRu
       apiVersion: "networking.istio.io/v1",
       kind: "DestinationRule",
       metadata: objectMeta(host, cfg.backend.namespace, { app: svc.name }),
-      spec: { host: serviceHost(host, cfg.backend.namespace), ...trafficPolicy(breaker) },
+      spec: {
+        host: serviceHost(host, cfg.backend.namespace),
+        ...exportedToStack(cfg, BACKEND_RULE_CONSUMERS),
+        ...trafficPolicy(breaker),
+      },
     }));
   });
 }
