@@ -291,6 +291,60 @@ describe("workflow contents", () => {
     assert.match(check, /grep -q "\^\$BACKEND_NAMESPACE\/"/);
   });
 
+  test("end to end: the stack on a platform's Istio: its config is accepted, and the job checks what it must", () => {
+    const existing = job("e2e.yml", "existing-istio") as Job & { env: Record<string, string> };
+    const configure = step(existing, (s) => s.name === "The stack on the platform's Istio (stack config)", "config");
+    const root = mkdtempSync(join(tmpdir(), "e2e-existing-"));
+    try {
+      const stub = new PulumiStub(join(root, "pulumi"));
+      const project = freshClone(join(root, "clone"), ["Pulumi.", ".pulumi-state/"]);
+      // The step as the runner runs it: bash -e, the job's env, the strict stand-in pulumi on PATH.
+      const run = spawnSync("bash", ["-e", "-c", configure.run ?? ""], {
+        cwd: project,
+        env: {
+          ...existing.env,
+          PATH: `${stub.bin}:/usr/bin:/bin`,
+          HOME: root,
+          NODE_IP: "172.18.0.2",
+          PULUMI_CONFIG_PASSPHRASE: "e2e",
+        },
+        encoding: "utf8",
+      });
+      assert.equal(run.status, 0, run.stderr);
+      const file = join(project, `Pulumi.${existing.env.STACK}.yaml`);
+      const parsed = parseStackConfig(YAML.parse(readFileSync(file, "utf8")).config);
+      assert.equal(parsed.cluster.mode, "existing");
+      assert.equal(parsed.profile.existingIstio?.revision, existing.env.PLATFORM_TAG);
+      // A kind node has no load balancer: the lab's NodePorts on the node's address.
+      assert.equal(parsed.profile.name, "lab");
+      assert.equal(parsed.ingress.host, "172.18.0.2");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    const platform = step(existing, (s) => /istioctl install/.test(s.run ?? ""), "the platform's install").run ?? "";
+    // The tag the stack names is the one the platform sets, on the revision it installs.
+    assert.match(platform, /--set revision="\$revision"/);
+    assert.match(platform, /istioctl tag set "\$PLATFORM_TAG" --revision "\$revision" -y/);
+    const checks = step(existing, (s) => /proxies\.txt/.test(s.run ?? ""), "injection check").run ?? "";
+    assert.match(checks, /-l app=istiod -o name\)" = "deployment\.apps\/istiod-\$revision"/);
+    assert.match(checks, /\.spec\.initContainers\[\?\(@\.name=="istio-proxy"\)\]/);
+    assert.match(checks, /for ns in "\$BACKEND_NAMESPACE" istio-ingress istio-egress/);
+    assert.equal(existing.env.BACKEND_NAMESPACE, BACKEND_NAMESPACE);
+    // The stack's destroy leaves the platform's control plane, its tag and the CRDs.
+    const outlived = step(existing, (s) => /outlived/.test(s.name ?? ""), "outlived").run ?? "";
+    for (const what of [
+      /get namespace istio-system/,
+      /get deployment "istiod-\$revision"/,
+      /istio-revision-tag-/,
+      /get crd/,
+    ]) {
+      assert.match(outlived, what);
+    }
+    const limits = existing.steps.map((s) => (s as Step & { "timeout-minutes"?: number })["timeout-minutes"] ?? 0);
+    const total = limits.reduce((sum, m) => sum + m, 0);
+    assert.ok(total <= (existing as Job & { "timeout-minutes": number })["timeout-minutes"], `steps ${total} min`);
+  });
+
   test("end to end: diagnostics after a failure, a step's timeout or a cancelled run, with everything needed", () => {
     const e2e = job("e2e.yml", "kind");
     const diagnostics = step(e2e, (s) => s.name === "Collect diagnostics", "diagnostics");
