@@ -73,6 +73,19 @@ const daemonSet = (name: string): SeededObject => ({
   metadata: { name, namespace: "istio-system" },
 });
 
+/**
+ * A Gateway API CRD as upstream ships it (kubernetes-sigs/gateway-api config/crd/<channel>/*.yaml carry
+ * `gateway.networking.k8s.io/bundle-version` and `…/channel`); the schema is left out.
+ */
+const gatewayApiCrd = (plural: string, version = "v1.5.1", channel = "experimental"): SeededObject => ({
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: {
+    name: `${plural}.gateway.networking.k8s.io`,
+    annotations: { "gateway.networking.k8s.io/bundle-version": version, "gateway.networking.k8s.io/channel": channel },
+  },
+});
+
 /** The mesh config of an istiod installed by this stack's own values (access log, ALLOW_ANY, the jaeger provider). */
 const OUR_MESH = [
   "accessLogFile: /dev/stdout",
@@ -269,7 +282,8 @@ describe("npm run preflight against stub kubectl", () => {
     const ambientIstiod = istiod("istio-system", "istiod", "default", "istiod", "1.30.3", [
       { name: "PILOT_ENABLE_AMBIENT", value: "true" },
     ]);
-    const base = [ambientIstiod, daemonSet("istio-cni-node")];
+    const crds = ["gatewayclasses", "gateways"].map((p) => gatewayApiCrd(p));
+    const base = [ambientIstiod, daemonSet("istio-cni-node"), ...crds];
     kubectl.seed(["istio-system"], base);
     const ambient = USING("default", { "istio-mesh:dataplane": "ambient" });
     const missing = await preflight(kubectl, ambient);
@@ -281,6 +295,51 @@ describe("npm run preflight against stub kubectl", () => {
     kubectl.seed([], [daemonSet("ztunnel")]);
     const present = await preflight(kubectl, ambient);
     assert.equal(present.code, 0, present.out);
+  });
+
+  test("existingIstio with gateway-api: the cluster's Gateway API CRDs must exist, recent enough, on the channel", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["istio-system"], [istiod("istio-system", "istiod", "default", "istiod")]);
+    const gatewayApi = USING("default", { "istio-mesh:trafficApi": "gateway-api" });
+    const none = await preflight(kubectl, gatewayApi);
+    assert.equal(none.code, 1);
+    assert.match(
+      none.out,
+      /✗ existing-gateway-api: with existingIstio this stack uses the cluster's Gateway API CRDs and installs none: gatewayclasses.gateway.networking.k8s.io is missing \(needed: v1.5.1\); gateways.gateway.networking.k8s.io is missing .*; httproutes.gateway.networking.k8s.io is missing/,
+    );
+    kubectl.seed(
+      [],
+      [
+        gatewayApiCrd("gatewayclasses"),
+        gatewayApiCrd("gateways", "v1.4.0"),
+        gatewayApiCrd("httproutes", "v1.5.1", "standard"),
+      ],
+    );
+    const stale = await preflight(kubectl, gatewayApi);
+    assert.equal(stale.code, 1);
+    assert.match(stale.out, /gateways.gateway.networking.k8s.io is bundle-version v1.4.0, needed v1.5.1 or later/);
+    assert.match(
+      stale.out,
+      /httproutes.gateway.networking.k8s.io is channel standard, needed experimental for HTTPRoute rules\[\].retry/,
+    );
+    assert.doesNotMatch(stale.out, /gatewayclasses.gateway.networking.k8s.io is/);
+    const later = cluster();
+    later.seed(
+      ["istio-system"],
+      [
+        istiod("istio-system", "istiod", "default", "istiod"),
+        gatewayApiCrd("gatewayclasses", "v1.5.0-rc.1", "standard"),
+        gatewayApiCrd("gateways", "v1.6.0", "standard"),
+        gatewayApiCrd("httproutes", "v1.5.1"),
+      ],
+    );
+    const rc = await preflight(later, gatewayApi);
+    assert.match(rc.out, /gatewayclasses.gateway.networking.k8s.io is bundle-version v1.5.0-rc.1, needed v1.5.1/);
+    assert.doesNotMatch(rc.out, /gateways.gateway.networking.k8s.io is/);
+    later.seed([], [gatewayApiCrd("gatewayclasses", "v1.5.1", "standard")]);
+    const fine = await preflight(later, gatewayApi);
+    assert.equal(fine.code, 0, fine.out);
+    assert.ok(later.calls().some((c) => c.includes("customresourcedefinitions")));
   });
 
   test("the stack's own istiod and namespaces, as its state holds them, pass", async () => {

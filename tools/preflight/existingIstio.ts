@@ -6,6 +6,7 @@
 import { parse } from "yaml";
 import { matchesSelector } from "../../analysis/labels";
 import { meshConfigValues } from "../../components/controlPlane/helmValues";
+import { needsGatewayApiCrds } from "../../components/gatewayApi/crds";
 import { meshDefaultNamespaces } from "../../components/meshScope";
 import { buildMeshSpec, ownedObjects } from "../../components/meshSpec";
 import { ISTIO_NAMESPACE } from "../../components/meta";
@@ -13,6 +14,7 @@ import { observabilityFootprint } from "../../components/observability/spec";
 import type { ExistingIstio, MeshConfig } from "../../config/types";
 import { istiodMinor, servingIstiods } from "../lib/istiodRevision";
 import type { Finding, ListedObject, StackHoldings } from "./checks";
+import { gatewayApiCrdFindings } from "./gatewayApiCrds";
 
 /** What kubectl reports of the cluster's Istio (main.ts asks only when the stack uses it). */
 export interface ExistingIstioFacts {
@@ -24,6 +26,8 @@ export interface ExistingIstioFacts {
   readonly configMaps: readonly ListedObject[];
   /** Deployments and Services in istio-system (only when observability is on: its tools go there). */
   readonly toolObjects?: readonly ListedObject[];
+  /** CustomResourceDefinitions (only when the cell uses Gateway API: gateway-api or ambient). */
+  readonly crds?: readonly ListedObject[];
 }
 
 /**
@@ -351,5 +355,6 @@ export function existingIstioFindings(
       ? meshConfigFindings(cfg, istiod.revision, istiod.namespace, facts.configMaps)
       : [];
   const tools = toolObjectFindings(cfg, facts.toolObjects ?? [], state);
-  return [...istiod.findings, ...agents, ...mesh, ...tools];
+  const crds = needsGatewayApiCrds(cfg) ? gatewayApiCrdFindings(cfg, facts.crds ?? []) : [];
+  return [...istiod.findings, ...agents, ...mesh, ...tools, ...crds];
 }
