@@ -593,6 +593,33 @@ describe("pre-flight pieces", () => {
     assert.deepEqual(ambient([{ name: "PILOT_ENABLE_AMBIENT", value: "true" }]), []);
   });
 
+  test("existingIstio: an istiod scoping gateways to their namespace is refused where the ingress Gateway is classic", () => {
+    const scoped = (trafficApi: "istio" | "gateway-api", value: string) =>
+      preflightFindings(meshConfig({ clusterMode: "existing", trafficApi, existingIstio: { revision: "default" } }), {
+        server: { major: "1", minor: "34" },
+        istiods: [
+          istiod("istio-system", "istiod", "default", "istiod", "1.30.3", [
+            { name: "PILOT_SCOPE_GATEWAY_TO_NAMESPACE", value },
+          ]) as ListedObject,
+        ],
+        namespaces: [],
+        state: { releases: [], namespaces: [], objects: [] },
+        existingIstio: { tags: [], configMaps: [] },
+      }).filter((f) => f.level === "error");
+    const [refused, ...more] = scoped("istio", "true");
+    assert.equal(more.length, 0);
+    assert.equal(refused?.check, "existing-istiod");
+    assert.match(
+      refused?.message ?? "",
+      /^istiod istio-system\/istiod runs with PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true: a gateway then takes only the Gateways of its own namespace, and this stack's ingress Gateway lives in backend while its pods run in istio-ingress, so ingress would serve nothing\. Use an istiod without it/,
+    );
+    assert.deepEqual(scoped("istio", "false"), []);
+    assert.deepEqual(
+      scoped("gateway-api", "true").filter((f) => f.check !== "existing-gateway-api"),
+      [],
+    );
+  });
+
   test("existingIstio: discoverySelectors must select the stack's namespaces", () => {
     const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "prod-stable" } });
     const map = (mesh: string) => [{ metadata: { name: "istio-1-30-3", namespace: "istio-system" }, data: { mesh } }];

@@ -9,7 +9,7 @@ import { meshConfigValues } from "../../components/controlPlane/helmValues";
 import { needsGatewayApiCrds } from "../../components/gatewayApi/crds";
 import { meshDefaultNamespaces } from "../../components/meshScope";
 import { buildMeshSpec, ownedObjects } from "../../components/meshSpec";
-import { ISTIO_NAMESPACE } from "../../components/meta";
+import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../../components/meta";
 import { observabilityFootprint } from "../../components/observability/spec";
 import type { ExistingIstio, MeshConfig } from "../../config/types";
 import { istiodMinor, servingIstiods } from "../lib/istiodRevision";
@@ -162,17 +162,19 @@ function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
   ];
 }
 
+/** An env var of istiod's containers (the istiod chart renders `.Values.env` as `name`/`value` pairs). */
+const envSetTrue = (o: ListedObject, name: string) =>
+  (o.spec?.template?.spec?.containers ?? []).some((c) =>
+    (c.env ?? []).some((e) => e.name === name && e.value === "true"),
+  );
+
 /**
  * Ambient needs istiod's `PILOT_ENABLE_AMBIENT=true` (pilot/pkg/features/ambient.go, default false; the
  * istiod chart's ambient profile sets it): without it istiod never deploys the waypoints.
  */
 function ambientIstiodFindings(istiods: readonly ListedObject[]): Finding[] {
-  const enabled = (o: ListedObject) =>
-    (o.spec?.template?.spec?.containers ?? []).some((c) =>
-      (c.env ?? []).some((e) => e.name === "PILOT_ENABLE_AMBIENT" && e.value === "true"),
-    );
   return istiods
-    .filter((o) => !enabled(o))
+    .filter((o) => !envSetTrue(o, "PILOT_ENABLE_AMBIENT"))
     .map((o) =>
       finding(
         "existing-ambient",
@@ -180,6 +182,28 @@ function ambientIstiodFindings(istiods: readonly ListedObject[]): Finding[] {
         `dataplane ambient needs istiod ${where(o)} to run with PILOT_ENABLE_AMBIENT=true (the istiod chart's ` +
           "ambient profile), and it does not: it would never deploy the waypoints. Install that istiod with " +
           "profile ambient, or use dataplane sidecar",
+      ),
+    );
+}
+
+/**
+ * `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (pilot/pkg/features/pilot.go, default false) makes a gateway pod
+ * take only the Istio `Gateway`s of its own namespace (model/push_context.go initGateways). The stack's
+ * classic ingress `Gateway` lives in the backend namespace with the routes, its pods in istio-ingress: they would get
+ * no servers. (The egress Gateway is in its pods' namespace; the Gateway API cells bind by Service.)
+ */
+function gatewayScopeFindings(cfg: MeshConfig, istiods: readonly ListedObject[]): Finding[] {
+  if (cfg.cell.trafficApi !== "istio") return [];
+  return istiods
+    .filter((o) => envSetTrue(o, "PILOT_SCOPE_GATEWAY_TO_NAMESPACE"))
+    .map((o) =>
+      finding(
+        "existing-istiod",
+        "error",
+        `istiod ${where(o)} runs with PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true: a gateway then takes only the ` +
+          `Gateways of its own namespace, and this stack's ingress Gateway lives in ${cfg.backend.namespace} while its ` +
+          `pods run in ${INGRESS_NAMESPACE}, so ingress would serve nothing. Use an istiod without it (another ` +
+          "revision), or trafficApi gateway-api, whose Gateway binds through the Service",
       ),
     );
 }
@@ -346,6 +370,7 @@ export function existingIstioFindings(
   state: StackHoldings,
 ): Finding[] {
   const istiod = istiodFindings(cfg, existing, istiods, facts, state);
+  const scope = gatewayScopeFindings(cfg, istiod.istiods ?? []);
   const agents =
     cfg.cell.dataplane === "ambient"
       ? [...nodeAgentFindings(facts.daemonSets ?? []), ...ambientIstiodFindings(istiod.istiods ?? [])]
@@ -356,5 +381,5 @@ export function existingIstioFindings(
       : [];
   const tools = toolObjectFindings(cfg, facts.toolObjects ?? [], state);
   const crds = needsGatewayApiCrds(cfg) ? gatewayApiCrdFindings(cfg, facts.crds ?? []) : [];
-  return [...istiod.findings, ...agents, ...mesh, ...tools, ...crds];
+  return [...istiod.findings, ...scope, ...agents, ...mesh, ...tools, ...crds];
 }

@@ -23,7 +23,8 @@ before up and preview when clusterMode is existing):
                        revision); not checked with istio-mesh:existingIstio, which uses that istiod
   existing-namespace   no namespace the program creates exists already (it never adopts one)
 With istio-mesh:existingIstio (the stack uses the cluster's control plane):
-  existing-istiod      an istiod serves the revision (or the tag's revision) at istioVersion's minor
+  existing-istiod      an istiod serves the revision (or the tag's revision) at istioVersion's minor;
+                       trafficApi istio: not with PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true
   existing-ambient     dataplane ambient: DaemonSets ztunnel and istio-cni-node run in istio-system,
                        and the istiod runs with PILOT_ENABLE_AMBIENT=true
   existing-mesh-config its mesh config (ConfigMap istio[-<rev>], key mesh) has what the stack's
