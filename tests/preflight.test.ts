@@ -566,6 +566,18 @@ describe("pre-flight pieces", () => {
     assert.equal(istiodMinor(istiod("istio-system", "istiod", "default", "istiod", "1.29.2") as ListedObject), "1.29");
   });
 
+  test("existingIstio: the running image's x.y.z tag wins over the chart's label; a source chart's 1.0.0 is skipped", () => {
+    const built = (image: string, version: string, rev = "default") => ({
+      metadata: { labels: { app: "istiod", "istio.io/rev": rev, "app.kubernetes.io/version": version } },
+      spec: { template: { spec: { containers: [{ image }] } } },
+    });
+    assert.equal(istiodMinor(built("docker.io/istio/pilot:1.30.3", "1.0.0")), "1.30");
+    assert.equal(istiodMinor(built("registry.example:5000/istio/pilot:1.30.3-distroless", "1.29.0")), "1.30");
+    assert.equal(istiodMinor(built("registry.example:5000/istio/pilot@sha256:0123abcd", "1.0.0", "1-30-3")), "1.30");
+    assert.equal(istiodMinor(built("registry.example/istio/pilot:latest", "1.0.0")), undefined);
+    assert.equal(istiodMinor(built("registry.example/istio/pilot:latest", "1.30.3")), "1.30");
+  });
+
   test("existingIstio in ambient: an istiod without PILOT_ENABLE_AMBIENT=true is refused", () => {
     const cfg = meshConfig({ clusterMode: "existing", dataplane: "ambient", existingIstio: { revision: "default" } });
     const facts = (env: { name: string; value: string }[]): PreflightFacts => ({

@@ -122,7 +122,7 @@ function istiodFindings(
         finding(
           "existing-istiod",
           "error",
-          `istiod ${where(o)} serving revision ${existing.revision} is Istio ${minor ?? "of an unknown version (no app.kubernetes.io/version label, x.y.z image tag or x-y-z revision)"}, ` +
+          `istiod ${where(o)} serving revision ${existing.revision} is Istio ${minor ?? "of an unknown version (no x.y.z image tag, app.kubernetes.io/version label other than 1.0.0, or x-y-z revision)"}, ` +
             `but istioVersion is ${cfg.istio.version}: the gateways are installed from that chart and the mesh's ` +
             `objects target Istio ${wanted}. Set istioVersion to the cluster's release, or name a ${wanted} revision`,
         ),
