@@ -605,6 +605,49 @@ describe("pre-flight pieces", () => {
     assert.deepEqual(ambient([{ name: "PILOT_ENABLE_AMBIENT", value: "true" }]), []);
   });
 
+  test("existingIstio: istiod's flags parse as Go's strconv.ParseBool; a valueFrom one is a note, not false", () => {
+    const cfg = meshConfig({ clusterMode: "existing", dataplane: "ambient", existingIstio: { revision: "default" } });
+    const levels = (env: Record<string, unknown>[]) =>
+      preflightFindings(cfg, {
+        server: { major: "1", minor: "34" },
+        istiods: [
+          istiod("istio-system", "istiod", "default", "istiod", "1.30.3", env as { name: string; value: string }[]),
+        ] as ListedObject[],
+        namespaces: [],
+        state: { releases: [], namespaces: [], objects: [] },
+        existingIstio: {
+          tags: [],
+          configMaps: [],
+          daemonSets: [daemonSet("ztunnel"), daemonSet("istio-cni-node")] as ListedObject[],
+        },
+      })
+        .filter((f) => f.message.includes("PILOT_"))
+        .map((f) => `${f.level} ${f.check}`);
+    for (const value of ["1", "t", "T", "TRUE", "true", "True"]) {
+      assert.deepEqual(levels([{ name: "PILOT_ENABLE_AMBIENT", value }]), [], value);
+      assert.deepEqual(
+        levels([
+          { name: "PILOT_ENABLE_AMBIENT", value: "true" },
+          { name: "PILOT_SCOPE_GATEWAY_TO_NAMESPACE", value },
+        ]),
+        ["error existing-istiod"],
+        value,
+      );
+    }
+    for (const value of ["yes", "on", "0", "False"]) {
+      assert.deepEqual(levels([{ name: "PILOT_ENABLE_AMBIENT", value }]), ["error existing-ambient"], value);
+    }
+    const fromConfigMap = { configMapKeyRef: { name: "istiod-flags", key: "ambient" } };
+    assert.deepEqual(levels([{ name: "PILOT_ENABLE_AMBIENT", valueFrom: fromConfigMap }]), ["note existing-ambient"]);
+    assert.deepEqual(
+      levels([
+        { name: "PILOT_ENABLE_AMBIENT", value: "1" },
+        { name: "PILOT_SCOPE_GATEWAY_TO_NAMESPACE", valueFrom: fromConfigMap },
+      ]),
+      ["note existing-istiod"],
+    );
+  });
+
   test("existingIstio: an istiod scoping gateways to their namespace is refused where the ingress Gateway is classic", () => {
     const scoped = (trafficApi: "istio" | "gateway-api", value: string) =>
       preflightFindings(meshConfig({ clusterMode: "existing", trafficApi, existingIstio: { revision: "default" } }), {

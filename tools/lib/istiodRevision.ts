@@ -15,7 +15,11 @@ export interface ListedIstioObject {
       readonly spec?: {
         readonly containers?: readonly {
           readonly image?: string;
-          readonly env?: readonly { readonly name?: string; readonly value?: string }[];
+          readonly env?: readonly {
+            readonly name?: string;
+            readonly value?: string;
+            readonly valueFrom?: Readonly<Record<string, unknown>>;
+          }[];
         }[];
       };
     };
@@ -75,4 +79,26 @@ export function istiodMinor(o: ListedIstioObject): string | undefined {
   if (version) return `${version[1]}.${version[2]}`;
   const rev = /^(\d+)-(\d+)(?:-|$)/.exec(label(o, REV) ?? "");
   return rev ? `${rev[1]}.${rev[2]}` : undefined;
+}
+
+/** Go's strconv.ParseBool, which Istio's env.BoolVar uses (pkg/env/var.go): anything else is invalid. */
+const PARSE_BOOL: Readonly<Record<string, boolean>> = Object.fromEntries([
+  ...["1", "t", "T", "TRUE", "true", "True"].map((v) => [v, true]),
+  ...["0", "f", "F", "FALSE", "false", "False"].map((v) => [v, false]),
+]);
+
+/**
+ * An istiod boolean feature flag as its containers set it: unset or not a ParseBool value → the flag's
+ * default (Istio logs "Invalid environment variable value" and falls back); set through `valueFrom`
+ * (a ConfigMap or Secret key) → "unreadable", since the Deployment does not say. Of duplicate entries the
+ * last one counts, as the kubelet applies them in order.
+ */
+export function istiodEnvFlag(o: ListedIstioObject, name: string, fallback = false): boolean | "unreadable" {
+  for (const container of o.spec?.template?.spec?.containers ?? []) {
+    const entry = (container.env ?? []).filter((e) => e.name === name).at(-1);
+    if (!entry) continue;
+    if (entry.value === undefined && entry.valueFrom !== undefined) return "unreadable";
+    return PARSE_BOOL[entry.value ?? ""] ?? fallback;
+  }
+  return fallback;
 }

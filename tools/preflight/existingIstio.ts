@@ -12,7 +12,7 @@ import { buildMeshSpec, ownedObjects } from "../../components/meshSpec";
 import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../../components/meta";
 import { observabilityFootprint } from "../../components/observability/spec";
 import type { ExistingIstio, MeshConfig } from "../../config/types";
-import { istiodMinor, servingIstiods } from "../lib/istiodRevision";
+import { istiodEnvFlag, istiodMinor, servingIstiods } from "../lib/istiodRevision";
 import type { Finding, ListedObject, StackHoldings } from "./checks";
 import { gatewayApiCrdFindings } from "./gatewayApiCrds";
 
@@ -162,10 +162,12 @@ function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
   ];
 }
 
-/** An env var of istiod's containers (the istiod chart renders `.Values.env` as `name`/`value` pairs). */
-const envSetTrue = (o: ListedObject, name: string) =>
-  (o.spec?.template?.spec?.containers ?? []).some((c) =>
-    (c.env ?? []).some((e) => e.name === name && e.value === "true"),
+/** A flag set through `valueFrom`: said, not judged (the Deployment does not hold its value). */
+const unreadableFlag = (check: Finding["check"], o: ListedObject, name: string, consequence: string) =>
+  finding(
+    check,
+    "note",
+    `istiod ${where(o)} sets ${name} through valueFrom, which the pre-flight cannot read: ${consequence}`,
   );
 
 /**
@@ -173,9 +175,13 @@ const envSetTrue = (o: ListedObject, name: string) =>
  * istiod chart's ambient profile sets it): without it istiod never deploys the waypoints.
  */
 function ambientIstiodFindings(istiods: readonly ListedObject[]): Finding[] {
-  return istiods
-    .filter((o) => !envSetTrue(o, "PILOT_ENABLE_AMBIENT"))
-    .map((o) =>
+  return istiods.flatMap((o) => {
+    const enabled = istiodEnvFlag(o, "PILOT_ENABLE_AMBIENT");
+    if (enabled === true) return [];
+    if (enabled === "unreadable") {
+      return [unreadableFlag("existing-ambient", o, "PILOT_ENABLE_AMBIENT", "ambient needs it true (not checked)")];
+    }
+    return [
       finding(
         "existing-ambient",
         "error",
@@ -183,20 +189,33 @@ function ambientIstiodFindings(istiods: readonly ListedObject[]): Finding[] {
           "ambient profile), and it does not: it would never deploy the waypoints. Install that istiod with " +
           "profile ambient, or use dataplane sidecar",
       ),
-    );
+    ];
+  });
 }
 
 /**
  * `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (pilot/pkg/features/pilot.go, default false) makes a gateway pod
  * take only the Istio `Gateway`s of its own namespace (model/push_context.go initGateways). The stack's
- * classic ingress `Gateway` lives in the backend namespace with the routes, its pods in istio-ingress: they would get
- * no servers. (The egress Gateway is in its pods' namespace; the Gateway API cells bind by Service.)
+ * classic ingress `Gateway` lives in the backend namespace with the routes, its pods in istio-ingress: they
+ * would get no servers. (The egress Gateway is in its pods' namespace; the Gateway API cells' is in
+ * istio-ingress.)
  */
 function gatewayScopeFindings(cfg: MeshConfig, istiods: readonly ListedObject[]): Finding[] {
   if (cfg.cell.trafficApi !== "istio") return [];
-  return istiods
-    .filter((o) => envSetTrue(o, "PILOT_SCOPE_GATEWAY_TO_NAMESPACE"))
-    .map((o) =>
+  return istiods.flatMap((o) => {
+    const scoped = istiodEnvFlag(o, "PILOT_SCOPE_GATEWAY_TO_NAMESPACE");
+    if (scoped === false) return [];
+    if (scoped === "unreadable") {
+      return [
+        unreadableFlag(
+          "existing-istiod",
+          o,
+          "PILOT_SCOPE_GATEWAY_TO_NAMESPACE",
+          "if true, the ingress gateway would take no config (not checked)",
+        ),
+      ];
+    }
+    return [
       finding(
         "existing-istiod",
         "error",
@@ -205,7 +224,8 @@ function gatewayScopeFindings(cfg: MeshConfig, istiods: readonly ListedObject[])
           `pods run in ${INGRESS_NAMESPACE}, so ingress would serve nothing. Use an istiod without it (another ` +
           "revision), or trafficApi gateway-api, whose Gateway binds through the Service",
       ),
-    );
+    ];
+  });
 }
 
 /**
