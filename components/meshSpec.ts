@@ -12,7 +12,7 @@ import {
   egressNamespaces,
   egressSpec,
 } from "./egress/egressSpec";
-import { crdName, crdShell, GATEWAY_API_CRDS, needsGatewayApiCrds } from "./gatewayApi/crds";
+import { crdName, crdShell, GATEWAY_API_CRDS, installsGatewayApiCrds } from "./gatewayApi/crds";
 import type { NamedObject } from "./meta";
 import { backendNamespace, ingressNamespace, istioNamespace, type NamespaceSpec } from "./namespaces";
 import { DASHBOARD_PROVIDERS, dashboardConfigMapShell } from "./observability/dashboards";
@@ -39,7 +39,10 @@ export interface MeshSpec {
    */
   readonly ambient?: AmbientSpec;
   readonly backends: BackendSpecs;
-  /** Gateway API CRDs to install (trafficApi gateway-api or dataplane ambient): their names, contents fetched at run time. */
+  /**
+   * Gateway API CRDs to install (trafficApi gateway-api or dataplane ambient, not with existingIstio: the
+   * cluster's are used): their names, contents fetched at run time.
+   */
   readonly gatewayApiCrds?: readonly string[];
   /** Which builder rendered the routing: `api` is the cell's trafficApi. */
   readonly traffic: TrafficSpec;
@@ -78,7 +81,7 @@ export function buildMeshSpec(cfg: MeshConfig): MeshSpec {
     ingressGateway: withProfile(cfg, ingressGateway, "ingress"),
     ...(ambient && { ambient }),
     backends: backendSpecs(cfg),
-    ...(needsGatewayApiCrds(cfg) && { gatewayApiCrds: GATEWAY_API_CRDS.map((p) => crdName(p.file)) }),
+    ...(installsGatewayApiCrds(cfg) && { gatewayApiCrds: GATEWAY_API_CRDS.map((p) => crdName(p.file)) }),
     traffic: trafficSpec(cfg, security.httpsServer),
     egress: egress.gateway
       ? { ...egress, gateway: { ...egress.gateway, release: withProfile(cfg, egress.gateway.release, "egress") } }

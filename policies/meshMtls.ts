@@ -22,8 +22,8 @@ const hasSelector = (spec: Record<string, unknown>) =>
  * default. A root-namespace PeerAuthentication with a selector is reported too: istiod ignores it
  * (ComposePeerAuthentication in pilot/pkg/security/authn/policy_applier.go), so it protects nothing.
  * A stack without an istiod Helm release uses the cluster's Istio (`existingIstio`): its root namespace is
- * the platform team's, so a PeerAuthentication there is refused (it would govern every tenant), and the
- * stack's own namespaces carry selector-less STRICT ones instead (components/meshScope.ts).
+ * the platform team's, so a PeerAuthentication there is refused (it would govern every tenant), and at least
+ * one of the stack's own namespaces must carry a selector-less STRICT one instead (components/meshScope.ts).
  */
 export const meshWideStrictMtls: StackValidationPolicy = {
   name: "mesh-wide-strict-mtls",
@@ -62,11 +62,17 @@ export const meshWideStrictMtls: StackValidationPolicy = {
           r.urn,
         );
       }
-      const namespaceWide = peers.filter((p) => !hasSelector(record(p.props.spec)));
+      // What is checked: at least one, outside the root. Not per namespace: the backend's own mode is
+      // mtlsMode's, judged by peer-authentication-strict; the gateway namespaces' STRICT guards workloads added
+      // there later (a gateway's listeners are not shaped by PeerAuthentication).
+      const namespaceWide = peers.filter(
+        (p) => namespaceOf(p.props) !== rootNamespace && !hasSelector(record(p.props.spec)),
+      );
       if (!namespaceWide.some((p) => text(record(record(p.props.spec).mtls).mode) === "STRICT")) {
         reportViolation(
-          "no namespace-wide STRICT PeerAuthentication: on the cluster's control plane the stack sets STRICT " +
-            "in each of its namespaces (no selector, mtls.mode STRICT)",
+          "no namespace-wide STRICT PeerAuthentication (no selector, mtls.mode STRICT) in any of the stack's " +
+            `namespaces outside ${rootNamespace}: on the cluster's control plane the stack sets one in its ` +
+            "gateway namespaces instead of a mesh-wide one (components/meshScope.ts)",
         );
       }
       return;

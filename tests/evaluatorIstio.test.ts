@@ -220,6 +220,14 @@ describe("mesh-wide STRICT", () => {
       /istio-system\/stack-strict is in the root namespace istio-system of a control plane this stack does not install/,
     );
     const permissive = pa("backend", "default", { mtls: { mode: "PERMISSIVE" } });
-    assert.match((await check(permissive))[0] ?? "", /^no namespace-wide STRICT PeerAuthentication/);
+    assert.deepEqual(await check(permissive), [
+      "no namespace-wide STRICT PeerAuthentication (no selector, mtls.mode STRICT) in any of the stack's " +
+        "namespaces outside istio-system: on the cluster's control plane the stack sets one in its gateway " +
+        "namespaces instead of a mesh-wide one (components/meshScope.ts)",
+    ]);
+    // A root one is refused, and does not stand in for the stack's own.
+    const messages = await check(root, permissive);
+    assert.equal(messages.length, 2);
+    assert.match(messages[1] ?? "", /^no namespace-wide STRICT PeerAuthentication .* outside istio-system/);
   });
 });

@@ -314,6 +314,12 @@ describe("the mesh on the cluster's control plane under mocks", () => {
         "kubernetes:core/v1:Namespace",
         "kubernetes:core/v1:ServiceAccount",
       ]);
+      // The cluster's Gateway API CRDs are used (the pre-flight checks them): none created, none waited for.
+      const crd = "CustomResourceDefinition";
+      assert.deepEqual(
+        run.resources.filter((r) => r.type.endsWith(crd) || r.dependencies.some((u) => u.includes(crd))),
+        [],
+      );
     });
   }
 

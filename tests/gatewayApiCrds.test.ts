@@ -9,9 +9,11 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { loadGatewayApiCrds } from "../components/gatewayApi/crdSource";
-import { crdName, crdObjects, crdShellLoad, crdUrl, GATEWAY_API_CRDS } from "../components/gatewayApi/crds";
+import { crdName, crdObjects, crdShellLoad, crdUrl, GATEWAY_API_CRDS, usedCrds } from "../components/gatewayApi/crds";
 import { loadedCrd } from "../components/gatewayApi/gatewayApiCrds";
+import { buildMeshSpec, ownedObjects } from "../components/meshSpec";
 import { loadPinnedFiles, sha256 } from "../components/pinnedFiles";
+import { meshConfig } from "./support/configs";
 
 const dirs: string[] = [];
 const cacheDir = () => {
@@ -35,6 +37,33 @@ describe("pins", () => {
     }
     assert.equal(crdName("gateway.networking.k8s.io_httproutes.yaml"), "httproutes.gateway.networking.k8s.io");
     assert.equal(crdUrl("x.yaml").endsWith("/v1.5.1/config/crd/experimental/x.yaml"), true);
+  });
+});
+
+describe("with the cluster's Istio", () => {
+  test("existingIstio renders no CRDs in any Gateway API cell; the cluster's are what the objects use", () => {
+    for (const [dataplane, trafficApi] of [
+      ["ambient", "istio"],
+      ["sidecar", "gateway-api"],
+      ["ambient", "gateway-api"],
+    ] as const) {
+      const own = buildMeshSpec(meshConfig({ dataplane, trafficApi }));
+      assert.equal(own.gatewayApiCrds?.length, 12);
+      const spec = buildMeshSpec(
+        meshConfig({ dataplane, trafficApi, clusterMode: "existing", existingIstio: { revision: "default" } }),
+      );
+      assert.equal(spec.gatewayApiCrds, undefined, `${dataplane}/${trafficApi}`);
+      const objects = ownedObjects(spec);
+      assert.equal(objects.filter((o) => o.kind === "CustomResourceDefinition").length, 0);
+      const used = usedCrds(objects);
+      const route = used.find((u) => u.name === "httproutes.gateway.networking.k8s.io");
+      assert.deepEqual(
+        used.map((u) => u.name).filter((n) => n !== route?.name),
+        ["gatewayclasses.gateway.networking.k8s.io", "gateways.gateway.networking.k8s.io"],
+      );
+      assert.equal(route === undefined, trafficApi === "istio");
+      if (route) assert.match(route.experimental ?? "", /HTTPRoute rules\[\].retry \(GEP-1731\)/);
+    }
   });
 });
 

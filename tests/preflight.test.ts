@@ -73,6 +73,19 @@ const daemonSet = (name: string): SeededObject => ({
   metadata: { name, namespace: "istio-system" },
 });
 
+/**
+ * A Gateway API CRD as upstream ships it (kubernetes-sigs/gateway-api config/crd/<channel>/*.yaml carry
+ * `gateway.networking.k8s.io/bundle-version` and `…/channel`); the schema is left out.
+ */
+const gatewayApiCrd = (plural: string, version = "v1.5.1", channel = "experimental"): SeededObject => ({
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: {
+    name: `${plural}.gateway.networking.k8s.io`,
+    annotations: { "gateway.networking.k8s.io/bundle-version": version, "gateway.networking.k8s.io/channel": channel },
+  },
+});
+
 /** The mesh config of an istiod installed by this stack's own values (access log, ALLOW_ANY, the jaeger provider). */
 const OUR_MESH = [
   "accessLogFile: /dev/stdout",
@@ -269,7 +282,8 @@ describe("npm run preflight against stub kubectl", () => {
     const ambientIstiod = istiod("istio-system", "istiod", "default", "istiod", "1.30.3", [
       { name: "PILOT_ENABLE_AMBIENT", value: "true" },
     ]);
-    const base = [ambientIstiod, daemonSet("istio-cni-node")];
+    const crds = ["gatewayclasses", "gateways"].map((p) => gatewayApiCrd(p));
+    const base = [ambientIstiod, daemonSet("istio-cni-node"), ...crds];
     kubectl.seed(["istio-system"], base);
     const ambient = USING("default", { "istio-mesh:dataplane": "ambient" });
     const missing = await preflight(kubectl, ambient);
@@ -281,6 +295,51 @@ describe("npm run preflight against stub kubectl", () => {
     kubectl.seed([], [daemonSet("ztunnel")]);
     const present = await preflight(kubectl, ambient);
     assert.equal(present.code, 0, present.out);
+  });
+
+  test("existingIstio with gateway-api: the cluster's Gateway API CRDs must exist, recent enough, on the channel", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["istio-system"], [istiod("istio-system", "istiod", "default", "istiod")]);
+    const gatewayApi = USING("default", { "istio-mesh:trafficApi": "gateway-api" });
+    const none = await preflight(kubectl, gatewayApi);
+    assert.equal(none.code, 1);
+    assert.match(
+      none.out,
+      /✗ existing-gateway-api: with existingIstio this stack uses the cluster's Gateway API CRDs and installs none: gatewayclasses.gateway.networking.k8s.io is missing \(needed: v1.5.1\); gateways.gateway.networking.k8s.io is missing .*; httproutes.gateway.networking.k8s.io is missing/,
+    );
+    kubectl.seed(
+      [],
+      [
+        gatewayApiCrd("gatewayclasses"),
+        gatewayApiCrd("gateways", "v1.4.0"),
+        gatewayApiCrd("httproutes", "v1.5.1", "standard"),
+      ],
+    );
+    const stale = await preflight(kubectl, gatewayApi);
+    assert.equal(stale.code, 1);
+    assert.match(stale.out, /gateways.gateway.networking.k8s.io is bundle-version v1.4.0, needed v1.5.1 or later/);
+    assert.match(
+      stale.out,
+      /httproutes.gateway.networking.k8s.io is channel standard, needed experimental for HTTPRoute rules\[\].retry/,
+    );
+    assert.doesNotMatch(stale.out, /gatewayclasses.gateway.networking.k8s.io is/);
+    const later = cluster();
+    later.seed(
+      ["istio-system"],
+      [
+        istiod("istio-system", "istiod", "default", "istiod"),
+        gatewayApiCrd("gatewayclasses", "v1.5.0-rc.1", "standard"),
+        gatewayApiCrd("gateways", "v1.6.0", "standard"),
+        gatewayApiCrd("httproutes", "v1.5.1"),
+      ],
+    );
+    const rc = await preflight(later, gatewayApi);
+    assert.match(rc.out, /gatewayclasses.gateway.networking.k8s.io is bundle-version v1.5.0-rc.1, needed v1.5.1/);
+    assert.doesNotMatch(rc.out, /gateways.gateway.networking.k8s.io is/);
+    later.seed([], [gatewayApiCrd("gatewayclasses", "v1.5.1", "standard")]);
+    const fine = await preflight(later, gatewayApi);
+    assert.equal(fine.code, 0, fine.out);
+    assert.ok(later.calls().some((c) => c.includes("customresourcedefinitions")));
   });
 
   test("the stack's own istiod and namespaces, as its state holds them, pass", async () => {
@@ -507,6 +566,18 @@ describe("pre-flight pieces", () => {
     assert.equal(istiodMinor(istiod("istio-system", "istiod", "default", "istiod", "1.29.2") as ListedObject), "1.29");
   });
 
+  test("existingIstio: the running image's x.y.z tag wins over the chart's label; a source chart's 1.0.0 is skipped", () => {
+    const built = (image: string, version: string, rev = "default") => ({
+      metadata: { labels: { app: "istiod", "istio.io/rev": rev, "app.kubernetes.io/version": version } },
+      spec: { template: { spec: { containers: [{ image }] } } },
+    });
+    assert.equal(istiodMinor(built("docker.io/istio/pilot:1.30.3", "1.0.0")), "1.30");
+    assert.equal(istiodMinor(built("registry.example:5000/istio/pilot:1.30.3-distroless", "1.29.0")), "1.30");
+    assert.equal(istiodMinor(built("registry.example:5000/istio/pilot@sha256:0123abcd", "1.0.0", "1-30-3")), "1.30");
+    assert.equal(istiodMinor(built("registry.example/istio/pilot:latest", "1.0.0")), undefined);
+    assert.equal(istiodMinor(built("registry.example/istio/pilot:latest", "1.30.3")), "1.30");
+  });
+
   test("existingIstio in ambient: an istiod without PILOT_ENABLE_AMBIENT=true is refused", () => {
     const cfg = meshConfig({ clusterMode: "existing", dataplane: "ambient", existingIstio: { revision: "default" } });
     const facts = (env: { name: string; value: string }[]): PreflightFacts => ({
@@ -532,6 +603,76 @@ describe("pre-flight pieces", () => {
       ],
     );
     assert.deepEqual(ambient([{ name: "PILOT_ENABLE_AMBIENT", value: "true" }]), []);
+  });
+
+  test("existingIstio: istiod's flags parse as Go's strconv.ParseBool; a valueFrom one is a note, not false", () => {
+    const cfg = meshConfig({ clusterMode: "existing", dataplane: "ambient", existingIstio: { revision: "default" } });
+    const levels = (env: Record<string, unknown>[]) =>
+      preflightFindings(cfg, {
+        server: { major: "1", minor: "34" },
+        istiods: [
+          istiod("istio-system", "istiod", "default", "istiod", "1.30.3", env as { name: string; value: string }[]),
+        ] as ListedObject[],
+        namespaces: [],
+        state: { releases: [], namespaces: [], objects: [] },
+        existingIstio: {
+          tags: [],
+          configMaps: [],
+          daemonSets: [daemonSet("ztunnel"), daemonSet("istio-cni-node")] as ListedObject[],
+        },
+      })
+        .filter((f) => f.message.includes("PILOT_"))
+        .map((f) => `${f.level} ${f.check}`);
+    for (const value of ["1", "t", "T", "TRUE", "true", "True"]) {
+      assert.deepEqual(levels([{ name: "PILOT_ENABLE_AMBIENT", value }]), [], value);
+      assert.deepEqual(
+        levels([
+          { name: "PILOT_ENABLE_AMBIENT", value: "true" },
+          { name: "PILOT_SCOPE_GATEWAY_TO_NAMESPACE", value },
+        ]),
+        ["error existing-istiod"],
+        value,
+      );
+    }
+    for (const value of ["yes", "on", "0", "False"]) {
+      assert.deepEqual(levels([{ name: "PILOT_ENABLE_AMBIENT", value }]), ["error existing-ambient"], value);
+    }
+    const fromConfigMap = { configMapKeyRef: { name: "istiod-flags", key: "ambient" } };
+    assert.deepEqual(levels([{ name: "PILOT_ENABLE_AMBIENT", valueFrom: fromConfigMap }]), ["note existing-ambient"]);
+    assert.deepEqual(
+      levels([
+        { name: "PILOT_ENABLE_AMBIENT", value: "1" },
+        { name: "PILOT_SCOPE_GATEWAY_TO_NAMESPACE", valueFrom: fromConfigMap },
+      ]),
+      ["note existing-istiod"],
+    );
+  });
+
+  test("existingIstio: an istiod scoping gateways to their namespace is refused where the ingress Gateway is classic", () => {
+    const scoped = (trafficApi: "istio" | "gateway-api", value: string) =>
+      preflightFindings(meshConfig({ clusterMode: "existing", trafficApi, existingIstio: { revision: "default" } }), {
+        server: { major: "1", minor: "34" },
+        istiods: [
+          istiod("istio-system", "istiod", "default", "istiod", "1.30.3", [
+            { name: "PILOT_SCOPE_GATEWAY_TO_NAMESPACE", value },
+          ]) as ListedObject,
+        ],
+        namespaces: [],
+        state: { releases: [], namespaces: [], objects: [] },
+        existingIstio: { tags: [], configMaps: [] },
+      }).filter((f) => f.level === "error");
+    const [refused, ...more] = scoped("istio", "true");
+    assert.equal(more.length, 0);
+    assert.equal(refused?.check, "existing-istiod");
+    assert.match(
+      refused?.message ?? "",
+      /^istiod istio-system\/istiod runs with PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true: a gateway then takes only the Gateways of its own namespace, and this stack's ingress Gateway lives in backend while its pods run in istio-ingress, so ingress would serve nothing\. Use an istiod without it/,
+    );
+    assert.deepEqual(scoped("istio", "false"), []);
+    assert.deepEqual(
+      scoped("gateway-api", "true").filter((f) => f.check !== "existing-gateway-api"),
+      [],
+    );
   });
 
   test("existingIstio: discoverySelectors must select the stack's namespaces", () => {

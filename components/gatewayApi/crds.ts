@@ -66,6 +66,60 @@ export const GATEWAY_API_CRDS: readonly PinnedFile[] = [
 export const needsGatewayApiCrds = (cfg: MeshConfig): boolean =>
   cfg.cell.trafficApi === "gateway-api" || cfg.cell.dataplane === "ambient";
 
+/**
+ * The stack installs the CRDs only with its own Istio. A cluster whose Istio a platform runs has them
+ * already (Istio's ambient and Gateway API guides install them first): a plain create would stop `up` with
+ * AlreadyExists, and importing them would hand the platform's cluster-wide CRDs to this stack. With
+ * existingIstio the pre-flight checks the cluster's instead (tools/preflight/gatewayApiCrds.ts).
+ */
+export const installsGatewayApiCrds = (cfg: MeshConfig): boolean =>
+  needsGatewayApiCrds(cfg) && cfg.profile.existingIstio === undefined;
+
+/**
+ * `HTTPRoute` → `httproutes`: the plurals of the pinned CRDs' kinds (…s → …ses, consonant + y → …ies,
+ * else …s: Gateway → gateways, BackendTLSPolicy → backendtlspolicies).
+ */
+const pluralOf = (kind: string) => {
+  const lower = kind.toLowerCase();
+  if (lower.endsWith("s")) return `${lower}es`;
+  if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
+  return `${lower}s`;
+};
+
+/** A Gateway API CRD the stack's objects need, and why it must be the experimental channel, if it must. */
+export interface UsedCrd {
+  readonly name: string;
+  readonly experimental?: string;
+}
+
+/**
+ * The fields of the stack's objects that v1.5.1 ships in the experimental channel only (the standard
+ * CRD's schema prunes or refuses them): HTTPRoute `rules[].retry` (GEP-1731; see resilience.ts).
+ */
+const experimentalFields = (o: { kind: string; spec?: unknown }): string | undefined => {
+  const rules = (o.spec as { rules?: { retry?: unknown }[] } | undefined)?.rules ?? [];
+  return o.kind === "HTTPRoute" && rules.some((r) => r.retry !== undefined)
+    ? "HTTPRoute rules[].retry (GEP-1731), which v1.5.1 ships in the experimental channel only"
+    : undefined;
+};
+
+/**
+ * The pinned CRDs the given objects need: one per Gateway API kind among them, plus GatewayClass, which
+ * their Gateways name (istiod creates the classes, into that CRD). Names come from GATEWAY_API_CRDS.
+ */
+export function usedCrds(objects: readonly { apiVersion: string; kind: string; spec?: unknown }[]): UsedCrd[] {
+  const pinned = new Set(GATEWAY_API_CRDS.map((p) => crdName(p.file)));
+  const used = new Map<string, string | undefined>();
+  for (const o of objects) {
+    const group = o.apiVersion.split("/")[0] ?? "";
+    if (!group.startsWith("gateway.networking.")) continue;
+    const own = `${pluralOf(o.kind)}.${group}`;
+    used.set(own, used.get(own) ?? experimentalFields(o));
+    if (o.kind === "Gateway") used.set(`gatewayclasses.${group}`, used.get(`gatewayclasses.${group}`));
+  }
+  return [...pinned].filter((n) => used.has(n)).map((name) => ({ name, experimental: used.get(name) }));
+}
+
 /** A CRD as parsed from its pinned file: what the CustomResourceDefinition resource is given. */
 export interface CrdObject {
   readonly apiVersion: string;

@@ -33,11 +33,14 @@
  *                   k8s.io/apimachinery's version.Info, `minor` "35+" on EKS/GKE builds); an unreachable
  *                   server: the client part alone on stdout, `The connection to the server … was refused`
  *                   on stderr, exit 1
- *   get deployments|services|daemonsets|configmaps|namespaces|mutatingwebhookconfigurations [--namespace ns |
+ *   get deployments|services|daemonsets|configmaps|namespaces|mutatingwebhookconfigurations|
+ *                   customresourcedefinitions [--namespace ns |
  *                   --all-namespaces] [-l k=v,k,...] -o json   a `List` of the matching objects (pkg/cmd/get:
  *                   several objects print as {apiVersion: v1, items, kind: List, metadata}; an empty List when
  *                   none match, exit 0). A namespaced type without a namespace flag lists `default`; a
- *                   cluster-scoped one ignores both flags. `-l` terms are `key=value` or `key` (exists), ANDed
+ *                   cluster-scoped one (webhook configurations; CRDs, apiextensions.k8s.io/v1 `scope: Cluster`,
+ *                   listed whole with their annotations) ignores both flags. `-l` terms are `key=value` or
+ *                   `key` (exists), ANDed
  *                   (k8s.io/apimachinery pkg/labels/selector.go Parse); other selector syntax is refused here.
  *
  * The fortio result is computed from the Job's own arguments (-qps, -c, -t, -labels), with latencies
@@ -174,6 +177,7 @@ const LISTED = {
   deployments: { kind: "Deployment" }, services: { kind: "Service" }, daemonsets: { kind: "DaemonSet" },
   configmaps: { kind: "ConfigMap" },
   mutatingwebhookconfigurations: { kind: "MutatingWebhookConfiguration", clusterScoped: true },
+  customresourcedefinitions: { kind: "CustomResourceDefinition", clusterScoped: true },
 };
 const find = (kind, ns, name) => state.objects.find((o) => o.kind === kind && o.ns === ns && o.name === name);
 
@@ -474,7 +478,14 @@ export function writeStubKubectl(dir: string): StubKubectl {
         if (o.kind === "Namespace") {
           if (!current.namespaces.includes(o.metadata.name)) current.namespaces.push(o.metadata.name);
           current.namespaceObjects = { ...current.namespaceObjects, [o.metadata.name]: o };
-        } else current.objects.push({ kind: o.kind, ns: o.metadata.namespace, name: o.metadata.name, obj: o });
+        } else {
+          // As apply would: an object of the same kind, namespace and name is replaced, never doubled.
+          current.objects = current.objects.filter(
+            (c: { kind: string; ns?: string; name: string }) =>
+              !(c.kind === o.kind && c.ns === o.metadata.namespace && c.name === o.metadata.name),
+          );
+          current.objects.push({ kind: o.kind, ns: o.metadata.namespace, name: o.metadata.name, obj: o });
+        }
       }
       fs.writeFileSync(path.join(state, "state.json"), JSON.stringify(current));
     },

@@ -15,7 +15,11 @@ export interface ListedIstioObject {
       readonly spec?: {
         readonly containers?: readonly {
           readonly image?: string;
-          readonly env?: readonly { readonly name?: string; readonly value?: string }[];
+          readonly env?: readonly {
+            readonly name?: string;
+            readonly value?: string;
+            readonly valueFrom?: Readonly<Record<string, unknown>>;
+          }[];
         }[];
       };
     };
@@ -47,19 +51,54 @@ export function servingIstiods<T extends ListedIstioObject>(
   return { via: target, istiods: viaTag };
 }
 
+const RELEASE = /^v?(\d+)\.(\d+)\.\d+(?:[-+].*)?$/;
+
+/** `docker.io/istio/pilot:1.30.3-distroless` → `1.30.3-distroless`; none for a digest or a registry port only. */
+const imageTag = (image: string) => {
+  const name = image.split("@")[0] ?? "";
+  const colon = name.lastIndexOf(":");
+  return colon > name.lastIndexOf("/") ? name.slice(colon + 1) : undefined;
+};
+
 /**
- * major.minor of an istiod: the chart's `app.kubernetes.io/version` label (the chart's appVersion, through
- * `istio.labels`), else its image tag (`pilot:1.30.3`, `-distroless` too; a digest-pinned image has none),
- * else a `1-30-3` revision.
+ * major.minor of an istiod: its image tag when it is x.y.z (what runs: `pilot:1.30.3`, `-distroless` too),
+ * else the chart's `app.kubernetes.io/version` label (its appVersion through `istio.labels`; for a
+ * digest-pinned image), else a `1-30-3` revision. The label comes second because charts built from source
+ * carry the placeholder appVersion 1.0.0 (manifests/charts/istio-control/istio-discovery/Chart.yaml:
+ * "release-builder will replace it"), which is skipped, and because a `global.tag` override makes the label
+ * and the running image disagree.
  */
 export function istiodMinor(o: ListedIstioObject): string | undefined {
-  const version = /^v?(\d+)\.(\d+)\./.exec(label(o, "app.kubernetes.io/version") ?? "");
-  if (version) return `${version[1]}.${version[2]}`;
   const images = (o.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? "");
   for (const image of images) {
-    const tag = /:(\d+)\.(\d+)\.\d+/.exec(image);
+    const tag = RELEASE.exec(imageTag(image) ?? "");
     if (tag) return `${tag[1]}.${tag[2]}`;
   }
+  const chart = label(o, "app.kubernetes.io/version") ?? "";
+  const version = chart === "1.0.0" ? null : RELEASE.exec(chart);
+  if (version) return `${version[1]}.${version[2]}`;
   const rev = /^(\d+)-(\d+)(?:-|$)/.exec(label(o, REV) ?? "");
   return rev ? `${rev[1]}.${rev[2]}` : undefined;
+}
+
+/** Go's strconv.ParseBool, which Istio's env.BoolVar uses (pkg/env/var.go): anything else is invalid. */
+const PARSE_BOOL: Readonly<Record<string, boolean>> = Object.fromEntries([
+  ...["1", "t", "T", "TRUE", "true", "True"].map((v) => [v, true]),
+  ...["0", "f", "F", "FALSE", "false", "False"].map((v) => [v, false]),
+]);
+
+/**
+ * An istiod boolean feature flag as its containers set it: unset or not a ParseBool value → the flag's
+ * default (Istio logs "Invalid environment variable value" and falls back); set through `valueFrom`
+ * (a ConfigMap or Secret key) → "unreadable", since the Deployment does not say. Of duplicate entries the
+ * last one counts, as the kubelet applies them in order.
+ */
+export function istiodEnvFlag(o: ListedIstioObject, name: string, fallback = false): boolean | "unreadable" {
+  for (const container of o.spec?.template?.spec?.containers ?? []) {
+    const entry = (container.env ?? []).filter((e) => e.name === name).at(-1);
+    if (!entry) continue;
+    if (entry.value === undefined && entry.valueFrom !== undefined) return "unreadable";
+    return PARSE_BOOL[entry.value ?? ""] ?? fallback;
+  }
+  return fallback;
 }

@@ -57,6 +57,7 @@ export interface Finding {
     | "existing-istiod"
     | "existing-ambient"
     | "existing-mesh-config"
+    | "existing-gateway-api"
     | "existing-observability";
   /** error: up and preview stop; warning: said loudly and passed (a rule the stack chose to override); note: said and passed. */
   readonly level: "error" | "warning" | "note";

@@ -6,13 +6,15 @@
 import { parse } from "yaml";
 import { matchesSelector } from "../../analysis/labels";
 import { meshConfigValues } from "../../components/controlPlane/helmValues";
+import { needsGatewayApiCrds } from "../../components/gatewayApi/crds";
 import { meshDefaultNamespaces } from "../../components/meshScope";
 import { buildMeshSpec, ownedObjects } from "../../components/meshSpec";
-import { ISTIO_NAMESPACE } from "../../components/meta";
+import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../../components/meta";
 import { observabilityFootprint } from "../../components/observability/spec";
 import type { ExistingIstio, MeshConfig } from "../../config/types";
-import { istiodMinor, servingIstiods } from "../lib/istiodRevision";
+import { istiodEnvFlag, istiodMinor, servingIstiods } from "../lib/istiodRevision";
 import type { Finding, ListedObject, StackHoldings } from "./checks";
+import { gatewayApiCrdFindings } from "./gatewayApiCrds";
 
 /** What kubectl reports of the cluster's Istio (main.ts asks only when the stack uses it). */
 export interface ExistingIstioFacts {
@@ -24,6 +26,8 @@ export interface ExistingIstioFacts {
   readonly configMaps: readonly ListedObject[];
   /** Deployments and Services in istio-system (only when observability is on: its tools go there). */
   readonly toolObjects?: readonly ListedObject[];
+  /** CustomResourceDefinitions (only when the cell uses Gateway API: gateway-api or ambient). */
+  readonly crds?: readonly ListedObject[];
 }
 
 /**
@@ -118,7 +122,7 @@ function istiodFindings(
         finding(
           "existing-istiod",
           "error",
-          `istiod ${where(o)} serving revision ${existing.revision} is Istio ${minor ?? "of an unknown version (no app.kubernetes.io/version label, x.y.z image tag or x-y-z revision)"}, ` +
+          `istiod ${where(o)} serving revision ${existing.revision} is Istio ${minor ?? "of an unknown version (no x.y.z image tag, app.kubernetes.io/version label other than 1.0.0, or x-y-z revision)"}, ` +
             `but istioVersion is ${cfg.istio.version}: the gateways are installed from that chart and the mesh's ` +
             `objects target Istio ${wanted}. Set istioVersion to the cluster's release, or name a ${wanted} revision`,
         ),
@@ -158,18 +162,26 @@ function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
   ];
 }
 
+/** A flag set through `valueFrom`: said, not judged (the Deployment does not hold its value). */
+const unreadableFlag = (check: Finding["check"], o: ListedObject, name: string, consequence: string) =>
+  finding(
+    check,
+    "note",
+    `istiod ${where(o)} sets ${name} through valueFrom, which the pre-flight cannot read: ${consequence}`,
+  );
+
 /**
  * Ambient needs istiod's `PILOT_ENABLE_AMBIENT=true` (pilot/pkg/features/ambient.go, default false; the
  * istiod chart's ambient profile sets it): without it istiod never deploys the waypoints.
  */
 function ambientIstiodFindings(istiods: readonly ListedObject[]): Finding[] {
-  const enabled = (o: ListedObject) =>
-    (o.spec?.template?.spec?.containers ?? []).some((c) =>
-      (c.env ?? []).some((e) => e.name === "PILOT_ENABLE_AMBIENT" && e.value === "true"),
-    );
-  return istiods
-    .filter((o) => !enabled(o))
-    .map((o) =>
+  return istiods.flatMap((o) => {
+    const enabled = istiodEnvFlag(o, "PILOT_ENABLE_AMBIENT");
+    if (enabled === true) return [];
+    if (enabled === "unreadable") {
+      return [unreadableFlag("existing-ambient", o, "PILOT_ENABLE_AMBIENT", "ambient needs it true (not checked)")];
+    }
+    return [
       finding(
         "existing-ambient",
         "error",
@@ -177,7 +189,43 @@ function ambientIstiodFindings(istiods: readonly ListedObject[]): Finding[] {
           "ambient profile), and it does not: it would never deploy the waypoints. Install that istiod with " +
           "profile ambient, or use dataplane sidecar",
       ),
-    );
+    ];
+  });
+}
+
+/**
+ * `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` (pilot/pkg/features/pilot.go, default false) makes a gateway pod
+ * take only the Istio `Gateway`s of its own namespace (model/push_context.go initGateways). The stack's
+ * classic ingress `Gateway` lives in the backend namespace with the routes, its pods in istio-ingress: they
+ * would get no servers. (The egress Gateway is in its pods' namespace; the Gateway API cells' is in
+ * istio-ingress.)
+ */
+function gatewayScopeFindings(cfg: MeshConfig, istiods: readonly ListedObject[]): Finding[] {
+  if (cfg.cell.trafficApi !== "istio") return [];
+  return istiods.flatMap((o) => {
+    const scoped = istiodEnvFlag(o, "PILOT_SCOPE_GATEWAY_TO_NAMESPACE");
+    if (scoped === false) return [];
+    if (scoped === "unreadable") {
+      return [
+        unreadableFlag(
+          "existing-istiod",
+          o,
+          "PILOT_SCOPE_GATEWAY_TO_NAMESPACE",
+          "if true, the ingress gateway would take no config (not checked)",
+        ),
+      ];
+    }
+    return [
+      finding(
+        "existing-istiod",
+        "error",
+        `istiod ${where(o)} runs with PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true: a gateway then takes only the ` +
+          `Gateways of its own namespace, and this stack's ingress Gateway lives in ${cfg.backend.namespace} while its ` +
+          `pods run in ${INGRESS_NAMESPACE}, so ingress would serve nothing. Use an istiod without it (another ` +
+          "revision), or trafficApi gateway-api, whose Gateway binds through the Service",
+      ),
+    ];
+  });
 }
 
 /**
@@ -342,6 +390,7 @@ export function existingIstioFindings(
   state: StackHoldings,
 ): Finding[] {
   const istiod = istiodFindings(cfg, existing, istiods, facts, state);
+  const scope = gatewayScopeFindings(cfg, istiod.istiods ?? []);
   const agents =
     cfg.cell.dataplane === "ambient"
       ? [...nodeAgentFindings(facts.daemonSets ?? []), ...ambientIstiodFindings(istiod.istiods ?? [])]
@@ -351,5 +400,6 @@ export function existingIstioFindings(
       ? meshConfigFindings(cfg, istiod.revision, istiod.namespace, facts.configMaps)
       : [];
   const tools = toolObjectFindings(cfg, facts.toolObjects ?? [], state);
-  return [...istiod.findings, ...agents, ...mesh, ...tools];
+  const crds = needsGatewayApiCrds(cfg) ? gatewayApiCrdFindings(cfg, facts.crds ?? []) : [];
+  return [...istiod.findings, ...scope, ...agents, ...mesh, ...tools, ...crds];
 }

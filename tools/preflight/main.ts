@@ -8,6 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
+import { needsGatewayApiCrds } from "../../components/gatewayApi/crds";
 import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
 import { kubectlClusterFlags } from "../lib/portForward";
 import { type PulumiCli, resolveStack, spawnPulumi } from "../lib/target";
@@ -22,11 +23,15 @@ before up and preview when clusterMode is existing):
                        revision); not checked with istio-mesh:existingIstio, which uses that istiod
   existing-namespace   no namespace the program creates exists already (it never adopts one)
 With istio-mesh:existingIstio (the stack uses the cluster's control plane):
-  existing-istiod      an istiod serves the revision (or the tag's revision) at istioVersion's minor
+  existing-istiod      an istiod serves the revision (or the tag's revision) at istioVersion's minor;
+                       trafficApi istio: not with PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true
   existing-ambient     dataplane ambient: DaemonSets ztunnel and istio-cni-node run in istio-system,
                        and the istiod runs with PILOT_ENABLE_AMBIENT=true
   existing-mesh-config its mesh config (ConfigMap istio[-<rev>], key mesh) has what the stack's
                        objects need: a missing tracing provider fails, other differences are notes
+  existing-gateway-api trafficApi gateway-api or dataplane ambient: each Gateway API CRD the stack's
+                       objects use exists (the stack installs none), at bundle-version v1.5.1 or later,
+                       experimental channel where they use its fields (HTTPRoute retry)
   existing-observability  observability on: no Deployment or Service the stack's tools would
                        create in istio-system exists that its state does not hold (sample addons)
 
@@ -143,6 +148,9 @@ async function check(argv: readonly string[], deps: PreflightDeps): Promise<numb
               ...(await list(["deployments", "--namespace", "istio-system", "-o", "json"])),
               ...(await list(["services", "--namespace", "istio-system", "-o", "json"])),
             ],
+          }),
+          ...(needsGatewayApiCrds(target.config) && {
+            crds: await list(["customresourcedefinitions", "-o", "json"]),
           }),
           ...(target.config.cell.dataplane === "ambient" && {
             daemonSets: await list(["daemonsets", "--namespace", "istio-system", "-o", "json"]),
