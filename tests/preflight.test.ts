@@ -578,21 +578,23 @@ describe("pre-flight pieces", () => {
     assert.equal(istiodMinor(built("registry.example/istio/pilot:latest", "1.30.3")), "1.30");
   });
 
+  /** An ambient cluster whose default-revision istiod runs 1.30.3 with `env`, and both node agents. */
+  const ambientIstiodFacts = (env: { name: string; value: string }[]): PreflightFacts => ({
+    server: { major: "1", minor: "34" },
+    istiods: [istiod("istio-system", "istiod", "default", "istiod", "1.30.3", env) as ListedObject],
+    namespaces: [],
+    state: { releases: [], namespaces: [], objects: [] },
+    existingIstio: {
+      tags: [],
+      configMaps: [],
+      daemonSets: [daemonSet("ztunnel"), daemonSet("istio-cni-node")] as ListedObject[],
+    },
+  });
+
   test("existingIstio in ambient: an istiod without PILOT_ENABLE_AMBIENT=true is refused", () => {
     const cfg = meshConfig({ clusterMode: "existing", dataplane: "ambient", existingIstio: { revision: "default" } });
-    const facts = (env: { name: string; value: string }[]): PreflightFacts => ({
-      server: { major: "1", minor: "34" },
-      istiods: [istiod("istio-system", "istiod", "default", "istiod", "1.30.3", env) as ListedObject],
-      namespaces: [],
-      state: { releases: [], namespaces: [], objects: [] },
-      existingIstio: {
-        tags: [],
-        configMaps: [],
-        daemonSets: [daemonSet("ztunnel"), daemonSet("istio-cni-node")] as ListedObject[],
-      },
-    });
     const ambient = (env: { name: string; value: string }[]) =>
-      preflightFindings(cfg, facts(env)).filter((f) => f.check === "existing-ambient");
+      preflightFindings(cfg, ambientIstiodFacts(env)).filter((f) => f.check === "existing-ambient");
     assert.deepEqual(
       ambient([]).map((f) => [f.level, f.message.split(":")[0]]),
       [
@@ -608,19 +610,7 @@ describe("pre-flight pieces", () => {
   test("existingIstio: istiod's flags parse as Go's strconv.ParseBool; a valueFrom one is a note, not false", () => {
     const cfg = meshConfig({ clusterMode: "existing", dataplane: "ambient", existingIstio: { revision: "default" } });
     const levels = (env: Record<string, unknown>[]) =>
-      preflightFindings(cfg, {
-        server: { major: "1", minor: "34" },
-        istiods: [
-          istiod("istio-system", "istiod", "default", "istiod", "1.30.3", env as { name: string; value: string }[]),
-        ] as ListedObject[],
-        namespaces: [],
-        state: { releases: [], namespaces: [], objects: [] },
-        existingIstio: {
-          tags: [],
-          configMaps: [],
-          daemonSets: [daemonSet("ztunnel"), daemonSet("istio-cni-node")] as ListedObject[],
-        },
-      })
+      preflightFindings(cfg, ambientIstiodFacts(env as { name: string; value: string }[]))
         .filter((f) => f.message.includes("PILOT_"))
         .map((f) => `${f.level} ${f.check}`);
     for (const value of ["1", "t", "T", "TRUE", "true", "True"]) {
