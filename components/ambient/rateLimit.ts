@@ -3,15 +3,15 @@ import { ingressGatewaySelector } from "../controlPlane/helmValues";
 import { INGRESS_NAMESPACE, objectMeta } from "../meta";
 import {
   type EnvoyFilterSpec,
+  LOCAL_RATE_LIMIT_FILTER,
   LOCAL_RATE_LIMIT_TYPE,
   localRateLimitConfig,
+  localRateLimitFilterPatch,
   RATE_LIMIT_FILTER,
   RATE_LIMIT_PRIORITY,
   RATE_LIMITED_SERVICE,
 } from "../security/rateLimit";
 import { USER_SERVICE_ROUTES } from "../traffic/routeNames";
-
-const FILTER_NAME = "envoy.filters.http.local_ratelimit";
 
 /**
  * The rate limit in ambient, moved to the ingress gateway. There is no sidecar to carry it, and
@@ -33,7 +33,7 @@ export function ingressRateLimitFilter(cfg: MeshConfig): EnvoyFilterSpec | undef
     match: { context: "GATEWAY" as const, routeConfiguration: { vhost: { route: { name } } } },
     patch: {
       operation: "MERGE" as const,
-      value: { typed_per_filter_config: { [FILTER_NAME]: localRateLimitConfig(limit) } },
+      value: { typed_per_filter_config: { [LOCAL_RATE_LIMIT_FILTER]: localRateLimitConfig(limit) } },
     },
   }));
   return {
@@ -45,27 +45,11 @@ export function ingressRateLimitFilter(cfg: MeshConfig): EnvoyFilterSpec | undef
       workloadSelector: { labels: { ...ingressGatewaySelector(cfg) } },
       priority: RATE_LIMIT_PRIORITY,
       configPatches: [
-        {
-          applyTo: "HTTP_FILTER",
-          match: {
-            context: "GATEWAY",
-            listener: {
-              filterChain: {
-                filter: {
-                  name: "envoy.filters.network.http_connection_manager",
-                  subFilter: { name: "envoy.filters.http.router" },
-                },
-              },
-            },
-          },
-          patch: {
-            operation: "INSERT_BEFORE",
-            value: {
-              name: FILTER_NAME,
-              typed_config: { "@type": LOCAL_RATE_LIMIT_TYPE, stat_prefix: "http_local_rate_limiter" },
-            },
-          },
-        },
+        // No bucket of its own: the routes below carry it.
+        localRateLimitFilterPatch("GATEWAY", {
+          "@type": LOCAL_RATE_LIMIT_TYPE,
+          stat_prefix: "http_local_rate_limiter",
+        }),
         ...perRoute,
       ],
     },

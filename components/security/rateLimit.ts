@@ -46,6 +46,33 @@ export function localRateLimitConfig(limit: RateLimit) {
   };
 }
 
+export const LOCAL_RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit";
+
+/**
+ * The HTTP filter patch both placements share: Envoy's local rate limit inserted before the router of
+ * the HTTP connection manager, in the sidecar's inbound chain or the gateway's.
+ */
+export function localRateLimitFilterPatch(context: "SIDECAR_INBOUND" | "GATEWAY", typedConfig: object) {
+  return {
+    applyTo: "HTTP_FILTER" as const,
+    match: {
+      context,
+      listener: {
+        filterChain: {
+          filter: {
+            name: "envoy.filters.network.http_connection_manager",
+            subFilter: { name: "envoy.filters.http.router" },
+          },
+        },
+      },
+    },
+    patch: {
+      operation: "INSERT_BEFORE" as const,
+      value: { name: LOCAL_RATE_LIMIT_FILTER, typed_config: typedConfig },
+    },
+  };
+}
+
 /**
  * Lab Step 4-2's limit on user-service's inbound sidecar listener, inserted just before the router,
  * so requests that authentication or authorization already refused use no tokens.
@@ -60,26 +87,7 @@ export function rateLimitFilter(cfg: MeshConfig): EnvoyFilterSpec | undefined {
     spec: {
       workloadSelector: { labels: { app: RATE_LIMITED_SERVICE } },
       priority: RATE_LIMIT_PRIORITY,
-      configPatches: [
-        {
-          applyTo: "HTTP_FILTER",
-          match: {
-            context: "SIDECAR_INBOUND",
-            listener: {
-              filterChain: {
-                filter: {
-                  name: "envoy.filters.network.http_connection_manager",
-                  subFilter: { name: "envoy.filters.http.router" },
-                },
-              },
-            },
-          },
-          patch: {
-            operation: "INSERT_BEFORE",
-            value: { name: "envoy.filters.http.local_ratelimit", typed_config: localRateLimitConfig(limit) },
-          },
-        },
-      ],
+      configPatches: [localRateLimitFilterPatch("SIDECAR_INBOUND", localRateLimitConfig(limit))],
     },
   };
 }
