@@ -23,7 +23,7 @@ import { changeBetween, formatPlan, planUpgrade, type UpgradeStep, upgradeRefusa
 import type { VerifyResult } from "../tools/upgrade/run";
 import { meshConfig, PROJECT_ROOT } from "./support/configs";
 import { type StubKubectl, writeStubKubectl } from "./support/stubKubectl";
-import { freshClone, PulumiStub, type StubProgram } from "./support/stubPulumi";
+import { PulumiStub, type StubProgram, toolProject } from "./support/stubPulumi";
 
 const ON = { revisions: { enabled: true } };
 const titles = (steps: readonly UpgradeStep[]) => steps.map((s) => `${s.n} ${s.kind}: ${s.title}`);
@@ -233,13 +233,7 @@ after(() => {
 /** A deployed stack with revisions on, and a cluster holding every Deployment the plan restarts. */
 async function world(program: StubProgram = {}, kubectlBehaviour = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upgrade-stack-"));
-  const project = freshClone(path.join(dir, "project"), [
-    "Pulumi.yaml",
-    ".pulumi-state/",
-    "policies/PulumiPolicy.yaml",
-  ]);
-  fs.mkdirSync(path.join(project, "policies", "config"), { recursive: true });
-  fs.writeFileSync(path.join(project, "policies", "config", "dev.json"), "{}\n");
+  const project = toolProject(path.join(dir, "project"));
   const config = { "istio-mesh:revisions": { enabled: true }, "istio-mesh:observability": { enabled: false } };
   fs.writeFileSync(path.join(project, "Pulumi.dev.yaml"), YAML.stringify({ config }));
   const pulumi = new PulumiStub(path.join(dir, "pulumi"));

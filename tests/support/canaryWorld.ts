@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { bundledTool } from "./bundledTool";
-import { freshClone, PulumiStub, type StubProgram } from "./stubPulumi";
+import { PulumiStub, type StubProgram, toolProject } from "./stubPulumi";
 
 /**
  * tools/canary/main.ts, bundled once per process: the child runs in the stack's own project
@@ -66,13 +66,7 @@ export interface World {
 
 export async function world(options: { observability?: boolean; selected?: boolean } = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-stack-"));
-  const project = freshClone(path.join(dir, "project"), [
-    "Pulumi.yaml",
-    ".pulumi-state/",
-    "policies/PulumiPolicy.yaml",
-  ]);
-  fs.mkdirSync(path.join(project, "policies", "config"), { recursive: true });
-  fs.writeFileSync(path.join(project, "policies", "config", "dev.json"), "{}\n");
+  const project = toolProject(path.join(dir, "project"));
   const config = {
     [WEIGHTS_KEY]: START,
     "istio-mesh:observability": { enabled: options.observability === true },

@@ -299,3 +299,15 @@ export function freshClone(
   }
   return dest;
 }
+
+/**
+ * A clone holding what `npm run canary` and `npm run upgrade` read of the project (Pulumi.yaml and its
+ * state directory, the policy pack's manifest) and an empty policy config for the dev stack, which
+ * their `pulumi up --policy-pack-config` names.
+ */
+export function toolProject(dest: string): string {
+  const project = freshClone(dest, ["Pulumi.yaml", ".pulumi-state/", "policies/PulumiPolicy.yaml"]);
+  fs.mkdirSync(path.join(project, "policies", "config"), { recursive: true });
+  fs.writeFileSync(path.join(project, "policies", "config", "dev.json"), "{}\n");
+  return project;
+}
