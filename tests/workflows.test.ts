@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
-import { BACKEND_NAMESPACE, DEFAULT_ISTIO_VERSION } from "../config/defaults";
+import { BACKEND_NAMESPACE, DEFAULT_ISTIO_VERSION, DEFAULT_KIND_NODE_IMAGE } from "../config/defaults";
 import { parseStackConfig } from "../config/parse";
 import { DATAPLANES, TRAFFIC_APIS } from "../config/reference";
 import type { Finding } from "../scripts/lintWorkflows";
@@ -322,6 +322,11 @@ describe("workflow contents", () => {
       rmSync(root, { recursive: true, force: true });
     }
     const platform = step(existing, (s) => /istioctl install/.test(s.run ?? ""), "the platform's install").run ?? "";
+    // The stack's own pinned node (kind's default may leave Istio 1.30's Kubernetes range).
+    assert.ok(
+      platform.includes(`--image "${DEFAULT_KIND_NODE_IMAGE}"`),
+      "the platform's kind node is the pinned image",
+    );
     // The tag the stack names is the one the platform sets, on the revision it installs.
     assert.match(platform, /--set revision="\$revision"/);
     assert.match(platform, /istioctl tag set "\$PLATFORM_TAG" --revision "\$revision" -y/);
