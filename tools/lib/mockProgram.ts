@@ -185,21 +185,28 @@ export function runWithMocks<T>(
 let previousRun: Promise<unknown> = Promise.resolve();
 
 /**
- * The SDK reads `new Error().stack` for every resource and every input it awaits (debuggablePromise,
- * kept for its leak report). Under tsx each of those stacks is mapped back to the .ts sources, which
- * was ~40% of a dev stack run's CPU; a mock engine never shows them, so source maps are off while a
- * run is under way and back as they were after it. A stack read meanwhile elsewhere in the process
- * (another test suite's failure) points into the transpiled code instead of the .ts lines.
+ * The SDK takes a stack trace for every resource (its source position, for the engine) and for every
+ * input it awaits (debuggablePromise, kept for its leak report). A mock engine reads none of them:
+ * MockMonitor drops the source position, and a run's errors are reported by their message. Yet
+ * formatting those stacks was most of a run's CPU: under tsx each is mapped back to the .ts sources
+ * (~40% of a dev stack run), and with source maps off the awaited inputs' frames were ~40% of what was
+ * left (~0.37 → ~0.25 s of CPU a dev stack run, runs 3–12 of 12 in one process). So while a run is under way,
+ * source maps are off and errors carry no frames (Error.stackTraceLimit = 0; the SDK lifts the limit
+ * itself for a resource's source position); both are back as they were after it. An error created
+ * meanwhile elsewhere in the process (another suite's failure) has no frames either.
  */
 async function runAlone<T>(
   program: () => T,
   options: MockOptions,
 ): Promise<MockRun & { readonly result?: T; readonly error?: unknown }> {
   const sourceMaps = process.sourceMapsEnabled;
+  const stackTraceLimit = Error.stackTraceLimit;
   process.setSourceMapsEnabled(false);
+  Error.stackTraceLimit = 0;
   try {
     return await runRecorded(program, options);
   } finally {
+    Error.stackTraceLimit = stackTraceLimit;
     process.setSourceMapsEnabled(sourceMaps);
   }
 }
