@@ -4,8 +4,8 @@
  * check. Files and one `pulumi stack ls` only; tools/lib/stackWorkspace.ts then drives the stack.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import * as YAML from "yaml";
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "./cli";
@@ -74,12 +74,8 @@ function stackSettings(projectRoot: string, stackName: string): Record<string, u
   for (const ext of [".yaml", ".yml", ".json"]) {
     const file = path.join(projectRoot, `Pulumi.${name}${ext}`);
     if (!existsSync(file)) continue;
-    try {
-      const doc: unknown = YAML.parse(readFileSync(file, "utf8"));
-      return typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : undefined;
-    } catch {
-      return undefined; // the Pulumi CLI reports a broken stack file in its own words
-    }
+    const doc = readYaml(file);
+    return typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : undefined;
   }
   return undefined;
 }
@@ -90,10 +86,9 @@ function stackSettings(projectRoot: string, stackName: string): Record<string, u
  * and the tool then restores what it changed.
  */
 function lockFiles(projectRoot: string, stackName: string, env: NodeJS.ProcessEnv): string[] {
-  const url = env.PULUMI_BACKEND_URL ?? projectBackendUrl(projectRoot);
+  const url = pulumiBackendUrl(projectRoot, env);
   if (url === undefined || !url.startsWith("file://")) return [];
-  const rest = url.slice("file://".length);
-  const root = rest.startsWith("/") ? fileURLToPath(url) : path.resolve(projectRoot, rest);
+  const root = diyStateRoot(url, projectRoot);
   const dirs = [
     path.join(root, ".pulumi", "locks", "organization", PROJECT, stackName),
     path.join(root, ".pulumi", "locks", stackName),
@@ -107,11 +102,38 @@ function lockFiles(projectRoot: string, stackName: string, env: NodeJS.ProcessEn
   );
 }
 
-function projectBackendUrl(projectRoot: string): string | undefined {
+/**
+ * The backend the CLI uses, in its order (pkg/workspace/creds.go GetCurrentCloudURLWithSource): a
+ * non-empty PULUMI_BACKEND_URL, else Pulumi.yaml's `backend.url`, else the URL of the last `pulumi
+ * login` (`current` in credentials.json, under PULUMI_CREDENTIALS_PATH or PULUMI_HOME or ~/.pulumi:
+ * sdk/go/common/workspace/creds.go getCredsFilePath).
+ */
+export function pulumiBackendUrl(projectRoot: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.PULUMI_BACKEND_URL) return env.PULUMI_BACKEND_URL;
+  const project = readYaml(path.join(projectRoot, "Pulumi.yaml")) as { backend?: { url?: unknown } } | undefined;
+  if (typeof project?.backend?.url === "string" && project.backend.url !== "") return project.backend.url;
+  const home = env.PULUMI_CREDENTIALS_PATH || env.PULUMI_HOME || path.join(userInfo().homedir, ".pulumi");
+  const credentials = readYaml(path.join(home, "credentials.json")) as { current?: unknown } | undefined;
+  return typeof credentials?.current === "string" && credentials.current !== "" ? credentials.current : undefined;
+}
+
+/**
+ * The directory a file:// backend opens, as the DIY backend resolves it (pkg/backend/diy/backend.go
+ * massageBlobPath): the query (`?no_tmp_dir=…`) dropped, a leading `~` the user's home directory
+ * (Go's user.Current, the passwd entry, which os.userInfo reads too), and a relative path taken from
+ * the CLI's working directory, which the Automation API sets to the project.
+ */
+export function diyStateRoot(url: string, projectRoot: string): string {
+  const rest = url.slice("file://".length).split("?")[0] ?? "";
+  if (rest === "~") return userInfo().homedir;
+  if (rest.startsWith("~")) return path.join(userInfo().homedir, rest.slice(2));
+  return path.resolve(projectRoot, rest);
+}
+
+function readYaml(file: string): unknown {
   try {
-    const match = /^backend:\s*\n\s+url:\s*(\S+)/m.exec(readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"));
-    return match?.[1];
+    return YAML.parse(readFileSync(file, "utf8"));
   } catch {
-    return undefined;
+    return undefined; // absent or unreadable: the CLI reports it in its own words
   }
 }
