@@ -6,11 +6,26 @@
 # the program with it through ts-node (@pulumi/pulumi's peer range is < 7), and tests/entrypoint.test.ts
 # loads the program exactly that way, type check included. The check runs beside the tests; its
 # findings print after them, and any failure fails the run. It is incremental (bin/, git-ignored).
+#
+#   bash scripts/test.sh              type check, lint and tests (npm test)
+#   bash scripts/test.sh --unit-only  the tests alone (npm run test:unit)
+#
+# The test files run in shards that take them from one queue directory per run (tests/support/shards.ts).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+queue="$(mktemp -d)"
 typecheck_log="$(mktemp)"
-trap 'rm -f "$typecheck_log"' EXIT
+trap 'rm -rf "$queue" "$typecheck_log"' EXIT
+unit_tests() {
+  ISTIO_MESH_TEST_QUEUE="$queue" node --import tsx --test --test-concurrency=3 tests/shards/*.test.ts
+}
+
+if [[ "${1:-}" == --unit-only ]]; then
+  unit_tests
+  exit
+fi
+
 node node_modules/typescript7/bin/tsc --noEmit --incremental -p . >"$typecheck_log" 2>&1 &
 typecheck_pid=$!
 
@@ -18,7 +33,7 @@ if ! bash scripts/lint.sh; then
   kill "$typecheck_pid" 2>/dev/null
   exit 1
 fi
-npm run -s test:unit
+unit_tests
 tests=$?
 
 wait "$typecheck_pid"

@@ -3,23 +3,34 @@
  *
  * Each node process spends ~2.5 s of CPU before its first test: tsx, @pulumi/pulumi and the program's
  * modules. With one process per file that was ~130 s of a ~450 s CPU run (scripts/dev/test-profile.ts).
- * A shard loads every file it runs into one process, so node:test runs their suites one after the
- * other there; the shards run side by side (`--test-concurrency`).
+ * A shard loads the files it runs into one process, one after the other; the shards run side by side
+ * (`--test-concurrency`).
  *
- * Every tests/*.test.ts is in exactly one shard, found at run time, so a new file needs no entry
- * here. Run one file alone as before: `node --import tsx --test tests/<file>.test.ts`.
+ * Which shard runs which file is settled while they run, not beforehand: each shard takes the costliest
+ * file no shard has taken yet, runs its suites, then takes the next. A split made beforehand left one
+ * shard running alone for the last ~20–30 s of a run whenever a file's cost moved (load, a cold cache,
+ * a new test), with a core idle on this 2-core machine. A shard takes a file by creating its entry in
+ * the run's queue directory (mkdir: exactly one process succeeds), which scripts/test.sh creates for
+ * each run and names in ISTIO_MESH_TEST_QUEUE. Without it (the shard files run by hand) each shard runs
+ * a fixed share, the costliest files spread first.
+ *
+ * A file's suites run inside a suite named after it (`tests/<file>.test.ts`), so its top-level hooks
+ * run when its own tests are done, and the report groups by file. Every tests/*.test.ts is found at run
+ * time, so a new file needs no entry here. One file alone: `node --import tsx --test tests/<file>.test.ts`.
  */
-import { readdirSync } from "node:fs";
+import { AsyncResource } from "node:async_hooks";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { after, describe } from "node:test";
 
 const TESTS_DIR = join(__dirname, "..");
 export const SHARD_COUNT = 3;
 
 /**
  * Measured CPU seconds of the costliest files run alone (scripts/dev/test-profile.ts, every file,
- * 2026-12-02, on the shared 2-core machine); a file not listed counts DEFAULT_COST. Only used to
- * balance the shards: a stale figure costs balance, never a test. With these the shards come to
- * ~138, ~131 and ~141 s of CPU; before (upgrade.test.ts's 62 s unlisted) ~171, ~141 and ~98.
+ * 2026-12-02, on the shared 2-core machine); a file not listed counts DEFAULT_COST. They only order
+ * the files, costliest first, so that the last ones taken are short: a stale figure costs a little
+ * balance, never a test.
  */
 const COST: Readonly<Record<string, number>> = {
   "canaryStack.test.ts": 63,
@@ -42,12 +53,17 @@ const COST: Readonly<Record<string, number>> = {
 /** About what the other files cost alone (1–7 s, ~2.5 s of it the process start a shard pays once). */
 const DEFAULT_COST = 4;
 
-/** The files of each shard: costliest first, each to the shard with the least so far. */
+const cost = (file: string) => COST[file] ?? DEFAULT_COST;
+
+/** The files, costliest first (ties by name). */
+export function byCost(files: readonly string[]): string[] {
+  return [...files].sort((a, b) => cost(b) - cost(a) || a.localeCompare(b));
+}
+
+/** A fixed split for shards that share no queue: costliest first, each to the shard with the least so far. */
 export function shards(files: readonly string[], count: number): string[][] {
-  const cost = (file: string) => COST[file] ?? DEFAULT_COST;
-  const byCost = [...files].sort((a, b) => cost(b) - cost(a) || a.localeCompare(b));
   const groups = Array.from({ length: count }, () => ({ files: [] as string[], cost: 0 }));
-  for (const file of byCost) {
+  for (const file of byCost(files)) {
     const lightest = groups.reduce((min, g) => (g.cost < min.cost ? g : min));
     lightest.files.push(file);
     lightest.cost += cost(file);
@@ -60,7 +76,42 @@ export const testFiles = (): string[] =>
     .filter((name) => name.endsWith(".test.ts"))
     .sort();
 
-/** Loads the test files of shard `index` (1-based); node:test then runs what they declared. */
+/** Takes `file` for this shard: true for exactly one of the processes sharing `queue`. */
+function take(queue: string, file: string): boolean {
+  try {
+    mkdirSync(join(queue, file));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+/**
+ * Registers `file` as one top-level suite that loads it, then `next` once its tests are done. The
+ * suite's `after` hook runs even when loading the file throws (the suite is then reported failed),
+ * so one broken file never stops the shard.
+ */
+function runFile(file: string, next?: () => void): void {
+  describe(`tests/${file}`, () => {
+    if (next) after(next);
+    require(join(TESTS_DIR, file));
+  });
+}
+
+/** Runs shard `index` (1-based): files taken from the run's queue, else its fixed share. */
 export function runShard(index: number): void {
-  for (const file of shards(testFiles(), SHARD_COUNT)[index - 1] ?? []) require(join(TESTS_DIR, file));
+  const queue = process.env.ISTIO_MESH_TEST_QUEUE;
+  if (!queue) {
+    for (const file of shards(testFiles(), SHARD_COUNT)[index - 1] ?? []) runFile(file);
+    return;
+  }
+  const order = byCost(testFiles());
+  // Bound to this top-level context: called from the previous file's `after` hook, it registers the
+  // next file as a top-level suite of this process, not one nested in the file that just ended.
+  const takeNext = AsyncResource.bind((): void => {
+    const file = order.find((f) => take(queue, f));
+    if (file) runFile(file, takeNext);
+  });
+  takeNext();
 }
