@@ -27,16 +27,19 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
 import { Document, parse, parseDocument } from "yaml";
+import { CALL_ENV } from "./pulumiCli";
+import { startStubServer, stubClient } from "./stubServer";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
-let built: string | undefined;
-/** pulumiCli.ts bundled once per test process (plain node starts in a tenth of tsx's time). */
-function builtCli(): string {
-  if (built) return built;
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-stub-")), "pulumi.cjs");
+/**
+ * The server thread (stubServer.ts) running pulumiCli.ts for each call, bundled once per test process
+ * (the thread runs plain JavaScript, without tsx).
+ */
+function serverSource(): string {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-stub-")), "pulumiCli.cjs");
   buildSync({
     entryPoints: [path.join(__dirname, "pulumiCli.ts")],
     bundle: true,
@@ -47,8 +50,10 @@ function builtCli(): string {
     logLevel: "error",
   });
   process.on("exit", () => fs.rmSync(path.dirname(out), { recursive: true, force: true }));
-  built = out;
-  return out;
+  return `
+const { startPulumi } = require(${JSON.stringify(out)});
+serveCalls({ run: startPulumi });
+`;
 }
 
 export type StubOp = "up" | "preview" | "refresh" | "destroy";
@@ -102,9 +107,10 @@ export class PulumiStub {
   constructor(readonly dir: string) {
     this.bin = path.join(dir, "bin");
     fs.mkdirSync(this.bin, { recursive: true });
+    const port = startStubServer("pulumi", serverSource);
     fs.writeFileSync(
       path.join(this.bin, "pulumi"),
-      `#!/bin/sh\nPULUMI_STUB_DIR='${dir}' exec '${process.execPath}' '${builtCli()}' "$@"\n`,
+      stubClient({ tool: "pulumi", port, dir, env: CALL_ENV, signals: ["INT", "TERM"] }),
       { mode: 0o755 },
     );
   }
