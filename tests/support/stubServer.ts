@@ -67,21 +67,27 @@ function serveCalls(tool) {
     });
     let stdin;
     let running;
+    // What node does with an uncaught exception: the stack on stderr, exit 1.
+    const crash = (error) => {
+      output.stderr(String((error && error.stack) || error) + "\n");
+      finish(1);
+    };
     const start = () => {
       try {
         running = tool.run(call, output);
       } catch (error) {
         running = { done: Promise.reject(error) };
       }
-      running.done.then(finish, (error) => {
-        // What node does with an uncaught exception: the stack on stderr, exit 1.
-        output.stderr(String((error && error.stack) || error) + "\n");
-        finish(1);
-      });
+      running.done.then(finish, crash);
     };
     const receive = (line) => {
       if (running) {
-        if (line[0] === "s" && running.signal && !ended) running.signal(line.slice(1));
+        if (line[0] !== "s" || !running.signal || ended) return;
+        try {
+          running.signal(line.slice(1));
+        } catch (error) {
+          crash(error);
+        }
       } else if (stdin) {
         if (line !== "END") stdin.push(line.slice(1));
         else {
