@@ -7,14 +7,16 @@
  * process per call cost ~0.1 s to start and ~0.05 s more to load the behaviour. The server is a worker
  * thread so that it answers while the test's own thread waits in execFileSync or spawnSync.
  *
- * The protocol, one line per item on one connection per call. The client sends `d<state dir>`,
+ * The protocol, one line per item on one connection per call. The client sends `t<tool>`, `d<state dir>`,
  * `c<working directory>`, `i` / `o` when stdin / stdout is a terminal, `e<NAME>=<value>` per variable of
  * the environment the tool reads, `a<argument>` per argument, then `END` (values escaped: `\\` for a
  * backslash, `\n` for a newline). If the tool reads stdin the server asks `STDIN` and gets `.<line>`s and
  * `END` (the final newline is not kept). After `END`, a signal the client traps goes as `s<SIGNAL>`.
  * The server streams output as it is written: a line per line, `1` stdout / `2` stderr, `3` / `4` for a
  * last line without a newline; then `x<exit code>`, or `k<SIGNAL>` for a process that dies by a signal.
- * A call that never ends (a tool waiting until it is killed) gets no answer.
+ * A call that never ends (a tool waiting until it is killed) gets no answer. A stub whose test process
+ * has ended finds no server and fails with one line, exit 2; so does one whose port another server took
+ * (a server answers only calls of its own tool, `t`).
  */
 import { Worker } from "node:worker_threads";
 import { which } from "./stubTools";
@@ -51,7 +53,7 @@ function serveCalls(tool) {
   const server = net.createServer((socket) => {
     socket.setEncoding("utf8");
     socket.on("error", () => {});
-    const call = { dir: "", cwd: "", env: {}, args: [], stdinIsTTY: false, stdoutIsTTY: false, stdin: "" };
+    const call = { tool: "", dir: "", cwd: "", env: {}, args: [], stdinIsTTY: false, stdoutIsTTY: false, stdin: "" };
     let ended = false;
     const send = (text) => {
       if (!ended && text !== "") socket.write(text);
@@ -95,13 +97,19 @@ function serveCalls(tool) {
           start();
         }
       } else if (line === "END") {
-        if (tool.readsStdin && tool.readsStdin(call)) {
+        if (call.tool !== workerData.tool) {
+          // A stub whose own server has gone, and whose port another one took.
+          const port = server.address().port;
+          output.stderr(call.tool + " stub: 127.0.0.1:" + port + " is not its server (the test process that wrote it has ended)\n");
+          finish(2);
+        } else if (tool.readsStdin && tool.readsStdin(call)) {
           stdin = [];
           socket.write("STDIN\n");
         } else start();
       } else {
         const value = unescape(line.slice(1));
-        if (line[0] === "d") call.dir = value;
+        if (line[0] === "t") call.tool = value;
+        else if (line[0] === "d") call.dir = value;
         else if (line[0] === "c") call.cwd = physical(value);
         else if (line[0] === "i") call.stdinIsTTY = true;
         else if (line[0] === "o") call.stdoutIsTTY = true;
@@ -139,7 +147,7 @@ export function startStubServer(tool: string, source: () => string): number {
   const known = servers.get(tool);
   if (known !== undefined) return known;
   const port = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(`${SERVE_CALLS}\n${source()}`, { eval: true, workerData: { port }, execArgv: [] });
+  const worker = new Worker(`${SERVE_CALLS}\n${source()}`, { eval: true, workerData: { tool, port }, execArgv: [] });
   worker.unref();
   if (Atomics.wait(port, 0, 0, 60_000) === "timed-out") throw new Error(`the stub ${tool}'s server did not start`);
   const listening = Atomics.load(port, 0);
@@ -170,7 +178,7 @@ export function stubClient({ tool, port, dir, env = [], signals = [] }: StubClie
 # The stub ${tool}: a call handed to a thread of the test process that wrote this file (tests/support/stubServer.ts).
 { exec 3<>/dev/tcp/127.0.0.1/${port}; } 2>/dev/null ||
   { echo "${tool} stub: no server on 127.0.0.1:${port} (the test process that wrote this stub has ended)" >&2; exit 2; }
-printf 'd%s\\n' ${shellQuote(escaped)} >&3
+printf 't%s\\nd%s\\n' ${tool} ${shellQuote(escaped)} >&3
 cwd=\${PWD//\\\\/\\\\\\\\}
 printf 'c%s\\n' "\${cwd//$'\\n'/\\\\n}" >&3
 if [[ -t 0 ]]; then printf 'i\\n' >&3; fi
