@@ -15,8 +15,9 @@
  * The server streams output as it is written: a line per line, `1` stdout / `2` stderr, `3` / `4` for a
  * last line without a newline; then `x<exit code>`, or `k<SIGNAL>` for a process that dies by a signal.
  * A call that never ends (a tool waiting until it is killed) gets no answer. A stub whose test process
- * has ended finds no server and fails with one line, exit 2; so does one whose port another server took
- * (a server answers only calls of its own tool, `t`).
+ * has ended finds no server and fails with one line, exit 2; so does one whose port another tool's server
+ * took (a server runs only its own tool's calls, `t`; the same tool's would serve it: the call names its
+ * state dir).
  */
 import { Worker } from "node:worker_threads";
 import { which } from "./stubTools";
