@@ -348,6 +348,7 @@ else fail('error: unknown command "' + verb + '" for "kubectl"');
 
 /** The server thread (stubServer.ts): kubectl's behaviour for each call; a call that hangs never answers. */
 const SERVER = `
+const fs = require("node:fs");
 const path = require("node:path");
 ${KUBECTL}
 serveCalls({

@@ -8,7 +8,8 @@
  * thread so that it answers while the test's own thread waits in execFileSync or spawnSync.
  *
  * The protocol, one line per item on one connection per call. The client sends `t<tool>`, `d<state dir>`,
- * `c<working directory>`, `i` / `o` when stdin / stdout is a terminal, `e<NAME>=<value>` per variable of
+ * `c<working directory>` (bash's $PWD: the environment's PWD when it names the current directory, else
+ * getcwd's, the rule of Go's os.Getwd in both tools), `i` / `o` when stdin / stdout is a terminal, `e<NAME>=<value>` per variable of
  * the environment the tool reads, `a<argument>` per argument, then `END` (values escaped: `\\` for a
  * backslash, `\n` for a newline). If the tool reads stdin the server asks `STDIN` and gets `.<line>`s and
  * `END` (the final newline is not kept). After `END`, a signal the client traps goes as `s<SIGNAL>`.
@@ -31,7 +32,6 @@ import { which } from "./stubTools";
  */
 const SERVE_CALLS = String.raw`
 const net = require("node:net");
-const fs = require("node:fs");
 const { workerData } = require("node:worker_threads");
 
 const unescape = (text) => text.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
@@ -40,14 +40,6 @@ function encode(text, line, last) {
   const lines = text.split("\n");
   const tail = lines.pop();
   return lines.map((l) => line + l + "\n").join("") + (tail === "" ? "" : last + tail + "\n");
-}
-/** What getcwd gives the process: bash's $PWD may name it through a symbolic link. */
-function physical(dir) {
-  try {
-    return fs.realpathSync.native(dir);
-  } catch {
-    return dir;
-  }
 }
 
 function serveCalls(tool) {
@@ -111,7 +103,7 @@ function serveCalls(tool) {
         const value = unescape(line.slice(1));
         if (line[0] === "t") call.tool = value;
         else if (line[0] === "d") call.dir = value;
-        else if (line[0] === "c") call.cwd = physical(value);
+        else if (line[0] === "c") call.cwd = value;
         else if (line[0] === "i") call.stdinIsTTY = true;
         else if (line[0] === "o") call.stdoutIsTTY = true;
         else if (line[0] === "a") call.args.push(value);
