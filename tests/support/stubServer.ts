@@ -25,7 +25,7 @@ import { which } from "./stubTools";
 
 /**
  * The server thread's half, as plain JavaScript (no tsx in the thread): `serveCalls(tool)` listens and
- * hands each call to `tool.run(call, output)`, where call = {dir, cwd, env, args, stdinIsTTY,
+ * hands each call to `tool.run(call, output)`, where call = {tool, dir, cwd, env, args, stdinIsTTY,
  * stdoutIsTTY, stdin} and output = {stdout(text), stderr(text)}; run returns {done, signal?}: `done`
  * resolves to the exit code or the signal the process dies by, `signal(name)` takes a forwarded signal.
  * `tool.readsStdin(call)` says whether to ask for stdin first.
