@@ -28,8 +28,8 @@
  * SIGTERM and forwards them: an operation waiting on the engine (StubProgram.waitForSignal) records them
  * and cancels or terminates in the server, its ack reaching the caller while it waits; outside an
  * operation the process dies by the signal, as the CLI does. A node process per call cost ~0.17 s of CPU
- * (~0.10 s node's own start), ~35 s of the ~200 calls a test run makes; a bash one costs ~5 ms, and the
- * server ~5 ms more per call.
+ * (~0.10 s node's own start); a bash one costs ~5 ms, and the server ~5 ms more. The seven test files that
+ * call it went from ~88 s of CPU to ~47 s (scripts/dev/test-profile.ts, 2026-12-02).
  */
 import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
