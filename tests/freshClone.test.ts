@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -313,5 +314,46 @@ describe("the stub is as strict as the CLI", () => {
       ["stack select --create dev", "up --yes --stack dev"],
     );
     assert.equal(s.pulumi.calls()[1]?.env.PULUMI_CONFIG_PASSPHRASE, "<set>", "the log never holds the passphrase");
+  });
+});
+
+// Each call is a bash process handing itself to a thread of this test process (tests/support/stubServer.ts).
+describe("the stub's process", () => {
+  test("a call arrives whole: arguments and environment with newlines and backslashes, Go's working directory", () => {
+    const s = setup();
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    const value = "line one\nline \\two\\";
+    const link = path.join(s.project, "..", "via-link");
+    fs.symlinkSync(s.project, link);
+    const set = spawnSync(path.join(s.pulumi.bin, "pulumi"), ["config", "set", "note", value, "--stack", "dev"], {
+      cwd: link,
+      env: { PATH: "/usr/bin:/bin", HOME: s.home, PWD: link, PULUMI_EXTRA: "a\\b\nc" },
+      encoding: "utf8",
+    });
+    assert.equal(set.status, 0, set.stderr);
+    assert.equal(pulumi(s, ["config", "get", "note"]).stdout, `${value}\n`);
+    const call = s.pulumi.calls()[1];
+    assert.deepEqual(call?.argv, ["config", "set", "note", value, "--stack", "dev"]);
+    assert.equal(call?.env.PULUMI_EXTRA, "a\\b\nc");
+    // os.Getwd: the environment's PWD when it names the current directory, here through the link.
+    assert.equal(call?.cwd, link);
+  });
+
+  test("a stub whose test process has ended fails with one line and exit 2", async () => {
+    const s = setup();
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    // The stub as its own test process left it: its server's port, now nobody's.
+    const bin = path.join(s.pulumi.bin, "pulumi");
+    fs.writeFileSync(bin, fs.readFileSync(bin, "utf8").replace(/127\.0\.0\.1([/:])\d+/g, `127.0.0.1$1${port}`));
+    const r = pulumi(s, ["version"]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, "");
+    assert.equal(
+      r.stderr,
+      `pulumi stub: no server on 127.0.0.1:${port} (the test process that wrote this stub has ended)\n`,
+    );
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The stand-in `pulumi` executable (built and installed by stubPulumi.ts; never imported by tests).
+ * The stand-in `pulumi` CLI: what one call does (stubPulumi.ts runs it in its server thread for each
+ * call of the `pulumi` executable it installs; never imported by tests).
  *
  * It reproduces, on the commands this project runs, what the real CLI (v3.270, DIY file backend,
  * passphrase secrets) does, failures first. The upstream source each rule follows, in pulumi/pulumi:
@@ -51,7 +52,10 @@
  *
  * What a deployment does is not Pulumi's to know: `up`, `refresh` and `destroy` apply the program
  * file the test wrote (stubPulumi.ts StubProgram). Every call is logged to calls.jsonl and every
- * signal to signals.log in PULUMI_STUB_DIR.
+ * signal to signals.log in the stub's directory.
+ *
+ * A call reads what the process would (PulumiCall: its arguments, working directory, the environment
+ * variables CALL_ENV names, whether stdin and stdout are terminals) and never the server's own process.
  */
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -60,12 +64,41 @@ import * as path from "node:path";
 import { Document, isMap, parse, parseDocument } from "yaml";
 
 /** What `pulumi version` prints; STUB_PULUMI_VERSION plays an older or newer CLI (tests of prerequisites). */
-const VERSION = process.env.STUB_PULUMI_VERSION ?? "v3.270.0";
+const version = (ctx: Context) => ctx.env.STUB_PULUMI_VERSION ?? "v3.270.0";
 /** The marker Pulumi puts on a secret property value in a checkpoint (sdk/go/common/resource/sig). */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
-const stubDir = process.env.PULUMI_STUB_DIR ?? "";
+/** The variables that mark a CI run (see interactive). */
+const CI_VARIABLES = ["CI", "GITHUB_ACTIONS", "BUILD_NUMBER", "TF_BUILD", "GITLAB_CI"];
+/** The environment a call reads: PULUMI_*, HOME (os.homedir), TERM and CI's, the stub's version. */
+export const CALL_ENV = ["PULUMI_*", "HOME", "TERM", ...CI_VARIABLES, "STUB_PULUMI_VERSION"] as const;
+
+/** What one call of the `pulumi` process is given. */
+export interface PulumiCall {
+  /** The stub's directory (stubPulumi.ts): program.json, calls.jsonl, signals.log, waiting.log. */
+  readonly dir: string;
+  readonly args: readonly string[];
+  /** The process's working directory. */
+  readonly cwd: string;
+  /** The variables of CALL_ENV that its environment has. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdinIsTTY: boolean;
+  readonly stdoutIsTTY: boolean;
+}
+
+/** The process's stdout and stderr: what is written reaches the caller at once. */
+export interface CallOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export interface RunningCall {
+  /** The exit code, or the signal the process dies by. */
+  readonly done: Promise<number | NodeJS.Signals>;
+  /** The process receives SIGINT or SIGTERM. */
+  signal(signal: NodeJS.Signals): void;
+}
 
 /** pkg/cmd/pulumi/cmd/exit_codes.go: ExitCodeError, ExitConfigurationError, ExitStackNotFound. */
 const EXIT = { error: 1, configuration: 2, stackNotFound: 6 } as const;
@@ -182,15 +215,16 @@ function requireProject(cwd: string): Project {
 }
 
 /** The opened DIY backend: its directory (which exists). */
-function openBackend(cwd: string, project: Project | undefined): string {
-  const original = process.env.PULUMI_BACKEND_URL || project?.backendUrl;
+function openBackend(ctx: Context, project: Project | undefined): string {
+  const cwd = ctx.cwd;
+  const original = ctx.env.PULUMI_BACKEND_URL || project?.backendUrl;
   if (!original) {
     fail("PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions");
   }
   const url = original as string;
   if (!url.startsWith("file://")) unsupported(`only file:// backends are reproduced, not ${url}`);
   let dir = url.slice("file://".length).split("?")[0] as string;
-  if (dir.startsWith("~")) dir = dir === "~" ? os.homedir() : path.join(os.homedir(), dir.slice(2));
+  if (dir.startsWith("~")) dir = dir === "~" ? homedir(ctx) : path.join(homedir(ctx), dir.slice(2));
   dir = path.resolve(cwd, dir);
   const resolved = `file://${dir}`;
   const shown = resolved === url ? `"${url}"` : `"${url}" (resolved to "${resolved}")`;
@@ -208,6 +242,9 @@ function openBackend(cwd: string, project: Project | undefined): string {
   }
   return dir;
 }
+
+/** What os.homedir() gives the process: HOME when set, else the user's passwd entry. */
+const homedir = (ctx: Context) => ctx.env.HOME ?? os.userInfo().homedir;
 
 const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -300,19 +337,19 @@ class Backend {
 }
 
 /** The workspace setting that remembers the selected stack (pkg/workspace: ~/.pulumi/workspaces). */
-function workspaceFile(project: Project): string {
-  const home = process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
+function workspaceFile(ctx: Context, project: Project): string {
+  const home = ctx.env.PULUMI_HOME || path.join(homedir(ctx), ".pulumi");
   const hash = createHash("sha1").update(project.file).digest("hex");
   return path.join(home, "workspaces", `${project.name}-${hash}-workspace.json`);
 }
-function selectedStack(project: Project): string | undefined {
-  const file = workspaceFile(project);
+function selectedStack(ctx: Context, project: Project): string | undefined {
+  const file = workspaceFile(ctx, project);
   if (!fs.existsSync(file)) return undefined;
   const ref = (JSON.parse(fs.readFileSync(file, "utf8")) as { stack?: string }).stack;
   return ref?.split("/").at(-1);
 }
-function select(project: Project, name: string): void {
-  const file = workspaceFile(project);
+function select(ctx: Context, project: Project, name: string): void {
+  const file = workspaceFile(ctx, project);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify({ stack: `organization/${project.name}/${name}` }));
 }
@@ -320,37 +357,37 @@ function select(project: Project, name: string): void {
 // ---------------------------------------------------------------------------------------------
 // Passphrase secrets
 
-function isCI(): boolean {
-  return ["CI", "GITHUB_ACTIONS", "BUILD_NUMBER", "TF_BUILD", "GITLAB_CI"].some((v) => {
-    const value = process.env[v];
+function isCI(ctx: Context): boolean {
+  return CI_VARIABLES.some((v) => {
+    const value = ctx.env[v];
     return value !== undefined && value !== "" && value !== "false";
   });
 }
 
-let nonInteractiveFlag = false;
-function interactive(): boolean {
+function interactive(ctx: Context): boolean {
   return (
-    !nonInteractiveFlag &&
-    Boolean(process.stdin.isTTY && process.stdout.isTTY) &&
-    (process.env.TERM ?? "").toLowerCase() !== "dumb" &&
-    !isCI()
+    !ctx.nonInteractive &&
+    ctx.call.stdinIsTTY &&
+    ctx.call.stdoutIsTTY &&
+    (ctx.env.TERM ?? "").toLowerCase() !== "dumb" &&
+    !isCI(ctx)
   );
 }
 
 const PASSPHRASE_MISSING =
   "passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables";
 
-function readPassphrase(): string {
-  if (process.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return process.env.PULUMI_CONFIG_PASSPHRASE;
-  const file = process.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+function readPassphrase(ctx: Context): string {
+  if (ctx.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return ctx.env.PULUMI_CONFIG_PASSPHRASE;
+  const file = ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE;
   if (file) {
     try {
-      return fs.readFileSync(path.resolve(file), "utf8").trim();
+      return fs.readFileSync(path.resolve(ctx.call.cwd, file), "utf8").trim();
     } catch (error) {
       return fail(`unable to read PULUMI_CONFIG_PASSPHRASE_FILE: ${(error as Error).message}`);
     }
   }
-  if (interactive()) wouldPrompt("Enter your passphrase to unlock config/secrets");
+  if (interactive(ctx)) wouldPrompt("Enter your passphrase to unlock config/secrets");
   return fail(PASSPHRASE_MISSING);
 }
 
@@ -366,10 +403,10 @@ class Crypter {
   constructor(readonly salt: string) {}
 
   /** Unlocks the stack's secrets with the environment's passphrase, or fails as the CLI does. */
-  static unlock(salt: string, wrap: string): Crypter {
+  static unlock(ctx: Context, salt: string, wrap: string): Crypter {
     let phrase: string;
     try {
-      phrase = readPassphrase();
+      phrase = readPassphrase(ctx);
     } catch (error) {
       if (error instanceof CliFailure && error.fromCli) fail(`${wrap}${error.message}`);
       throw error;
@@ -498,10 +535,9 @@ interface StubProgram {
   policyViolations?: { pack: string; policy: string; resource?: string; message: string }[];
   next?: StubProgram;
 }
-const programFile = () => path.join(stubDir, "program.json");
 /** The program for this operation; its `next`, when given, becomes the next operation's. */
-function takeProgram(): StubProgram {
-  const file = programFile();
+function takeProgram(ctx: Context): StubProgram {
+  const file = path.join(ctx.call.dir, "program.json");
   const prog = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as StubProgram) : {};
   if (prog.next) fs.writeFileSync(file, JSON.stringify(prog.next));
   return prog;
@@ -511,8 +547,20 @@ function takeProgram(): StubProgram {
 // Commands
 
 interface Context {
+  readonly call: PulumiCall;
+  readonly env: PulumiCall["env"];
+  /** Where commands run: the process's directory, or --cwd's. */
   readonly cwd: string;
+  /** --non-interactive was given. */
+  readonly nonInteractive: boolean;
+  /** stdout, printed when the command ends. */
   readonly out: (text: string) => void;
+  /** stdout and stderr as they are written (the engine's events). */
+  readonly output: CallOutput;
+  /** The operation's cancellation scope (waitForSignal); without one a signal ends the process. */
+  onSignal?: (signal: NodeJS.Signals) => void;
+  /** Ends the process at once with this exit code. */
+  readonly exit: (code: number) => void;
 }
 
 function stackFlags(extra: Record<string, FlagKind> = {}): Record<string, FlagKind> {
@@ -528,19 +576,19 @@ interface Opened {
 /** RequireStack: a named stack must exist; no name means the selected one. */
 function requireStack(ctx: Context, p: Parsed, offerNew: boolean): Opened {
   const project = requireProject(ctx.cwd);
-  const backend = new Backend(openBackend(ctx.cwd, project), project);
+  const backend = new Backend(openBackend(ctx, project), project);
   const given = flag(p, "stack") ?? "";
   if (given !== "") {
     const name = stackName(given, project);
     if (!backend.exists(name)) {
-      if (offerNew && interactive()) wouldPrompt(`The stack '${name}' does not exist. Create it?`);
+      if (offerNew && interactive(ctx)) wouldPrompt(`The stack '${name}' does not exist. Create it?`);
       fail(`no stack named '${name}' found`, EXIT.stackNotFound);
     }
     return { project, backend, stack: name };
   }
-  const current = selectedStack(project);
+  const current = selectedStack(ctx, project);
   if (current && backend.exists(current)) return { project, backend, stack: current };
-  if (interactive()) wouldPrompt("Please choose a stack");
+  if (interactive(ctx)) wouldPrompt("Please choose a stack");
   return fail(
     offerNew
       ? "no stack selected; please use `pulumi stack select` or `pulumi stack init` to choose one"
@@ -562,11 +610,11 @@ function createStack(ctx: Context, project: Project, backend: Backend, name: str
   const file = new StackFile(project, name);
   let salt = file.salt;
   const wrap = "could not create secrets manager for new stack: ";
-  if (salt) Crypter.unlock(salt, wrap);
+  if (salt) Crypter.unlock(ctx, salt, wrap);
   else {
     let phrase: string;
     try {
-      phrase = readPassphrase();
+      phrase = readPassphrase(ctx);
     } catch (error) {
       if (error instanceof CliFailure && error.fromCli) fail(`${wrap}${error.message}`);
       throw error;
@@ -575,7 +623,7 @@ function createStack(ctx: Context, project: Project, backend: Backend, name: str
     file.salt = salt;
     file.save();
   }
-  const manifest = { time: new Date().toISOString(), magic: "stub", version: VERSION };
+  const manifest = { time: new Date().toISOString(), magic: "stub", version: version(ctx) };
   backend.write(name, {
     version: 3,
     checkpoint: {
@@ -589,14 +637,14 @@ function createStack(ctx: Context, project: Project, backend: Backend, name: str
 function stackSelect(ctx: Context, args: readonly string[]): void {
   const p = parseFlags(args, stackFlags({ create: "bool", "secrets-provider": "string" }));
   const project = requireProject(ctx.cwd);
-  const backend = new Backend(openBackend(ctx.cwd, project), project);
+  const backend = new Backend(openBackend(ctx, project), project);
   let given = flag(p, "stack") ?? "";
   if (p.positional.length > 0) {
     if (given !== "") fail("only one of --stack or argument stack name may be specified, not both");
     given = p.positional[0] as string;
   }
   if (given === "") {
-    if (interactive()) wouldPrompt("Please choose a stack, or create a new one");
+    if (interactive(ctx)) wouldPrompt("Please choose a stack, or create a new one");
     fail("no stack selected; specify a stack name with --stack", EXIT.stackNotFound);
   }
   const name = stackName(given, project);
@@ -604,29 +652,29 @@ function stackSelect(ctx: Context, args: readonly string[]): void {
     if (!bool(p, "create")) fail(`no stack named '${name}' found`, EXIT.stackNotFound);
     createStack(ctx, project, backend, name, flag(p, "secrets-provider") ?? "default");
   }
-  select(project, name);
+  select(ctx, project, name);
 }
 
 function stackInit(ctx: Context, args: readonly string[]): void {
   const p = parseFlags(args, stackFlags({ "secrets-provider": "string", "no-select": "bool" }));
   const project = requireProject(ctx.cwd);
-  const backend = new Backend(openBackend(ctx.cwd, project), project);
+  const backend = new Backend(openBackend(ctx, project), project);
   const given = p.positional[0] ?? flag(p, "stack") ?? "";
   if (given === "") {
-    if (interactive()) wouldPrompt("Please enter your desired stack name");
+    if (interactive(ctx)) wouldPrompt("Please enter your desired stack name");
     fail("Must supply <stack name> unless pulumi is run interactively");
   }
   const name = stackName(given, project);
   if (backend.exists(name)) fail(`stack '${name}' already exists`);
   createStack(ctx, project, backend, name, flag(p, "secrets-provider") ?? "default");
-  if (!bool(p, "no-select")) select(project, name);
+  if (!bool(p, "no-select")) select(ctx, project, name);
 }
 
 function stackLs(ctx: Context, args: readonly string[]): void {
   const p = parseFlags(args, { json: "bool", all: "bool" });
   const project = requireProject(ctx.cwd);
-  const backend = new Backend(openBackend(ctx.cwd, project), project);
-  const current = selectedStack(project);
+  const backend = new Backend(openBackend(ctx, project), project);
+  const current = selectedStack(ctx, project);
   const rows = backend.names().map((name) => ({ name, current: name === current }));
   if (bool(p, "json")) ctx.out(`${JSON.stringify(rows, null, 4)}\n`);
   else ctx.out(`NAME\n${rows.map((r) => `${r.name}${r.current ? "*" : ""}\n`).join("")}`);
@@ -643,7 +691,9 @@ function isSecret(v: unknown): v is { ciphertext: string } {
 function stackOutput(ctx: Context, args: readonly string[]): void {
   const p = parseFlags(args, stackFlags({ json: "bool", "show-secrets": "bool", shell: "bool" }));
   const o = requireStack(ctx, p, false);
-  const crypter = bool(p, "show-secrets") ? Crypter.unlock(saltOf(o), "constructing secrets manager: ") : undefined;
+  const crypter = bool(p, "show-secrets")
+    ? Crypter.unlock(ctx, saltOf(o), "constructing secrets manager: ")
+    : undefined;
   const raw = stackResource(o)?.outputs ?? {};
   const outputs = Object.fromEntries(
     Object.entries(raw).map(([k, v]) => [
@@ -673,7 +723,7 @@ function stackExport(ctx: Context, args: readonly string[]): void {
   const latest = o.backend.read(o.stack).checkpoint.latest ?? {};
   let deployment: unknown = latest;
   if (bool(p, "show-secrets")) {
-    const crypter = Crypter.unlock(saltOf(o), "constructing secrets manager: ");
+    const crypter = Crypter.unlock(ctx, saltOf(o), "constructing secrets manager: ");
     deployment = JSON.parse(JSON.stringify(latest), (_k, v) =>
       isSecret(v) ? { [SECRET_SIG]: SECRET_VALUE, plaintext: crypter.decrypt(v.ciphertext) } : v,
     );
@@ -738,7 +788,7 @@ function stackHistory(ctx: Context, args: readonly string[]): void {
     stackFlags({ json: "bool", "show-secrets": "bool", "page-size": "string", page: "string", "full-dates": "bool" }),
   );
   const o = requireStack(ctx, p, false);
-  if (bool(p, "show-secrets")) Crypter.unlock(saltOf(o), "getting secrets manager: ");
+  if (bool(p, "show-secrets")) Crypter.unlock(ctx, saltOf(o), "getting secrets manager: ");
   const size = Number(flag(p, "page-size") ?? "0");
   const page = Math.max(1, Number(flag(p, "page") ?? "1"));
   let entries = o.backend.history(o.stack);
@@ -764,7 +814,7 @@ function configCmd(ctx: Context, args: readonly string[]): void {
     const o = requireStack(ctx, p, false);
     const file = new StackFile(o.project, o.stack);
     const withPath = bool(p, "path");
-    const unlock = () => Crypter.unlock(file.salt ?? saltOf(o), "get stack secrets manager: ");
+    const unlock = () => Crypter.unlock(ctx, file.salt ?? saltOf(o), "get stack secrets manager: ");
     if (sub === "get") {
       const keyArg = p.positional[0] ?? fail("accepts 1 arg(s), received 0");
       const { key, path: parts } = configKey(o.project, keyArg, withPath);
@@ -789,7 +839,7 @@ function configCmd(ctx: Context, args: readonly string[]): void {
       const [keyArg, value] = p.positional;
       if (keyArg === undefined) fail("accepts between 1 and 2 arg(s), received 0");
       if (value === undefined) {
-        if (interactive()) wouldPrompt("value");
+        if (interactive(ctx)) wouldPrompt("value");
         fail("value must be specified in non-interactive mode");
       }
       const { key, path: parts } = configKey(o.project, keyArg as string, withPath);
@@ -832,7 +882,7 @@ function configCmd(ctx: Context, args: readonly string[]): void {
   const file = new StackFile(o.project, o.stack);
   const crypter =
     bool(p, "show-secrets") && file.hasSecrets()
-      ? Crypter.unlock(file.salt ?? saltOf(o), "get stack secrets manager: ")
+      ? Crypter.unlock(ctx, file.salt ?? saltOf(o), "get stack secrets manager: ")
       : undefined;
   const values = file.values(crypter);
   if (bool(p, "json")) {
@@ -883,9 +933,9 @@ function stateCmd(ctx: Context, args: readonly string[]): void {
     stackFlags({ yes: "bool", "target-dependents": "bool", force: "bool", all: "bool" }),
   );
   const o = requireStack(ctx, p, true);
-  Crypter.unlock(saltOf(o), "");
+  Crypter.unlock(ctx, saltOf(o), "");
   const urn = p.positional[0] ?? fail("Must supply <resource URN> unless pulumi is run interactively");
-  if (!bool(p, "yes") && interactive()) wouldPrompt("Are you sure you want to proceed?");
+  if (!bool(p, "yes") && interactive(ctx)) wouldPrompt("Are you sure you want to proceed?");
   const checkpoint = o.backend.read(o.stack);
   const resources = checkpoint.checkpoint.latest?.resources ?? [];
   if (!resources.some((r) => r.urn === urn)) fail(`No such resource "${urn}" exists in the current state`);
@@ -937,10 +987,11 @@ const OP_FLAGS: Record<string, FlagKind> = stackFlags({
  * The first cancels: its ack goes to stdout at once, then the engine's "update canceled" (a bail: exit 1).
  * A second terminates at once.
  */
-function waitForSignal(isPreview: boolean): Promise<never> {
+function waitForSignal(ctx: Context, isPreview: boolean): Promise<never> {
   return new Promise((_resolve, reject) => {
     let received = 0;
-    onSignal = (signal) => {
+    let cancelling: NodeJS.Timeout | undefined;
+    ctx.onSignal = (signal) => {
       received++;
       const shown = signal === "SIGTERM" ? "SIGTERM" : "^C";
       if (received === 1) {
@@ -951,20 +1002,19 @@ function waitForSignal(isPreview: boolean): Promise<never> {
         const note = isPreview
           ? ""
           : "Note that terminating immediately may lead to orphaned resources and other inconsistencies.\n";
-        process.stdout.write(ack + note);
+        ctx.output.stdout(ack + note);
         // The engine lets in-flight steps finish before it reports the cancellation: a window in which
         // a second signal terminates (generous, so a loaded machine's test still lands in it).
-        setTimeout(() => reject(new CliFailure("update canceled")), 2000);
+        cancelling = setTimeout(() => reject(new CliFailure("update canceled")), 2000);
       } else {
-        process.stdout.write(`${shown} received; terminating\n`);
-        process.stderr.write("error: update canceled\n");
-        process.exit(EXIT.error);
+        clearTimeout(cancelling);
+        ctx.output.stdout(`${shown} received; terminating\n`);
+        ctx.output.stderr("error: update canceled\n");
+        ctx.exit(EXIT.error);
       }
     };
-    setInterval(() => {}, 1 << 30);
   });
 }
-let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
 
 /** pkg/backend/diy/lock.go checkForLock: any lock file of another process stops the operation. */
 function checkForLock(o: Opened): void {
@@ -1006,9 +1056,9 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
   const p = parseFlags(args, OP_FLAGS);
   if (flag(p, "config-file")) unsupported("--config-file is not reproduced");
   const o = requireStack(ctx, p, op === "up" || op === "preview");
-  const yes = bool(p, "yes") || bool(p, "skip-preview") || process.env.PULUMI_SKIP_CONFIRMATIONS === "true";
+  const yes = bool(p, "yes") || bool(p, "skip-preview") || ctx.env.PULUMI_SKIP_CONFIRMATIONS === "true";
   if (op !== "preview" && !yes && !bool(p, "preview-only")) {
-    if (interactive()) wouldPrompt("Do you want to perform this update?");
+    if (interactive(ctx)) wouldPrompt("Do you want to perform this update?");
     fail(
       "--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode",
       EXIT.configuration,
@@ -1024,13 +1074,17 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
       fail(`open ${path.resolve(ctx.cwd, config)}: no such file or directory`);
   }
   const file = new StackFile(o.project, o.stack);
-  const crypter = Crypter.unlock(file.salt ?? saltOf(o), "getting stack configuration: get stack secrets manager: ");
+  const crypter = Crypter.unlock(
+    ctx,
+    file.salt ?? saltOf(o),
+    "getting stack configuration: get stack secrets manager: ",
+  );
   const config = file.values(crypter);
   checkForLock(o);
-  const prog = takeProgram();
+  const prog = takeProgram(ctx);
   if (prog.waitForSignal?.includes(op)) {
-    log("waiting.log", op);
-    await waitForSignal(op === "preview");
+    log(ctx.call, "waiting.log", op);
+    await waitForSignal(ctx, op === "preview");
   }
   const failure = prog.fail?.[op];
   if (failure) {
@@ -1092,7 +1146,7 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
 function whoami(ctx: Context, args: readonly string[]): void {
   const p = parseFlags(args, { json: "bool" });
   const project = findProject(ctx.cwd);
-  const dir = openBackend(ctx.cwd, project);
+  const dir = openBackend(ctx, project);
   const user = os.userInfo().username;
   if (bool(p, "json")) ctx.out(`${JSON.stringify({ user, organizations: [], url: `file://${dir}` }, null, 2)}\n`);
   else ctx.out(`${user}\n`);
@@ -1103,7 +1157,7 @@ async function run(argv: readonly string[], ctx: Context): Promise<void> {
   const sub = rest[0];
   switch (command) {
     case "version":
-      ctx.out(`${VERSION}\n`);
+      ctx.out(`${version(ctx)}\n`);
       return;
     case "whoami":
       return whoami(ctx, rest);
@@ -1132,53 +1186,57 @@ async function run(argv: readonly string[], ctx: Context): Promise<void> {
   }
 }
 
-function log(file: string, line: string): void {
-  if (stubDir) fs.appendFileSync(path.join(stubDir, file), `${line}\n`);
+function log(call: PulumiCall, file: string, line: string): void {
+  fs.appendFileSync(path.join(call.dir, file), `${line}\n`);
 }
 
-async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
+/** One call of the `pulumi` process, from its start to its exit. */
+export function startPulumi(call: PulumiCall, output: CallOutput): RunningCall {
+  const argv = call.args;
   const env = Object.fromEntries(
-    Object.entries(process.env)
-      .filter(([k]) => k.startsWith("PULUMI_") && k !== "PULUMI_STUB_DIR")
+    Object.entries(call.env)
+      .filter(([k]) => k.startsWith("PULUMI_"))
       .map(([k, v]) => [k, k === "PULUMI_CONFIG_PASSPHRASE" ? "<set>" : v]),
   );
-  log("calls.jsonl", JSON.stringify({ argv, cwd: process.cwd(), env }));
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      log("signals.log", signal);
-      if (onSignal) onSignal(signal);
-      else {
-        // No cancellation scope outside an operation: Go's default action, death by the signal.
-        process.removeAllListeners(signal);
-        process.kill(process.pid, signal);
-      }
-    });
-  }
-  let cwd = process.cwd();
+  log(call, "calls.jsonl", JSON.stringify({ argv, cwd: call.cwd, env }));
+  let exit: (outcome: number | NodeJS.Signals) => void = () => {};
+  let crash: (error: unknown) => void = () => {};
+  const done = new Promise<number | NodeJS.Signals>((resolve, reject) => {
+    exit = resolve;
+    crash = reject;
+  });
+  let cwd = call.cwd;
+  let nonInteractive = false;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (a === "--non-interactive") nonInteractiveFlag = true;
+    if (a === "--non-interactive") nonInteractive = true;
     else if (a === "--cwd" || a === "-C") cwd = path.resolve(cwd, argv[++i] ?? "");
     else if (a.startsWith("--cwd=")) cwd = path.resolve(cwd, a.slice(6));
     else if (a === "--color") i++;
     else if (!a.startsWith("--color=")) rest.push(a);
   }
   let stdout = "";
-  try {
-    await run(rest, { cwd, out: (text) => (stdout += text) });
-    process.stdout.write(stdout);
-    return 0;
-  } catch (error) {
-    process.stdout.write(stdout);
-    if (error instanceof CliFailure) {
-      if (error.message !== "")
-        process.stderr.write(error.fromCli ? `error: ${error.message}\n` : `${error.message}\n`);
-      return error.exitCode;
-    }
-    throw error;
-  }
+  const ctx: Context = { call, env: call.env, cwd, nonInteractive, out: (text) => (stdout += text), output, exit };
+  run(rest, ctx).then(
+    () => {
+      output.stdout(stdout);
+      exit(0);
+    },
+    (error) => {
+      output.stdout(stdout);
+      if (!(error instanceof CliFailure)) return crash(error);
+      if (error.message !== "") output.stderr(error.fromCli ? `error: ${error.message}\n` : `${error.message}\n`);
+      exit(error.exitCode);
+    },
+  );
+  return {
+    done,
+    signal: (signal) => {
+      log(call, "signals.log", signal);
+      // No cancellation scope outside an operation: Go's default action, death by the signal.
+      if (ctx.onSignal) ctx.onSignal(signal);
+      else exit(signal);
+    },
+  };
 }
-
-main().then((code) => process.exit(code));

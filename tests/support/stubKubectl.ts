@@ -51,14 +51,12 @@
  * Each call is still a process of its own, started, piped, killed and exiting as kubectl does, but a
  * cheap one: the `kubectl` file is a bash script that hands its arguments (and stdin, for `apply`)
  * over 127.0.0.1 to one server thread of the test process, which runs the behaviour above and sends
- * back stdout, stderr and the exit code. A node process per call cost ~0.13 s of CPU; bash costs a
- * few ms. The server is a worker thread, so it answers while the test's own thread waits in
- * execFileSync or spawnSync.
+ * back stdout, stderr and the exit code (stubServer.ts, shared with the stub pulumi). A node process
+ * per call cost ~0.13 s of CPU; bash costs a few ms.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
-import { which } from "./stubTools";
+import { startStubServer, stubClient } from "./stubServer";
 
 export interface StubKubectlBehaviour {
   /** p50/p90/p99/p99.9 in ms of each Job's fortio run, by the Job's -labels value. */
@@ -348,101 +346,29 @@ else fail('error: unknown command "' + verb + '" for "kubectl"');
 }
 `;
 
-/**
- * The server thread: a line protocol on one connection per call. The client sends `.<state dir>`,
- * `.<arg>` per argument, `END`; for `apply` the server asks `STDIN` and gets `.<line>`s and `END`
- * (the stdin's final newline is not kept: apply reads JSON). The answer is one line per line of
- * output, `1` stdout / `2` stderr, `3` / `4` for a last line without a newline, then `x<exit code>`.
- * A call that hangs gets no answer until its process is killed.
- */
+/** The server thread (stubServer.ts): kubectl's behaviour for each call; a call that hangs never answers. */
 const SERVER = `
 const fs = require("node:fs");
 const path = require("node:path");
-const net = require("node:net");
-const { workerData } = require("node:worker_threads");
 ${KUBECTL}
-function encode(text, line, last) {
-  if (text === "") return "";
-  const lines = text.split("\\n");
-  const tail = lines.pop();
-  return lines.map((l) => line + l + "\\n").join("") + (tail === "" ? "" : last + tail + "\\n");
-}
-const server = net.createServer((socket) => {
-  socket.setEncoding("utf8");
-  socket.on("error", () => {});
-  const received = { args: [], stdin: [] };
-  let phase = "args";
-  let buffer = "";
-  socket.on("data", (chunk) => {
-    buffer += chunk;
-    for (let end = buffer.indexOf("\\n"); end >= 0; end = buffer.indexOf("\\n")) {
-      const line = buffer.slice(0, end);
-      buffer = buffer.slice(end + 1);
-      if (line !== "END") received[phase].push(line.slice(1));
-      else if (phase === "args" && readsStdin(received.args.slice(1))) {
-        phase = "stdin";
-        socket.write("STDIN\\n");
-      } else {
-        const [state, ...args] = received.args;
-        const result = kubectl(state, args, received.stdin.join("\\n"));
-        if (result !== "hang") socket.end(encode(result.stdout, "1", "3") + encode(result.stderr, "2", "4") + "x" + result.code + "\\n");
-      }
-    }
-  });
-});
-server.listen(0, "127.0.0.1", () => {
-  Atomics.store(workerData.port, 0, server.address().port);
-  Atomics.notify(workerData.port, 0);
+serveCalls({
+  readsStdin: (call) => readsStdin(call.args),
+  run: (call, output) => {
+    const result = kubectl(call.dir, call.args, call.stdin);
+    if (result === "hang") return { done: new Promise(() => {}) };
+    output.stdout(result.stdout);
+    output.stderr(result.stderr);
+    return { done: Promise.resolve(result.code) };
+  },
 });
 `;
-
-/** The bash half of a call (see SERVER); bash has /dev/tcp, so it needs no other program. */
-const CLIENT = `
-exec 3<>/dev/tcp/127.0.0.1/__PORT__ || { echo "kubectl stub: no server on 127.0.0.1:__PORT__ (its test process ended?)" >&2; exit 2; }
-printf '.%s\\n' __STATE__ >&3
-for arg in "$@"; do
-  if [[ $arg == *$'\\n'* ]]; then echo "kubectl stub: an argument holds a newline, which it cannot pass on" >&2; exit 2; fi
-  printf '.%s\\n' "$arg" >&3
-done
-printf 'END\\n' >&3
-while IFS= read -r line <&3; do
-  case "$line" in
-    STDIN)
-      while IFS= read -r input || [[ -n $input ]]; do printf '.%s\\n' "$input" >&3; done
-      printf 'END\\n' >&3 ;;
-    1*) printf '%s\\n' "\${line:1}" ;;
-    2*) printf '%s\\n' "\${line:1}" >&2 ;;
-    3*) printf '%s' "\${line:1}" ;;
-    4*) printf '%s' "\${line:1}" >&2 ;;
-    x*) exit "\${line:1}" ;;
-  esac
-done
-echo "kubectl stub: the server closed the call without an answer" >&2
-exit 2
-`;
-
-let serverPort: number | undefined;
-
-/** The port of this process's server thread, started on first use (unref'd: it never keeps a test alive). */
-function stubServerPort(): number {
-  if (serverPort !== undefined) return serverPort;
-  const port = new Int32Array(new SharedArrayBuffer(4));
-  // No tsx in the thread: SERVER is plain JavaScript.
-  const worker = new Worker(SERVER, { eval: true, workerData: { port }, execArgv: [] });
-  worker.unref();
-  if (Atomics.wait(port, 0, 0, 60_000) === "timed-out") throw new Error("the stub kubectl's server did not start");
-  serverPort = Atomics.load(port, 0);
-  return serverPort;
-}
 
 export function writeStubKubectl(dir: string): StubKubectl {
   const state = path.join(dir, "kubectl-state");
   fs.mkdirSync(state, { recursive: true });
   const bin = path.join(dir, "kubectl");
-  const bash = which("bash");
-  if (!bash) throw new Error("bash must be installed to run the stub kubectl");
-  const client = CLIENT.replaceAll("__PORT__", String(stubServerPort())).replace("__STATE__", shellQuote(state));
-  fs.writeFileSync(bin, `#!${bash}\n${client}`, { mode: 0o755 });
+  const port = startStubServer("kubectl", () => SERVER);
+  fs.writeFileSync(bin, stubClient({ tool: "kubectl", port, dir: state }), { mode: 0o755 });
   fs.writeFileSync(path.join(state, "behaviour.json"), "{}");
   fs.writeFileSync(path.join(state, "calls.log"), "");
   const read = () =>
@@ -491,5 +417,3 @@ export function writeStubKubectl(dir: string): StubKubectl {
     },
   };
 }
-
-const shellQuote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
