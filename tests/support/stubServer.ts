@@ -166,7 +166,8 @@ export function stubClient({ tool, port, dir, env = [], signals = [] }: StubClie
   const bash = which("bash");
   if (!bash) throw new Error(`bash must be installed to run the stub ${tool}`);
   const escaped = dir.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
-  const names = env.map((name) => (name.endsWith("*") ? `\${!${name.slice(0, -1)}@}` : name)).join(" ");
+  // One case pattern: a `PREFIX_*` entry is a pattern already, and no name the tools read needs quoting.
+  const names = env.join("|");
   return `#!${bash}
 # The stub ${tool}: a call handed to a thread of the test process that wrote this file (tests/support/stubServer.ts).
 { exec 3<>/dev/tcp/127.0.0.1/${port}; } 2>/dev/null ||
@@ -179,12 +180,13 @@ if [[ -t 1 ]]; then printf 'o\\n' >&3; fi
 ${
   names === ""
     ? ""
-    : `for name in ${names}; do
-  # Exported ones only: bash itself sets TERM=dumb, unexported, when the environment has none.
-  if [[ \${!name@a} != *x* ]]; then continue; fi
+    : `# The exported variables only (compgen -e): bash itself sets TERM=dumb, unexported, when the environment
+# has none. compgen and case, not \${!name@a}, so that macOS's bash 3.2 runs this too.
+while IFS= read -r name; do
+  case "$name" in ${names}) ;; *) continue ;; esac
   value=\${!name//\\\\/\\\\\\\\}
   printf 'e%s=%s\\n' "$name" "\${value//$'\\n'/\\\\n}" >&3
-done
+done < <(compgen -e)
 `
 }for arg in "$@"; do
   arg=\${arg//\\\\/\\\\\\\\}
