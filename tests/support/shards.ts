@@ -21,7 +21,7 @@
 import { AsyncResource } from "node:async_hooks";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
 const TESTS_DIR = join(__dirname, "..");
 export const SHARD_COUNT = 3;
@@ -87,14 +87,13 @@ function take(queue: string, file: string): boolean {
 }
 
 /**
- * Registers `file` as one top-level suite that loads it, then `next` once its tests are done. A file
- * that throws while loading is one failed test: a suite that throws is reported but, on Node 24.11,
- * does not fail the run (`node --test` exits 0 with "fail 0"). The `after` hook runs either way, so one
- * broken file never stops the shard.
+ * Registers `file` as one top-level suite that loads it; the promise settles once its tests are done
+ * (filtered out by --test-name-pattern or not, which an `after` hook is not on Node 24). A file that
+ * throws while loading is one failed test: a suite that throws is reported but, on Node 24.11, does not
+ * fail the run (nodejs/node#58687; scripts/test.sh also fails a run whose report has a `not ok`).
  */
-function runFile(file: string, next?: () => void): void {
-  describe(`tests/${file}`, () => {
-    if (next) after(next);
+function runFile(file: string): Promise<void> {
+  return describe(`tests/${file}`, () => {
     try {
       require(join(TESTS_DIR, file));
     } catch (error) {
@@ -109,23 +108,23 @@ function runFile(file: string, next?: () => void): void {
 export function runShard(index: number): void {
   const queue = process.env.ISTIO_MESH_TEST_QUEUE;
   if (!queue) {
-    for (const file of shards(testFiles(), SHARD_COUNT)[index - 1] ?? []) runFile(file);
+    for (const file of shards(testFiles(), SHARD_COUNT)[index - 1] ?? []) void runFile(file);
     return;
   }
   const order = byCost(testFiles());
   let last: string | undefined;
   let drained = false;
-  // Bound to this top-level context: called from the previous file's `after` hook, it registers the
-  // next file as a top-level suite of this process, not one nested in the file that just ended.
+  // Bound to this top-level context: called once the previous file's suite is done, it registers the
+  // next file as a top-level suite of this process (without the binding, Node 20 refuses it and Node 24
+  // drops it).
   const takeNext = AsyncResource.bind((): void => {
     last = order.find((f) => take(queue, f));
-    if (last) runFile(last, takeNext);
+    if (last) runFile(last).then(takeNext, takeNext);
     else drained = true;
   });
   takeNext();
-  // The files this shard would have taken next must not go unrun in silence: if a file's `after` hook
-  // never ran (Node 24 skips the hooks of a suite whose tests a --test-name-pattern filters out), the
-  // shard stops taking files, and the run fails saying so.
+  // The files this shard would have taken next must not go unrun in silence: if the chain ever stops
+  // early, the run fails saying so.
   process.on("exit", () => {
     if (drained) return;
     process.stderr.write(`shard ${index} stopped taking test files after tests/${last}: some files may not have run\n`);
