@@ -67,6 +67,11 @@ describe("which backend the lock pre-check reads (the CLI's order)", () => {
     await preflightStack(root, "dev", { PULUMI_HOME: home, PULUMI_CREDENTIALS_PATH: other });
   });
 
+  test("a fully qualified stack name reads the same lock as its short name", async () => {
+    const root = project("file://./.pulumi-state", (r) => join(r, ".pulumi-state"));
+    await assert.rejects(preflightStack(root, "organization/istio-mesh/dev", {}), /locked by another update/);
+  });
+
   test("no backend anywhere: nothing to check (the CLI asks for a login)", async () => {
     const root = project(undefined);
     assert.equal(pulumiBackendUrl(root, { PULUMI_HOME: join(scratch, "no-such-home") }), undefined);
@@ -77,12 +82,16 @@ describe("which backend the lock pre-check reads (the CLI's order)", () => {
 describe("a file:// URL's directory, as massageBlobPath reads it", () => {
   const home = userInfo().homedir;
   test("relative to the project (the CLI's working directory), absolute as it is", () => {
-    assert.equal(diyStateRoot("file://./.pulumi-state", "/p"), "/p/.pulumi-state");
-    assert.equal(diyStateRoot("file://state", "/p"), "/p/state");
-    assert.equal(diyStateRoot("file:///var/pulumi?no_tmp_dir=false", "/p"), "/var/pulumi");
+    assert.equal(diyStateRoot("file://./.pulumi-state", "/p", {}), "/p/.pulumi-state");
+    assert.equal(diyStateRoot("file://state", "/p", {}), "/p/state");
+    assert.equal(diyStateRoot("file:///var/pulumi?no_tmp_dir=false", "/p", {}), "/var/pulumi");
   });
   test("~ is the user's home directory, alone or as a prefix", () => {
-    assert.equal(diyStateRoot("file://~", "/p"), home);
-    assert.equal(diyStateRoot("file://~/pulumi-state?no_tmp_dir=true", "/p"), join(home, "pulumi-state"));
+    assert.equal(diyStateRoot("file://~", "/p", {}), home);
+    assert.equal(diyStateRoot("file://~/pulumi-state?no_tmp_dir=true", "/p", {}), join(home, "pulumi-state"));
+  });
+  test("percent-escapes decoded as gocloud's fileblob decodes the path; a bad one opens nothing", () => {
+    assert.equal(diyStateRoot("file:///tmp/my%20state", "/p", {}), "/tmp/my state");
+    assert.equal(diyStateRoot("file:///tmp/100%", "/p", {}), undefined);
   });
 });

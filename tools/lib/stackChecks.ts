@@ -74,7 +74,7 @@ function stackSettings(projectRoot: string, stackName: string): Record<string, u
   for (const ext of [".yaml", ".yml", ".json"]) {
     const file = path.join(projectRoot, `Pulumi.${name}${ext}`);
     if (!existsSync(file)) continue;
-    const doc = readYaml(file);
+    const doc = readParsed(file, YAML.parse);
     return typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : undefined;
   }
   return undefined;
@@ -88,10 +88,13 @@ function stackSettings(projectRoot: string, stackName: string): Record<string, u
 function lockFiles(projectRoot: string, stackName: string, env: NodeJS.ProcessEnv): string[] {
   const url = pulumiBackendUrl(projectRoot, env);
   if (url === undefined || !url.startsWith("file://")) return [];
-  const root = diyStateRoot(url, projectRoot);
+  const root = diyStateRoot(url, projectRoot, env);
+  if (root === undefined) return [];
+  // `organization/istio-mesh/dev` and `dev` name the same stack of this project.
+  const stack = stackName.split("/").at(-1) ?? stackName;
   const dirs = [
-    path.join(root, ".pulumi", "locks", "organization", PROJECT, stackName),
-    path.join(root, ".pulumi", "locks", stackName),
+    path.join(root, ".pulumi", "locks", "organization", PROJECT, stack),
+    path.join(root, ".pulumi", "locks", stack),
   ];
   return dirs.flatMap((dir) =>
     existsSync(dir)
@@ -106,33 +109,57 @@ function lockFiles(projectRoot: string, stackName: string, env: NodeJS.ProcessEn
  * The backend the CLI uses, in its order (pkg/workspace/creds.go GetCurrentCloudURLWithSource): a
  * non-empty PULUMI_BACKEND_URL, else Pulumi.yaml's `backend.url`, else the URL of the last `pulumi
  * login` (`current` in credentials.json, under PULUMI_CREDENTIALS_PATH or PULUMI_HOME or ~/.pulumi:
- * sdk/go/common/workspace/creds.go getCredsFilePath).
+ * sdk/go/common/workspace/creds.go getCredsFilePath). A credentials store the OS keeps
+ * (PULUMI_CREDENTIAL_STORE) is not read: then there is nothing to check here.
  */
 export function pulumiBackendUrl(projectRoot: string, env: NodeJS.ProcessEnv): string | undefined {
   if (env.PULUMI_BACKEND_URL) return env.PULUMI_BACKEND_URL;
-  const project = readYaml(path.join(projectRoot, "Pulumi.yaml")) as { backend?: { url?: unknown } } | undefined;
+  const project = readParsed(path.join(projectRoot, "Pulumi.yaml"), YAML.parse) as
+    | { backend?: { url?: unknown } }
+    | undefined;
   if (typeof project?.backend?.url === "string" && project.backend.url !== "") return project.backend.url;
-  const home = env.PULUMI_CREDENTIALS_PATH || env.PULUMI_HOME || path.join(userInfo().homedir, ".pulumi");
-  const credentials = readYaml(path.join(home, "credentials.json")) as { current?: unknown } | undefined;
+  const pulumiHome = env.PULUMI_HOME || withHome(env, (home) => path.join(home, ".pulumi"));
+  const folder = env.PULUMI_CREDENTIALS_PATH || pulumiHome;
+  if (folder === undefined) return undefined;
+  const credentials = readParsed(path.join(folder, "credentials.json"), JSON.parse) as
+    | { current?: unknown }
+    | undefined;
   return typeof credentials?.current === "string" && credentials.current !== "" ? credentials.current : undefined;
 }
 
 /**
  * The directory a file:// backend opens, as the DIY backend resolves it (pkg/backend/diy/backend.go
- * massageBlobPath): the query (`?no_tmp_dir=…`) dropped, a leading `~` the user's home directory
- * (Go's user.Current, the passwd entry, which os.userInfo reads too), and a relative path taken from
- * the CLI's working directory, which the Automation API sets to the project.
+ * massageBlobPath): the query (`?no_tmp_dir=…`) dropped, a leading `~` the user's home directory, a
+ * relative path taken from the CLI's working directory (which the Automation API sets to the project),
+ * and percent-escapes decoded as gocloud's fileblob decodes the URL's path. Undefined where the CLI would
+ * fail to open it (no home directory, a bad escape): nothing to check.
  */
-export function diyStateRoot(url: string, projectRoot: string): string {
+export function diyStateRoot(url: string, projectRoot: string, env: NodeJS.ProcessEnv): string | undefined {
   const rest = url.slice("file://".length).split("?")[0] ?? "";
-  if (rest === "~") return userInfo().homedir;
-  if (rest.startsWith("~")) return path.join(userInfo().homedir, rest.slice(2));
-  return path.resolve(projectRoot, rest);
+  const local = rest.startsWith("~") ? withHome(env, (home) => path.join(home, rest.slice(2))) : rest;
+  if (local === undefined) return undefined;
+  try {
+    return path.resolve(projectRoot, decodeURIComponent(local));
+  } catch {
+    return undefined;
+  }
 }
 
-function readYaml(file: string): unknown {
+/**
+ * `f(home directory)` as Go's user.Current gives it in the CLI (built osusergo: the passwd entry, else
+ * $HOME when $USER is set too); undefined without one, where os.userInfo throws.
+ */
+function withHome<T>(env: NodeJS.ProcessEnv, f: (home: string) => T): T | undefined {
   try {
-    return YAML.parse(readFileSync(file, "utf8"));
+    return f(userInfo().homedir);
+  } catch {
+    return env.HOME && env.USER ? f(env.HOME) : undefined;
+  }
+}
+
+function readParsed(file: string, parse: (text: string) => unknown): unknown {
+  try {
+    return parse(readFileSync(file, "utf8"));
   } catch {
     return undefined; // absent or unreadable: the CLI reports it in its own words
   }
