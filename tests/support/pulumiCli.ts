@@ -100,8 +100,8 @@ export interface RunningCall {
   signal(signal: NodeJS.Signals): void;
 }
 
-/** pkg/cmd/pulumi/cmd/exit_codes.go: ExitCodeError, ExitConfigurationError, ExitStackNotFound. */
-const EXIT = { error: 1, configuration: 2, stackNotFound: 6 } as const;
+/** pkg/cmd/pulumi/cmd/exit_codes.go: ExitCodeError, ExitConfigurationError, ExitStackNotFound, ExitCancelled. */
+const EXIT = { error: 1, configuration: 2, stackNotFound: 6, cancelled: 8 } as const;
 
 class CliFailure extends Error {
   constructor(
@@ -984,10 +984,16 @@ const OP_FLAGS: Record<string, FlagKind> = stackFlags({
 
 /**
  * Never resolves: the operation waits, as on a slow engine, for signals (pkg/backend/cancellation_scope.go).
- * The first cancels: its ack goes to stdout at once, then the engine's "update canceled" (a bail: exit 1).
- * A second terminates at once.
+ * The first cancels: its ack goes to stdout at once; then the engine reports the cancellation as a
+ * diagnostic, "update canceled" ("preview canceled" for a preview: deployment_executor.go
+ * reportExecResult), which the display prints under "Diagnostics:" on stdout, and the command bails
+ * (exit 1, nothing on stderr), as a failed step does (pkg/engine/lifecycletest/testdata/output/
+ * TestCanceledRefresh/progress.stdout.txt). A second terminates: the engine returns context.Canceled,
+ * which up, refresh and destroy turn into CancelledError (operations/up.go): `error: update cancelled`
+ * on stderr and exit 8 (cmd/exit_codes.go ExitCancelled); preview does not map it, so its error is
+ * Go's own "context canceled", exit 1.
  */
-function waitForSignal(ctx: Context, isPreview: boolean): Promise<never> {
+function waitForSignal(ctx: Context, op: Op, stackName: string): Promise<never> {
   return new Promise((_resolve, reject) => {
     let received = 0;
     let cancelling: NodeJS.Timeout | undefined;
@@ -999,18 +1005,24 @@ function waitForSignal(ctx: Context, isPreview: boolean): Promise<never> {
           signal === "SIGTERM"
             ? "SIGTERM received; cancelling. If you would like to terminate immediately, send SIGTERM again.\n"
             : "^C received; cancelling. If you would like to terminate immediately, press ^C again.\n";
-        const note = isPreview
-          ? ""
-          : "Note that terminating immediately may lead to orphaned resources and other inconsistencies.\n";
+        const note =
+          op === "preview"
+            ? ""
+            : "Note that terminating immediately may lead to orphaned resources and other inconsistencies.\n";
         ctx.output.stdout(ack + note);
         // The engine lets in-flight steps finish before it reports the cancellation: a window in which
         // a second signal terminates (generous, so a loaded machine's test still lands in it).
-        cancelling = setTimeout(() => reject(new CliFailure("update canceled")), 2000);
+        cancelling = setTimeout(() => {
+          const kind = op === "preview" ? "preview" : "update";
+          ctx.out(`Diagnostics:\n  pulumi:pulumi:Stack (${stackName}):\n    error: ${kind} canceled\n`);
+          reject(new CliFailure("", EXIT.error, false));
+        }, 2000);
       } else {
         clearTimeout(cancelling);
         ctx.output.stdout(`${shown} received; terminating\n`);
-        ctx.output.stderr("error: update canceled\n");
-        ctx.exit(EXIT.error);
+        if (op === "preview") ctx.output.stderr("error: context canceled\n");
+        else ctx.output.stderr(`error: ${op === "up" ? "update" : op} cancelled\n`);
+        ctx.exit(op === "preview" ? EXIT.error : EXIT.cancelled);
       }
     };
   });
@@ -1084,7 +1096,7 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
   const prog = takeProgram(ctx);
   if (prog.waitForSignal?.includes(op)) {
     log(ctx.call, "waiting.log", op);
-    await waitForSignal(ctx, op === "preview");
+    await waitForSignal(ctx, op, `${o.project.name}-${o.stack}`);
   }
   const failure = prog.fail?.[op];
   if (failure) {
