@@ -38,7 +38,13 @@ function setup(): Setup {
 function pulumi(s: Setup, args: readonly string[], env: Record<string, string> = {}) {
   const res = spawnSync(path.join(s.pulumi.bin, "pulumi"), args, {
     cwd: s.project,
-    env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE: "pass", ...env },
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOME: s.home,
+      PULUMI_HOME: path.join(s.home, ".pulumi"),
+      PULUMI_CONFIG_PASSPHRASE: "pass",
+      ...env,
+    },
     encoding: "utf8",
   });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
@@ -145,7 +151,7 @@ describe("the stub is as strict as the CLI", () => {
     const noPass = (args: string[]) => {
       const res = spawnSync(path.join(s.pulumi.bin, "pulumi"), args, {
         cwd: s.project,
-        env: { PATH: "/usr/bin:/bin", HOME: s.home },
+        env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_HOME: path.join(s.home, ".pulumi") },
         encoding: "utf8",
       });
       return { status: res.status, stderr: res.stderr, stdout: res.stdout };
@@ -167,7 +173,12 @@ describe("the stub is as strict as the CLI", () => {
     assert.equal(noPass(["up", "--stack", "dev", "--yes"]).status, 1);
     const viaFile = spawnSync(path.join(s.pulumi.bin, "pulumi"), ["up", "--stack", "dev", "--yes"], {
       cwd: s.project,
-      env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE_FILE: file },
+      env: {
+        PATH: "/usr/bin:/bin",
+        HOME: s.home,
+        PULUMI_HOME: path.join(s.home, ".pulumi"),
+        PULUMI_CONFIG_PASSPHRASE_FILE: file,
+      },
       encoding: "utf8",
     });
     assert.equal(viaFile.status, 0, viaFile.stderr);
@@ -267,7 +278,12 @@ describe("the stub is as strict as the CLI", () => {
     s.pulumi.program({ waitForSignal: ["up"] });
     const child = spawn(path.join(s.pulumi.bin, "pulumi"), ["up", "--yes"], {
       cwd: s.project,
-      env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE: "pass" },
+      env: {
+        PATH: "/usr/bin:/bin",
+        HOME: s.home,
+        PULUMI_HOME: path.join(s.home, ".pulumi"),
+        PULUMI_CONFIG_PASSPHRASE: "pass",
+      },
     });
     let stdout = "";
     let stderr = "";
@@ -296,7 +312,12 @@ describe("the stub is as strict as the CLI", () => {
     s.pulumi.program({ waitForSignal: ["up"] });
     const child = spawn(path.join(s.pulumi.bin, "pulumi"), ["up", "--yes", "--stack", "dev"], {
       cwd: s.project,
-      env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_CONFIG_PASSPHRASE: "pass" },
+      env: {
+        PATH: "/usr/bin:/bin",
+        HOME: s.home,
+        PULUMI_HOME: path.join(s.home, ".pulumi"),
+        PULUMI_CONFIG_PASSPHRASE: "pass",
+      },
     });
     let stdout = "";
     let stderr = "";
@@ -336,7 +357,13 @@ describe("the stub's process", () => {
     fs.symlinkSync(s.project, link);
     const set = spawnSync(path.join(s.pulumi.bin, "pulumi"), ["config", "set", "note", value, "--stack", "dev"], {
       cwd: link,
-      env: { PATH: "/usr/bin:/bin", HOME: s.home, PWD: link, PULUMI_EXTRA: "a\\b\nc" },
+      env: {
+        PATH: "/usr/bin:/bin",
+        HOME: s.home,
+        PULUMI_HOME: path.join(s.home, ".pulumi"),
+        PWD: link,
+        PULUMI_EXTRA: "a\\b\nc",
+      },
       encoding: "utf8",
     });
     assert.equal(set.status, 0, set.stderr);

@@ -164,6 +164,7 @@ function run(
   for (const [k, v] of Object.entries({
     PATH: w.path,
     HOME: path.dirname(w.project),
+    PULUMI_HOME: path.join(path.dirname(w.project), ".pulumi"),
     STUB_STATE: w.kind.state,
     PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
     ...env,
@@ -645,7 +646,12 @@ describe("pulumi.sh: a kind cluster changed outside Pulumi", () => {
       ["state", "delete", "--stack", "dev", "--target-dependents", "--yes", KIND_URN],
       {
         cwd: w.project,
-        env: { PATH: w.path, HOME: path.dirname(w.project), PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
+        env: {
+          PATH: w.path,
+          HOME: path.dirname(w.project),
+          PULUMI_HOME: path.join(path.dirname(w.project), ".pulumi"),
+          PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+        },
         encoding: "utf8",
       },
     );

@@ -30,6 +30,7 @@ mkdirSync(noPulumi);
 const stubEnv = (extra: Record<string, string> = {}) => ({
   PATH: `${stub.bin}:${process.env.PATH}`,
   HOME: dir,
+  PULUMI_HOME: join(dir, ".pulumi"),
   ...extra,
 });
 

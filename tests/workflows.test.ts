@@ -258,6 +258,7 @@ describe("workflow contents", () => {
             env: {
               PATH: `${stub.bin}:/usr/bin:/bin`,
               HOME: dir,
+              PULUMI_HOME: join(dir, ".pulumi"),
               STACK: "dev",
               DATAPLANE: dataplane,
               TRAFFIC_API: trafficApi,
@@ -305,6 +306,7 @@ describe("workflow contents", () => {
           ...existing.env,
           PATH: `${stub.bin}:/usr/bin:/bin`,
           HOME: root,
+          PULUMI_HOME: join(root, ".pulumi"),
           NODE_IP: "172.18.0.2",
           PULUMI_CONFIG_PASSPHRASE: "e2e",
         },

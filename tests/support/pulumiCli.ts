@@ -12,7 +12,9 @@
  *   (backend.go newDIYBackend, stateStoreNoun, describeBackendURL; issue 15841). An empty directory
  *   gets `.pulumi/meta.yaml` (backend.go ensurePulumiMeta).
  * - Stacks live in `.pulumi/stacks/<project>/<stack>.json` (project-scoped layout, pkg/backend/diy).
- *   The selected stack is a workspace setting under PULUMI_HOME (~/.pulumi/workspaces).
+ *   The selected stack is a workspace setting under PULUMI_HOME (~/.pulumi/workspaces, ~ being the
+ *   passwd entry's home, not $HOME: Go's user.Current). A call without PULUMI_HOME is refused (exit 2):
+ *   the real CLI would write into the user's own ~/.pulumi, so a test must give it one of its own.
  * - Stack choice: `--stack ""` is no stack; then the selected one is used, and with none a
  *   non-interactive run stops (pkg/cmd/pulumi/stack/io.go RequireStack/ChooseStack; stack_select.go
  *   returns backenderr.NoStackSelectedError). A named stack that does not exist is
@@ -71,8 +73,8 @@ const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 /** The variables that mark a CI run (see interactive). */
 const CI_VARIABLES = ["CI", "GITHUB_ACTIONS", "BUILD_NUMBER", "TF_BUILD", "GITLAB_CI"];
-/** The environment a call reads: PULUMI_*, HOME (os.homedir), TERM and CI's, the stub's version. */
-export const CALL_ENV = ["PULUMI_*", "HOME", "TERM", ...CI_VARIABLES, "STUB_PULUMI_VERSION"] as const;
+/** The environment a call reads: PULUMI_*, HOME and USER (homedir), TERM and CI's, the stub's version. */
+export const CALL_ENV = ["PULUMI_*", "HOME", "USER", "TERM", ...CI_VARIABLES, "STUB_PULUMI_VERSION"] as const;
 
 /** What one call of the `pulumi` process is given. */
 export interface PulumiCall {
@@ -243,8 +245,19 @@ function openBackend(ctx: Context, project: Project | undefined): string {
   return dir;
 }
 
-/** What os.homedir() gives the process: HOME when set, else the user's passwd entry. */
-const homedir = (ctx: Context) => ctx.env.HOME ?? os.userInfo().homedir;
+/**
+ * The home directory as the CLI's Go finds it (user.Current, built osusergo: lookup_stubs.go current):
+ * the user's passwd entry, else $HOME when $USER is set too. Not $HOME first, as Node's os.homedir():
+ * a test that points HOME at a temporary directory does not move the real CLI's ~.
+ */
+function homedir(ctx: Context): string {
+  try {
+    return os.userInfo().homedir;
+  } catch {
+    if (ctx.env.HOME && ctx.env.USER) return ctx.env.HOME;
+    return fail("user: Current requires cgo or $HOME, $USER set in environment");
+  }
+}
 
 const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -338,7 +351,11 @@ class Backend {
 
 /** The workspace setting that remembers the selected stack (pkg/workspace: ~/.pulumi/workspaces). */
 function workspaceFile(ctx: Context, project: Project): string {
-  const home = ctx.env.PULUMI_HOME || path.join(homedir(ctx), ".pulumi");
+  if (!ctx.env.PULUMI_HOME) {
+    // The real CLI would keep this in the user's own ~/.pulumi, outside the test.
+    unsupported(`PULUMI_HOME is not set: the CLI would write ${path.join(homedir(ctx), ".pulumi")}/workspaces`);
+  }
+  const home = ctx.env.PULUMI_HOME as string;
   const hash = createHash("sha1").update(project.file).digest("hex");
   return path.join(home, "workspaces", `${project.name}-${hash}-workspace.json`);
 }
