@@ -16,17 +16,19 @@ import { runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
 
 const header = { stack: "dev", baseRef: "main", baseCommit: "0123456789abcdef0123" };
-/** One render per config: the tests compare snapshots and never change them. */
-const snapshots = new Map<string, MeshSnapshot>();
-function snapshot(config: Record<string, unknown>): MeshSnapshot {
+/** One render per config: the tests compare renders and snapshots and never change them. */
+const renders = new Map<string, { files: ReturnType<typeof renderMesh>; snapshot: MeshSnapshot }>();
+function rendered(config: Record<string, unknown>) {
   const key = JSON.stringify(config);
-  let found = snapshots.get(key);
+  let found = renders.get(key);
   if (!found) {
-    found = snapshotOf(renderMesh(config));
-    snapshots.set(key, found);
+    const files = renderMesh(config);
+    found = { files, snapshot: snapshotOf(files) };
+    renders.set(key, found);
   }
   return found;
 }
+const snapshot = (config: Record<string, unknown>): MeshSnapshot => rendered(config).snapshot;
 const dev = devStackConfig();
 
 /** The diff's lines without the header and the counts. */
@@ -173,7 +175,7 @@ describe("semantic diff of two configs", () => {
   });
 
   test("file numbering and key order are no change; no change says so", () => {
-    const files = renderMesh(dev);
+    const { files } = rendered(dev);
     const renamed = files.map((f, i) => ({ ...f, path: f.path.replace(/^\d+-/, `${90 - i}-`) })).reverse();
     assert.deepEqual(diffSnapshots(snapshotOf(files), snapshotOf(renamed)), []);
     assert.equal(formatText([], header), "mesh diff, stack dev: main (0123456789ab) → working tree\nno mesh changes\n");
@@ -280,9 +282,15 @@ describe("npm run diff between two commits (a throwaway git repo)", () => {
   });
 
   test("--markdown against HEAD, a stack that is new since the base, and the errors", () => {
-    const unchanged = run(["--base", "HEAD", "--markdown"]);
-    assert.match(unchanged.stdout, /^<!-- istio-mesh:mesh-diff stack=dev -->\n/);
-    assert.match(unchanged.stdout, /→ this change: \*\*no mesh changes\*\*/);
+    // The PR comment against HEAD with the policy run's report (one render of the base serves both
+    // claims); a report that is not one stops the comment.
+    const report = join(repo, "policy.json");
+    writeFileSync(report, JSON.stringify({ stack: "dev", ok: false, error: "stack file not found" }));
+    const comment = run(["--base", "HEAD", "--markdown", "--policy-report", report]);
+    assert.equal(comment.code, 0, comment.stderr);
+    assert.match(comment.stdout, /^<!-- istio-mesh:mesh-diff stack=dev -->\n/);
+    assert.match(comment.stdout, /→ this change: \*\*no mesh changes\*\*/);
+    assert.match(comment.stdout, /#### Policies[\s\S]*could not run:\*\* stack file not found[\s\S]*#### Mesh changes/);
     cpSync(join(repo, "Pulumi.dev.yaml"), join(repo, "Pulumi.staging.yaml"));
     const added = run(["--base", "HEAD", "--stack", "staging"]);
     assert.equal(added.code, 0, added.stderr);
@@ -291,12 +299,6 @@ describe("npm run diff between two commits (a throwaway git repo)", () => {
     assert.deepEqual(run(["--base", "no-such-ref"]).code, 2);
     assert.match(run(["--base", "no-such-ref"]).stderr, /--base no-such-ref is not a commit/);
     assert.equal(run([]).code, 2);
-    // The PR comment with the policy run's report; a report that is not one stops the comment.
-    const report = join(repo, "policy.json");
-    writeFileSync(report, JSON.stringify({ stack: "dev", ok: false, error: "stack file not found" }));
-    const comment = run(["--base", "HEAD", "--markdown", "--policy-report", report]);
-    assert.equal(comment.code, 0, comment.stderr);
-    assert.match(comment.stdout, /#### Policies[\s\S]*could not run:\*\* stack file not found[\s\S]*#### Mesh changes/);
     writeFileSync(report, "not json");
     const unreadable = run(["--base", "HEAD", "--markdown", "--policy-report", report]);
     assert.equal(unreadable.code, 2);
