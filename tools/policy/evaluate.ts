@@ -175,18 +175,23 @@ export function reconcileConfig(policies: Policies, file: PackConfigFile = {}): 
 
 /** Pulumi's in-program representation → what a policy receives: secrets unwrapped, unknowns as sentinels. */
 export function policyView(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
   if (isUnknown(value)) return unknownValue;
   if (Array.isArray(value)) return value.map(policyView);
-  if (typeof value === "object" && value !== null) {
-    const obj = value as Record<string, unknown>;
-    if (obj[specialSigKey] === specialSecretSig) return policyView(obj.value);
-    return Object.fromEntries(
-      Object.entries(obj)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => [k, policyView(v)]),
-    );
+  const obj = value as Record<string, unknown>;
+  if (obj[specialSigKey] === specialSecretSig) return policyView(obj.value);
+  // A loop, not entries → filter → map → fromEntries (4× slower): every policy call gets a fresh view of
+  // every resource, as the analyzer deserializes one per call.
+  const view: Record<string, unknown> = {};
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    // Assigning "__proto__" would set the prototype instead of defining the key.
+    if (key === "__proto__")
+      Object.defineProperty(view, key, { value: policyView(v), enumerable: true, writable: true, configurable: true });
+    else view[key] = policyView(v);
   }
-  return value;
+  return view;
 }
 
 /** The object form of a violation the server accepts beside a plain message. */
