@@ -18,7 +18,6 @@ import { formatFindingsMarkdown } from "../analysis/format";
 import { filesInput, stackInput } from "../analysis/input";
 import { analyze } from "../analysis/run";
 import { parseSuppression } from "../analysis/suppressions";
-import { deployMesh } from "../components/mesh";
 import { buildMeshSpec, helmReleases } from "../components/meshSpec";
 import type { MeshConfig } from "../config/types";
 import { analysisPolicies } from "../policies/analysis";
@@ -28,7 +27,7 @@ import { reportSections } from "../tools/diff/comment";
 import { PLAIN } from "../tools/lib/style";
 import { renderMesh } from "../tools/render/main";
 import { devConfig, devStackConfig, meshConfig, PROJECT_ROOT } from "./support/configs";
-import { runWithMocks } from "./support/mockEngine";
+import { devMeshRun } from "./support/devMeshRun";
 import { fromRegistered, runPolicies } from "./support/policyHarness";
 
 const fixture = (name: string) => join(PROJECT_ROOT, "tests", "fixtures", "analysis", name);
@@ -298,7 +297,7 @@ describe("npm run analyze", () => {
 
 describe("the policy pack front end", () => {
   test("reports the stack's Errors and Warnings, the same findings as npm run analyze --stack", async () => {
-    const mesh = await runWithMocks(() => deployMesh(devConfig()));
+    const mesh = await devMeshRun();
     const run = await runPolicies([...analysisPolicies], fromRegistered(mesh.resources));
     const stack = analyze(stackInput(devConfig())).findings.filter((f) => f.level !== "Info");
     assert.deepEqual(

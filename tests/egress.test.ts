@@ -16,6 +16,7 @@ import { EGRESS_NAMESPACE, INGRESS_NAMESPACE, type NamedObject, serviceHost } fr
 import { parseMeshConfig, type RawConfig } from "../config/parse";
 import type { MeshConfig } from "../config/types";
 import { asPulumiConfig, devConfig, devStackConfig, meshConfig, rejected } from "./support/configs";
+import { devMeshRun } from "./support/devMeshRun";
 import { loadIndex } from "./support/indexProgram";
 import { istioModels } from "./support/istioSchemas";
 import { type MockRun, type Registered, runWithMocks } from "./support/mockEngine";
@@ -408,7 +409,7 @@ describe("egress: the program (Pulumi mocks)", () => {
   let on: MockRun;
   let off: MockRun;
   before(async () => {
-    on = await runWithMocks(() => deployMesh(devConfig()));
+    on = await devMeshRun();
     off = await runWithMocks(() =>
       deployMesh(parseMeshConfig({ egressGateway: "false", outboundTrafficPolicy: "REGISTRY_ONLY" })),
     );

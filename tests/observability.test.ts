@@ -15,6 +15,7 @@ import { parseMeshConfig, type RawConfig } from "../config/parse";
 import type { MeshConfig } from "../config/types";
 import { renderMesh } from "../tools/render/main";
 import { devConfig, meshConfig, rejected } from "./support/configs";
+import { devMeshRun } from "./support/devMeshRun";
 import { istioModels } from "./support/istioSchemas";
 import { RANDOM_PASSWORD, type Registered, resolved, runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
@@ -248,13 +249,8 @@ describe("credentials and exposure", () => {
 });
 
 describe("in the program", () => {
-  const deployDev = () => deployMesh(devConfig());
   /** One mock run of the dev stack, shared by the tests that only read it. */
-  let devRun: ReturnType<typeof runWithMocks<ReturnType<typeof deployDev>>> | undefined;
-  const devStack = () => {
-    devRun ??= runWithMocks(deployDev);
-    return devRun;
-  };
+  const devStack = devMeshRun;
   const toolResources = (run: { resources: readonly Registered[] }) =>
     run.resources.filter(
       (r) =>
@@ -315,7 +311,7 @@ describe("in the program", () => {
 
   test("the dashboards output names all four tools with a port-forward command and a local URL", async () => {
     const run = await devStack();
-    const { dashboards } = run.result as ReturnType<typeof deployDev>;
+    const { dashboards } = run.result as ReturnType<typeof deployMesh>;
     assert.deepEqual(
       Object.entries(dashboards).map(([name, t]) => [name, t.command, t.url]),
       [

@@ -31,6 +31,7 @@ import {
   kubernetesResource,
   type PackConfigFile,
   type PolicyInput,
+  policyView,
   runPolicies,
 } from "./support/policyHarness";
 import {
@@ -94,6 +95,18 @@ describe("the harness runs policies the way the analyzer does", () => {
       (await runPolicies([imagesPinned], [input], { config: { "images-pinned": "disabled" } })).diagnostics.length,
       0,
     );
+  });
+
+  test("a policy sees plain data: secrets unwrapped, undefined keys dropped, a `__proto__` key kept as a key", () => {
+    const props = JSON.parse('{"__proto__": {"a": 1}, "b": [1, null], "c": {"d": {}}}');
+    props.secret = { [specialSigKey]: specialSecretSig, value: { e: "x" } };
+    props.gone = undefined;
+    const view = policyView(props) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(view), ["__proto__", "b", "c", "secret"]);
+    assert.equal(Object.getPrototypeOf(view), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(view, "__proto__")?.value, { a: 1 });
+    assert.deepEqual(view.secret, { e: "x" });
+    assert.deepEqual(view.b, [1, null]);
   });
 });
 

@@ -8,6 +8,7 @@ import { KIND_CLUSTER_SCRIPT } from "../components/cluster/kindConfig";
 import { deployMesh } from "../components/mesh";
 import { buildMeshSpec } from "../components/meshSpec";
 import { devConfig, meshConfig } from "./support/configs";
+import { devMeshRun } from "./support/devMeshRun";
 import {
   FAKE_KUBECONFIG,
   MOCK_RANDOM_HEX,
@@ -19,17 +20,12 @@ import {
 } from "./support/mockEngine";
 import { T } from "./support/types";
 
-const deployDev = () => deployMesh(devConfig());
 /** The backends' objects, apart from what else (observability) lives in other namespaces. */
 const inBackend = (r: Registered) => (r.inputs.metadata as { namespace?: string } | undefined)?.namespace === "backend";
 const ISTIO_CHARTS = ["base", "istiod", "gateway"];
 
-let shared: Promise<Awaited<ReturnType<typeof runWithMocks<ReturnType<typeof deployDev>>>>> | undefined;
 /** One mock run of the dev stack, shared by the tests that only read it (each run costs ~1 s of CPU). */
-const devRun = () => {
-  shared ??= runWithMocks(deployDev);
-  return shared;
-};
+const devRun = devMeshRun;
 
 describe("kind cluster", () => {
   test("one create step that makes or reuses this stack's cluster, and a delete step, fed through the environment", async () => {
@@ -75,7 +71,7 @@ describe("kind cluster", () => {
     // Unset, so PULUMI_K8S_DELETE_UNREACHABLE decides: scripts/pulumi.sh sets it for one refresh once
     // kind confirms the cluster is gone. An explicit false would override that.
     assert.ok(!("deleteUnreachable" in provider.inputs), JSON.stringify(Object.keys(provider.inputs)));
-    const outputs = run.result as ReturnType<typeof deployDev>;
+    const outputs = run.result as ReturnType<typeof deployMesh>;
     assert.ok(outputs.kubeconfig, "kind mode outputs the cluster's kubeconfig");
     assert.equal(await pulumi.isSecret(outputs.kubeconfig), true);
     assert.equal(await resolved(outputs.kubeconfig), FAKE_KUBECONFIG);

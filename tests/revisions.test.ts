@@ -151,10 +151,21 @@ test("the newest release is chosen per numeric part, not as text", () => {
 describe("revisions under Pulumi's mocks", () => {
   const MWC = "kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration";
   const installed = { revisions: { enabled: true, upgradeTo: "1.30.4" } };
+  // One mock run per config: the tests only read what it registered.
+  const runs = new Map<string, ReturnType<typeof runWithMocks>>();
+  const runOf = (raw: Record<string, unknown>) => {
+    const key = JSON.stringify(raw);
+    let found = runs.get(key);
+    if (!found) {
+      found = runWithMocks(() => deployMesh(meshConfig(raw)));
+      runs.set(key, found);
+    }
+    return found;
+  };
 
   test("moving prod-canary updates its webhook, its Service and the ingress gateway, nothing else", async () => {
     const inputs = async (raw: Record<string, unknown>) => {
-      const run = await runWithMocks(() => deployMesh(meshConfig(raw)));
+      const run = await runOf(raw);
       return new Map(
         run.resources.map((r) => [r.urn, { label: `${r.type}::${r.name}`, inputs: JSON.stringify(r.inputs) }]),
       );
@@ -173,7 +184,7 @@ describe("revisions under Pulumi's mocks", () => {
   });
 
   test("a tag's webhook waits for every revision; injected workloads and the gateways wait for the tags", async () => {
-    const run = await runWithMocks(() => deployMesh(meshConfig(installed)));
+    const run = await runOf(installed);
     const stableTag = run.get(MWC, "istio-revision-tag-prod-stable");
     for (const istiod of ["istiod-1-30-3", "istiod-1-30-4"])
       assert.ok(run.dependsOn(stableTag, run.get(T.release, istiod)));

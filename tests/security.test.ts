@@ -14,8 +14,9 @@ import { isPinnedImage } from "../config/readers";
 import type { MeshConfig } from "../config/types";
 import { istioTraffic } from "./support/cells";
 import { devConfig, meshConfig } from "./support/configs";
+import { devMeshRun } from "./support/devMeshRun";
 import { istioModels } from "./support/istioSchemas";
-import { type MockRun, resolved, runWithMocks } from "./support/mockEngine";
+import { resolved, runWithMocks } from "./support/mockEngine";
 import { T } from "./support/types";
 
 const configs: [string, MeshConfig][] = [
@@ -298,11 +299,8 @@ describe("JWT", () => {
 });
 
 describe("the program under mocks", () => {
-  let shared: Promise<MockRun & { result?: ReturnType<typeof deployMesh> }> | undefined;
-  const devRun = () => {
-    shared ??= runWithMocks(() => deployMesh(devConfig()));
-    return shared;
-  };
+  // One mock run of the dev stack, shared by the tests that only read it.
+  const devRun = devMeshRun;
 
   test("registers one resource per security object", async () => {
     const run = await devRun();

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { main } from "../tools/verify/main";
@@ -129,6 +131,24 @@ describe("verify main and output", () => {
     assert.equal(report.passed, false);
     assert.equal(report.exitCode, 2);
     assert.match(report.error, /cannot reach the ingress gateway/);
+  });
+
+  it("a run whose --only names no in-cluster check reads no kubeconfig; one that does, reads it", async () => {
+    const err: string[] = [];
+    const deps = { projectRoot: PROJECT_ROOT, stdout: () => {}, stderr: (l: string) => err.push(l) };
+    const base = ["--config", join(PROJECT_ROOT, "Pulumi.dev.yaml"), "--url", "http://127.0.0.1:1"];
+    // A kubeconfig without the stack's context (kind-lab-cluster): the Kubernetes client refuses it.
+    const dir = mkdtempSync(join(tmpdir(), "verify-kubeconfig-"));
+    const file = join(dir, "kubeconfig");
+    writeFileSync(file, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+    try {
+      assert.equal(await main([...base, "--kubeconfig", file, "--only", "jwt"], deps), 2);
+      assert.match(err[0] ?? "", /^verify: cannot reach the ingress gateway/);
+      assert.equal(await main([...base, "--kubeconfig", file, "--only", "jwt,mtls"], deps), 2);
+      assert.match(err[1] ?? "", /^verify: cannot use the kubeconfig: the kubeconfig has no context kind-lab-cluster/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the table and JSON carry every row, and the family-wise bound counts statistical rows", () => {

@@ -1,20 +1,23 @@
 /**
- * Outputs @pulumi/tls would compute, for the mock engines: a real RSA key pair (generated once per
- * process; the program derives the JWKS and signs the demo token with it), a real certificate for
- * the certificates (a fixed self-signed one: the gateway-credential check parses what the Secret
- * holds, as istiod does), and a placeholder PEM for certificate requests.
+ * Outputs @pulumi/tls would compute, for the mock engines: a real RSA key pair (the program derives
+ * the JWKS and signs the demo token with it), a real certificate for the certificates (a fixed
+ * self-signed one: the gateway-credential check parses what the Secret holds, as istiod does), and a
+ * placeholder PEM for certificate requests. The key pair is a fixed throwaway 2048-bit key that no
+ * stack uses (tests/fixtures/mock-tls-key.pem): generating one cost every test process ~0.4 s of CPU.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const CERTIFICATE = readFileSync(join(__dirname, "..", "fixtures", "analysis", "web-cert.pem"), "utf8");
+const FIXTURES = join(__dirname, "..", "fixtures");
+const CERTIFICATE = readFileSync(join(FIXTURES, "analysis", "web-cert.pem"), "utf8");
 
 let keyPair: { publicKeyPem: string; privateKeyPem: string; privateKeyPemPkcs8: string } | undefined;
 
 export function mockKeyPair() {
   if (!keyPair) {
-    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const privateKey = createPrivateKey(readFileSync(join(FIXTURES, "mock-tls-key.pem"), "utf8"));
+    const publicKey = createPublicKey(privateKey);
     keyPair = {
       publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
       privateKeyPem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),

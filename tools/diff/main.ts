@@ -63,6 +63,9 @@ interface Side {
 /** Exports `commit` into a temp dir and renders the project there, with that commit's code. */
 function renderCommit(projectRoot: string, commit: string, stack: string): Side | undefined {
   const prefix = git(projectRoot, ["rev-parse", "--show-prefix"]);
+  // A stack the change adds: nothing to export or render (a render costs a process that loads the program).
+  const inBase = spawnSync("git", ["cat-file", "-e", `${commit}:${prefix}Pulumi.${stack}.yaml`], { cwd: projectRoot });
+  if (inBase.status !== 0) return undefined;
   const tmp = mkdtempSync(path.join(tmpdir(), "mesh-diff-"));
   try {
     const tar = path.join(tmp, "base.tar");

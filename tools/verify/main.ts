@@ -10,7 +10,7 @@ import { styleFor } from "../lib/style";
 import { type PulumiCli, resolveTarget, TARGET_OPTIONS, TARGET_USAGE, targetFlags } from "../lib/target";
 import { HttpClient, probeTcp } from "./http";
 import { clusterTransport } from "./kube";
-import { BETA_SAMPLE, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, delaySample, planChecks } from "./plan";
+import { BETA_SAMPLE, CLUSTER_CHECKS, DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, delaySample, planChecks } from "./plan";
 import { buildReport, formatTable } from "./report";
 import { runChecks } from "./run";
 import { DEFAULT_ALPHA, detectableRange, TARGET_POWER } from "./stats";
@@ -187,10 +187,13 @@ async function verify(argv: readonly string[], deps: VerifyDeps): Promise<number
   const cfg = target.config;
   if (cfg === undefined) throw new CliError(`${target.source} gives no stack config: pass --config`);
   let cluster: ClusterTransport | undefined;
-  try {
-    cluster = await clusterTransport(target.cluster);
-  } catch (e) {
-    throw new CliError(`cannot use the kubeconfig: ${(e as Error).message}`);
+  // Only a run with an in-cluster check loads the Kubernetes client (seconds of CPU) and reads a kubeconfig.
+  if (CLUSTER_CHECKS.some((name) => args.only?.includes(name) ?? true)) {
+    try {
+      cluster = await clusterTransport(target.cluster);
+    } catch (e) {
+      throw new CliError(`cannot use the kubeconfig: ${(e as Error).message}`);
+    }
   }
   const plan = planChecks(
     cfg,
@@ -204,9 +207,7 @@ async function verify(argv: readonly string[], deps: VerifyDeps): Promise<number
     args.only,
   );
   const running = plan.filter((p) => p.skip === undefined).map((p) => p.name);
-  const throughGateway = running.some(
-    (n) => !["control-plane", "access-matrix", "mtls", "egress", "observability"].includes(n),
-  );
+  const throughGateway = running.some((n) => !CLUSTER_CHECKS.includes(n));
   if (throughGateway) {
     try {
       await probeTcp(target.url);

@@ -18,6 +18,15 @@ export { BETA_SAMPLE, DEFAULT_CONCURRENCY, ENVOY_WORKERS } from "./load";
 /** Canary-split and abort sample at default; 1000 detects 85/15 against 90/10 (see README "Verify"). */
 export const DEFAULT_REQUESTS = 1000;
 
+/** The checks that run inside the cluster (through its API server); the others go through the gateway. */
+export const CLUSTER_CHECKS: readonly CheckName[] = [
+  "control-plane",
+  "access-matrix",
+  "mtls",
+  "egress",
+  "observability",
+];
+
 export interface PlannedCheck {
   readonly name: CheckName;
   /** Why it is skipped; undefined when it runs. */
