@@ -22,9 +22,10 @@ unit_tests() {
   # Node's own choice of reporter (spec on a terminal, else TAP), plus a TAP copy to read afterwards.
   local shown=tap code
   [[ -t 1 ]] && shown=spec
-  ISTIO_MESH_TEST_QUEUE="$queue" node --import tsx --test --test-concurrency=4 \
+  local shards=(tests/shards/*.test.ts) # all of them at once: one process each
+  ISTIO_MESH_TEST_QUEUE="$queue" node --import tsx --test --test-concurrency="${#shards[@]}" \
     --test-reporter="$shown" --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$report" tests/shards/*.test.ts
+    --test-reporter=tap --test-reporter-destination="$report" "${shards[@]}"
   code=$?
   # Node 24.11 exits 0 when a suite's own callback throws (nodejs/node#58687, fixed after it): the
   # report still says `not ok`.

@@ -25,11 +25,12 @@ import { describe, test } from "node:test";
 
 const TESTS_DIR = join(__dirname, "..");
 /**
- * One more than the cores of the 2-core machine `npm test` is measured on: some tests wait on a clock
- * (a load at a fixed rate, a canary pause, a stub's cancel window) and a fourth process fills that idle
- * time. `npm test` with 4: 62.8 and 59.4 s; with 3: 63.9 and 63.5 s (alternating runs, 2026-12-02).
+ * The shard files in tests/shards/, all run at once (scripts/test.sh): four, one more than the cores of
+ * the 2-core machine `npm test` is measured on, since some tests wait on a clock (a load at a fixed
+ * rate, a canary pause, a stub's cancel window) and a fourth process fills that idle time. `npm test`
+ * with 4: 62.8 and 59.4 s; with 3: 63.9 and 63.5 s (alternating runs, 2026-12-02).
  */
-export const SHARD_COUNT = 4;
+export const SHARD_COUNT = readdirSync(join(TESTS_DIR, "shards")).filter((f) => f.endsWith(".test.ts")).length;
 
 /**
  * Measured CPU seconds of the costliest files run alone (scripts/dev/test-profile.ts, every file,
