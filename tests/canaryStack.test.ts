@@ -114,6 +114,9 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
   test("STACK picks the stack when --stack is absent", async () => {
     const { w, code, stderr } = await oneStepRun();
     assert.equal(code, 0, stderr);
+    const ups = w.calls().filter((c) => c[0] === "up");
+    assert.ok(ups.length > 0 && ups.every((c) => c[c.indexOf("--stack") + 1] === "dev"), JSON.stringify(ups));
+    assert.ok(!w.calls().some((c) => c.join(" ").startsWith("stack ls")), "STACK named it: no selected-stack lookup");
     assert.deepEqual(w.weights(), { v1: 80, v2: 20 });
   });
 

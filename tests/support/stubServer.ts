@@ -211,4 +211,4 @@ exit 2
 `;
 }
 
-export const shellQuote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+const shellQuote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;

@@ -84,7 +84,6 @@ function renderCommit(projectRoot: string, commit: string, stack: string): Side 
       maxBuffer: 64 * 1024 * 1024,
       env: { ...process.env, NODE_OPTIONS: "" },
     });
-    if (child.status === 3) return undefined;
     if (child.status !== 0) {
       throw new DiffError(
         `cannot render the base (${commit.slice(0, 12)}):\n${(child.stderr || child.error?.message || "").trim()}`,

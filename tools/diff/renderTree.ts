@@ -5,7 +5,7 @@
  *
  *   node --import tsx tools/diff/renderTree.ts <project dir> <stack>   → JSON on stdout
  *
- * Exit 3: the stack file does not exist there (a stack the change adds). Exit 1: render failed.
+ * Exit 1: render failed, or the stack file does not exist there (npm run diff checks that first).
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -46,8 +46,8 @@ if (require.main === module) {
   } else {
     try {
       const files = renderCheckout(dir, stack);
-      if (files === undefined) process.exitCode = 3;
-      else process.stdout.write(JSON.stringify(files));
+      if (files === undefined) throw new Error(`no Pulumi.${stack}.yaml in ${dir}`);
+      process.stdout.write(JSON.stringify(files));
     } catch (error) {
       console.error((error as Error).message);
       process.exitCode = 1;

@@ -12,9 +12,6 @@ import { CliError, EXIT } from "./cli";
 import { LineAssembler } from "./lines";
 import { noStackSelected, preflightStack } from "./stackChecks";
 
-// It lives in target.ts, which loads no Automation API; tools/canary imports it from here.
-export { projectRootFrom } from "./target";
-
 export interface UpOptions {
   readonly signal?: AbortSignal;
   /** The CLI's stdout and stderr as they come. */

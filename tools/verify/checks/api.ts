@@ -17,7 +17,7 @@ export interface Pod {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
-async function getJson<T>(cluster: ClusterTransport, path: string): Promise<T> {
+export async function getJson<T>(cluster: ClusterTransport, path: string): Promise<T> {
   const r = await cluster.get(path);
   if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
   return JSON.parse(r.body) as T;

@@ -24,7 +24,7 @@ import { MESH_CLIENT, OUTSIDE_CLIENT } from "../../../components/security/identi
 import type { BackendServiceName, MeshConfig } from "../../../config/types";
 import { type ListedIstioObject, servingIstiods } from "../../lib/istiodRevision";
 import type { CheckRow, ClusterTransport, VerifyContext } from "../types";
-import { isReady, listPods, type Pod } from "./api";
+import { getJson, isReady, listPods, type Pod } from "./api";
 import { refusedTokens } from "./gateway";
 import {
   type CurlAnswer,
@@ -304,10 +304,7 @@ interface ListedDeployment extends ListedIstioObject {
  * and `istio.io/rev=<revision>`, else the revision a tag of that name points at.
  */
 async function existingIstiodRows(cluster: ClusterTransport, revision: string): Promise<CheckRow[]> {
-  const list = async <T>(path: string): Promise<readonly T[]> => {
-    const r = await cluster.get(path);
-    return r.status === 200 ? ((JSON.parse(r.body).items as T[] | undefined) ?? []) : [];
-  };
+  const list = async <T>(path: string): Promise<readonly T[]> => (await getJson<{ items: T[] }>(cluster, path)).items;
   const selector = (s: string) => `labelSelector=${encodeURIComponent(s)}`;
   const istiods = await list<ListedDeployment>(`/apis/apps/v1/deployments?${selector("app=istiod")}`);
   const tags = await list<ListedIstioObject>(
