@@ -555,7 +555,7 @@ describe("pre-flight pieces", () => {
     assert.deepEqual([plain.via, plain.istiods.map((o) => o.metadata?.name)], [undefined, ["istiod"]]);
   });
 
-  test("existingIstio: istiod's minor from the chart's version label first, so a digest-pinned image passes", () => {
+  test("existingIstio: a digest-pinned istiod's minor falls back to the chart's version label; without one, unknown", () => {
     const pinned = {
       metadata: { labels: { app: "istiod", "istio.io/rev": "stable", "app.kubernetes.io/version": "1.30.3" } },
       spec: { template: { spec: { containers: [{ image: "registry.example/istio/pilot@sha256:0123abcd" }] } } },

@@ -6,7 +6,7 @@ import { buildMeshSpec, helmReleases, ownedObjects } from "../../components/mesh
 import { EGRESS_NAMESPACE, INGRESS_NAMESPACE } from "../../components/meta";
 import type { MeshConfig } from "../../config/types";
 import type { ListedIstioObject } from "../lib/istiodRevision";
-import { type ExistingIstioFacts, existingIstioFindings } from "./existingIstio";
+import { type ExistingIstioFacts, existingIstioFindings, helmRelease, inHeldRelease } from "./existingIstio";
 
 /**
  * The Kubernetes minors Istio 1.30 supports (istio.io/latest/docs/releases/supported-releases,
@@ -106,23 +106,14 @@ function versionFinding(cfg: MeshConfig, server: ServerVersion): Finding | undef
   };
 }
 
-const helmRelease = (o: ListedObject) => ({
-  name: o.metadata?.annotations?.["meta.helm.sh/release-name"],
-  namespace: o.metadata?.annotations?.["meta.helm.sh/release-namespace"],
-});
-
 function istiodFindings(cfg: MeshConfig, facts: PreflightFacts): Finding[] {
   const existing = cfg.profile.existingIstio;
   if (existing) {
     const empty = { tags: [], configMaps: [] };
     return existingIstioFindings(cfg, existing, facts.istiods, facts.existingIstio ?? empty, facts.state);
   }
-  const owned = (o: ListedObject) => {
-    const r = helmRelease(o);
-    return facts.state.releases.some((s) => s.name === r.name && s.namespace === r.namespace);
-  };
   return facts.istiods
-    .filter((o) => !owned(o))
+    .filter((o) => !inHeldRelease(o, facts.state))
     .map((o) => {
       const r = helmRelease(o);
       const what =

@@ -34,7 +34,19 @@ export interface ExistingIstioFacts {
  * The node agents Istio's ambient Helm charts install in istio-system (1.30.3: cni's templates/daemonset.yaml
  * `istio-cni-node`, ztunnel's `ztunnel` unless `resourceName` renames it).
  */
-export const AMBIENT_NODE_AGENTS = ["ztunnel", "istio-cni-node"] as const;
+const AMBIENT_NODE_AGENTS = ["ztunnel", "istio-cni-node"] as const;
+
+/** The Helm release an object's meta.helm.sh annotations name (helm pkg/action/validate.go). */
+export const helmRelease = (o: ListedObject) => ({
+  name: o.metadata?.annotations?.["meta.helm.sh/release-name"],
+  namespace: o.metadata?.annotations?.["meta.helm.sh/release-namespace"],
+});
+
+/** Whether `o` belongs to a Helm release this stack's state holds. */
+export function inHeldRelease(o: ListedObject, state: StackHoldings): boolean {
+  const release = helmRelease(o);
+  return state.releases.some((r) => r.name === release.name && r.namespace === release.namespace);
+}
 
 const REV = "istio.io/rev";
 const label = (o: ListedObject, key: string) => o.metadata?.labels?.[key];
@@ -53,10 +65,9 @@ const minorOf = (version: string) => version.split(".").slice(0, 2).join(".");
  * the istiod it is told to use and delete its namespace.
  */
 function heldByThisStack(o: ListedObject, state: StackHoldings): string | undefined {
-  const release = o.metadata?.annotations?.["meta.helm.sh/release-name"];
-  const releaseNs = o.metadata?.annotations?.["meta.helm.sh/release-namespace"];
-  if (state.releases.some((r) => r.name === release && r.namespace === releaseNs)) {
-    return `its Helm release ${releaseNs}/${release}`;
+  if (inHeldRelease(o, state)) {
+    const release = helmRelease(o);
+    return `its Helm release ${release.namespace}/${release.name}`;
   }
   const ns = o.metadata?.namespace;
   return ns !== undefined && state.namespaces.includes(ns) ? `its namespace ${ns}` : undefined;
@@ -357,10 +368,8 @@ export function toolObjectFindings(cfg: MeshConfig, objects: readonly ListedObje
   if (!spec) return [];
   const footprint = observabilityFootprint(spec);
   const ours = (o: ListedObject) => {
-    const release = o.metadata?.annotations?.["meta.helm.sh/release-name"];
-    const releaseNs = o.metadata?.annotations?.["meta.helm.sh/release-namespace"];
     return (
-      state.releases.some((r) => r.name === release && r.namespace === releaseNs) ||
+      inHeldRelease(o, state) ||
       (state.objects ?? []).some(
         (s) => s.kind === o.kind && s.namespace === o.metadata?.namespace && s.name === o.metadata?.name,
       )
