@@ -97,9 +97,10 @@ has_salt() {
   return 1
 }
 # A salt line lost from the stack file (a `git checkout` of it, a bad merge) is recovered from the stack's
-# state rather than replaced by a new salt that no longer decrypts the state's secrets: `up` and `preview`
-# fall back to the state's secrets manager only when asked (env.FallbackToStateSecretsManager,
-# pkg/cmd/pulumi/stack/secrets.go; `destroy` always does).
+# state rather than replaced by a new salt, under which the stack file's `secure:` values (encrypted with
+# the old one) no longer decrypt: `up`, `preview` and `refresh` fall back to the state's secrets manager,
+# and write its salt back, only when asked (env.FallbackToStateSecretsManager, pkg/cmd/pulumi/stack/
+# secrets.go; `destroy` always does).
 export PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER="${PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER:-true}"
 stack_file="Pulumi.$STACK.yaml"
 salt_missing=no

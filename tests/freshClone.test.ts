@@ -108,6 +108,28 @@ describe("the stack file's encryptionsalt", () => {
     assert.equal(fs.readFileSync(file, "utf8"), written);
   });
 
+  test("a lost salt line: the state's comes back with PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER (as pulumi.sh sets it), else a new one", () => {
+    const s = setup();
+    const file = path.join(s.project, "Pulumi.dev.yaml");
+    const tracked = fs.readFileSync(file, "utf8");
+    assert.equal(pulumi(s, ["stack", "select", "--create", "dev"]).status, 0);
+    const salted = fs.readFileSync(file, "utf8");
+    const lose = () => fs.writeFileSync(file, tracked);
+    lose();
+    const restored = pulumi(s, ["up", "--yes"], { PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: "true" });
+    assert.equal(restored.status, 0, restored.stderr);
+    assert.equal(fs.readFileSync(file, "utf8"), salted, "the state's salt, written back");
+    lose();
+    assert.equal(pulumi(s, ["destroy", "--yes"]).status, 0, "destroy always falls back");
+    assert.equal(fs.readFileSync(file, "utf8"), salted);
+    lose();
+    const fresh = pulumi(s, ["up", "--yes"]);
+    assert.equal(fresh.status, 0, fresh.stderr);
+    const written = fs.readFileSync(file, "utf8");
+    assert.match(written.slice(tracked.length), /^encryptionsalt: v1:\S+\n$/);
+    assert.notEqual(written, salted, "without the variable the CLI makes a new salt");
+  });
+
   test("a committed salt binds every clone to its passphrase: another clone's stack init then fails", () => {
     const first = setup();
     assert.equal(pulumi(first, ["stack", "select", "--create", "dev"]).status, 0);

@@ -621,6 +621,28 @@ function saltOf(o: Opened): string {
   );
 }
 
+/**
+ * The salt an operation uses, restoring a stack file that lost its `encryptionsalt:` line while the state
+ * still has one (pkg/cmd/pulumi/stack/secrets.go): `destroy`, and `up`/`preview`/`refresh` with
+ * PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER truthy (sdk/go/common/env/env.go), take the state's salt and
+ * write it back (pkg/cmd/pulumi/config/io.go); without the variable the CLI makes a new salt from the
+ * passphrase and saves that (pkg/backend/diy/stack.go, passphrase/manager.go), and the file's `secure:`
+ * values, encrypted under the old one, no longer decrypt.
+ */
+function stackFileSalt(ctx: Context, o: Opened, file: StackFile, op: Op): string {
+  const stateSalt = o.backend.read(o.stack).checkpoint.latest?.secrets_providers?.state.salt;
+  if (file.salt || !stateSalt) return file.salt ?? saltOf(o);
+  const wrap = "getting stack configuration: get stack secrets manager: ";
+  Crypter.unlock(ctx, stateSalt, wrap); // the passphrase must open the state either way
+  const fallback = op === "destroy" || isTruthy(ctx.env.PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER);
+  file.salt = fallback ? stateSalt : newSalt(readPassphrase(ctx));
+  file.save();
+  return file.salt;
+}
+
+/** sdk/go/common/util/cmdutil IsTruthy: "1" or "true" in any case. */
+const isTruthy = (value: string | undefined) => value === "1" || value?.toLowerCase() === "true";
+
 function createStack(ctx: Context, project: Project, backend: Backend, name: string, provider: string): void {
   if (provider !== "default" && provider !== "passphrase")
     unsupported(`secrets provider ${provider} is not reproduced`);
@@ -1105,7 +1127,7 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
   const file = new StackFile(o.project, o.stack);
   const crypter = Crypter.unlock(
     ctx,
-    file.salt ?? saltOf(o),
+    stackFileSalt(ctx, o, file, op),
     "getting stack configuration: get stack secrets manager: ",
   );
   const config = file.values(crypter);
