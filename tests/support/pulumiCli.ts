@@ -512,8 +512,16 @@ class StackFile {
     this.doc.setIn(["config", key, ...pathParts], value);
   }
 
+  /**
+   * A key, or a path in one, that is not there is no error: the file is saved as it was
+   * (sdk/go/common/resource/config/map.go Map.Remove: a missing root is nil; object.go Delete: a
+   * missing or scalar step is nil).
+   */
   remove(key: string, pathParts: readonly string[]): void {
-    this.doc.deleteIn(["config", key, ...pathParts]);
+    const parent = ["config", key, ...pathParts].slice(0, -1);
+    if (isMap(parent.length === 1 ? this.doc.get("config") : this.doc.getIn(parent))) {
+      this.doc.deleteIn(["config", key, ...pathParts]);
+    }
   }
 
   save(): void {
