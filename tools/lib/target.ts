@@ -11,7 +11,6 @@
  * `--url`/`--https-url` also override the URLs of the other two; `--token`, `--ca-cert` and
  * `--kubeconfig` override the outputs. TARGET_OPTIONS and TARGET_USAGE keep the flags one set.
  */
-import { spawn } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
@@ -21,6 +20,7 @@ import { parseStackConfig } from "../../config/parse";
 import { readStackFile, StackFileError, secretProjectKeys } from "../../config/stackFile";
 import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, stackChoice } from "./cli";
+import { PulumiExit, runPulumi } from "./pulumiProcess";
 
 /** Stack outputs read here (components/mesh.ts returns them; index.ts exports them). */
 export const OUTPUTS = {
@@ -351,10 +351,9 @@ function readPem(file: string): string {
 }
 
 /**
- * The real CLI, run in the project (Pulumi.yaml names the state backend). Its output is read here, so
- * it never prompts (cmdutil/console.go Interactive wants stdin and stdout on a terminal): stdin is
- * closed, and a passphrase comes from the environment or not at all. Its failure becomes one line.
- * `instead` names what to pass when the CLI is not installed.
+ * The real CLI, run in the project (pulumiProcess.ts: it never prompts, so a passphrase comes from the
+ * environment or not at all). Its failure becomes one line. `instead` names what to pass when the CLI
+ * is not installed.
  */
 export function spawnPulumi(
   projectRoot: string,
@@ -365,21 +364,12 @@ export function spawnPulumi(
   }: { binary?: string; instead?: string; env?: NodeJS.ProcessEnv } = {},
 ): PulumiCli {
   return (args) =>
-    new Promise((resolve, reject) => {
-      const child = spawn(binary, args, { cwd: projectRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-      child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-      child.on("error", (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === "ENOENT" ? new TargetError(`the Pulumi CLI is not installed: pass ${instead} instead`) : error,
-        ),
-      );
-      child.on("close", (code) => {
-        if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
-        else reject(pulumiFailure(args, code, Buffer.concat(err).toString("utf8")));
-      });
+    runPulumi(args, { cwd: projectRoot, env, binary }).catch((error: unknown) => {
+      if (error instanceof PulumiExit) throw pulumiFailure(args, error.code, error.stderr);
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+        throw new TargetError(`the Pulumi CLI is not installed: pass ${instead} instead`);
+      }
+      throw error;
     });
 }
 
