@@ -1,6 +1,6 @@
 /**
- * `npm run canary` end to end: the entry point (tools/canary/main.ts as its own process), the
- * Automation API's LocalWorkspace and Stack, and the strict stub `pulumi` on PATH (tests/support/
+ * `npm run canary` end to end: the entry point (tools/canary/main.ts as its own process), its
+ * `pulumi` calls (tools/lib/stackWorkspace.ts), and the strict stub `pulumi` on PATH (tests/support/
  * pulumiCli.ts names the upstream files it follows; a DIY file backend with passphrase secrets, as
  * every stack of this project has). A stand-in gateway on 127.0.0.1 answers /users with exact
  * proportions of the weights the stub's last successful update recorded. Every test asserts where
@@ -44,21 +44,31 @@ async function untilUpStarted(w: World): Promise<void> {
 }
 
 /**
- * One run that three tests read, each for its own claim: one step to 20% on a stack nobody selected,
+ * One run that four tests read, each for its own claim: one step to 20% on a stack nobody selected,
  * named by STACK alone (no --stack), unlocked by PULUMI_CONFIG_PASSPHRASE_FILE (no
- * PULUMI_CONFIG_PASSPHRASE), with the header stage first. A canary process and its dozen `pulumi`
- * calls cost seconds of CPU; none of these three claims needs a run of its own to be shown.
+ * PULUMI_CONFIG_PASSPHRASE), with the header stage first; `--require` of a preload that lists, as the
+ * process exits, every module it loaded (`require.cache`: the bundle's packages are CommonJS, loaded
+ * through `require` even where the source says `import()`). A canary process and its dozen `pulumi`
+ * calls cost seconds of CPU; none of these claims needs a run of its own to be shown.
  */
 const oneStepRun = once(async () => {
   const w = await world({ selected: false });
   const file = path.join(w.project, "..", "passphrase");
   fs.writeFileSync(file, `${PASSPHRASE}\n`);
+  const loadedList = path.join(w.project, "..", "loaded-modules.json");
+  const preload = path.join(w.project, "..", "list-loaded-modules.cjs");
+  fs.writeFileSync(
+    preload,
+    `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(loadedList)}, JSON.stringify(Object.keys(require.cache))));\n`,
+  );
   const result = await canary(w, ["--header-stage", "--steps", "20", ...FAST], {
     STACK: "dev",
     PULUMI_CONFIG_PASSPHRASE: undefined,
     PULUMI_CONFIG_PASSPHRASE_FILE: file,
+    NODE_OPTIONS: `--require ${preload}`,
   }).done;
-  return { w, ...result };
+  const loaded: string[] = JSON.parse(fs.readFileSync(loadedList, "utf8"));
+  return { w, loaded, ...result };
 });
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {
@@ -70,7 +80,7 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 }
 
 // Each test (or shared run) is its own project, stub and gateway, so they run side by side.
-describe("npm run canary against a stub pulumi, through the Automation API", { concurrency: 4 }, () => {
+describe("npm run canary against a stub pulumi", { concurrency: 4 }, () => {
   test("without --stack it uses the stack pulumi has selected, never an empty --stack", async () => {
     const w = await world();
     const { code, stdout, stderr } = await canary(w, ["--steps", "20,30", ...FAST]).done;
@@ -128,6 +138,26 @@ describe("npm run canary against a stub pulumi, through the Automation API", { c
     assert.deepEqual(w.setWeightCalls(), []);
     assert.ok(!w.calls().some((c) => c[0] === "up"));
     assert.deepEqual(w.weights(), START);
+  });
+
+  test("a run drives the stack with the pulumi CLI alone: @pulumi/pulumi is never loaded", async () => {
+    const { w, code, stderr, loaded } = await oneStepRun();
+    assert.equal(code, 0, stderr);
+    assert.ok(loaded.includes(w.main), `the preload saw the run's own modules: ${loaded.join(", ")}`);
+    const calls = w.calls().map((c) => c.slice(0, 3).join(" "));
+    for (const call of [
+      "stack select --stack",
+      "config set-all --stack",
+      "stack tag ls",
+      "stack tag set",
+      "up --yes --skip-preview",
+    ]) {
+      assert.ok(calls.includes(call), `the run made \`pulumi ${call} …\`: ${JSON.stringify(calls)}`);
+    }
+    const sdk = loaded.filter((m) =>
+      m.includes(`${path.sep}node_modules${path.sep}@pulumi${path.sep}pulumi${path.sep}`),
+    );
+    assert.deepEqual(sdk, []);
   });
 
   test("with PULUMI_CONFIG_PASSPHRASE_FILE instead, the same stack runs", async () => {

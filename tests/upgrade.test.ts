@@ -1,6 +1,6 @@
 /**
  * `npm run upgrade`: the plan (pure, step by step), then tools/upgrade/main.ts in-process against the
- * strict stand-ins: the Automation API's LocalWorkspace on the stub `pulumi` (tests/support/pulumiCli.ts,
+ * strict stand-ins: tools/lib/stackWorkspace.ts on the stub `pulumi` (tests/support/pulumiCli.ts,
  * a DIY backend with passphrase secrets) and the stub `kubectl` (tests/support/stubKubectl.ts: rollout
  * restart and status as kubernetes/kubectl does them). `verify` is a function the test gives, which
  * records what the stack and the cluster held when it ran. Each run asserts where the stack's config

@@ -352,7 +352,7 @@ const withoutLatencies = (text: string) =>
     .replace(/P\(canary slower\) [\d.]+, Mann–Whitney p = [\d.e+-]+/g, "P(canary slower) …, Mann–Whitney p = …");
 
 /**
- * `npm run canary` as its own process through the Automation API, against the tests' strict stub
+ * `npm run canary` as its own process, through the Pulumi CLI, against the tests' strict stub
  * `pulumi` and a gateway answering with exactly the deployed split (tests/support/canaryWorld.ts).
  * Both versions answer alike on a loaded machine, so the latency gates are set where timing cannot
  * decide them; the weights and the split verdicts are exact.

@@ -1,5 +1,5 @@
 /**
- * A strict stand-in for the Pulumi CLI, for tests that run scripts or the Automation API for real.
+ * A strict stand-in for the Pulumi CLI, for tests that run scripts or tools that call it for real.
  *
  * The executable's behaviour, and the pulumi/pulumi source each rule follows, is in pulumiCli.ts:
  * it keeps real state (a DIY file backend's `.pulumi/` layout in the directory Pulumi.yaml names),
@@ -16,9 +16,8 @@
  *   pulumi.calls();  pulumi.stacks(project);  pulumi.outputs(project, "dev");  pulumi.signals();
  *   pulumi.seedStack(project, "dev", { passphrase: "test", resources, outputs });  // a deployed stack
  *
- * The Automation API finds it with `PulumiCommand.install`-free `LocalWorkspace` options:
- *   `pulumiCommand: await PulumiCommand.get({ root: path.dirname(pulumi.bin) })` (it runs `<root>/bin/pulumi`),
- * or by putting `pulumi.bin` first on PATH.
+ * The tools find it first on PATH (`pulumi.bin`); Pulumi's Automation API would also take
+ *   `pulumiCommand: await PulumiCommand.get({ root: path.dirname(pulumi.bin) })` (it runs `<root>/bin/pulumi`).
  *
  * Each call is a process of its own, started, piped, signalled and exiting as the CLI's, but a cheap one:
  * the `pulumi` file is a bash script that hands its arguments, working directory, the environment

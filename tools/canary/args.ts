@@ -8,7 +8,7 @@ import type { GateThresholds } from "./plan";
 export const USAGE = `usage: npm run canary -- (--to PERCENT [--step 10] | --steps 5,10,25,50,100) [options]
 
 Moves istio-mesh:canaryWeights toward the canary version in steps, on the stack \`pulumi\` would use
-(--stack, else STACK, else the selected stack), through the Pulumi Automation API. Before changing
+(--stack, else STACK, else the selected stack), through the Pulumi CLI. Before changing
 anything it checks the passphrase, the stack's lock, its outputs and Prometheus, then gates the weights
 deployed now (a resumed run never assumes they are good). Each step: set the config, \`pulumi up\`
 (only the routing objects change), sample for --pause, gate. Any failure (a gate, \`up\`, a policy

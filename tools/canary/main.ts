@@ -1,7 +1,7 @@
 /**
  * `npm run canary`: a gated progressive canary of user-service, driven from the stack itself.
  * The plan, gates, comparison and runner are pure (plan.ts, gates.ts, compare.ts, run.ts); this file
- * wires them to the Pulumi Automation API (workspace.ts), the gateway (probe.ts) and Prometheus.
+ * wires them to the stack through the Pulumi CLI (workspace.ts), the gateway (probe.ts) and Prometheus.
  */
 
 import * as path from "node:path";
@@ -33,7 +33,7 @@ import {
   versionMetrics,
 } from "./prometheus";
 import { abandonedState, type CanaryState, type CanaryWorkspace, runCanary } from "./run";
-import { AutomationWorkspace } from "./workspace";
+import { PulumiCanaryWorkspace } from "./workspace";
 
 export type CanaryIo = LineIo;
 
@@ -43,7 +43,7 @@ export interface CanaryMainDeps {
   readonly env?: NodeJS.ProcessEnv;
   /** `pulumi` for reading the stack's config and outputs (default: the CLI on PATH). */
   readonly pulumi?: PulumiCli;
-  /** The stack; real runs use the Automation API, loaded once every check has passed. */
+  /** The stack; real runs drive it through the Pulumi CLI (workspace.ts). */
   readonly workspace?: (stack: string) => Promise<CanaryWorkspace>;
   /** What `up` needs and `config set-all` does not check (default: the stack's passphrase and lock). */
   readonly preflight?: (stack: string) => Promise<void>;
@@ -126,8 +126,8 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
     throw new CliError("--confirm needs a terminal to ask on, or --confirm-url: refusing to start and then hang");
   }
 
-  // Everything the run needs, checked before the first change, and before the Automation API is loaded
-  // (about a second of CPU): the stack, its passphrase and lock, its config and outputs, Prometheus.
+  // Everything the run needs, checked before the first change: the stack, its passphrase and lock,
+  // its config and outputs, Prometheus.
   const pulumi =
     deps.pulumi ??
     spawnPulumi(deps.projectRoot, { env, instead: "--dry-run --config Pulumi.<stack>.yaml for the plan alone" });
@@ -155,7 +155,7 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
   }
 
   const plan = buildPlan(cfg, args);
-  const workspace = await (deps.workspace ?? ((s) => AutomationWorkspace.open(s, deps.projectRoot)))(stackName);
+  const workspace = await (deps.workspace ?? ((s) => PulumiCanaryWorkspace.open(s, deps.projectRoot)))(stackName);
   const style = styleFor({ isTTY: io.isTTY }, env);
   const ctrlC = deps.ctrlC ?? new CtrlC(() => {});
   const notify = args.notifyUrl;
@@ -292,7 +292,7 @@ if (require.main === module) {
     process.stderr.write(`\ncanary: Ctrl-C again: ${abandonedState(state)}\n`);
     process.exit(EXIT.interrupted);
   });
-  // Our own handler: Node's default would exit at once, and the exit would SIGTERM `pulumi up` (stackWorkspace.ts runCli).
+  // Our own handler: Node's default would exit at once, and the exit would SIGTERM `pulumi up` (pulumiProcess.ts runPulumi).
   process.on("SIGINT", () => ctrlC.received());
   void runCli("canary", () =>
     main(argv, {

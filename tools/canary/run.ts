@@ -5,7 +5,7 @@ import { evaluateGates, type GateResult, type SplitSample, type SplitTest } from
 import { type CanaryPlan, type CanaryStep, formatWeights, type Weights } from "./plan";
 import type { VersionMetrics } from "./prometheus";
 
-/** The stack, through the Automation API in real runs. */
+/** The stack, through the Pulumi CLI in real runs (workspace.ts). */
 export interface CanaryWorkspace {
   readonly stackName: string;
   setWeights(weights: Weights): Promise<void>;

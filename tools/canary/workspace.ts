@@ -1,6 +1,6 @@
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "../lib/cli";
-import type { StackWorkspace, UpOptions } from "../lib/stackWorkspace";
+import { StackWorkspace, type UpOptions } from "../lib/stackWorkspace";
 import type { Weights } from "./plan";
 
 /**
@@ -14,13 +14,11 @@ import type { Weights } from "./plan";
 export const LAST_GOOD_TAG = `${PROJECT}:canary-last-good`;
 
 /** The stack as the canary changes it: its weights in config, the last good ones in a stack tag. */
-export class AutomationWorkspace {
+export class PulumiCanaryWorkspace {
   private constructor(private readonly stack: StackWorkspace) {}
 
-  /** The Automation API (about a second of CPU to load) only now: the checks before a run need none of it. */
-  static async open(name: string, projectRoot: string): Promise<AutomationWorkspace> {
-    const { StackWorkspace } = await import("../lib/stackWorkspace.js");
-    return new AutomationWorkspace(await StackWorkspace.open(name, projectRoot));
+  static async open(name: string, projectRoot: string): Promise<PulumiCanaryWorkspace> {
+    return new PulumiCanaryWorkspace(await StackWorkspace.open(name, projectRoot));
   }
 
   get stackName(): string {

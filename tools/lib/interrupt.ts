@@ -3,10 +3,10 @@
  * (pkg/backend/cancellation_scope.go), which can orphan resources, so it must get exactly one:
  *
  *   - From a terminal, Ctrl-C reaches the whole foreground process group, `pulumi up` included
- *     (stackWorkspace.ts spawns it not detached, as the Automation API does). Sending another would
+ *     (pulumiProcess.ts spawns it not detached, as the Automation API did). Sending another would
  *     terminate it.
  *   - When only our process was signalled (`kill -INT <pid>`, a supervisor), it got nothing: forward
- *     one through `UpOptions.signal` (its abort sends the CLI one SIGINT, as the Automation API's does).
+ *     one through `UpOptions.signal` (its abort sends the CLI one SIGINT, as the Automation API's did).
  *
  * Which case it was shows in the CLI's own output: it prints "^C received; cancelling" when the signal
  * arrives (an engine stdout event, which the non-interactive display writes to stdout:

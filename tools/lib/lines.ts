@@ -1,7 +1,7 @@
 /**
- * Whole lines out of a child's output. The Automation API hands `onOutput` each `data` chunk of the
- * CLI's stdout as it arrives (`exec` in sdk/nodejs/automation/cmd.ts), and a chunk may end in the
- * middle of a line: a pattern tested per chunk can miss a line cut in two.
+ * Whole lines out of a child's output. `onOutput` gets each `data` chunk of the CLI's stdout as it
+ * arrives (pulumiProcess.ts), and a chunk may end in the middle of a line: a pattern tested per chunk
+ * can miss a line cut in two.
  */
 export class LineAssembler {
   private partial = "";

@@ -1,7 +1,7 @@
 /**
- * What a tool that changes a stack checks before it loads the Automation API (about a second of CPU,
- * with all of @pulumi/pulumi): which stack, and what its `up` will need that `config set-all` does not
- * check. Files and one `pulumi stack ls` only; tools/lib/stackWorkspace.ts then drives the stack.
+ * What a tool that changes a stack checks before it changes anything: which stack, and what its `up`
+ * will need that `config set-all` does not check. Files and one `pulumi stack ls` only;
+ * tools/lib/stackWorkspace.ts then drives the stack.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
@@ -42,9 +42,9 @@ export async function preflightStack(
 
 /**
  * The stack `pulumi` has selected for this project, found as the Automation API's `workspace.stack()`
- * finds it (`pulumi stack ls --json`, the entry marked current), but through `pulumi` alone: a tool
- * can then check everything before it loads the Automation API. With none selected, refuse as the
- * CLI does rather than send an empty `--stack`.
+ * finds it (sdk/nodejs/automation/localWorkspace.ts stack, listStacks: `pulumi stack ls --json
+ * --non-interactive`, the entry marked current). With none selected, refuse as the CLI does rather
+ * than send an empty `--stack`.
  */
 export async function selectedStack(pulumi: PulumiCli): Promise<string> {
   const text = await pulumi(["stack", "ls", "--json", "--non-interactive"]);
@@ -130,7 +130,7 @@ export function pulumiBackendUrl(projectRoot: string, env: NodeJS.ProcessEnv): s
 /**
  * The directory a file:// backend opens, as the DIY backend resolves it (pkg/backend/diy/backend.go
  * massageBlobPath): the query (`?no_tmp_dir=…`) dropped, a leading `~` the user's home directory, a
- * relative path taken from the CLI's working directory (which the Automation API sets to the project),
+ * relative path taken from the CLI's working directory (which the tools set to the project),
  * and percent-escapes decoded as gocloud's fileblob decodes the URL's path. Undefined where the CLI would
  * fail to open it (no home directory, a bad escape): nothing to check.
  */

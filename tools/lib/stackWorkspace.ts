@@ -1,16 +1,20 @@
 /**
- * A stack through Pulumi's Automation API, as the tools that change one (canary, upgrade) drive it: the
- * same `pulumi config set-all --path`, `pulumi up` and `pulumi stack tag` a user would run, so
+ * A stack as the tools that change one (canary, upgrade) drive it: the same `pulumi stack select`,
+ * `pulumi config set-all --path`, `pulumi up` and `pulumi stack tag` a user would run, so
  * Pulumi.<stack>.yaml stays the single source of truth, with the checks made before any change.
+ *
+ * Each is the command line Pulumi's Automation API (`LocalWorkspace`, `Stack`; @pulumi/pulumi 3.270)
+ * built for these calls, with its environment, run here directly: importing the Automation API loads
+ * the whole SDK (runtime, closure serialisation, a vendored TypeScript), ~2 s of the canary's ~2.7 s of
+ * CPU. The upstream source each call follows is named at the call (sdk/nodejs/automation/*.ts).
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "./cli";
 import { LineAssembler } from "./lines";
-import { noStackSelected, preflightStack } from "./stackChecks";
+import { PulumiExit, runPulumi } from "./pulumiProcess";
+import { noStackSelected, preflightStack, selectedStack } from "./stackChecks";
 
 export interface UpOptions {
   readonly signal?: AbortSignal;
@@ -19,40 +23,45 @@ export interface UpOptions {
 }
 
 /**
- * The stack through Pulumi's Automation API: the same `pulumi config set-all --path` and
- * `pulumi up` a user would run, so Pulumi.<stack>.yaml stays the single source of truth.
+ * The marker the Automation API puts on every CLI call (cmd.ts PulumiCommand.run): the CLI sends the
+ * names of PULUMI_* variables with its update check (pkg/cmd/pulumi/pulumi.go getCLIMetadata). Kept,
+ * so a run's calls are the ones they were.
  */
+const WORKSPACE_ENV = { PULUMI_AUTOMATION_API: "true" };
+/** Stack.up adds this (stack.ts createBaseOptions); workspace calls do not (localWorkspace.ts runPulumiCmd). */
+const OPERATION_ENV = { ...WORKSPACE_ENV, PULUMI_DEBUG_COMMANDS: "true" };
+
 export class StackWorkspace {
   private constructor(
-    private readonly stack: Stack,
+    readonly stackName: string,
     readonly projectRoot: string,
+    private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  get stackName(): string {
-    return this.stack.name;
-  }
-
   /**
-   * `name` (from --stack or STACK), else the stack `pulumi` has selected for this project: the
-   * Automation API's `workspace.stack()` (`pulumi stack ls --json`, the entry marked current). With
+   * `name` (from --stack or STACK), else the stack `pulumi` has selected for this project (the
+   * Automation API's `workspace.stack()`: `pulumi stack ls --json`, the entry marked current). With
    * none selected, refuse as the CLI does rather than send an empty `--stack`.
+   *
+   * Then `pulumi stack select --stack <name>`, as `Stack.select` does (localWorkspace.ts selectStack):
+   * it fails on a stack that does not exist, before anything changes, and, as it always did, leaves
+   * that stack selected for the user's later `pulumi` commands.
+   *
+   * No `pulumi version` first: `LocalWorkspace.create` ran it for the SDK's own check (cmd.ts
+   * parseAndValidatePulumiVersion: CLI ≥ 3.2.0-alpha, major 3), a contract between the SDK and the
+   * CLI that no longer applies. The floor these tools need (3.211, a file backend's stack tags) is
+   * scripts/check-prereqs.sh's, and an older CLI fails the canary's first tag read before any change.
    */
-  static async open(name: string | undefined, projectRoot: string): Promise<StackWorkspace> {
-    let workspace: LocalWorkspace;
-    try {
-      workspace = await LocalWorkspace.create({ workDir: projectRoot });
-    } catch (error) {
-      const text = error instanceof Error ? error.message : String(error);
-      const why = /ENOENT/.test(text) ? "it is not installed (or not on PATH)" : stderrOf(text).join("; ");
-      throw new CliError(`cannot run the Pulumi CLI: ${why}`, EXIT.usage);
-    }
-    const stackName = name ?? (await workspace.stack().catch(cliFailure("pulumi stack ls")))?.name;
-    if (stackName === undefined || stackName === "") throw noStackSelected();
-    // The workspace already made (LocalWorkspace.selectStack would make another: one more `pulumi version`).
-    const stack = await Stack.select(stackName, workspace).catch(
-      cliFailure(`pulumi stack select --stack ${stackName}`),
-    );
-    return new StackWorkspace(stack, projectRoot);
+  static async open(
+    name: string | undefined,
+    projectRoot: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<StackWorkspace> {
+    const cli = (command: string) => (args: readonly string[]) => pulumi(args, command, projectRoot, env);
+    const stackName = name ?? (await selectedStack(cli("pulumi stack ls")));
+    if (stackName === "") throw noStackSelected();
+    await cli(`pulumi stack select --stack ${stackName}`)(["stack", "select", "--stack", stackName]);
+    return new StackWorkspace(stackName, projectRoot, env);
   }
 
   /**
@@ -65,13 +74,12 @@ export class StackWorkspace {
 
   /**
    * `pulumi up` with the policy pack, as `npm run up` runs it, so a canary step passes the same
-   * guardrails. `signal` is as the Automation API's: aborting it sends the CLI one SIGINT.
+   * guardrails. Aborting `signal` sends the CLI one SIGINT.
    *
-   * The CLI runs here, with the command line and environment the Automation API's Stack.up gives a
-   * local program (`up --yes --skip-preview … --exec-kind auto.local --stack <s> --non-interactive`),
-   * not through Stack.up: that follows every update with `pulumi stack output --json` twice and
-   * `pulumi stack history` (automation/stack.ts up: `this.outputs()`, `this.info()`) for an UpResult
-   * the tools never read; three CLI runs of about a second each on every step.
+   * The command line and environment the Automation API's Stack.up gives a local program
+   * (`up --yes --skip-preview … --exec-kind auto.local --stack <s> --non-interactive`), without what
+   * Stack.up does after: `pulumi stack output --json` twice and `pulumi stack history`
+   * (automation/stack.ts up: `this.outputs()`, `this.info()`) for an UpResult the tools never read.
    */
   async up(options: UpOptions = {}): Promise<void> {
     const packConfig = path.join(this.projectRoot, "policies", "config", `${this.stackName}.json`);
@@ -97,103 +105,109 @@ export class StackWorkspace {
       "auto.local",
       "--stack",
       this.stackName,
-      // automation/cmd.ts PulumiCommand.run: a prompt fails instead of hanging.
-      "--non-interactive",
     ];
-    await runCli(args, this.projectRoot, {
-      onOutput: (text) => {
+    const io = {
+      onOutput: (text: string) => {
         report.push(text);
         options.onOutput?.(text);
       },
       ...(options.onOutput && { onError: options.onOutput }),
       ...(options.signal && { signal: options.signal }),
+    };
+    await runPulumi(nonInteractive(args), {
+      cwd: this.projectRoot,
+      env: { ...this.env, ...OPERATION_ENV },
+      ...io,
     }).catch((error: unknown) => {
       report.flush();
       const reason = violations.length > 0 ? ` (policy violation: ${violations.join("; ")})` : "";
-      const stderrSaid = error instanceof Error && /^error:/m.test(error.message);
-      const failure = !stderrSaid && diagnostics.length > 0 ? new Error(diagnostics.join("\n")) : error;
-      return cliFailure(`pulumi up${reason}`)(failure);
+      throw cliFailure(`pulumi up${reason}`, error, diagnostics);
     });
   }
 
   /** Sets project config keys (`pulumi config set-all --path`): `{ "revisions.upgradeTo": "1.30.4" }`. */
   async setConfig(values: Readonly<Record<string, string>>): Promise<void> {
-    const entries = Object.entries(values).map(([key, value]) => [`${PROJECT}:${key}`, { value }]);
-    await this.stack.setAllConfig(Object.fromEntries(entries), true).catch(cliFailure("pulumi config set-all"));
+    // localWorkspace.ts setAllConfig: `--plaintext key=value` per entry (none of these is a secret).
+    const pairs = Object.entries(values).flatMap(([key, value]) => ["--plaintext", `${PROJECT}:${key}=${value}`]);
+    await this.run(["config", "set-all", "--stack", this.stackName, "--path", ...pairs], "pulumi config set-all");
   }
 
-  /** Removes project config keys, one `pulumi config rm --path` each (a missing key is an error there). */
+  /**
+   * Removes project config keys, one `pulumi config rm --path` each, as Stack.removeConfig ran them
+   * (localWorkspace.ts removeConfig). A key that is not there is no error (config/map.go Map.Remove).
+   */
   async removeConfig(keys: readonly string[]): Promise<void> {
     for (const key of keys) {
-      await this.stack.removeConfig(`${PROJECT}:${key}`, true).catch(cliFailure(`pulumi config rm ${key}`));
+      await this.run(
+        ["config", "rm", `${PROJECT}:${key}`, "--stack", this.stackName, "--path"],
+        `pulumi config rm ${key}`,
+      );
     }
   }
 
+  /** The stack's tags (localWorkspace.ts listTags: `pulumi stack tag ls --json`, a JSON object). */
   async tags(): Promise<Record<string, string>> {
-    return this.stack.listTags().catch(cliFailure("pulumi stack tag ls"));
+    const text = await this.run(["stack", "tag", "ls", "--json", "--stack", this.stackName], "pulumi stack tag ls");
+    try {
+      const tags: unknown = JSON.parse(text);
+      if (typeof tags === "object" && tags !== null && !Array.isArray(tags)) return tags as Record<string, string>;
+    } catch {
+      // reported below
+    }
+    throw new CliError("`pulumi stack tag ls --json` did not print a JSON object", EXIT.failed);
   }
 
+  /** localWorkspace.ts setTag. */
   async setTag(name: string, value: string): Promise<void> {
-    await this.stack.setTag(name, value).catch(cliFailure("pulumi stack tag set"));
+    await this.run(["stack", "tag", "set", name, value, "--stack", this.stackName], "pulumi stack tag set");
   }
+
+  private run(args: readonly string[], command: string): Promise<string> {
+    return pulumi(args, command, this.projectRoot, this.env);
+  }
+}
+
+/** A workspace call, as localWorkspace.ts runPulumiCmd runs it: in the project, its stdout read. */
+function pulumi(args: readonly string[], command: string, projectRoot: string, env: NodeJS.ProcessEnv) {
+  return runPulumi(nonInteractive(args), { cwd: projectRoot, env: { ...env, ...WORKSPACE_ENV } }).catch(
+    (error: unknown) => {
+      throw cliFailure(command, error);
+    },
+  );
+}
+
+/** cmd.ts PulumiCommand.run: every call gets `--non-interactive` last, so a prompt fails instead of hanging. */
+function nonInteractive(args: readonly string[]): string[] {
+  return args.includes("--non-interactive") ? [...args] : [...args, "--non-interactive"];
 }
 
 /**
- * `pulumi <args>` in the project, its output streamed, as the Automation API's command runner does it
- * (automation/cmd.ts exec: not detached, so a terminal's Ctrl-C reaches it; an abort sends one SIGINT).
- * Fails with the CLI's stderr.
+ * A failed call as one line. The CLI's `error:` lines say what went wrong (a policy violation, a
+ * lock, a missing passphrase: cmd/pulumi/main.go DisplayErrorMessage), else `otherwise` (up's
+ * diagnostics), else its last stderr lines. No executable at all: could not run (exit 2).
  */
-function runCli(
-  args: readonly string[],
-  cwd: string,
-  io: { onOutput: (text: string) => void; onError?: (text: string) => void; signal?: AbortSignal },
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // The environment Stack.up gives it (automation/stack.ts runPulumiCmd, cmd.ts PulumiCommand.run).
-    const env = { ...process.env, PULUMI_DEBUG_COMMANDS: "true", PULUMI_AUTOMATION_API: "true" };
-    const child = spawn("pulumi", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => io.onOutput(chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      io.onError?.(chunk.toString());
-    });
-    const abort = () => child.kill("SIGINT");
-    io.signal?.addEventListener("abort", abort, { once: true });
-    // The tool ending (a second Ctrl-C's exit, a SIGTERM to the tool alone) ends the CLI too, as the
-    // Automation API's runner does (execa's cleanup sends it SIGTERM), rather than leaving it orphaned.
-    const orphaned = () => child.kill("SIGTERM");
-    process.once("exit", orphaned);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      process.removeListener("exit", orphaned);
-      io.signal?.removeEventListener("abort", abort);
-      if (code === 0) resolve();
-      else reject(new Error(stderr.trim() || `pulumi ${args[0]} ended by ${signal ?? `exit ${code}`}`));
-    });
-  });
-}
-
-/** The CLI's stderr lines from an Automation API CommandError's message. */
-function stderrOf(message: string): string[] {
-  const stderr = /stderr: ([\s\S]*?)\n err\?:/.exec(message)?.[1] ?? message;
-  return stderr
+function cliFailure(command: string, error: unknown, otherwise: readonly string[] = []): CliError {
+  if (!(error instanceof PulumiExit)) {
+    const why =
+      (error as NodeJS.ErrnoException).code === "ENOENT"
+        ? "it is not installed (or not on PATH)"
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    return new CliError(`cannot run the Pulumi CLI: ${why}`, EXIT.usage);
+  }
+  const lines = error.stderr
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "");
-}
-
-/**
- * The Automation API's CommandError carries the CLI's stderr; keep its `error:` lines, which say
- * what went wrong (a policy violation, a lock, a missing passphrase).
- */
-export function cliFailure(command: string) {
-  return (error: unknown): never => {
-    const lines = stderrOf(error instanceof Error ? error.message : String(error));
-    const errors = lines.filter((l) => l.startsWith("error:"));
-    throw new CliError(
-      `\`${command}\` failed: ${(errors.length > 0 ? errors : lines.slice(-3)).join("; ")}`,
-      EXIT.failed,
-    );
-  };
+  const errors = lines.filter((l) => l.startsWith("error:"));
+  const said =
+    errors.length > 0
+      ? errors
+      : otherwise.length > 0
+        ? otherwise
+        : lines.length > 0
+          ? lines.slice(-3)
+          : [error.message];
+  return new CliError(`\`${command}\` failed: ${said.join("; ")}`, EXIT.failed);
 }

@@ -6,7 +6,7 @@ import { TARGET_OPTIONS, type TargetFlags, targetFlags } from "../lib/target";
 export const USAGE = `usage: npm run upgrade -- --to VERSION [options]
 
 Upgrades Istio on the stack with revisions and revision tags, as Istio's canary-upgrade guide does it,
-through the Pulumi Automation API and kubectl (the stack \`pulumi\` would use: --stack, else STACK, else
+through the Pulumi CLI and kubectl (the stack \`pulumi\` would use: --stack, else STACK, else
 the selected stack; it needs istio-mesh:revisions.enabled, and refuses a stack that uses the cluster's
 own istiod, istio-mesh:existingIstio, whose control plane is not the stack's to upgrade):
   1. install the new revision beside the old (config revisions.upgradeTo; pulumi up)

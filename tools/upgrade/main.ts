@@ -1,6 +1,6 @@
 /**
  * `npm run upgrade`: a zero-downtime Istio upgrade with revisions and revision tags. The plan and the
- * runner are pure (plan.ts, run.ts); this file wires them to the Pulumi Automation API
+ * runner are pure (plan.ts, run.ts); this file wires them to the stack through the Pulumi CLI
  * (tools/lib/stackWorkspace.ts), kubectl (tools/lib/kubectl.ts) and `npm run verify`.
  */
 
@@ -10,6 +10,7 @@ import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, runCli } from "../lib/cli";
 import { CtrlC } from "../lib/interrupt";
 import { type Kubectl, KubectlError, kubectlSession } from "../lib/kubectl";
+import { StackWorkspace } from "../lib/stackWorkspace";
 import { styleFor } from "../lib/style";
 import { type PulumiCli, projectRootFrom, resolveStack, TargetError } from "../lib/target";
 import { type LineIo, terminalLineIo } from "../lib/terminalIo";
@@ -32,7 +33,7 @@ export interface UpgradeMainDeps {
   readonly env?: NodeJS.ProcessEnv;
   /** `pulumi` for reading the stack's config (default: the CLI on PATH). */
   readonly pulumi?: PulumiCli;
-  /** The stack; real runs use the Automation API. */
+  /** The stack; real runs drive it through the Pulumi CLI (tools/lib/stackWorkspace.ts). */
   readonly workspace?: (stack: string | undefined) => Promise<UpgradeWorkspace & { preflight?: () => Promise<void> }>;
   /** kubectl with the stack's cluster flags (default: kubectl on PATH). */
   readonly kubectl?: Kubectl;
@@ -79,9 +80,7 @@ export async function main(argv: readonly string[], deps: UpgradeMainDeps): Prom
   }
 
   // Everything the run needs, checked before the first change.
-  const workspace = await (
-    deps.workspace ?? (async (s) => (await automation()).StackWorkspace.open(s, deps.projectRoot))
-  )(args.target.stack);
+  const workspace = await (deps.workspace ?? ((s) => StackWorkspace.open(s, deps.projectRoot)))(args.target.stack);
   await workspace.preflight?.();
   const target = await resolveStack({ ...args.target, stack: workspace.stackName }, stackDeps).catch(asCliError);
   const plan = planUpgrade(target.config, args.to, args.batch);
@@ -169,9 +168,6 @@ function verifyStack(projectRoot: string, stack: string, offline: boolean, stop:
   });
 }
 
-/** The Automation API (~2 s of CPU to load), only once a run needs it: --help and bad flags answer at once. */
-const automation = () => import("../lib/stackWorkspace.js");
-
 const asCliError = (error: unknown): never => {
   if (error instanceof TargetError) throw new CliError(error.message);
   throw error;
@@ -194,7 +190,7 @@ if (require.main === module) {
     undefined,
     "moving the tags back and restarting what moved",
   );
-  // Our own handler: Node's default would exit at once, and the exit would SIGTERM `pulumi up` (stackWorkspace.ts runCli).
+  // Our own handler: Node's default would exit at once, and the exit would SIGTERM `pulumi up` (pulumiProcess.ts runPulumi).
   process.on("SIGINT", () => ctrlC.received());
   void runCli("upgrade", () =>
     main(argv, {

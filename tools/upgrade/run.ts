@@ -1,5 +1,5 @@
 /**
- * Runs an upgrade plan against the stack (Automation API), the cluster (kubectl) and `verify`. Any
+ * Runs an upgrade plan against the stack (the Pulumi CLI), the cluster (kubectl) and `verify`. Any
  * failure or Ctrl-C before the last step restores what it found: both tags back on the old revision
  * (`pulumi up`), every workload it restarted restarted again (so its pods are injected by the old
  * revision), then the revisions as found (`pulumi up`, which removes a revision this run installed).
@@ -19,7 +19,7 @@ import {
   workloadText,
 } from "./plan";
 
-/** The stack, through the Automation API in real runs (tools/lib/stackWorkspace.ts). */
+/** The stack, through the Pulumi CLI in real runs (tools/lib/stackWorkspace.ts). */
 export interface UpgradeWorkspace {
   readonly stackName: string;
   setConfig(values: Readonly<Record<string, string>>): Promise<void>;
