@@ -68,7 +68,7 @@ export class StackWorkspace {
    * What `up` will need and that `config set-all` does not check, before anything changes:
    * the passphrase of a passphrase-encrypted stack, and (file backend) a lock held by another update.
    */
-  preflight(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  preflight(env: NodeJS.ProcessEnv = this.env): Promise<void> {
     return preflightStack(this.projectRoot, this.stackName, env);
   }
 
