@@ -7,6 +7,7 @@
  * the stack's config (Pulumi.<stack>.yaml, written by the stub) ends up.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
@@ -236,6 +237,37 @@ describe("npm run canary against a stub pulumi", { concurrency: 4 }, () => {
     const { code, stderr } = await canary(w, ["--to", "30", "--pause", "100ms"]).done;
     assert.equal(code, 2);
     assert.match(stderr, /the error-rate gate needs Prometheus/);
+    assert.deepEqual(w.weights(), START);
+  });
+
+  test("a last-good tag that is not a weights map: exit 2 before any change, as --help says", async () => {
+    const w = await world();
+    // A file backend stores any value (diy/stack_tags.go saveStackTags), so a hand-set tag can be anything.
+    execFileSync(
+      path.join(w.pulumi.bin, "pulumi"),
+      ["stack", "tag", "set", LAST_GOOD_TAG, "not json", "--stack", "dev", "--non-interactive"],
+      { cwd: w.project, env: { ...process.env, PULUMI_HOME: w.pulumiHome, PULUMI_BACKEND_URL: "" } },
+    );
+    const { code, stderr } = await canary(w, ["--to", "30", ...FAST]).done;
+    assert.equal(code, 2, stderr);
+    assert.match(
+      stderr,
+      /^canary: stack tag istio-mesh:canary-last-good is not a weights map: not json \(nothing was changed\)$/m,
+    );
+    assert.deepEqual(w.setWeightCalls(), []);
+    assert.ok(!w.calls().some((c) => c[0] === "up"));
+    assert.deepEqual(w.weights(), START);
+  });
+
+  test("a Pulumi CLI older than 3.211 (no stack tags on a file backend): exit 2, naming the minimum", async () => {
+    const w = await world();
+    const { code, stderr } = await canary(w, ["--to", "30", ...FAST], { STUB_PULUMI_VERSION: "v3.210.0" }).done;
+    assert.equal(code, 2, stderr);
+    assert.match(
+      stderr,
+      /^canary: the Pulumi CLI is older than 3\.211, which stack tags on a file backend need: .*does not support stack tags\)$/m,
+    );
+    assert.deepEqual(w.setWeightCalls(), []);
     assert.deepEqual(w.weights(), START);
   });
 

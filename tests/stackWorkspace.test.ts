@@ -12,7 +12,7 @@ import { before, describe, test } from "node:test";
 import { build } from "esbuild";
 import YAML from "yaml";
 import { CliError, EXIT } from "../tools/lib/cli";
-import { StackWorkspace } from "../tools/lib/stackWorkspace";
+import { CLI_TOO_OLD, parseTagList, StackWorkspace } from "../tools/lib/stackWorkspace";
 import { PROJECT_ROOT } from "./support/configs";
 import { PulumiStub, toolProject } from "./support/stubPulumi";
 
@@ -150,15 +150,77 @@ describe("StackWorkspace: the pulumi CLI as the Automation API ran it", () => {
     s.calls();
   });
 
+  test("a file backend stores any tag name and value: only Pulumi Cloud validates them", async () => {
+    // stack_tag.go set → diy/backend.go UpdateStackTags → saveStackTags; ValidateStackTags runs in
+    // httpstate/client/client.go alone. Pulumi Cloud would refuse both the name and the 300 characters.
+    await ws.setTag("not a cloud name", "x".repeat(300));
+    assert.equal((await ws.tags())["not a cloud name"], "x".repeat(300));
+    s.calls();
+  });
+
   test("a failure is one line: the CLI's error lines, exit 1", async () => {
-    await assert.rejects(ws.setTag("bad name", "x"), {
+    // Another process's lock (pkg/backend/diy/lock.go): the CLI's error is several lines; its `error:` one is kept.
+    const locks = path.join(s.pulumi.stateDir(s.project), ".pulumi", "locks", "organization", "istio-mesh", "dev");
+    fs.mkdirSync(locks, { recursive: true });
+    const lock = { pid: 4242, username: "ci", hostname: "runner", timestamp: "2026-12-02T10:00:00Z" };
+    fs.writeFileSync(path.join(locks, "0b5f.json"), JSON.stringify(lock));
+    await assert.rejects(ws.up(), {
       message:
-        "`pulumi stack tag set` failed: error: stack tag names may only contain alphanumerics, hyphens, underscores, periods, or colons",
+        "`pulumi up` failed: error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.",
       exitCode: EXIT.failed,
     });
+    fs.rmSync(locks, { recursive: true });
     s.pulumi.program({ fail: { up: "update failed" } });
     await assert.rejects(ws.up(), { message: "`pulumi up` failed: error: update failed", exitCode: EXIT.failed });
     s.calls();
+  });
+});
+
+describe("StackWorkspace.tags: what `pulumi stack tag ls --json` can print", () => {
+  test("a tags file the CLI cannot read lists as null (diy/stack.go Tags): exit 2, and up fails on it too", async () => {
+    const s = await stand();
+    const ws = await StackWorkspace.open("dev", s.project, s.env);
+    fs.writeFileSync(s.pulumi.tagsFile(s.project, "dev"), "{not json");
+    await assert.rejects(ws.tags(), {
+      message:
+        "`pulumi stack tag ls --json` printed null: the Pulumi CLI could not read the tags of stack dev (on a file backend: dev.pulumi-tags, beside the stack's checkpoint under .pulumi/stacks, is not JSON or not version 1; `pulumi up` fails on it too)",
+      exitCode: EXIT.usage,
+    });
+    await assert.rejects(ws.up(), { message: /^`pulumi up` failed: error: failed to load stack tags: /, exitCode: 1 });
+    // `stack tag set` starts from no tags and replaces the file.
+    await ws.setTag("istio-mesh:canary-last-good", '{"v1":100}');
+    assert.deepEqual(await ws.tags(), { "istio-mesh:canary-last-good": '{"v1":100}' });
+  });
+
+  test("a CLI older than 3.211 (no stack tags on a file backend): one line naming the minimum, exit 2", async () => {
+    const s = await stand();
+    const ws = await StackWorkspace.open("dev", s.project, { ...s.env, STUB_PULUMI_VERSION: "v3.210.0" });
+    const error = await ws.tags().then(
+      () => assert.fail("listed tags"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof CliError);
+    assert.equal(
+      error.message,
+      `${CLI_TOO_OLD} (\`pulumi stack tag ls\`: error: the current backend (${os.hostname()}) does not support stack tags)`,
+    );
+    assert.match(error.message, /^the Pulumi CLI is older than 3\.211, which stack tags on a file backend need: /);
+    assert.equal(error.exitCode, EXIT.usage);
+  });
+
+  test("parseTagList: an object is the tags; null names the unreadable file; anything else is exit 1", () => {
+    assert.deepEqual(parseTagList('{"a":"b"}', "dev"), { a: "b" });
+    assert.deepEqual(parseTagList("{}\n", "dev"), {});
+    assert.throws(() => parseTagList("null\n", "organization/istio-mesh/dev"), {
+      message: /printed null: .* stack organization\/istio-mesh\/dev \(on a file backend: dev\.pulumi-tags,/,
+      exitCode: EXIT.usage,
+    });
+    for (const text of ["[]", "not json", ""]) {
+      assert.throws(() => parseTagList(text, "dev"), {
+        message: "`pulumi stack tag ls --json` did not print a JSON object",
+        exitCode: EXIT.failed,
+      });
+    }
   });
 });
 
@@ -173,15 +235,16 @@ describe("StackWorkspace.open", () => {
     );
   });
 
-  test("no name and none selected: refused before any change; a stack that does not exist: the CLI's error", async () => {
+  test("no name and none selected: refused before any change; a stack that does not exist: the CLI's error, exit 2", async () => {
     const s = await stand();
     await assert.rejects(StackWorkspace.open(undefined, s.project, s.env), {
       message: /^no stack selected: pass --stack NAME/,
       exitCode: EXIT.usage,
     });
+    // Before any change, so "could not start" (exit 2), though the CLI itself exits 6 (ExitStackNotFound).
     await assert.rejects(StackWorkspace.open("nope", s.project, s.env), {
-      message: "`pulumi stack select --stack nope` failed: error: no stack named 'nope' found",
-      exitCode: EXIT.failed,
+      message: "`pulumi stack select --stack nope` failed: error: no stack named 'nope' found (nothing was changed)",
+      exitCode: EXIT.usage,
     });
   });
 

@@ -461,6 +461,19 @@ describe("npm run upgrade against the stub pulumi and kubectl", { concurrency: f
     assert.deepEqual(w.kubectl.restarts(), {});
   });
 
+  test("checks before changing: a stack that does not exist; one line, nothing changed, exit 2", async () => {
+    const w = await world();
+    // The later --stack wins (node:util parseArgs), as `npm run upgrade -- --stack nope` would give.
+    const { code, err } = await upgrade(w, undefined, ["--stack", "nope"]);
+    assert.equal(code, EXIT.usage);
+    assert.deepEqual(err, [
+      "upgrade: `pulumi stack select --stack nope` failed: error: no stack named 'nope' found (nothing was changed)",
+    ]);
+    assert.deepEqual(w.config(), { revisions: { enabled: true }, observability: { enabled: false } });
+    assert.deepEqual(w.ups(), []);
+    assert.deepEqual(w.kubectl.restarts(), {});
+  });
+
   test("checks before changing: a Deployment it would restart is missing; nothing changed, exit 2", async () => {
     const w = await world();
     await kubectlSession({}, w.kubectl.bin).run(["delete", "namespace", "istio-egress"]);

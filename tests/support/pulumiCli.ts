@@ -39,7 +39,13 @@
  *   included (a failed or cancelled update, a mandatory policy violation).
  * - Stack tags (`stack tag set|get|ls|rm`, pkg/cmd/pulumi/stack/stack_tag.go) are stored by the DIY
  *   backend beside the stack file as `<stack>.pulumi-tags` = {version: 1, tags} (pkg/backend/diy/
- *   stack_tags.go); names and values are validated as pkg/util/validation/stack.go does.
+ *   stack_tags.go), any name and value as given: only Pulumi Cloud validates them
+ *   (pkg/util/validation/stack.go ValidateStackTags, called from httpstate/client/client.go alone;
+ *   stack_tag.go set → diy/backend.go UpdateStackTags → saveStackTags checks nothing). A tags file the
+ *   CLI cannot read lists as `null` (diy/stack.go Tags: nil) and fails `up` (diy/state.go getTarget).
+ *   STUB_PULUMI_VERSION below 3.211 plays a CLI from before DIY stack tags: every `stack tag` command
+ *   fails "the current backend (<host name>) does not support stack tags" (0bfe911381e5^:
+ *   stack_tag.go `!b.SupportsTags()`, diy/backend.go SupportsTags false, Name os.Hostname).
  * - `up`/`preview`/`refresh`/`destroy` refuse while another process holds a lock file in
  *   `.pulumi/locks/<org>/<project>/<stack>/` (pkg/backend/diy/lock.go checkForLock).
  * - A mandatory policy violation (StubProgram.policyViolations) prints the "Policies:" section on stdout
@@ -785,22 +791,54 @@ function stackExport(ctx: Context, args: readonly string[]): void {
 function tagsFile(o: Opened): string {
   return path.join(o.backend.dir, ".pulumi", "stacks", o.project.name, `${o.stack}.pulumi-tags`);
 }
-function readTags(o: Opened): Record<string, string> {
+/**
+ * diy/stack_tags.go loadStackTags: no file, no tags; a file that is not JSON of {version: 1, tags: a
+ * map of strings} is an error (json.Unmarshal into stackTagsFile, then the version check).
+ */
+function loadTags(o: Opened): { tags: Record<string, string> } | { error: string } {
   const file = tagsFile(o);
-  return fs.existsSync(file)
-    ? (JSON.parse(fs.readFileSync(file, "utf8")) as { tags: Record<string, string> }).tags
-    : {};
+  if (!fs.existsSync(file)) return { tags: {} };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    return { error: `failed to unmarshal stack tags: ${(e as Error).message}` };
+  }
+  const { version: v, tags } = (typeof doc === "object" && doc !== null ? doc : {}) as {
+    version?: unknown;
+    tags?: unknown;
+  };
+  const strings =
+    tags === undefined ||
+    tags === null ||
+    (typeof tags === "object" && !Array.isArray(tags) && Object.values(tags).every((t) => typeof t === "string"));
+  if (Array.isArray(doc) || (doc !== null && typeof doc !== "object") || !strings) {
+    return { error: "failed to unmarshal stack tags: json: cannot unmarshal into stackTagsFile" };
+  }
+  if (v !== 1) return { error: `unsupported stack tags version: ${typeof v === "number" ? v : 0} (expected 1)` };
+  return { tags: (tags ?? {}) as Record<string, string> };
+}
+/** diyStack.Tags (pkg/backend/diy/stack.go): a tags file it cannot load is logged out of sight, and nil. */
+function readTags(o: Opened): Record<string, string> | undefined {
+  const loaded = loadTags(o);
+  return "tags" in loaded ? loaded.tags : undefined;
+}
+/** A CLI from before 3.211, which gave DIY backends stack tags (pulumi/pulumi CHANGELOG.md 3.211.0). */
+function beforeDiyStackTags(ctx: Context): boolean {
+  const m = /^v?(\d+)\.(\d+)\./.exec(version(ctx));
+  return m !== null && (Number(m[1]) < 3 || (Number(m[1]) === 3 && Number(m[2]) < 211));
 }
 function writeTags(o: Opened, tags: Record<string, string>): void {
   if (Object.keys(tags).length === 0) fs.rmSync(tagsFile(o), { force: true });
   else fs.writeFileSync(tagsFile(o), JSON.stringify({ version: 1, tags }, null, 4));
 }
 
-/** pkg/cmd/pulumi/stack/stack_tag.go (RequireStack, then the backend's tags); pkg/util/validation/stack.go. */
+/** pkg/cmd/pulumi/stack/stack_tag.go (RequireStack, then the backend's tags: a DIY backend's, validated by no one). */
 function stackTag(ctx: Context, args: readonly string[]): void {
   const verb = args[0];
   const p = parseFlags(args.slice(1), stackFlags(verb === "ls" ? { json: "bool", output: "string" } : {}));
   const o = requireStack(ctx, p, false);
+  if (beforeDiyStackTags(ctx)) fail(`the current backend (${os.hostname() || "diy"}) does not support stack tags`);
   const tags = readTags(o);
   const want = (n: number) => {
     if (p.positional.length !== n) fail(`accepts ${n} arg(s), received ${p.positional.length}`);
@@ -808,23 +846,23 @@ function stackTag(ctx: Context, args: readonly string[]): void {
   if (verb === "ls") {
     want(0);
     if (!bool(p, "json") && flag(p, "output") !== "json") unsupported("only `stack tag ls --json` is reproduced");
-    ctx.out(`${JSON.stringify(tags, null, 4)}\n`);
+    // ui.FprintJSON of a nil map: `null`.
+    ctx.out(`${JSON.stringify(tags ?? null, null, 4)}\n`);
   } else if (verb === "get") {
     want(1);
     const name = p.positional[0] as string;
-    if (tags[name] === undefined) fail(`stack tag '${name}' not found for stack '${o.stack}'`);
-    ctx.out(`${tags[name]}\n`);
+    const value = tags?.[name] ?? fail(`stack tag '${name}' not found for stack '${o.stack}'`);
+    ctx.out(`${value}\n`);
   } else if (verb === "set") {
     want(2);
     const [name, value] = p.positional as [string, string];
-    if (name.length > 40) fail(`stack tag "${name}" is too long (max length 40 characters)`);
-    if (!/^[a-zA-Z0-9-_.:]+$/.test(name))
-      fail("stack tag names may only contain alphanumerics, hyphens, underscores, periods, or colons");
-    if (value.length > 256) fail(`stack tag "${name}" value is too long (max length 256 characters)`);
+    // A nil map (an unreadable file) starts afresh, and the save replaces the file.
     writeTags(o, { ...tags, [name]: value });
   } else if (verb === "rm") {
     want(1);
-    const { [p.positional[0] as string]: _removed, ...rest } = tags;
+    // delete on a nil map, then saveStackTags(nil): contract.Requiref panics.
+    const current = tags ?? unsupported("`stack tag rm` on an unreadable tags file panics in the real CLI");
+    const { [p.positional[0] as string]: _removed, ...rest } = current;
     writeTags(o, rest);
   } else unsupported(`\`pulumi stack tag ${verb ?? ""}\` is not reproduced`);
 }
@@ -1140,6 +1178,9 @@ async function operation(ctx: Context, op: Op, args: readonly string[]): Promise
   );
   const config = file.values(crypter);
   checkForLock(o);
+  // diy/state.go getTarget: the update's target carries the stack's tags.
+  const tags = loadTags(o);
+  if ("error" in tags) fail(`failed to load stack tags: ${tags.error}`);
   const prog = takeProgram(ctx);
   if (prog.waitForSignal?.includes(op)) {
     log(ctx.call, "waiting.log", op);

@@ -185,9 +185,14 @@ export class PulumiStub {
     return file.checkpoint.latest ?? {};
   }
 
-  /** The stack's tags (`pulumi stack tag ls`), from the DIY backend's `<stack>.pulumi-tags` file. */
+  /** The DIY backend's `<stack>.pulumi-tags` beside the stack file (pkg/backend/diy/stack_tags.go). */
+  tagsFile(project: string, stack: string): string {
+    return this.stackFile(project, stack).replace(/\.json$/, ".pulumi-tags");
+  }
+
+  /** The stack's tags (`pulumi stack tag ls`), from its tags file. */
   tags(project: string, stack: string): Record<string, string> {
-    const file = this.stackFile(project, stack).replace(/\.json$/, ".pulumi-tags");
+    const file = this.tagsFile(project, stack);
     return fs.existsSync(file)
       ? (JSON.parse(fs.readFileSync(file, "utf8")) as { tags: Record<string, string> }).tags
       : {};

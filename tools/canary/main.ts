@@ -13,6 +13,7 @@ import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, runCli } from "../lib/cli";
 import { CtrlC } from "../lib/interrupt";
 import { preflightStack, selectedStack } from "../lib/stackChecks";
+import { beforeAnyChange, WORKSPACE_ENV } from "../lib/stackWorkspace";
 import { styleFor } from "../lib/style";
 import { type PulumiCli, projectRootFrom, resolveTarget, spawnPulumi, type Target, TargetError } from "../lib/target";
 import { type LineIo, terminalLineIo } from "../lib/terminalIo";
@@ -128,10 +129,12 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
 
   // Everything the run needs, checked before the first change: the stack, its passphrase and lock,
   // its config and outputs, Prometheus.
-  const pulumi =
-    deps.pulumi ??
-    spawnPulumi(deps.projectRoot, { env, instead: "--dry-run --config Pulumi.<stack>.yaml for the plan alone" });
-  const stackName = args.target.stack ?? (await selectedStack(pulumi).catch(asCliError));
+  const instead = "--dry-run --config Pulumi.<stack>.yaml for the plan alone";
+  const pulumi = deps.pulumi ?? spawnPulumi(deps.projectRoot, { env, instead });
+  // The same `pulumi stack ls` as the upgrade's (stackWorkspace.ts open), its marker included.
+  const stackLs = deps.pulumi ?? spawnPulumi(deps.projectRoot, { env: { ...env, ...WORKSPACE_ENV }, instead });
+  const stackName =
+    args.target.stack ?? (await selectedStack(stackLs).catch((error: unknown) => asCliError(beforeAnyChange(error))));
   await (deps.preflight ?? ((s) => preflightStack(deps.projectRoot, s, env)))(stackName);
   const target = await resolveTarget({ ...args.target, stack: stackName }, { ...pulumiDeps, pulumi }).catch(asCliError);
   const cfg = configOf(target);
@@ -155,7 +158,7 @@ export async function main(argv: readonly string[], deps: CanaryMainDeps): Promi
   }
 
   const plan = buildPlan(cfg, args);
-  const workspace = await (deps.workspace ?? ((s) => PulumiCanaryWorkspace.open(s, deps.projectRoot)))(stackName);
+  const workspace = await (deps.workspace ?? ((s) => PulumiCanaryWorkspace.open(s, deps.projectRoot, env)))(stackName);
   const style = styleFor({ isTTY: io.isTTY }, env);
   const ctrlC = deps.ctrlC ?? new CtrlC(() => {});
   const notify = args.notifyUrl;

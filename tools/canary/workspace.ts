@@ -1,15 +1,17 @@
 import { PROJECT } from "../../config/defaults";
 import { CliError, EXIT } from "../lib/cli";
-import { StackWorkspace, type UpOptions } from "../lib/stackWorkspace";
+import { beforeAnyChange, StackWorkspace, type UpOptions } from "../lib/stackWorkspace";
 import type { Weights } from "./plan";
 
 /**
  * Where the last weights that passed a gate are kept: a stack tag. Not config (`npm run up` would
  * deploy whatever config holds, and the program rejects unknown keys) and not an output (outputs
  * only change with an `up`, and a pass is recorded without one). Tags live with the stack in its
- * backend (the file backend too: pkg/backend/diy/backend.go UpdateStackTags), survive a crashed
- * run, and are read back by the next one. Names: ≤ 40 of [a-zA-Z0-9-_.:], values ≤ 256 characters
- * (pkg/util/validation/stack.go).
+ * backend (the file backend too, from CLI 3.211: pkg/backend/diy/backend.go UpdateStackTags), survive
+ * a crashed run, and are read back by the next one. A file backend stores any name and value as given
+ * (diy/stack_tags.go saveStackTags); only Pulumi Cloud limits them (pkg/util/validation/stack.go, called
+ * from httpstate/client/client.go): names ≤ 40 of [a-zA-Z0-9-_.:], values ≤ 256 characters. This
+ * name and a weights map fit either.
  */
 export const LAST_GOOD_TAG = `${PROJECT}:canary-last-good`;
 
@@ -17,8 +19,8 @@ export const LAST_GOOD_TAG = `${PROJECT}:canary-last-good`;
 export class PulumiCanaryWorkspace {
   private constructor(private readonly stack: StackWorkspace) {}
 
-  static async open(name: string, projectRoot: string): Promise<PulumiCanaryWorkspace> {
-    return new PulumiCanaryWorkspace(await StackWorkspace.open(name, projectRoot));
+  static async open(name: string, projectRoot: string, env?: NodeJS.ProcessEnv): Promise<PulumiCanaryWorkspace> {
+    return new PulumiCanaryWorkspace(await StackWorkspace.open(name, projectRoot, env));
   }
 
   get stackName(): string {
@@ -38,8 +40,13 @@ export class PulumiCanaryWorkspace {
     );
   }
 
+  /** Read once, before the run's first change (run.ts runCanary): a failure here is exit 2. */
   async lastGood(): Promise<Weights | undefined> {
-    const text = (await this.stack.tags())[LAST_GOOD_TAG];
+    const text = (
+      await this.stack.tags().catch((error: unknown) => {
+        throw beforeAnyChange(error);
+      })
+    )[LAST_GOOD_TAG];
     if (text === undefined) return undefined;
     try {
       const parsed: unknown = JSON.parse(text);
@@ -49,7 +56,7 @@ export class PulumiCanaryWorkspace {
     } catch {
       // reported below
     }
-    throw new CliError(`stack tag ${LAST_GOOD_TAG} is not a weights map: ${text}`, EXIT.usage);
+    throw new CliError(`stack tag ${LAST_GOOD_TAG} is not a weights map: ${text} (nothing was changed)`, EXIT.usage);
   }
 
   async recordLastGood(weights: Weights): Promise<void> {

@@ -25,10 +25,11 @@ export interface UpOptions {
 
 /**
  * The marker the Automation API puts on every CLI call (cmd.ts PulumiCommand.run): the CLI sends the
- * names of PULUMI_* variables with its update check (pkg/cmd/pulumi/pulumi.go getCLIMetadata). Kept,
- * so a run's calls are the ones they were.
+ * names of PULUMI_* variables with its update check (pkg/cmd/pulumi/pulumi.go getCLIMetadata). Kept
+ * on every call that drives a stack, so a run's calls are the ones they were, and on the canary's
+ * `pulumi stack ls` too, so both tools ask for the selected stack alike (canary/main.ts).
  */
-const WORKSPACE_ENV = { PULUMI_AUTOMATION_API: "true" };
+export const WORKSPACE_ENV = { PULUMI_AUTOMATION_API: "true" };
 /** Stack.up adds this (stack.ts createBaseOptions); workspace calls do not (localWorkspace.ts runPulumiCmd). */
 const OPERATION_ENV = { ...WORKSPACE_ENV, PULUMI_DEBUG_COMMANDS: "true" };
 
@@ -51,7 +52,11 @@ export class StackWorkspace {
    * No `pulumi version` first: `LocalWorkspace.create` ran it for the SDK's own check (cmd.ts
    * parseAndValidatePulumiVersion: CLI ≥ 3.2.0-alpha, major 3), a contract between the SDK and the
    * CLI that no longer applies. The floor these tools need (3.211, a file backend's stack tags) is
-   * scripts/check-prereqs.sh's, and an older CLI fails the canary's first tag read before any change.
+   * scripts/check-prereqs.sh's; an older CLI fails the canary's first tag read, before any change,
+   * with a line naming it (cliFailure).
+   *
+   * Nothing has changed yet, so any failure here is "could not start" (exit 2, as both tools' --help
+   * say), a stack that does not exist included (the CLI's own exit is 6, ExitStackNotFound).
    */
   static async open(
     name: string | undefined,
@@ -59,10 +64,14 @@ export class StackWorkspace {
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<StackWorkspace> {
     const cli = (command: string) => (args: readonly string[]) => pulumi(args, command, projectRoot, env);
-    const stackName = name ?? (await selectedStack(cli("pulumi stack ls")));
-    if (stackName === "") throw noStackSelected();
-    await cli(`pulumi stack select --stack ${stackName}`)(["stack", "select", "--stack", stackName]);
-    return new StackWorkspace(stackName, projectRoot, env);
+    try {
+      const stackName = name ?? (await selectedStack(cli("pulumi stack ls")));
+      if (stackName === "") throw noStackSelected();
+      await cli(`pulumi stack select --stack ${stackName}`)(["stack", "select", "--stack", stackName]);
+      return new StackWorkspace(stackName, projectRoot, env);
+    } catch (error) {
+      throw beforeAnyChange(error);
+    }
   }
 
   /**
@@ -149,13 +158,7 @@ export class StackWorkspace {
   /** The stack's tags (localWorkspace.ts listTags: `pulumi stack tag ls --json`, a JSON object). */
   async tags(): Promise<Record<string, string>> {
     const text = await this.run(["stack", "tag", "ls", "--json", "--stack", this.stackName], "pulumi stack tag ls");
-    try {
-      const tags: unknown = JSON.parse(text);
-      if (typeof tags === "object" && tags !== null && !Array.isArray(tags)) return tags as Record<string, string>;
-    } catch {
-      // reported below
-    }
-    throw new CliError("`pulumi stack tag ls --json` did not print a JSON object", EXIT.failed);
+    return parseTagList(text, this.stackName);
   }
 
   /** localWorkspace.ts setTag. */
@@ -166,6 +169,41 @@ export class StackWorkspace {
   private run(args: readonly string[], command: string): Promise<string> {
     return pulumi(args, command, this.projectRoot, this.env);
   }
+}
+
+/**
+ * What `pulumi stack tag ls --json` printed, as a map. A file backend's CLI (3.211 on) prints `null`
+ * when it cannot read the stack's tags file: diyStack.Tags (pkg/backend/diy/stack.go) logs the
+ * error where no one sees it and returns nil, which prints as `null` (ui/json.go); `pulumi up` then
+ * fails on the same file (diy/state.go getTarget: "failed to load stack tags"). Both are exit 2: the
+ * stack cannot be driven until the file is fixed.
+ */
+export function parseTagList(text: string, stackName: string): Record<string, string> {
+  let tags: unknown;
+  try {
+    tags = JSON.parse(text);
+  } catch {
+    tags = undefined;
+  }
+  if (typeof tags === "object" && tags !== null && !Array.isArray(tags)) return tags as Record<string, string>;
+  if (tags === null) {
+    throw new CliError(
+      `\`pulumi stack tag ls --json\` printed null: the Pulumi CLI could not read the tags of stack ${stackName} (on a file backend: ${stackName.split("/").at(-1)}.pulumi-tags, beside the stack's checkpoint under .pulumi/stacks, is not JSON or not version 1; \`pulumi up\` fails on it too)`,
+      EXIT.usage,
+    );
+  }
+  throw new CliError("`pulumi stack tag ls --json` did not print a JSON object", EXIT.failed);
+}
+
+/**
+ * A failure before a tool's first change: exit 2 with "(nothing was changed)", as both tools' --help
+ * document (canary/args.ts, upgrade/args.ts USAGE). Errors that already are exit 2 keep their words.
+ */
+export function beforeAnyChange(error: unknown): unknown {
+  if (error instanceof CliError && error.exitCode === EXIT.failed) {
+    return new CliError(`${error.message} (nothing was changed)`, EXIT.usage);
+  }
+  return error;
 }
 
 /** A workspace call, as localWorkspace.ts runPulumiCmd runs it: in the project, its stdout read. */
@@ -183,9 +221,20 @@ function nonInteractive(args: readonly string[]): string[] {
 }
 
 /**
+ * A CLI older than 3.211 on a file backend refuses every `pulumi stack tag` command with "the current
+ * backend (<host name>) does not support stack tags" (0bfe911381e5^: pkg/cmd/pulumi/stack/stack_tag.go
+ * `!b.SupportsTags()`, diy/backend.go SupportsTags false); 3.211 added them (pulumi/pulumi
+ * CHANGELOG.md 3.211.0, "[backend/diy] Add stack tags support for DIY backends").
+ */
+const NO_STACK_TAGS = /does not support stack tags/;
+export const CLI_TOO_OLD =
+  "the Pulumi CLI is older than 3.211, which stack tags on a file backend need: upgrade it (https://www.pulumi.com/docs/iac/download-install/; scripts/check-prereqs.sh checks it)";
+
+/**
  * A failed call as one line. The CLI's `error:` lines say what went wrong (a policy violation, a
  * lock, a missing passphrase: cmd/pulumi/main.go DisplayErrorMessage), else `otherwise` (up's
- * diagnostics), else its last stderr lines. No executable at all: could not run (exit 2).
+ * diagnostics), else its last stderr lines. No executable at all, or one too old for stack tags:
+ * could not run (exit 2).
  */
 function cliFailure(command: string, error: unknown, otherwise: readonly string[] = []): CliError {
   if (!(error instanceof PulumiExit)) {
@@ -196,6 +245,14 @@ function cliFailure(command: string, error: unknown, otherwise: readonly string[
           ? error.message
           : String(error);
     return new CliError(`cannot run the Pulumi CLI: ${why}`, EXIT.usage);
+  }
+  if (NO_STACK_TAGS.test(error.stderr)) {
+    const said =
+      error.stderr
+        .trim()
+        .split("\n")
+        .find((l) => NO_STACK_TAGS.test(l)) ?? "";
+    return new CliError(`${CLI_TOO_OLD} (\`${command}\`: ${said.trim()})`, EXIT.usage);
   }
   const lines = error.stderr
     .split("\n")

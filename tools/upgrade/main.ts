@@ -80,7 +80,7 @@ export async function main(argv: readonly string[], deps: UpgradeMainDeps): Prom
   }
 
   // Everything the run needs, checked before the first change.
-  const workspace = await (deps.workspace ?? ((s) => StackWorkspace.open(s, deps.projectRoot)))(args.target.stack);
+  const workspace = await (deps.workspace ?? ((s) => StackWorkspace.open(s, deps.projectRoot, env)))(args.target.stack);
   await workspace.preflight?.();
   const target = await resolveStack({ ...args.target, stack: workspace.stackName }, stackDeps).catch(asCliError);
   const plan = planUpgrade(target.config, args.to, args.batch);
