@@ -59,8 +59,14 @@ export function runPulumi(args: readonly string[], options: PulumiProcessOptions
     });
     const abort = () => child.kill("SIGINT");
     options.signal?.addEventListener("abort", abort, { once: true });
-    // The tool ending (a second Ctrl-C's exit, a SIGTERM to the tool alone) ends the CLI too, as the
-    // Automation API's runner did (execa's `cleanup` sends it SIGTERM), rather than leaving it orphaned.
+    // The tool's 'exit' (a second Ctrl-C's process.exit) sends the CLI SIGTERM rather than leaving it
+    // orphaned, as the Automation API's runner did (execa's `cleanup`). A SIGTERM to the tool reaches
+    // this only under `npm run` (tsx): tsx's preflight turns a SIGTERM with no listener into
+    // process.exit(143) (node_modules/tsx/dist/preflight.cjs). Plain Node (the bundled tool the tests
+    // run) dies without 'exit'; execa's signal-exit covered that and SIGHUP too. Either way the tool is
+    // gone, so `pulumi up`'s stdout pipe is closed: its next write gets SIGPIPE and it dies mid-update,
+    // leaving its lock, which the preflight names and `pulumi cancel` clears (diy/backend.go
+    // CancelCurrentUpdate). Waiting for it instead would mean a restore: the first Ctrl-C's path.
     const orphaned = () => child.kill("SIGTERM");
     process.once("exit", orphaned);
     const settled = () => {
