@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { changeCount, compareGraphs } from "../tools/graph/compare";
@@ -9,6 +8,7 @@ import { main } from "../tools/graph/main";
 import { toMermaid } from "../tools/graph/mermaid";
 import { toSvg } from "../tools/graph/svg";
 import { devStackConfig, PROJECT_ROOT } from "./support/configs";
+import { scratchDir } from "./support/scratchDir";
 
 const dev = meshGraph(devStackConfig());
 const edge = (g: MeshGraph, from: string, to: string, kind?: string) =>
@@ -124,7 +124,7 @@ describe("npm run graph: the mesh as the specs build it", () => {
   });
 
   test("the CLI writes both files and answers --help", () => {
-    const out = mkdtempSync(join(tmpdir(), "graph-test-"));
+    const out = scratchDir("graph-test-");
     const lines: string[] = [];
     assert.equal(main(["--stack", "dev", "--out", out], PROJECT_ROOT, { stdout: (l) => lines.push(l) }), 0);
     assert.ok(existsSync(join(out, "mesh-dev.svg")) && existsSync(join(out, "mesh-dev.mmd")));

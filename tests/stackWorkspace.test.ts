@@ -14,6 +14,7 @@ import YAML from "yaml";
 import { CliError, EXIT } from "../tools/lib/cli";
 import { CLI_TOO_OLD, parseTagList, StackWorkspace } from "../tools/lib/stackWorkspace";
 import { PROJECT_ROOT } from "./support/configs";
+import { scratchDir } from "./support/scratchDir";
 import { PulumiStub, toolProject } from "./support/stubPulumi";
 
 interface Stand {
@@ -25,7 +26,7 @@ interface Stand {
 }
 
 async function stand(selected = false): Promise<Stand> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-workspace-"));
+  const dir = scratchDir("stack-workspace-");
   const project = toolProject(path.join(dir, "project"));
   fs.writeFileSync(path.join(project, "Pulumi.dev.yaml"), YAML.stringify({ config: { "istio-mesh:revisions": {} } }));
   const pulumi = new PulumiStub(path.join(dir, "pulumi"));

@@ -22,6 +22,7 @@ import { main } from "../tools/upgrade/main";
 import { changeBetween, formatPlan, planUpgrade, type UpgradeStep, upgradeRefusal } from "../tools/upgrade/plan";
 import type { VerifyResult } from "../tools/upgrade/run";
 import { meshConfig, PROJECT_ROOT } from "./support/configs";
+import { scratchDir } from "./support/scratchDir";
 import { type StubKubectl, writeStubKubectl } from "./support/stubKubectl";
 import { PulumiStub, type StubProgram, toolProject } from "./support/stubPulumi";
 
@@ -232,7 +233,7 @@ after(() => {
 
 /** A deployed stack with revisions on, and a cluster holding every Deployment the plan restarts. */
 async function world(program: StubProgram = {}, kubectlBehaviour = {}): Promise<World> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upgrade-stack-"));
+  const dir = scratchDir("upgrade-stack-");
   const project = toolProject(path.join(dir, "project"));
   const config = { "istio-mesh:revisions": { enabled: true }, "istio-mesh:observability": { enabled: false } };
   fs.writeFileSync(path.join(project, "Pulumi.dev.yaml"), YAML.stringify({ config }));

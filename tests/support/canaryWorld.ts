@@ -9,10 +9,10 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { bundledTool } from "./bundledTool";
+import { scratchDir } from "./scratchDir";
 import { PulumiStub, type StubProgram, toolProject } from "./stubPulumi";
 
 /**
@@ -65,7 +65,7 @@ export interface World {
 }
 
 export async function world(options: { observability?: boolean; selected?: boolean } = {}): Promise<World> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-stack-"));
+  const dir = scratchDir("canary-stack-");
   const project = toolProject(path.join(dir, "project"));
   const config = {
     [WEIGHTS_KEY]: START,
