@@ -1,7 +1,8 @@
 /**
  * A tool's entry point bundled once per test process with esbuild (the transform tsx runs on each
- * file), for tests that start the same tool many times: plain `node <bundle>` starts in ~1.7 s of CPU
- * where `node --import tsx <main.ts>` takes ~3 s. Packages stay external and resolve from this
+ * file), for tests that start the same tool many times: a two-step canary run as `node <bundle>` took
+ * 0.6–0.8 s of CPU where `node --import tsx <main.ts>` took 1.4–1.6 s (2026-12-02, after the canary
+ * stopped loading the Pulumi SDK; ~1.7 s and ~3 s before). Packages stay external and resolve from this
  * project's node_modules (a symlink beside the bundle, so `require` and `import()` both find them),
  * except INLINED ones, and every module keeps its own __dirname and __filename, as under tsx, so files
  * read beside a module (components/cluster/kind-cluster.sh) are found.
