@@ -116,18 +116,15 @@ export class StackWorkspace {
       "--stack",
       this.stackName,
     ];
-    const io = {
+    await runPulumi(nonInteractive(args), {
+      cwd: this.projectRoot,
+      env: { ...this.env, ...OPERATION_ENV },
       onOutput: (text: string) => {
         report.push(text);
         options.onOutput?.(text);
       },
       ...(options.onOutput && { onError: options.onOutput }),
       ...(options.signal && { signal: options.signal }),
-    };
-    await runPulumi(nonInteractive(args), {
-      cwd: this.projectRoot,
-      env: { ...this.env, ...OPERATION_ENV },
-      ...io,
     }).catch((error: unknown) => {
       report.flush();
       const reason = violations.length > 0 ? ` (policy violation: ${violations.join("; ")})` : "";
@@ -259,13 +256,6 @@ function cliFailure(command: string, error: unknown, otherwise: readonly string[
     .map((l) => l.trim())
     .filter((l) => l !== "");
   const errors = lines.filter((l) => l.startsWith("error:"));
-  const said =
-    errors.length > 0
-      ? errors
-      : otherwise.length > 0
-        ? otherwise
-        : lines.length > 0
-          ? lines.slice(-3)
-          : [error.message];
+  const said = [errors, otherwise, lines.slice(-3)].find((choice) => choice.length > 0) ?? [error.message];
   return new CliError(`\`${command}\` failed: ${said.join("; ")}`, EXIT.failed);
 }
