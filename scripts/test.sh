@@ -54,17 +54,13 @@ tests=$?
 wait "$lint_pid"
 lint=$?
 if ((lint != 0)); then
-  printf '
-lint failed:
-' >&2
+  printf '\nlint failed:\n' >&2
   cat "$lint_log" >&2
 fi
 wait "$typecheck_pid"
 typecheck=$?
 if ((typecheck != 0)); then
-  printf '
-type check failed:
-' >&2
+  printf '\ntype check failed:\n' >&2
   cat "$typecheck_log" >&2
 fi
 ((tests == 0 && lint == 0 && typecheck == 0))

@@ -7,7 +7,6 @@
  * the stack's config (Pulumi.<stack>.yaml, written by the stub) ends up.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
@@ -243,11 +242,7 @@ describe("npm run canary against a stub pulumi", { concurrency: 4 }, () => {
   test("a last-good tag that is not a weights map: exit 2 before any change, as --help says", async () => {
     const w = await world();
     // A file backend stores any value (diy/stack_tags.go saveStackTags), so a hand-set tag can be anything.
-    execFileSync(
-      path.join(w.pulumi.bin, "pulumi"),
-      ["stack", "tag", "set", LAST_GOOD_TAG, "not json", "--stack", "dev", "--non-interactive"],
-      { cwd: w.project, env: { ...process.env, PULUMI_HOME: w.pulumiHome, PULUMI_BACKEND_URL: "" } },
-    );
+    w.cli(["stack", "tag", "set", LAST_GOOD_TAG, "not json", "--stack", "dev", "--non-interactive"]);
     const { code, stderr } = await canary(w, ["--to", "30", ...FAST]).done;
     assert.equal(code, 2, stderr);
     assert.match(

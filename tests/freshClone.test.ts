@@ -34,17 +34,16 @@ function setup(): Setup {
   return { pulumi: new PulumiStub(path.join(dir, "pulumi")), project: freshClone(path.join(dir, "clone")), home };
 }
 
+/** A bare shell's environment for the clone's user: a system PATH, the home directory, Pulumi's home in it. */
+function userEnv(s: Setup, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_HOME: path.join(s.home, ".pulumi"), ...extra };
+}
+
 /** `pulumi <args>` in the clone, without a terminal (as CI and every script run it). */
 function pulumi(s: Setup, args: readonly string[], env: Record<string, string> = {}) {
   const res = spawnSync(path.join(s.pulumi.bin, "pulumi"), args, {
     cwd: s.project,
-    env: {
-      PATH: "/usr/bin:/bin",
-      HOME: s.home,
-      PULUMI_HOME: path.join(s.home, ".pulumi"),
-      PULUMI_CONFIG_PASSPHRASE: "pass",
-      ...env,
-    },
+    env: userEnv(s, { PULUMI_CONFIG_PASSPHRASE: "pass", ...env }),
     encoding: "utf8",
   });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
@@ -173,7 +172,7 @@ describe("the stub is as strict as the CLI", () => {
     const noPass = (args: string[]) => {
       const res = spawnSync(path.join(s.pulumi.bin, "pulumi"), args, {
         cwd: s.project,
-        env: { PATH: "/usr/bin:/bin", HOME: s.home, PULUMI_HOME: path.join(s.home, ".pulumi") },
+        env: userEnv(s),
         encoding: "utf8",
       });
       return { status: res.status, stderr: res.stderr, stdout: res.stdout };
@@ -195,12 +194,7 @@ describe("the stub is as strict as the CLI", () => {
     assert.equal(noPass(["up", "--stack", "dev", "--yes"]).status, 1);
     const viaFile = spawnSync(path.join(s.pulumi.bin, "pulumi"), ["up", "--stack", "dev", "--yes"], {
       cwd: s.project,
-      env: {
-        PATH: "/usr/bin:/bin",
-        HOME: s.home,
-        PULUMI_HOME: path.join(s.home, ".pulumi"),
-        PULUMI_CONFIG_PASSPHRASE_FILE: file,
-      },
+      env: userEnv(s, { PULUMI_CONFIG_PASSPHRASE_FILE: file }),
       encoding: "utf8",
     });
     assert.equal(viaFile.status, 0, viaFile.stderr);
@@ -315,12 +309,7 @@ describe("the stub is as strict as the CLI", () => {
     s.pulumi.program({ waitForSignal: ["up"] });
     const child = spawn(path.join(s.pulumi.bin, "pulumi"), ["up", "--yes"], {
       cwd: s.project,
-      env: {
-        PATH: "/usr/bin:/bin",
-        HOME: s.home,
-        PULUMI_HOME: path.join(s.home, ".pulumi"),
-        PULUMI_CONFIG_PASSPHRASE: "pass",
-      },
+      env: userEnv(s, { PULUMI_CONFIG_PASSPHRASE: "pass" }),
     });
     let stdout = "";
     let stderr = "";
@@ -349,12 +338,7 @@ describe("the stub is as strict as the CLI", () => {
     s.pulumi.program({ waitForSignal: ["up"] });
     const child = spawn(path.join(s.pulumi.bin, "pulumi"), ["up", "--yes", "--stack", "dev"], {
       cwd: s.project,
-      env: {
-        PATH: "/usr/bin:/bin",
-        HOME: s.home,
-        PULUMI_HOME: path.join(s.home, ".pulumi"),
-        PULUMI_CONFIG_PASSPHRASE: "pass",
-      },
+      env: userEnv(s, { PULUMI_CONFIG_PASSPHRASE: "pass" }),
     });
     let stdout = "";
     let stderr = "";
@@ -394,13 +378,7 @@ describe("the stub's process", () => {
     fs.symlinkSync(s.project, link);
     const set = spawnSync(path.join(s.pulumi.bin, "pulumi"), ["config", "set", "note", value, "--stack", "dev"], {
       cwd: link,
-      env: {
-        PATH: "/usr/bin:/bin",
-        HOME: s.home,
-        PULUMI_HOME: path.join(s.home, ".pulumi"),
-        PWD: link,
-        PULUMI_EXTRA: "a\\b\nc",
-      },
+      env: userEnv(s, { PWD: link, PULUMI_EXTRA: "a\\b\nc" }),
       encoding: "utf8",
     });
     assert.equal(set.status, 0, set.stderr);

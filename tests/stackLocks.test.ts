@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { diyStateRoot, preflightStack, pulumiBackendUrl } from "../tools/lib/stackChecks";
+import { scratchDir } from "./support/scratchDir";
 
 /**
  * The canary's and the upgrade's pre-check of a file backend's lock (tools/lib/stackChecks.ts) finds the
  * state the Pulumi CLI would open: its backend URL order and its reading of a file:// URL.
  */
-const scratch = mkdtempSync(join(tmpdir(), "stack-locks-"));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir("stack-locks-");
 let projects = 0;
 
 /** A project whose Pulumi.yaml has `backendLine` (or no backend block), and a lock held on stack dev under `stateDir`. */

@@ -7,10 +7,11 @@
 #
 #   bash scripts/dev/fresh-clone-time.sh [--runs N] [<commit>]     default: 1 run of HEAD
 #
-# Exit: 0 every run passed; 1 a run failed (its log's last lines are printed); 2 bad arguments.
+# Exit: 0 every run passed; 1 a run failed (its log's last lines are printed), or the clone or `npm ci`
+# did; 2 bad arguments.
 set -uo pipefail
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 runs=1
 ref=HEAD
 while (($#)); do
@@ -44,7 +45,11 @@ cpu_reference() {
 status=0
 for ((run = 1; run <= runs; run++)); do
   work="$(mktemp -d)"
-  git clone --quiet --no-checkout "$repo" "$work/repo" && git -C "$work/repo" checkout --quiet "$commit"
+  trap 'rm -rf "$work"' EXIT
+  if ! git clone --quiet --no-checkout "$repo" "$work/repo" || ! git -C "$work/repo" checkout --quiet "$commit"; then
+    echo "fresh-clone-time: cannot clone $repo at ${commit:0:7}" >&2
+    exit 1
+  fi
   mkdir "$work/tmp"
   (cd "$work/repo" && TMPDIR="$work/tmp" npm ci --no-audit --no-fund >"$work/ci.log" 2>&1) || {
     echo "fresh-clone-time: npm ci failed:" >&2
@@ -65,5 +70,6 @@ for ((run = 1; run <= runs; run++)); do
     tail -20 "$work/test.log"
   fi
   rm -rf "$work"
+  trap - EXIT
 done
 exit "$status"

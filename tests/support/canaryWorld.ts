@@ -58,6 +58,8 @@ export interface World {
   readonly program: StubProgram;
   /** canaryWeights in Pulumi.dev.yaml now. */
   weights(): Record<string, number>;
+  /** `pulumi <args>` in the project as a user would run it before the canary (the stub, this world's PULUMI_HOME). */
+  cli(args: readonly string[]): void;
   /** canaryWeights of the last successful update (the seeded stack's before any). */
   deployed(): Record<string, number>;
   calls(): string[][];
@@ -86,12 +88,13 @@ export async function world(options: { observability?: boolean; selected?: boole
   pulumi.seedStack(project, "dev", { passphrase: PASSPHRASE, outputs });
   const program: StubProgram = { outputs, secretOutputs: ["demoToken"] };
   pulumi.program(program);
-  if (options.selected !== false) {
-    execFileSync(path.join(pulumi.bin, "pulumi"), ["stack", "select", "dev", "--non-interactive"], {
+  const cli = (args: readonly string[]) => {
+    execFileSync(path.join(pulumi.bin, "pulumi"), args, {
       cwd: project,
       env: { ...process.env, PULUMI_HOME: pulumiHome, PULUMI_BACKEND_URL: "" },
     });
-  }
+  };
+  if (options.selected !== false) cli(["stack", "select", "dev", "--non-interactive"]);
   const calls = () => pulumi.calls().map((c) => [...c.argv]);
   return {
     main: await CANARY_MAIN,
@@ -99,6 +102,7 @@ export async function world(options: { observability?: boolean; selected?: boole
     pulumi,
     pulumiHome,
     program,
+    cli,
     weights: () => YAML.parse(fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8")).config[WEIGHTS_KEY],
     deployed,
     calls,

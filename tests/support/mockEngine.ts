@@ -9,10 +9,8 @@
  * network that drops packets instead of refusing them costs no fetch timeout. tests/grafanaDashboards
  * .test.ts covers the fetch itself with stand-ins.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as mockProgram from "../../tools/lib/mockProgram";
+import { scratchDir } from "./scratchDir";
 import { tlsOutputs } from "./tlsMocks";
 
 export {
@@ -39,9 +37,7 @@ const offlineFetch: typeof fetch = async () => {
 let emptyCache: string | undefined;
 function emptyCacheHome(): string {
   if (!emptyCache) {
-    emptyCache = mkdtempSync(join(tmpdir(), "mock-engine-cache-"));
-    const dir = emptyCache;
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    emptyCache = scratchDir("mock-engine-cache-");
   }
   return emptyCache;
 }

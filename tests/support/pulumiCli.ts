@@ -403,9 +403,11 @@ const PASSPHRASE_MISSING =
 function readPassphrase(ctx: Context): string {
   if (ctx.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return ctx.env.PULUMI_CONFIG_PASSPHRASE;
   const file = ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  // Relative to --cwd's directory: the CLI changes to it first (pkg/cmd/pulumi/pulumi.go), then reads
+  // the file (pkg/secrets/passphrase/manager.go).
   if (file) {
     try {
-      return fs.readFileSync(path.resolve(ctx.call.cwd, file), "utf8").trim();
+      return fs.readFileSync(path.resolve(ctx.cwd, file), "utf8").trim();
     } catch (error) {
       return fail(`unable to read PULUMI_CONFIG_PASSPHRASE_FILE: ${(error as Error).message}`);
     }

@@ -30,7 +30,7 @@ const TESTS_DIR = join(__dirname, "..");
  * rate, a canary pause, a stub's cancel window) and a fourth process fills that idle time. `npm test`
  * with 4: 62.8 and 59.4 s; with 3: 63.9 and 63.5 s (alternating runs, 2026-12-02).
  */
-export const SHARD_COUNT = readdirSync(join(TESTS_DIR, "shards")).filter((f) => f.endsWith(".test.ts")).length;
+const SHARD_COUNT = readdirSync(join(TESTS_DIR, "shards")).filter((f) => f.endsWith(".test.ts")).length;
 
 /**
  * Measured CPU seconds of the costliest files run alone (scripts/dev/test-profile.ts, every file,
@@ -54,12 +54,12 @@ const DEFAULT_COST = 4;
 const cost = (file: string) => COST[file] ?? DEFAULT_COST;
 
 /** The files, costliest first (ties by name). */
-export function byCost(files: readonly string[]): string[] {
+function byCost(files: readonly string[]): string[] {
   return [...files].sort((a, b) => cost(b) - cost(a) || a.localeCompare(b));
 }
 
 /** A fixed split for shards that share no queue: costliest first, each to the shard with the least so far. */
-export function shards(files: readonly string[], count: number): string[][] {
+function shards(files: readonly string[], count: number): string[][] {
   const groups = Array.from({ length: count }, () => ({ files: [] as string[], cost: 0 }));
   for (const file of byCost(files)) {
     const lightest = groups.reduce((min, g) => (g.cost < min.cost ? g : min));
@@ -69,7 +69,7 @@ export function shards(files: readonly string[], count: number): string[][] {
   return groups.map((g) => g.files.sort());
 }
 
-export const testFiles = (): string[] =>
+const testFiles = (): string[] =>
   readdirSync(TESTS_DIR)
     .filter((name) => name.endsWith(".test.ts"))
     .sort();

@@ -33,11 +33,11 @@
 import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
 import { Document, parse, parseDocument } from "yaml";
 import { CALL_ENV } from "./pulumiCli";
+import { scratchDir } from "./scratchDir";
 import { startStubServer, stubClient } from "./stubServer";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -49,7 +49,7 @@ const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
  * (the thread runs plain JavaScript, without tsx).
  */
 function serverSource(): string {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-stub-")), "pulumiCli.cjs");
+  const out = path.join(scratchDir("pulumi-stub-"), "pulumiCli.cjs");
   buildSync({
     entryPoints: [path.join(__dirname, "pulumiCli.ts")],
     bundle: true,
@@ -59,7 +59,6 @@ function serverSource(): string {
     outfile: out,
     logLevel: "error",
   });
-  process.on("exit", () => fs.rmSync(path.dirname(out), { recursive: true, force: true }));
   return `
 const { startPulumi } = require(${JSON.stringify(out)});
 serveCalls({ run: startPulumi });
