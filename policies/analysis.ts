@@ -13,11 +13,10 @@ import type { Level } from "../analysis/messages";
 import { type AnalysisInput, friendlyName, type Resource, toResource } from "../analysis/model";
 import { analyze } from "../analysis/run";
 import { parseSuppression } from "../analysis/suppressions";
-import { record, text } from "./lib/kube";
+import { HELM_RELEASE, record, text } from "./lib/kube";
 import { settings } from "./lib/settings";
 import { resourcesInView } from "./lib/visibility";
 
-const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 const ISTIO_CHARTS = new Set(["base", "istiod", "gateway", "cni", "ztunnel"]);
 
 export interface MeshAnalysisSettings {

@@ -8,7 +8,7 @@
 import type { PolicyResource, ReportViolation, StackValidationPolicy } from "@pulumi/policy";
 import { HOSTNAME_KEY, MIN_REPLICAS } from "../components/controlPlane/production";
 import { PROFILE_LABEL } from "../components/namespaces";
-import { isKind, list, objectRef, type Props, record, text } from "./lib/kube";
+import { HELM_RELEASE, installsIstiod, isKind, list, objectRef, type Props, record, text } from "./lib/kube";
 import { settings } from "./lib/settings";
 import { reportAdvisory, resourcesInView } from "./lib/visibility";
 
@@ -20,7 +20,6 @@ export interface AvailabilitySettings {
 }
 
 const DEFAULTS: AvailabilitySettings = { labProfile: "skip" };
-const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 
 /** A value, else the chart's default (istiod and gateway values.yaml, Istio 1.30). */
 const num = (value: unknown, chartDefault: number) => (typeof value === "number" ? value : chartDefault);
@@ -114,7 +113,7 @@ export const highAvailability: StackValidationPolicy = {
     const releases = seen.filter((x) => x.type === HELM_RELEASE);
     // A stack that uses the cluster's own control plane (existingIstio) installs no istiod: its HA is
     // whoever installed it's to keep, and this policy says so rather than passing it silently.
-    if (!releases.some((r) => text(r.props.chart) === "istiod")) {
+    if (!installsIstiod(releases)) {
       reportAdvisory(
         reportViolation,
         "no istiod Helm release in this stack (it uses the cluster's control plane): istiod's replicas, " +

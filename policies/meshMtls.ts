@@ -1,6 +1,6 @@
 /** Mesh-wide STRICT mTLS: the policy every namespace inherits, in istiod's root namespace. */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { ISTIO_SECURITY, isKind, namespaceOf, objectRef, record, text } from "./lib/kube";
+import { HELM_RELEASE, ISTIO_SECURITY, installsIstiod, isKind, namespaceOf, objectRef, record, text } from "./lib/kube";
 import { settings } from "./lib/settings";
 import { resourcesInView } from "./lib/visibility";
 
@@ -8,8 +8,6 @@ export interface MeshMtlsSettings {
   /** istiod's meshConfig.rootNamespace (the istiod chart's default, istio-system). */
   readonly rootNamespace: string;
 }
-
-const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 
 const DEFAULTS: MeshMtlsSettings = { rootNamespace: "istio-system" };
 
@@ -52,8 +50,7 @@ export const meshWideStrictMtls: StackValidationPolicy = {
     const peers = seen?.filter((r) => r.type !== HELM_RELEASE);
     if (seen === undefined || peers === undefined || peers.length === 0) return;
     const inRoot = peers.filter((r) => namespaceOf(r.props) === rootNamespace);
-    const installsIstiod = seen.some((r) => r.type === HELM_RELEASE && text(r.props.chart) === "istiod");
-    if (!installsIstiod) {
+    if (!installsIstiod(seen)) {
       for (const r of inRoot) {
         reportViolation(
           `PeerAuthentication ${objectRef(r.props)} is in the root namespace ${rootNamespace} of a control plane ` +

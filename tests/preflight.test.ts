@@ -295,6 +295,18 @@ describe("npm run preflight against stub kubectl", () => {
     kubectl.seed([], [daemonSet("ztunnel")]);
     const present = await preflight(kubectl, ambient);
     assert.equal(present.code, 0, present.out);
+
+    // The other agent: ztunnel alone does not make an ambient node (istio-cni redirects the pods' traffic).
+    const noCni = cluster();
+    noCni.seed(["istio-system"], [ambientIstiod, daemonSet("ztunnel"), ...crds]);
+    const cniMissing = await preflight(noCni, ambient);
+    assert.equal(cniMissing.code, 1);
+    assert.match(cniMissing.out, /✗ existing-ambient: .* DaemonSet istio-cni-node is missing in istio-system/);
+    const neither = cluster();
+    neither.seed(["istio-system"], [ambientIstiod, ...crds]);
+    const bothMissing = await preflight(neither, ambient);
+    assert.equal(bothMissing.code, 1);
+    assert.match(bothMissing.out, /DaemonSets ztunnel and istio-cni-node are missing in istio-system/);
   });
 
   test("existingIstio with gateway-api: the cluster's Gateway API CRDs must exist, recent enough, on the channel", async () => {

@@ -23,6 +23,15 @@ export function isKind(type: string, group: string, kind: string): boolean {
 
 export const ISTIO_NETWORKING = "networking.istio.io";
 export const ISTIO_SECURITY = "security.istio.io";
+/** A Helm release as @pulumi/kubernetes registers it (the v3 Release, what the program installs charts with). */
+export const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+
+/**
+ * Whether the stack installs istiod itself. A stack without an istiod release uses the cluster's own
+ * control plane (`existingIstio`), whose settings are the platform team's, not this stack's.
+ */
+export const installsIstiod = (resources: readonly { readonly type: string; readonly props: Props }[]): boolean =>
+  resources.some((r) => r.type === HELM_RELEASE && text(r.props.chart) === "istiod");
 
 /** `namespace/name`, the way a reviewer finds the object with kubectl. */
 export function objectRef(props: Props): string {

@@ -166,7 +166,8 @@ function nodeAgentFindings(daemonSets: readonly ListedObject[]): Finding[] {
     finding(
       "existing-ambient",
       "error",
-      `dataplane ambient needs the cluster's ambient node agents, and DaemonSet ${missing.join(" and ")} ` +
+      `dataplane ambient needs the cluster's ambient node agents, and DaemonSet${missing.length > 1 ? "s" : ""} ` +
+        `${missing.join(" and ")} ` +
         `${missing.length > 1 ? "are" : "is"} missing in ${ISTIO_NAMESPACE}: install Istio's ambient data plane ` +
         "(cni and ztunnel charts) there, or use dataplane sidecar",
     ),
