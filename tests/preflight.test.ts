@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
+import { CliError } from "../tools/lib/cli";
 import { istiodMinor, servingIstiods } from "../tools/lib/istiodRevision";
 import type { PulumiCli } from "../tools/lib/target";
 import {
@@ -13,9 +14,14 @@ import {
   serverMinor,
   stackHoldings,
 } from "../tools/preflight/checks";
-import { meshConfigFindings, toolObjectFindings } from "../tools/preflight/existingIstio";
-import { main, spawnKubectl } from "../tools/preflight/main";
-import { meshConfig } from "./support/configs";
+import {
+  kubectlResource,
+  meshConfigFindings,
+  toolObjectFindings,
+  toolObjectQueries,
+} from "../tools/preflight/existingIstio";
+import { type Kubectl, main, spawnKubectl } from "../tools/preflight/main";
+import { devConfig, meshConfig } from "./support/configs";
 import { type SeededObject, writeStubKubectl } from "./support/stubKubectl";
 
 const dirs: string[] = [];
@@ -132,13 +138,14 @@ async function preflight(
   config: Record<string, unknown> = EXISTING,
   resources: unknown[] = [],
   argv: string[] = ["--stack", "prod"],
+  wrap: (k: Kubectl) => Kubectl = (k) => k,
 ) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(argv, {
     projectRoot: "/nonexistent",
     pulumi: fakePulumi(config, resources),
-    kubectl: spawnKubectl(kubectl.bin),
+    kubectl: wrap(spawnKubectl(kubectl.bin)),
     env: {},
     stdout: (l) => out.push(l),
     stderr: (l) => err.push(l),
@@ -251,7 +258,173 @@ describe("npm run preflight against stub kubectl", () => {
         "get configmaps",
         "get deployments",
         "get services",
+        "get configmaps",
+        "get secrets",
       ],
+    );
+  });
+
+  test("existingIstio with observability: the tools' objects are got by name in istio-system, one get per kind", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["istio-system"], [istiod("istio-system", "istiod", "default", "istiod")]);
+    const r = await preflight(kubectl, USING("default"));
+    assert.equal(r.code, 0, r.out);
+    const cluster4 = ["--kubeconfig", "/etc/mesh/kubeconfig", "--context", "prod-east"];
+    const byName = (resource: string, ...names: string[]) => [
+      ...cluster4,
+      "get",
+      resource,
+      ...names,
+      "--namespace",
+      "istio-system",
+      "--ignore-not-found",
+      "-o",
+      "json",
+    ];
+    assert.deepEqual(kubectl.calls().slice(5), [
+      byName("deployments", "prometheus", "grafana", "kiali", "jaeger"),
+      byName("services", "prometheus", "grafana", "kiali", "tracing", "jaeger-collector"),
+      byName("configmaps", "jaeger", "istio-grafana-dashboards", "istio-services-grafana-dashboards"),
+      byName("secrets", "grafana-admin", "kiali-signing-key"),
+    ]);
+    // Observability off: none of them is asked.
+    const off = cluster();
+    off.seed(["istio-system"], [istiod("istio-system", "istiod", "default", "istiod")]);
+    const quiet = await preflight(
+      off,
+      USING("default", { "istio-mesh:observability": JSON.stringify({ enabled: false }) }),
+    );
+    assert.equal(quiet.code, 0, quiet.out);
+    assert.ok(!off.calls().some((c) => c.includes("--ignore-not-found")));
+  });
+
+  test("existingIstio: a Secret or ConfigMap of the tools' names in istio-system is refused, unless the stack's state holds it", async () => {
+    const kubectl = cluster();
+    const inIstio = (kind: string, name: string): SeededObject => ({
+      apiVersion: "v1",
+      kind,
+      metadata: { name, namespace: "istio-system" },
+      ...(kind === "ConfigMap" && { data: {} }),
+    });
+    kubectl.seed(
+      ["istio-system"],
+      [
+        istiod("istio-system", "istiod", "default", "istiod"),
+        inIstio("Secret", "grafana-admin"),
+        inIstio("ConfigMap", "jaeger"),
+        inIstio("ConfigMap", "istio-grafana-dashboards"),
+        // Not a name of the tools: left alone.
+        inIstio("Secret", "istio-ca-secret"),
+      ],
+    );
+    const refused = await preflight(kubectl, USING("default"));
+    assert.equal(refused.code, 1, refused.out);
+    assert.match(
+      refused.out,
+      /^✗ existing-observability: istio-system already holds ConfigMap jaeger, ConfigMap istio-grafana-dashboards, Secret grafana-admin, not this stack's .*the Kubernetes provider: AlreadyExists\)/m,
+    );
+    assert.doesNotMatch(refused.out, /istio-ca-secret/);
+    const held = [
+      ["core/v1:Secret", "grafana-admin"],
+      ["core/v1:ConfigMap", "jaeger"],
+      ["core/v1:ConfigMap", "istio-grafana-dashboards"],
+    ].map(([type, name]) => ({
+      type: `kubernetes:${type}`,
+      outputs: { metadata: { name, namespace: "istio-system" } },
+    }));
+    const ours = await preflight(kubectl, USING("default"), held);
+    assert.equal(ours.code, 0, ours.out);
+    assert.doesNotMatch(ours.out, /existing-observability/);
+  });
+
+  test("existingIstio: Secrets kubectl may not get are a note, and the rest is still checked", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["istio-system"], [istiod("istio-system", "istiod", "default", "istiod")]);
+    kubectl.behave({ forbidden: ["secrets"] });
+    const r = await preflight(kubectl, USING("default"));
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(
+      r.out,
+      /^· existing-observability: cannot get Secrets in istio-system \(forbidden: User "mesh-tenant" cannot get resource "secrets" in API group "" in the namespace "istio-system"\): a collision with Secret grafana-admin, kiali-signing-key is not checked/m,
+    );
+    assert.match(r.out, /nothing stops the install/);
+    // After the Forbidden, each name alone (RBAC may grant some by resourceNames); the ConfigMaps were asked.
+    const secrets = kubectl.calls().filter((c) => c[5] === "secrets");
+    assert.deepEqual(
+      secrets.map((c) => c.slice(6, -5)),
+      [["grafana-admin", "kiali-signing-key"], ["grafana-admin"], ["kiali-signing-key"]],
+    );
+    assert.ok(kubectl.calls().some((c) => c[5] === "configmaps" && c.includes("jaeger")));
+
+    // One name granted (resourceNames): its collision is found, the other is the note.
+    const partly = cluster();
+    partly.seed(
+      ["istio-system"],
+      [
+        istiod("istio-system", "istiod", "default", "istiod"),
+        { apiVersion: "v1", kind: "Secret", metadata: { name: "grafana-admin", namespace: "istio-system" } },
+      ],
+    );
+    partly.behave({ forbidden: ["secrets/kiali-signing-key"] });
+    const one = await preflight(partly, USING("default"));
+    assert.equal(one.code, 1, one.out);
+    assert.match(
+      one.out,
+      /^✗ existing-observability: istio-system already holds Secret grafana-admin, not this stack's/m,
+    );
+    assert.match(
+      one.out,
+      /^· existing-observability: cannot get Secrets in istio-system \(forbidden: .*\): a collision with Secret kiali-signing-key is not checked/m,
+    );
+  });
+
+  test("existingIstio: another kubectl failure on the tools' objects still stops the pre-flight with exit 2", async () => {
+    const kubectl = cluster();
+    kubectl.seed(["istio-system"], [istiod("istio-system", "istiod", "default", "istiod")]);
+    const failing: (k: Kubectl) => Kubectl = (k) => async (args) => {
+      if (args.includes("secrets")) {
+        throw new CliError(
+          '`kubectl get secrets grafana-admin kiali-signing-key --namespace istio-system --ignore-not-found -o json` failed: Error from server (InternalError): an error on the server ("") has prevented the request from succeeding',
+        );
+      }
+      return k(args);
+    };
+    const r = await preflight(kubectl, USING("default"), [], ["--stack", "prod"], failing);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(
+      r.err,
+      /^preflight: `kubectl get secrets grafana-admin kiali-signing-key .*` failed: Error from server \(InternalError\)/,
+    );
+  });
+
+  test("stub kubectl gets by name as kubectl does: one object, a List of those found, nothing, NotFound, Forbidden", async () => {
+    const kubectl = cluster();
+    const secret = (name: string): SeededObject => ({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace: "istio-system" },
+    });
+    kubectl.seed(["istio-system"], [secret("a"), secret("b")]);
+    const run = spawnKubectl(kubectl.bin);
+    const get = (...args: string[]) => run(["get", "secrets", ...args, "--namespace", "istio-system", "-o", "json"]);
+    assert.equal(JSON.parse(await get("a", "--ignore-not-found")).kind, "Secret");
+    const list = JSON.parse(await get("a", "missing", "b", "--ignore-not-found"));
+    assert.deepEqual([list.kind, list.items.map((o: ListedObject) => o.metadata?.name)], ["List", ["a", "b"]]);
+    assert.equal(await get("missing", "--ignore-not-found"), "");
+    assert.equal(await get("missing", "gone", "--ignore-not-found"), "");
+    await assert.rejects(get("missing"), /failed: Error from server \(NotFound\): secrets "missing" not found$/);
+    await assert.rejects(
+      run(["get", "deployments", "x", "--namespace", "istio-system", "-o", "json"]),
+      /Error from server \(NotFound\): deployments.apps "x" not found$/,
+    );
+    kubectl.behave({ forbidden: ["secrets"] });
+    await assert.rejects(
+      get("a", "--ignore-not-found"),
+      /failed: Error from server \(Forbidden\): secrets "a" is forbidden: User "mesh-tenant" cannot get resource "secrets" in API group "" in the namespace "istio-system"$/,
+    );
+    await assert.rejects(
+      run(["get", "secrets", "--namespace", "istio-system", "-o", "json"]),
+      /Error from server \(Forbidden\): secrets is forbidden: User "mesh-tenant" cannot list resource "secrets"/,
     );
   });
 
@@ -554,6 +727,54 @@ describe("pre-flight pieces", () => {
         none,
       ),
       [],
+    );
+  });
+
+  test("existingIstio: what preflight gets for the tools comes from their footprint, every kind mapped to a resource", () => {
+    const existing = meshConfig({ clusterMode: "existing", existingIstio: { revision: "default" } });
+    assert.deepEqual(toolObjectQueries(existing), [
+      { kind: "Deployment", resource: "deployments", names: ["prometheus", "grafana", "kiali", "jaeger"] },
+      {
+        kind: "Service",
+        resource: "services",
+        names: ["prometheus", "grafana", "kiali", "tracing", "jaeger-collector"],
+      },
+      {
+        kind: "ConfigMap",
+        resource: "configmaps",
+        names: ["jaeger", "istio-grafana-dashboards", "istio-services-grafana-dashboards"],
+      },
+      { kind: "Secret", resource: "secrets", names: ["grafana-admin", "kiali-signing-key"] },
+    ]);
+    // Installing Istio (the dev stack): the root namespace's Telemetry is the tools' too.
+    assert.deepEqual(
+      toolObjectQueries(devConfig()).find((q) => q.kind === "Telemetry"),
+      { kind: "Telemetry", resource: "telemetries.telemetry.istio.io", names: ["mesh-default"] },
+    );
+    for (const cfg of [
+      devConfig(),
+      meshConfig({ clusterMode: "existing", dataplane: "ambient", existingIstio: { revision: "default" } }),
+      meshConfig({ clusterMode: "existing", trafficApi: "gateway-api", existingIstio: { revision: "default" } }),
+    ]) {
+      assert.ok(toolObjectQueries(cfg).length >= 4);
+    }
+    assert.deepEqual(toolObjectQueries(meshConfig({ clusterMode: "existing", observability: { enabled: false } })), []);
+    assert.throws(() => kubectlResource("PodMonitor"), /yields kind PodMonitor, which TOOL_RESOURCES does not map/);
+    assert.throws(() => kubectlResource("toString"), /TOOL_RESOURCES does not map/);
+  });
+
+  test("existingIstio: a kind kubectl could not get is a note beside the refusal, never an error", () => {
+    const cfg = meshConfig({ clusterMode: "existing", existingIstio: { revision: "default" } });
+    const none = { releases: [], namespaces: [], objects: [] };
+    const unchecked = [{ kind: "Secret" as const, names: ["grafana-admin", "kiali-signing-key"], why: "RBAC" }];
+    assert.deepEqual(
+      toolObjectFindings(cfg, [], none, unchecked).map((f) => [f.level, f.message.split(":")[0]]),
+      [["note", "cannot get Secrets in istio-system (forbidden"]],
+    );
+    const jaeger = [{ kind: "ConfigMap", metadata: { name: "jaeger", namespace: "istio-system" } }];
+    assert.deepEqual(
+      toolObjectFindings(cfg, jaeger, none, unchecked).map((f) => f.level),
+      ["error", "note"],
     );
   });
 

@@ -2,6 +2,7 @@ import type { MeshConfig } from "../../config/types";
 import type { NamedObject } from "../meta";
 import { dashboards, kialiLinks, type ToolAccess, type ToolName } from "./access";
 import { addonReleases, addonSecrets, type SecretShell } from "./charts";
+import { DASHBOARD_GROUPS, DASHBOARD_PROVIDERS } from "./dashboards";
 import { type JaegerSpecs, jaegerSpecs } from "./jaeger";
 import type { AddonRelease } from "./pins";
 import { OBSERVABILITY_NAMESPACE } from "./services";
@@ -30,14 +31,16 @@ export function observabilitySpec(cfg: MeshConfig): ObservabilitySpec {
 /**
  * What observability creates in its namespace, by kind and name: each addon chart's Deployment and Service
  * (both named after the release, services.ts), the objects the program applies itself and the Secrets and
- * dashboards' ConfigMaps it generates. The pre-flight looks for them before it shares a namespace.
+ * dashboards' ConfigMaps it generates (observability.ts; Istio's samples/addons/grafana.yaml ships
+ * ConfigMaps of the same names). The pre-flight looks for them before it shares a namespace.
  */
 export function observabilityFootprint(spec: ObservabilitySpec): { kind: string; name: string }[] {
   const charts = spec.releases.flatMap((r) => ["Deployment", "Service"].map((kind) => ({ kind, name: r.name })));
   const own = [...observabilityObjects(spec), spec.secrets.grafanaAdmin, spec.secrets.kialiSigningKey]
     .filter((o) => o.metadata.namespace === OBSERVABILITY_NAMESPACE)
     .map((o) => ({ kind: o.kind, name: o.metadata.name }));
-  return [...charts, ...own];
+  const dashboards = DASHBOARD_PROVIDERS.map((p) => ({ kind: "ConfigMap", name: DASHBOARD_GROUPS[p].configMap }));
+  return [...charts, ...own, ...dashboards];
 }
 
 /** The objects this program applies itself (secrets aside: their values exist only at `up`). */

@@ -42,6 +42,21 @@
  *                   listed whole with their annotations) ignores both flags. `-l` terms are `key=value` or
  *                   `key` (exists), ANDed
  *                   (k8s.io/apimachinery pkg/labels/selector.go Parse); other selector syntax is refused here.
+ *   get <resource> <name>... [--namespace ns] [--ignore-not-found] -o json   by name, as
+ *                   pkg/cmd/get/get.go printGeneric prints it: one name gives the object itself (cli-runtime
+ *                   pkg/resource/builder.go visitByName: singleItemImplied is len(names) == 1), several a
+ *                   `List` of those found; a missing one is `Error from server (NotFound): <resource> "<name>"
+ *                   not found` (apimachinery pkg/api/errors/errors.go NewNotFound; <resource> group-qualified:
+ *                   deployments.apps), exit 1, or left out with --ignore-not-found, which prints nothing at all
+ *                   when none is found (get.go: `len(infos) == 0 && o.IgnoreNotFound`). Errors are one line
+ *                   each on stderr (pkg/cmd/util/helpers.go MultipleErrors); with several names the found ones
+ *                   are still printed before exit 1.
+ *   Forbidden       `behaviour.forbidden` names a resource ("secrets": every get and list of it) or one
+ *                   object ("secrets/x", as RBAC resourceNames grants the rest): `Error from server
+ *                   (Forbidden): secrets "x" is forbidden: User "mesh-tenant" cannot get resource "secrets" in
+ *                   API group "" in the namespace "ns"` (apiserver pkg/endpoints/handlers/responsewriters/
+ *                   errors.go forbiddenMessage, apimachinery errors.go NewForbidden; a list names no object:
+ *                   `secrets is forbidden: User … cannot list …`), exit 1.
  *
  * The fortio result is computed from the Job's own arguments (-qps, -c, -t, -labels), with latencies
  * per path from `behaviour.latencyMs`, so a test can assert the exact figures the bench derives.
@@ -75,6 +90,8 @@ export interface StubKubectlBehaviour {
   readonly serverVersion?: { readonly major: string; readonly minor: string; readonly gitVersion: string };
   /** No API server answers: every call that needs one fails as kubectl does. */
   readonly unreachable?: boolean;
+  /** RBAC denies get and list of these: a resource ("secrets") or one object of it ("secrets/grafana-admin"). */
+  readonly forbidden?: readonly string[];
 }
 
 /** An object already in the cluster, as `kubectl get -o json` returns it. */
@@ -170,13 +187,17 @@ const RESOURCE = {
 // What \`kubectl delete <type> <name>\` accepts, by the singular name it is given.
 const DELETABLE = { httproute: "HTTPRoute" };
 const PLURAL = { deployment: "deployments.apps", job: "jobs.batch" };
-// What \`kubectl get <type> -o json\` lists, by the plural it is given.
+// What \`kubectl get <type> -o json\` lists, by the plural it is given, and the API group its errors name.
 const LISTED = {
-  deployments: { kind: "Deployment" }, services: { kind: "Service" }, daemonsets: { kind: "DaemonSet" },
-  configmaps: { kind: "ConfigMap" },
-  mutatingwebhookconfigurations: { kind: "MutatingWebhookConfiguration", clusterScoped: true },
-  customresourcedefinitions: { kind: "CustomResourceDefinition", clusterScoped: true },
+  deployments: { kind: "Deployment", group: "apps" }, services: { kind: "Service", group: "" },
+  daemonsets: { kind: "DaemonSet", group: "apps" }, configmaps: { kind: "ConfigMap", group: "" },
+  secrets: { kind: "Secret", group: "" },
+  "telemetries.telemetry.istio.io": { kind: "Telemetry", group: "telemetry.istio.io" },
+  mutatingwebhookconfigurations: { kind: "MutatingWebhookConfiguration", group: "admissionregistration.k8s.io", clusterScoped: true },
+  customresourcedefinitions: { kind: "CustomResourceDefinition", group: "apiextensions.k8s.io", clusterScoped: true },
 };
+// The user RBAC refuses, in the API server's Forbidden message.
+const USER = "mesh-tenant";
 const find = (kind, ns, name) => state.objects.find((o) => o.kind === kind && o.ns === ns && o.name === name);
 
 const verb = rest[0];
@@ -326,6 +347,40 @@ else if (verb === "version") {
 
 else if (verb === "get" && (rest[1] in LISTED || rest[1] === "namespaces") && flag("-o") === "json") {
   if (behaviour.unreachable) fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
+  const type = rest[1];
+  const { kind, group, clusterScoped } = LISTED[type] || { group: "" };
+  // The resource as the API server names it in errors: its plural, group-qualified (deployments.apps).
+  const plural = type.split(".")[0];
+  const qualified = group ? plural + "." + group : plural;
+  const ns = clusterScoped ? undefined : namespace || "default";
+  const where = ns ? ' in the namespace "' + ns + '"' : " at the cluster scope";
+  const denied = (name) => (behaviour.forbidden || []).some((f) => f === type || f === type + "/" + name);
+  const forbiddenLine = (verbName, name) => "Error from server (Forbidden): " + qualified + (name ? ' "' + name + '"' : "") +
+    ' is forbidden: User "' + USER + '" cannot ' + verbName + ' resource "' + plural + '" in API group "' + group + '"' + where;
+  const VALUED = ["--namespace", "-n", "-l", "-o", "--kubeconfig", "--context"];
+  const names = [];
+  for (let i = 2; i < rest.length; i++) {
+    if (VALUED.includes(rest[i])) i++;
+    else if (!rest[i].startsWith("-")) names.push(rest[i]);
+  }
+  if (names.length > 0) {
+    const found = [];
+    const errors = [];
+    for (const name of names) {
+      if (denied(name)) { errors.push(forbiddenLine("get", name)); continue; }
+      const o = find(kind, ns, name);
+      if (o) found.push(o.obj);
+      else if (!rest.includes("--ignore-not-found")) errors.push("Error from server (NotFound): " + qualified + ' "' + name + '" not found');
+    }
+    if (names.length === 1 && errors.length > 0) fail(errors[0]);
+    if (found.length > 0 || !rest.includes("--ignore-not-found")) {
+      const doc = names.length === 1 ? found[0] : { apiVersion: "v1", items: found, kind: "List", metadata: { resourceVersion: "" } };
+      console.log(JSON.stringify(doc, null, 4));
+    }
+    if (errors.length > 0) fail(errors.join("\n"));
+    process.exit(0);
+  }
+  if ((behaviour.forbidden || []).includes(type)) fail(forbiddenLine("list"));
   const selector = (flag("-l") || "").split(",").filter(Boolean).map((p) => {
     if (!/^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?$/.test(p)) fail("stub kubectl: selector term '" + p + "' is not supported");
     return p.split("=");
@@ -335,7 +390,6 @@ else if (verb === "get" && (rest[1] in LISTED || rest[1] === "namespaces") && fl
     const labels = (o.metadata || {}).labels || {};
     return v === undefined ? k in labels : labels[k] === v;
   });
-  const { kind, clusterScoped } = LISTED[rest[1]] || {};
   const objects = rest[1] === "namespaces"
     ? state.namespaces.map((n) => (state.namespaceObjects || {})[n] || { apiVersion: "v1", kind: "Namespace", metadata: { name: n } })
     : state.objects.filter((o) => o.kind === kind && (clusterScoped || all || o.ns === (namespace || "default"))).map((o) => o.obj);

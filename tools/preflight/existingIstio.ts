@@ -24,8 +24,13 @@ export interface ExistingIstioFacts {
   readonly daemonSets?: readonly ListedObject[];
   /** ConfigMaps labelled `istio.io/rev`, in every namespace: the mesh configs among them. */
   readonly configMaps: readonly ListedObject[];
-  /** Deployments and Services in istio-system (only when observability is on: its tools go there). */
+  /**
+   * The objects of istio-system whose kind and name observability's tools take (only when observability is
+   * on: its tools go there), got by name as toolObjectQueries says.
+   */
   readonly toolObjects?: readonly ListedObject[];
+  /** Names of a kind kubectl was forbidden to get (RBAC): their collision is not checked, and a note says so. */
+  readonly toolObjectsUnchecked?: readonly ToolObjectsUnchecked[];
   /** CustomResourceDefinitions (only when the cell uses Gateway API: gateway-api or ambient). */
   readonly crds?: readonly ListedObject[];
 }
@@ -359,15 +364,89 @@ export function meshConfigFindings(
 }
 
 /**
+ * The kubectl resource of each kind observabilityFootprint yields, and the plural a note names. A kind the
+ * footprint gains and this table lacks is a programming error: kubectlResource throws (a test runs every
+ * footprint through it), rather than the pre-flight silently not looking.
+ */
+const TOOL_RESOURCES = {
+  Deployment: { resource: "deployments", plural: "Deployments" },
+  Service: { resource: "services", plural: "Services" },
+  ConfigMap: { resource: "configmaps", plural: "ConfigMaps" },
+  Secret: { resource: "secrets", plural: "Secrets" },
+  Telemetry: { resource: "telemetries.telemetry.istio.io", plural: "Telemetries" },
+} as const satisfies Record<string, { resource: string; plural: string }>;
+
+export type ToolKind = keyof typeof TOOL_RESOURCES;
+
+/** `kubectl get <resource>` of a footprint kind; throws for a kind the table above does not map. */
+export function kubectlResource(kind: string): (typeof TOOL_RESOURCES)[ToolKind] {
+  if (!Object.hasOwn(TOOL_RESOURCES, kind)) {
+    throw new Error(
+      `preflight: observabilityFootprint yields kind ${kind}, which TOOL_RESOURCES does not map to a resource`,
+    );
+  }
+  return TOOL_RESOURCES[kind as ToolKind];
+}
+
+/** One `kubectl get <resource> <names…> --namespace istio-system` the pre-flight sends. */
+export interface ToolObjectQuery {
+  readonly kind: ToolKind;
+  readonly resource: string;
+  readonly names: readonly string[];
+}
+
+/** A kind whose objects kubectl could not get (Forbidden), and the server's reason. */
+export interface ToolObjectsUnchecked {
+  readonly kind: ToolKind;
+  readonly names: readonly string[];
+  readonly why: string;
+}
+
+const toolFootprint = (cfg: MeshConfig) => {
+  const spec = buildMeshSpec(cfg).observability;
+  return spec ? observabilityFootprint(spec) : undefined;
+};
+
+/**
+ * What main.ts asks kubectl for the existing-observability check: one get by name per kind of the footprint,
+ * in the footprint's order. By name, not a list: a tenant of a platform cluster may get Secrets it may not list.
+ */
+export function toolObjectQueries(cfg: MeshConfig): ToolObjectQuery[] {
+  const queries: { kind: ToolKind; resource: string; names: string[] }[] = [];
+  for (const { kind, name } of toolFootprint(cfg) ?? []) {
+    const { resource } = kubectlResource(kind);
+    const query = queries.find((q) => q.kind === kind);
+    if (!query) queries.push({ kind: kind as ToolKind, resource, names: [name] });
+    else if (!query.names.includes(name)) query.names.push(name);
+  }
+  return queries;
+}
+
+/** A kind kubectl was forbidden to get: said, not judged (the cluster may hold them or not). */
+const uncheckedNote = (u: ToolObjectsUnchecked) =>
+  finding(
+    "existing-observability",
+    "note",
+    `cannot get ${TOOL_RESOURCES[u.kind].plural} in ${ISTIO_NAMESPACE} (forbidden: ${u.why}): a collision with ` +
+      `${u.kind} ${u.names.join(", ")} is not checked, and up would stop with AlreadyExists if one exists. ` +
+      "Grant get on them, or check by hand",
+  );
+
+/**
  * Objects in istio-system (the cluster's, with existingIstio) of the kind and name the stack's observability
  * tools would create, that this stack's state does not hold: Istio's samples/addons applied by hand, or
  * another owner's releases. Helm refuses to take them over ("invalid ownership metadata", helm
  * pkg/action/validate.go) and the provider refuses to create what exists, so `up` would fail halfway.
+ * Kinds kubectl was forbidden to get are notes.
  */
-export function toolObjectFindings(cfg: MeshConfig, objects: readonly ListedObject[], state: StackHoldings): Finding[] {
-  const spec = buildMeshSpec(cfg).observability;
-  if (!spec) return [];
-  const footprint = observabilityFootprint(spec);
+export function toolObjectFindings(
+  cfg: MeshConfig,
+  objects: readonly ListedObject[],
+  state: StackHoldings,
+  unchecked: readonly ToolObjectsUnchecked[] = [],
+): Finding[] {
+  const footprint = toolFootprint(cfg);
+  if (!footprint) return [];
   const ours = (o: ListedObject) => {
     return (
       inHeldRelease(o, state) ||
@@ -379,7 +458,8 @@ export function toolObjectFindings(cfg: MeshConfig, objects: readonly ListedObje
   const taken = objects.filter(
     (o) => footprint.some((f) => f.kind === o.kind && f.name === o.metadata?.name) && !ours(o),
   );
-  if (taken.length === 0) return [];
+  const notes = unchecked.map(uncheckedNote);
+  if (taken.length === 0) return notes;
   const names = taken.map((o) => `${o.kind} ${o.metadata?.name}`).join(", ");
   return [
     finding(
@@ -387,8 +467,10 @@ export function toolObjectFindings(cfg: MeshConfig, objects: readonly ListedObje
       "error",
       `${ISTIO_NAMESPACE} already holds ${names}, not this stack's (Istio's sample addons, or another owner's): ` +
         "the stack's Prometheus, Grafana, Kiali and Jaeger would collide with them (Helm: invalid ownership " +
-        "metadata). Set istio-mesh:observability's enabled to false and use the cluster's tools, or remove them",
+        "metadata; the Kubernetes provider: AlreadyExists). Set istio-mesh:observability's enabled to false " +
+        "and use the cluster's tools, or remove them",
     ),
+    ...notes,
   ];
 }
 
@@ -409,7 +491,7 @@ export function existingIstioFindings(
     istiod.revision !== undefined && istiod.namespace !== undefined
       ? meshConfigFindings(cfg, istiod.revision, istiod.namespace, facts.configMaps)
       : [];
-  const tools = toolObjectFindings(cfg, facts.toolObjects ?? [], state);
+  const tools = toolObjectFindings(cfg, facts.toolObjects ?? [], state, facts.toolObjectsUnchecked);
   const crds = needsGatewayApiCrds(cfg) ? gatewayApiCrdFindings(cfg, facts.crds ?? []) : [];
   return [...istiod.findings, ...scope, ...agents, ...mesh, ...tools, ...crds];
 }

@@ -9,10 +9,13 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { needsGatewayApiCrds } from "../../components/gatewayApi/crds";
+import { ISTIO_NAMESPACE } from "../../components/meta";
+import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
 import { kubectlClusterFlags } from "../lib/portForward";
 import { type PulumiCli, resolveStack, spawnPulumi } from "../lib/target";
 import { type Finding, type ListedObject, preflightFindings, type ServerVersion, stackHoldings } from "./checks";
+import { type ToolObjectsUnchecked, toolObjectQueries } from "./existingIstio";
 
 export const HELP = `usage: npm run preflight -- [--stack NAME | --config Pulumi.<stack>.yaml] [--kubeconfig PATH] [--json]
 
@@ -32,8 +35,9 @@ With istio-mesh:existingIstio (the stack uses the cluster's control plane):
   existing-gateway-api trafficApi gateway-api or dataplane ambient: each Gateway API CRD the stack's
                        objects use exists (the stack installs none), at bundle-version v1.5.1 or later,
                        experimental channel where they use its fields (HTTPRoute retry)
-  existing-observability  observability on: no Deployment or Service the stack's tools would
-                       create in istio-system exists that its state does not hold (sample addons)
+  existing-observability  observability on: no object the stack's tools would create in istio-system
+                       (Deployment, Service, ConfigMap, Secret, by name) exists that its state does not
+                       hold (sample addons); a kind kubectl may not get (RBAC) is a note
 
   --stack NAME               a stack other than the selected one (Pulumi CLI: config and state); or STACK=NAME
   --config Pulumi.<s>.yaml   read the stack file instead (no state: every istiod counts as foreign)
@@ -91,6 +95,71 @@ const json = (text: string, what: string): Record<string, unknown> => {
 
 const items = (list: Record<string, unknown>) => (Array.isArray(list.items) ? (list.items as ListedObject[]) : []);
 
+/**
+ * What `kubectl get <resource> <names…> --ignore-not-found -o json` prints (kubernetes/kubectl
+ * pkg/cmd/get/get.go printGeneric): nothing when none exists, the object itself for one name, a `List` of
+ * those found for several.
+ */
+const gotten = (text: string, what: string): ListedObject[] => {
+  if (text.trim() === "") return [];
+  const doc = json(text, what);
+  return doc.kind === "List" ? items(doc) : [doc as ListedObject];
+};
+
+/** Gets objects of istio-system by name: a get, not a list (RBAC may grant one without the other). */
+const getByName = (resource: string, names: readonly string[]) => [
+  "get",
+  resource,
+  ...names,
+  "--namespace",
+  ISTIO_NAMESPACE,
+  "--ignore-not-found",
+  "-o",
+  "json",
+];
+
+/**
+ * The API server's reason when kubectl's last line is a Forbidden (`Error from server (Forbidden): secrets
+ * "x" is forbidden: User "u" cannot get resource …`, apiserver responsewriters/errors.go forbiddenMessage).
+ */
+const forbidden = (error: unknown): string | undefined => {
+  const line = error instanceof CliError ? /failed: Error from server \(Forbidden\): (.*)$/.exec(error.message) : null;
+  return line ? (/ is forbidden: (.*)$/.exec(line[1] ?? "")?.[1] ?? line[1]) : undefined;
+};
+
+/**
+ * The existing-observability facts: each kind of the tools' footprint got by name in istio-system. A kind
+ * kubectl is forbidden to get is not a failure: its names are asked one by one (RBAC may grant some by
+ * resourceNames), and those still forbidden become unchecked, which the check reports as a note. Any
+ * other kubectl failure stops the pre-flight, as the other gets do.
+ */
+async function toolObjectFacts(kubectl: Kubectl, flags: readonly string[], cfg: MeshConfig) {
+  const toolObjects: ListedObject[] = [];
+  const toolObjectsUnchecked: ToolObjectsUnchecked[] = [];
+  for (const { kind, resource, names } of toolObjectQueries(cfg)) {
+    const get = async (some: readonly string[]) =>
+      gotten(await kubectl([...flags, ...getByName(resource, some)]), `get ${resource}`);
+    /** Adds what kubectl got; resolves to the server's reason if it was forbidden. */
+    const attempt = async (some: readonly string[]) => {
+      try {
+        toolObjects.push(...(await get(some)));
+        return undefined;
+      } catch (error) {
+        const why = forbidden(error);
+        if (why === undefined) throw error;
+        return why;
+      }
+    };
+    const why = await attempt(names);
+    if (why === undefined) continue;
+    const denied: string[] = [];
+    if (names.length === 1) denied.push(...names);
+    else for (const name of names) if ((await attempt([name])) !== undefined) denied.push(name);
+    if (denied.length > 0) toolObjectsUnchecked.push({ kind, names: denied, why });
+  }
+  return { toolObjects, toolObjectsUnchecked };
+}
+
 export async function main(argv: readonly string[], deps: PreflightDeps): Promise<number> {
   return runCli("preflight", () => check(argv, deps), deps.stderr);
 }
@@ -143,12 +212,7 @@ async function check(argv: readonly string[], deps: PreflightDeps): Promise<numb
         existingIstio: {
           tags: await list(["mutatingwebhookconfigurations", "-l", `istio.io/tag=${existing.revision}`, "-o", "json"]),
           configMaps: await list(["configmaps", "--all-namespaces", "-l", "istio.io/rev", "-o", "json"]),
-          ...(target.config.observability.enabled && {
-            toolObjects: [
-              ...(await list(["deployments", "--namespace", "istio-system", "-o", "json"])),
-              ...(await list(["services", "--namespace", "istio-system", "-o", "json"])),
-            ],
-          }),
+          ...(target.config.observability.enabled && (await toolObjectFacts(kubectl, flags, target.config))),
           ...(needsGatewayApiCrds(target.config) && {
             crds: await list(["customresourcedefinitions", "-o", "json"]),
           }),
