@@ -1,7 +1,8 @@
 /**
  * Every `npm run <tool>` behaves alike (tools/lib/cli.ts): --help exits 0 and documents the exit
  * codes; a bad flag, a missing Pulumi CLI or a missing file is one line `<tool>: …` on stderr and
- * exit 2; nothing ever prints a stack trace. Tools run in-process (their main never throws); a few
+ * exit 2; STACK=<name> and --stack <name> pick the same stack; nothing ever prints a stack trace.
+ * Tools run in-process (their main never throws, or runs under runCli as `npm run` runs it); a few
  * run as `npm run` runs them, to show no trace reaches the real stderr.
  */
 import assert from "node:assert/strict";
@@ -11,11 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { main as bench } from "../tools/bench/main";
+import { main as canary } from "../tools/canary/main";
 import { main as dashboards } from "../tools/dashboards/main";
 import { main as diff } from "../tools/diff/main";
-import { CliError, EXIT, fileStack, stackChoice } from "../tools/lib/cli";
+import { CliError, EXIT, fileStack, runCli, stackChoice } from "../tools/lib/cli";
 import { checkKubectlTarget } from "../tools/lib/kubeconfig";
 import { pulumiFailure } from "../tools/lib/target";
+import { main as policy } from "../tools/policy/main";
 import { main as render } from "../tools/render/main";
 import { main as token } from "../tools/token/main";
 import { main as verify } from "../tools/verify/main";
@@ -28,13 +31,18 @@ mkdirSync(noPulumi);
 const missing = join(dir, "missing");
 /** No pulumi, no kubeconfig, no STACK: what a fresh machine gives a tool. */
 const BARE_ENV: NodeJS.ProcessEnv = { PATH: noPulumi, HOME: dir };
+/** A project whose stack `nope` keeps its secrets under a passphrase (file backend's default), with none set. */
+const passphraseRoot = join(dir, "passphrase-project");
+mkdirSync(passphraseRoot);
+writeFileSync(join(passphraseRoot, "Pulumi.nope.yaml"), "encryptionsalt: v1:c2FsdA==:v1:AAAAAAAAAAAAAAAA:AAAA\n");
 
 interface Run {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string[];
 }
-type Tool = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<Run>;
+/** A tool's main in-process, in `root` (default: this project). */
+type Tool = (argv: readonly string[], env: NodeJS.ProcessEnv, root?: string) => Promise<Run>;
 
 function capture() {
   const stdout: string[] = [];
@@ -47,25 +55,25 @@ function capture() {
 }
 
 const TOOLS: Record<string, Tool> = {
-  render: async (argv, env) => {
+  render: async (argv, env, root = PROJECT_ROOT) => {
     const c = capture();
     const io = { stdout: (l: string) => c.stdout.push(l), stderr: (l: string) => c.stderr.push(l) };
-    return c.result(render(argv, PROJECT_ROOT, io, env));
+    return c.result(render(argv, root, io, env));
   },
-  diff: async (argv, env) => {
+  diff: async (argv, env, root = PROJECT_ROOT) => {
     const c = capture();
     const io = { stdout: (t: string) => c.stdout.push(t), stderr: (t: string) => c.stderr.push(t.trimEnd()) };
-    return c.result(diff(argv, PROJECT_ROOT, io, env));
+    return c.result(diff(argv, root, io, env));
   },
-  token: async (argv, env) => {
+  token: async (argv, env, root = PROJECT_ROOT) => {
     const c = capture();
     const io = { stdout: (l: string) => c.stdout.push(l), stderr: (l: string) => c.stderr.push(l) };
-    return c.result(await token(argv, PROJECT_ROOT, io, { now: Date.now, env }));
+    return c.result(await token(argv, root, io, { now: Date.now, env }));
   },
-  dashboards: async (argv, env) => {
+  dashboards: async (argv, env, root = PROJECT_ROOT) => {
     const c = capture();
     const code = await dashboards(argv, {
-      projectRoot: PROJECT_ROOT,
+      projectRoot: root,
       env,
       spawn: () => assert.fail("no port-forward on a failure path"),
       onStop: () => {},
@@ -74,20 +82,20 @@ const TOOLS: Record<string, Tool> = {
     });
     return c.result(code);
   },
-  verify: async (argv, env) => {
+  verify: async (argv, env, root = PROJECT_ROOT) => {
     const c = capture();
     const code = await verify(argv, {
-      projectRoot: PROJECT_ROOT,
+      projectRoot: root,
       env,
       stdout: (t) => c.stdout.push(t),
       stderr: (l) => c.stderr.push(l),
     });
     return c.result(code);
   },
-  bench: async (argv, env) => {
+  bench: async (argv, env, root = PROJECT_ROOT) => {
     const c = capture();
     const code = await bench(argv, {
-      projectRoot: PROJECT_ROOT,
+      projectRoot: root,
       env,
       io: {
         stdout: (t) => c.stdout.push(t),
@@ -96,6 +104,23 @@ const TOOLS: Record<string, Tool> = {
       },
     });
     return c.result(code);
+  },
+  // Its main throws a CliError for runCli to report, as `npm run canary` runs it.
+  canary: async (argv, env, root = PROJECT_ROOT) => {
+    const c = capture();
+    const io = {
+      stdout: (l: string) => c.stdout.push(l),
+      stderr: (l: string) => c.stderr.push(l),
+      progress: () => {},
+      isTTY: false,
+    };
+    const code = await runCli("canary", () => canary(argv, { projectRoot: root, io, env }), io.stderr);
+    return c.result(code);
+  },
+  policy: async (argv, env, root = PROJECT_ROOT) => {
+    const c = capture();
+    const io = { stdout: (t: string) => c.stdout.push(t), stderr: (t: string) => c.stderr.push(t.trimEnd()) };
+    return c.result(await policy(argv, root, io, env));
   },
 };
 
@@ -141,9 +166,36 @@ const FAILURES: [string, string, string[], number, string | RegExp][] = [
     2,
     /^no cluster to reach: no kubeconfig .* kubectl would fall back to http:\/\/localhost:8080/,
   ],
+  [
+    "canary",
+    "no Pulumi CLI",
+    ["--to", "50"],
+    2,
+    notInstalled("--dry-run --config Pulumi.<stack>.yaml for the plan alone"),
+  ],
+  [
+    "canary",
+    "--dry-run with a missing stack file",
+    ["--to", "50", "--dry-run", "--config", missing],
+    2,
+    `stack file not found: ${missing}`,
+  ],
+  ["policy", "a missing stack file", ["--stack", "nope"], 2, /^stack file not found: .*Pulumi\.nope\.yaml$/],
 ];
 
 const STACK_TRACE = /^\s+at .+[:(]\d+/m;
+
+/** The run failed with `code` and one stderr line, `<tool>: <line>`, with no stack trace. */
+function assertOneLine(tool: string, r: Run, code: number, line: string | RegExp): void {
+  assert.equal(r.code, code, r.stderr.join("\n"));
+  assert.equal(r.stderr.length, 1, r.stderr.join("\n"));
+  const first = r.stderr[0] ?? "";
+  assert.ok(first.startsWith(`${tool}: `), first);
+  const message = first.slice(tool.length + 2);
+  if (typeof line === "string") assert.equal(message, line);
+  else assert.match(message, line);
+  assert.doesNotMatch(first, STACK_TRACE);
+}
 
 describe("every tool as a CLI", () => {
   for (const [tool, run] of Object.entries(TOOLS)) {
@@ -165,15 +217,44 @@ describe("every tool as a CLI", () => {
 
   for (const [tool, what, argv, code, line] of FAILURES) {
     test(`${tool}, ${what}: exit ${code}, one line, no stack trace`, async () => {
-      const r = await (TOOLS[tool] as Tool)(argv, BARE_ENV);
-      assert.equal(r.code, code, r.stderr.join("\n"));
-      assert.equal(r.stderr.length, 1, r.stderr.join("\n"));
-      const first = r.stderr[0] ?? "";
-      assert.ok(first.startsWith(`${tool}: `), first);
-      const message = first.slice(tool.length + 2);
-      if (typeof line === "string") assert.equal(message, line);
-      else assert.match(message, line);
-      assert.doesNotMatch(first, STACK_TRACE);
+      assertOneLine(tool, await (TOOLS[tool] as Tool)(argv, BARE_ENV), code, line);
+    });
+  }
+
+  const passphrase =
+    "stack nope keeps its secrets under a passphrase: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) and run again";
+  /**
+   * [tool, other flags, project root, the one stderr line]: how far stack `nope` gets. The tools that
+   * read Pulumi.<stack>.yaml themselves look for it here; the Pulumi CLI's tools stop before any CLI
+   * call, in a project whose Pulumi.nope.yaml has an encryptionsalt and no passphrase is set.
+   */
+  const STACK_RUNS: [string, string[], string, string | RegExp][] = [
+    ["render", [], PROJECT_ROOT, /^stack file not found: .*Pulumi\.nope\.yaml$/],
+    ["diff", ["--base", "HEAD"], PROJECT_ROOT, /^stack file not found: .*Pulumi\.nope\.yaml$/],
+    ["policy", [], PROJECT_ROOT, /^stack file not found: .*Pulumi\.nope\.yaml$/],
+    ["token", ["--sub", "a"], passphraseRoot, passphrase],
+    ["dashboards", [], passphraseRoot, passphrase],
+    ["verify", [], passphraseRoot, passphrase],
+    ["bench", [], passphraseRoot, passphrase],
+    // canary's own preflight (tools/lib/stackChecks.ts), before `pulumi stack ls`.
+    [
+      "canary",
+      ["--to", "50"],
+      passphraseRoot,
+      /^stack nope encrypts its secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE .*nothing was changed\)$/,
+    ],
+  ];
+  test("STACK=nope and --stack nope are tried on every tool", () => {
+    assert.deepEqual(STACK_RUNS.map(([tool]) => tool).sort(), Object.keys(TOOLS).sort());
+  });
+
+  for (const [tool, argv, root, line] of STACK_RUNS) {
+    test(`${tool}: STACK=nope and --stack nope alike: the same exit 2 and one line, no stack trace`, async () => {
+      const run = TOOLS[tool] as Tool;
+      const fromEnv = await run(argv, { ...BARE_ENV, STACK: "nope" }, root);
+      const fromFlag = await run([...argv, "--stack", "nope"], BARE_ENV, root);
+      assert.deepEqual(fromEnv, fromFlag);
+      assertOneLine(tool, fromFlag, EXIT.usage, line);
     });
   }
 

@@ -55,7 +55,7 @@ ${TARGET_USAGE}
   A real run changes the stack through the Pulumi CLI, so --config goes with --dry-run only; --url
   overrides the gateway address, while the config still comes from the stack.
 
-exit codes: 0 promoted (or the plan printed), 1 a gate or an operation failed (the last good weights
+Exit status: 0 promoted (or the plan printed), 1 a gate or an operation failed (the last good weights
 were restored), 2 could not start (nothing changed), 3 paused (--on-fail pause), 130 interrupted.`;
 
 export interface CanaryArgs {

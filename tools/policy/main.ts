@@ -17,14 +17,14 @@ import { crdShellLoad } from "../../components/gatewayApi/crds";
 import { deployMesh } from "../../components/mesh";
 import { readStackFile } from "../../config/stackFile";
 import { PACK_ENFORCEMENT_LEVEL, policies } from "../../policies/policies";
-import { CliError, EXIT, parseCli, reportFailure, stackChoice } from "../lib/cli";
+import { CliError, EXIT, fileStack, parseCli, reportFailure } from "../lib/cli";
 import { runWithMocks } from "../lib/mockProgram";
 import { styleFor } from "../lib/style";
 import { stateFreeConfig } from "../render/main";
 import { type PackConfigFile, type PolicyInput, reconcileConfig, runPolicies } from "./evaluate";
 import { formatText, type PolicyReport, policyReport } from "./report";
 
-export const HELP = `npm run policy -- [--stack <name>] [--json]
+export const HELP = `usage: npm run policy -- [--stack <name>] [--json]
 
 Runs the policy pack in policies/ over the resources the program registers for a stack, without
 Pulumi state, an engine or a cluster: the same policies \`npm run preview\` runs, evaluated here.
@@ -34,8 +34,8 @@ Reads Pulumi.<stack>.yaml and, when it exists, policies/config/<stack>.json.
   --json          the verdict per policy as JSON on stdout (also on exit 2, with "error")
   -h, --help      this text
 
-Exit codes: 0 no mandatory violation (advisory ones are printed), 1 a mandatory policy failed,
-2 could not run (bad flag, stack file, config, secrets it cannot decrypt, policy config).
+Exit status: 0 no mandatory violation (advisory ones printed), 1 a mandatory policy failed, 2 could not
+run (bad flag, stack file, config, secrets it cannot decrypt, policy config).
 `;
 
 /** `policies/config/<stack>.json`, as scripts/pulumi.sh hands it to the CLI; none is the pack's defaults. */
@@ -102,16 +102,22 @@ const consoleIo: Io = {
   isTTY: process.stdout.isTTY,
 };
 
-export async function main(argv: string[], projectRoot: string, io: Io = consoleIo): Promise<number> {
+/** The CLI; never throws: a failure is one line on stderr and the exit code HELP documents. */
+export async function main(
+  argv: readonly string[],
+  projectRoot: string,
+  io: Io = consoleIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const json = argv.includes("--json");
-  let stack = stackChoice(undefined) ?? "dev";
+  let stack = fileStack(undefined, env);
   try {
     const parsed = parseCli("policy", argv, { stack: { type: "string" }, json: { type: "boolean" } });
     if (!parsed) {
       io.stdout(HELP);
       return EXIT.ok;
     }
-    stack = stackChoice(parsed.values.stack) ?? "dev";
+    stack = fileStack(parsed.values.stack, env);
     const report = await evaluateStack(projectRoot, stack);
     io.stdout(
       json ? `${JSON.stringify(report, null, 2)}\n` : formatText(report, styleFor({ isTTY: io.isTTY ?? false })),
@@ -122,7 +128,7 @@ export async function main(argv: string[], projectRoot: string, io: Io = console
       const failed: PolicyReport = { stack, ok: false, error: (error as Error).message ?? String(error) };
       io.stdout(`${JSON.stringify(failed, null, 2)}\n`);
     }
-    return reportFailure("policy", error, (line) => io.stderr(`${line}\n`));
+    return reportFailure("policy", error, (line) => io.stderr(`${line}\n`), env);
   }
 }
 
