@@ -4,12 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
+import { WAYPOINT_NAME } from "../components/ambient/labels";
+import { EGRESS_GATEWAY_RELEASE } from "../components/egress/egressGateway";
+import { EGRESS_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../components/meta";
 import { BACKEND_NAMESPACE, DEFAULT_ISTIO_VERSION, DEFAULT_KIND_NODE_IMAGE } from "../config/defaults";
 import { parseStackConfig } from "../config/parse";
 import { DATAPLANES, TRAFFIC_APIS } from "../config/reference";
@@ -347,47 +350,190 @@ describe("workflow contents", () => {
     ]) {
       assert.match(outlived, what);
     }
-    const limits = existing.steps.map((s) => (s as Step & { "timeout-minutes"?: number })["timeout-minutes"] ?? 0);
-    const total = limits.reduce((sum, m) => sum + m, 0);
-    assert.ok(total <= (existing as Job & { "timeout-minutes": number })["timeout-minutes"], `steps ${total} min`);
   });
 
-  test("end to end: diagnostics after a failure, a step's timeout or a cancelled run, with everything needed", () => {
-    const e2e = job("e2e.yml", "kind");
-    const diagnostics = step(e2e, (s) => s.name === "Collect diagnostics", "diagnostics");
-    // A step past its timeout-minutes fails (failure()); a cancelled run is cancelled(). always() would
-    // also collect on success, and failure() alone misses a cancel.
-    assert.equal(diagnostics.if, "failure() || cancelled()");
-    assert.equal(
-      step(e2e, (s) => s.with?.name === `diagnostics-\${{ env.CELL }}`, "diagnostics artifact").if,
-      diagnostics.if,
+  test("end to end: every job that runs a cluster collects diagnostics after a failure, a step's timeout or a cancel", () => {
+    const wf = workflow("e2e.yml");
+    // A cluster: the stack's (npm run up makes its kind cluster) or one the job makes itself.
+    const clusterJobs = Object.entries(wf.jobs).filter(([, j]) =>
+      j.steps.some((s) => /npm run up\b|kind create cluster/.test(s.run ?? "")),
     );
-    for (const what of [
-      /get pods --all-namespaces/,
-      /logs deploy\/istiod/,
-      /-n istio-ingress logs deploy\/istio-ingressgateway/,
-      /-n istio-egress logs deploy\/istio-egressgateway/,
-      /-n istio-egress logs deploy\/waypoint/,
-      /kubectl get gateways\.networking\.istio\.io,virtualservices\.networking\.istio\.io,destinationrules\.networking\.istio\.io,serviceentries\.networking\.istio\.io,authorizationpolicies\.security\.istio\.io,peerauthentications\.security\.istio\.io \\\s+--all-namespaces -o yaml/,
-      /kubectl get gateways\.gateway\.networking\.k8s\.io,httproutes\.gateway\.networking\.k8s\.io \\\s+--all-namespaces -o yaml/,
-      /-n istio-system logs ds\/ztunnel/,
-      /-n istio-system logs ds\/istio-cni-node/,
-      /istioctl proxy-status/,
-      /kind export logs "\$out\/kind-logs" --name "\$CLUSTER_NAME"/,
-    ]) {
-      assert.match(diagnostics.run ?? "", what);
+    assert.deepEqual(
+      clusterJobs.map(([name]) => name),
+      ["kind", "upgrade", "existing-istio"],
+    );
+    for (const [name, j] of clusterJobs) {
+      const index = (s: Step) => j.steps.indexOf(s);
+      const diagnostics = step(j, (s) => s.name === "Collect diagnostics", `${name}: diagnostics`);
+      // A step past its timeout-minutes fails (failure()); a cancelled run is cancelled(). always() would
+      // also collect on success, and failure() alone misses a cancel.
+      assert.equal(diagnostics.if, "failure() || cancelled()", name);
+      // One list for every job: the script, which the next test runs.
+      assert.equal(
+        diagnostics.run,
+        'bash scripts/ci/collect-diagnostics.sh "$RUNNER_TEMP/diagnostics" "$CLUSTER_NAME"',
+        name,
+      );
+      assert.ok(j.env?.CLUSTER_NAME ?? wf.env.CLUSTER_NAME, `${name}: CLUSTER_NAME`);
+      const upload = step(
+        j,
+        (s) =>
+          (s.uses?.startsWith("actions/upload-artifact") ?? false) &&
+          s.with?.path === `\${{ runner.temp }}/diagnostics`,
+        `${name}: diagnostics artifact`,
+      );
+      assert.equal(upload.if, diagnostics.if, name);
+      assert.ok(index(diagnostics) < index(upload), `${name}: collected before kept`);
+      // istioctl (proxy-status, analyze) is on PATH before the diagnostics may run.
+      const istioctl = step(j, (s) => /istioctl version --remote=false/.test(s.run ?? ""), `${name}: istioctl`);
+      assert.match(istioctl.run ?? "", /sha256sum -c "\$asset\.sha256"/, name);
+      assert.match(istioctl.run ?? "", /-C \/usr\/local\/bin istioctl/, name);
+      assert.ok(index(istioctl) < index(diagnostics), name);
+      // Collected while the cluster is still there: before destroy and before the cluster is deleted.
+      for (const later of j.steps.filter((s) => /npm run destroy|kind delete cluster/.test(s.run ?? ""))) {
+        assert.ok(index(diagnostics) < index(later), `${name}: diagnostics before ${later.name}`);
+      }
     }
   });
 
-  test("end to end: every long step has its own timeout, within the job's", () => {
-    const e2e = job("e2e.yml", "kind") as Job & { "timeout-minutes": number };
-    const limits = e2e.steps.map((s) => (s as Step & { "timeout-minutes"?: number })["timeout-minutes"]);
-    for (const [i, s] of e2e.steps.entries()) {
-      if (s.uses?.startsWith("actions/checkout") || s.uses?.startsWith("actions/setup-node")) continue;
-      assert.ok(limits[i], `step ${s.name ?? s.run ?? s.uses} has no timeout-minutes`);
+  test("end to end: the diagnostics script collects the whole list, and goes on when everything fails", () => {
+    const script = join(PROJECT_ROOT, "scripts", "ci", "collect-diagnostics.sh");
+    const text = readFileSync(script, "utf8");
+    // The namespaces it reads are the program's.
+    assert.match(text, new RegExp(`^ISTIO_NS=${ISTIO_NAMESPACE}$`, "m"));
+    assert.match(text, new RegExp(`^INGRESS_NS=${INGRESS_NAMESPACE}$`, "m"));
+    assert.match(text, new RegExp(`^EGRESS_NS=${EGRESS_NAMESPACE}$`, "m"));
+    const root = mkdtempSync(join(tmpdir(), "e2e-diagnostics-"));
+    try {
+      // Only the utilities the script needs, and the stand-in tools: no real kubectl, istioctl or kind.
+      const sys = join(root, "sys");
+      mkdirSync(sys);
+      for (const tool of ["bash", "timeout", "mkdir", "sort", "grep", "cat", "tee"]) {
+        const found = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+        assert.ok(found, tool);
+        symlinkSync(found, join(sys, tool));
+      }
+      /** Runs the script with stand-ins that log their arguments and exit with `status`. */
+      const collect = (dir: string, opts: { status: number; revisions: string; istioctl: boolean }) => {
+        const bin = join(dir, "bin");
+        mkdirSync(bin, { recursive: true });
+        const calls = join(dir, "calls.txt");
+        for (const tool of ["kubectl", "kind", "pulumi", ...(opts.istioctl ? ["istioctl"] : [])]) {
+          const body = [
+            "#!/bin/bash",
+            `echo "${tool} $*" >> "${calls}"`,
+            // The revisions' query: the istio.io/rev labels of the istiod Deployments.
+            tool === "kubectl"
+              ? `if [[ "$*" == *"get deployments -l app=istiod"* ]]; then printf '${opts.revisions}'; exit ${opts.status}; fi`
+              : "",
+            `echo "${tool} output"`,
+            `exit ${opts.status}`,
+          ];
+          writeFileSync(join(bin, tool), `${body.join("\n")}\n`, { mode: 0o755 });
+        }
+        const out = join(dir, "diagnostics");
+        const run = spawnSync(join(sys, "bash"), [script, out, "lab-cluster"], {
+          env: { PATH: `${bin}:${sys}`, STACK: "dev" },
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+        assert.equal(run.status, 0, run.stderr);
+        return { out, calls: readFileSync(calls, "utf8"), files: readdirSync(out).sort(), log: run.stdout };
+      };
+
+      // During an upgrade: two revisions, one proxy-status each, asking only that revision's istiods.
+      const upgrade = collect(join(root, "upgrade"), { status: 0, revisions: "1-30-2\\n1-30-3\\n", istioctl: true });
+      const istioKinds = [
+        "gateways.networking.istio.io",
+        "virtualservices.networking.istio.io",
+        "destinationrules.networking.istio.io",
+        "serviceentries.networking.istio.io",
+        "authorizationpolicies.security.istio.io",
+        "peerauthentications.security.istio.io",
+      ];
+      for (const call of [
+        "kubectl get pods --all-namespaces -o wide",
+        "kubectl get events --all-namespaces --sort-by=.lastTimestamp",
+        "kubectl describe pods --all-namespaces",
+        `kubectl -n ${ISTIO_NAMESPACE} logs -l app=istiod --all-containers --tail=2000 --prefix --max-log-requests=10`,
+        `kubectl -n ${INGRESS_NAMESPACE} logs deploy/istio-ingressgateway --all-containers --tail=2000`,
+        // The egress gateway: the sidecar cells' Deployment, the ambient cells' waypoint.
+        `kubectl -n ${EGRESS_NAMESPACE} logs deploy/${EGRESS_GATEWAY_RELEASE} --all-containers --tail=2000`,
+        `kubectl -n ${EGRESS_NAMESPACE} logs deploy/${WAYPOINT_NAME} --all-containers --tail=2000`,
+        // Istio's kinds by full name (`gateway` alone may mean the Gateway API's).
+        `kubectl get ${istioKinds.join(",")} --all-namespaces -o yaml`,
+        "kubectl get gateways.gateway.networking.k8s.io,httproutes.gateway.networking.k8s.io --all-namespaces -o yaml",
+        `kubectl -n ${ISTIO_NAMESPACE} logs ds/ztunnel --all-containers --tail=2000`,
+        `kubectl -n ${ISTIO_NAMESPACE} logs ds/istio-cni-node --all-containers --tail=2000`,
+        "istioctl proxy-status --revision 1-30-2 --xds-label app=istiod,istio.io/rev=1-30-2",
+        "istioctl proxy-status --revision 1-30-3 --xds-label app=istiod,istio.io/rev=1-30-3",
+        "istioctl analyze --all-namespaces",
+        "pulumi config --stack dev",
+        `kind export logs ${upgrade.out}/kind-logs --name lab-cluster`,
+      ]) {
+        assert.ok(upgrade.calls.split("\n").includes(call), `not run: ${call}\n${upgrade.calls}`);
+      }
+      for (const file of [
+        "pods.txt",
+        "istiod.log",
+        "istio-egressgateway.log",
+        "istio-egress-waypoint.log",
+        "istio-config.yaml",
+        "istioctl-proxy-status-1-30-2.txt",
+        "istioctl-proxy-status-1-30-3.txt",
+        "istioctl-analyze.txt",
+        "kind-export-logs.txt",
+      ]) {
+        assert.ok(upgrade.files.includes(file), `no ${file}: ${upgrade.files.join(" ")}`);
+      }
+      assert.equal(readFileSync(join(upgrade.out, "istio-config.yaml"), "utf8"), "kubectl output\n");
+      assert.match(upgrade.log, /=== istioctl-proxy-status-1-30-3\.txt\nistioctl output/);
+
+      // No revision (the kind cells' istiod is istio.io/rev=default): one plain proxy-status.
+      const plain = collect(join(root, "plain"), { status: 0, revisions: "default\\n", istioctl: true });
+      assert.ok(plain.calls.split("\n").includes("istioctl proxy-status"), plain.calls);
+      assert.ok(plain.files.includes("istioctl-proxy-status.txt"));
+
+      // The cluster gone and no istioctl: every file says why, and the script still exits 0.
+      const gone = collect(join(root, "gone"), { status: 1, revisions: "", istioctl: false });
+      assert.equal(readFileSync(join(gone.out, "pods.txt"), "utf8"), "kubectl output\n(exit 1)\n");
+      assert.match(readFileSync(join(gone.out, "istioctl-proxy-status.txt"), "utf8"), /istioctl is not installed/);
+      assert.match(readFileSync(join(gone.out, "kind-export-logs.txt"), "utf8"), /\(exit 1\)/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
-    const total = limits.reduce<number>((sum, m) => sum + (m ?? 0), 0);
-    assert.ok(total <= e2e["timeout-minutes"], `steps ${total} min > job ${e2e["timeout-minutes"]} min`);
+  });
+
+  test("end to end: in every job, every step but checkout and setup-node has its own timeout, within the job's", () => {
+    for (const [name, j] of Object.entries(workflow("e2e.yml").jobs)) {
+      const limited = j as Job & { "timeout-minutes"?: number };
+      assert.ok(limited["timeout-minutes"], `${name}: no timeout-minutes`);
+      const limits = j.steps.map((s) => (s as Step & { "timeout-minutes"?: number })["timeout-minutes"]);
+      for (const [i, s] of j.steps.entries()) {
+        if (s.uses?.startsWith("actions/checkout") || s.uses?.startsWith("actions/setup-node")) continue;
+        assert.ok(limits[i], `${name}: step ${s.name ?? s.run ?? s.uses} has no timeout-minutes`);
+      }
+      const total = limits.reduce<number>((sum, m) => sum + (m ?? 0), 0);
+      assert.ok(
+        total <= (limited["timeout-minutes"] ?? 0),
+        `${name}: steps ${total} min > job ${limited["timeout-minutes"]} min`,
+      );
+    }
+  });
+
+  test("no checkout leaves the job's token in git's config for npm ci's scripts (persist-credentials: false)", () => {
+    for (const file of files) {
+      const checkouts = Object.entries(workflow(file).jobs).flatMap(([name, j]) =>
+        j.steps.filter((s) => s.uses?.startsWith("actions/checkout")).map((s) => [name, s] as const),
+      );
+      assert.ok(checkouts.length > 0, file);
+      for (const [name, s] of checkouts) assert.equal(s.with?.["persist-credentials"], false, `${file}: ${name}`);
+      // Which is safe only while no step needs git's credentials.
+      for (const [name, j] of Object.entries(workflow(file).jobs)) {
+        for (const s of j.steps)
+          assert.doesNotMatch(s.run ?? "", /\bgit (push|fetch|pull|clone|ls-remote)\b/, `${file}: ${name}`);
+      }
+    }
   });
 
   test("end to end: the nightly verify is --offline; a manual run opts in to the internet checks", () => {
