@@ -1,14 +1,24 @@
 /**
  * The kubectl port-forward transport of `bench --direct`, against stub kubectl programs: one that
- * forwards (serves HTTP itself and prints kubectl's "Forwarding from" line), one that fails.
+ * forwards (serves HTTP itself and prints kubectl's "Forwarding from" line), one that fails, one whose
+ * server is not there (klog lines, then kubectl's own line); and kubectl's stderr made one line for
+ * every tool that runs kubectl (tools/lib/kubectlStderr.ts).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
+import { main as bench } from "../tools/bench/main";
+import { EXIT } from "../tools/lib/cli";
+import { kubectlSession } from "../tools/lib/kubectl";
+import { KLOG_HEADER, kubectlFailure } from "../tools/lib/kubectlStderr";
 import { kubectlArgs, kubectlPortForwarder, PortForwardError } from "../tools/lib/portForward";
+import { writeStubKubectl } from "./support/stubKubectl";
+import { which } from "./support/stubTools";
 
 const dir = mkdtempSync(path.join(tmpdir(), "port-forward-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -139,5 +149,185 @@ process.exit(1);`,
       kubectlPortForwarder({ kubectl: path.join(dir, "no-kubectl") })(request),
       /kubectl is not installed/,
     );
+  });
+});
+
+/** A kind cluster's kubeconfig after `kind delete cluster`: the context is still there, nothing serves it. */
+function deletedClusterKubeconfig(server: string): string {
+  const file = path.join(dir, `kubeconfig-${new URL(server).host.replace(/\W/g, "-")}`);
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+current-context: kind-lab-cluster
+clusters:
+- name: kind-lab-cluster
+  cluster: {server: "${server}"}
+contexts:
+- name: kind-lab-cluster
+  context: {cluster: kind-lab-cluster, user: kind-lab-cluster}
+users:
+- name: kind-lab-cluster
+  user: {token: s3cret}
+`,
+  );
+  return file;
+}
+
+/**
+ * kubectl port-forward against a server nothing answers at, as kubectl v1.32.4 prints it (run against
+ * https://127.0.0.1:1 and an unresolvable host): four klog lines of client-go's discovery cache
+ * (client-go v0.32.4 discovery/cached/memory/memcache.go:265, "Unhandled Error"), each with klog's header
+ * `Lmmdd hh:mm:ss.uuuuuu threadid file:line] ` (kubernetes/klog internal/buffer/buffer.go:117
+ * FormatHeader, the pid space-padded to 7), then kubectl's own line (kubernetes/kubectl
+ * pkg/cmd/util/helpers.go:272 for a refused connection, :274 `Unable to connect to the server: <error>`
+ * for the rest), exit 1. The dial or TLS error follows the kubeconfig's server, in Go's own words.
+ * A bash script: a node one costs ~0.06 s of CPU per call.
+ */
+const unreachableKubectl = path.join(dir, "kubectl-unreachable");
+writeFileSync(
+  unreachableKubectl,
+  `#!${which("bash")}
+while [ $# -gt 0 ]; do [ "$1" = --kubeconfig ] && kubeconfig=$2; shift; done
+server=$(sed -n 's/^ *cluster: {server: "\\([^"]*\\)".*/\\1/p' "$kubeconfig")
+case "$server" in
+  https://127.0.0.1:1) dial="dial tcp 127.0.0.1:1: connect: connection refused" ;;
+  https://no-such-host.invalid:6443) dial="dial tcp: lookup no-such-host.invalid on 127.0.0.53:53: no such host" ;;
+  https://10.0.0.1:6443) dial="dial tcp 10.0.0.1:6443: i/o timeout" ;;
+  https://10.0.0.2:6443) dial="net/http: TLS handshake timeout" ;;
+esac
+header="E$(date +'%m%d %H:%M:%S').$(printf '%06d %7d' $((RANDOM * 30)) $$) memcache.go:265] "
+for i in 1 2 3 4; do
+  printf '%s"Unhandled Error" err="couldn'\\''t get current server API group list: Get \\\\"%s/api?timeout=32s\\\\": %s"\\n' "$header" "$server" "$dial" >&2
+done
+case "$dial" in
+  *"connection refused") echo "The connection to the server \${server#https://} was refused - did you specify the right host or port?" >&2 ;;
+  *) echo "Unable to connect to the server: $dial" >&2 ;;
+esac
+exit 1
+`,
+  { mode: 0o755 },
+);
+
+const STACK_TRACE = /^\s+at .+[:(]\d+/m;
+
+describe("no cluster at the kubeconfig's server: one line", () => {
+  const cases: [string, string][] = [
+    ["https://127.0.0.1:1", "connection refused"],
+    ["https://no-such-host.invalid:6443", "no such host"],
+    ["https://10.0.0.1:6443", "i/o timeout"],
+    ["https://10.0.0.2:6443", "TLS handshake timeout"],
+  ];
+  for (const [server, why] of cases) {
+    test(`${why}: the server and the context, no klog line`, async () => {
+      const cluster = { kubeconfigPath: deletedClusterKubeconfig(server) };
+      await assert.rejects(kubectlPortForwarder({ kubectl: unreachableKubectl })({ ...request, cluster }), {
+        name: "PortForwardError",
+        message: `no cluster to reach at ${server} (context kind-lab-cluster): ${why}; is the cluster up?`,
+      });
+    });
+  }
+
+  test("bench --direct: exit 2 (could not measure), one line on stderr, no klog line, no stack trace", async () => {
+    const gateway = createServer((_req, res) => res.end("through the gateway"));
+    await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
+    const { port } = gateway.address() as AddressInfo;
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    try {
+      const code = await bench(
+        ["--url", `http://127.0.0.1:${port}`, "--direct", "--path", "/users", "--requests", "5"].concat(
+          "--kubeconfig",
+          deletedClusterKubeconfig("https://127.0.0.1:1"),
+        ),
+        {
+          projectRoot: "/nonexistent",
+          pulumi: async () => assert.fail("no Pulumi CLI with --url"),
+          kubectl: unreachableKubectl,
+          env: { HOME: dir },
+          io: {
+            stdout: (t) => stdout.push(t),
+            stderr: (t) => stderr.push(t),
+            progress: { isTTY: false, write: () => true },
+          },
+        },
+      );
+      assert.equal(code, EXIT.usage);
+      assert.deepEqual(stderr, [
+        "bench: no cluster to reach at https://127.0.0.1:1 (context kind-lab-cluster): connection refused; is the cluster up?",
+      ]);
+      assert.deepEqual(stdout, []);
+      assert.doesNotMatch(stderr.join("\n"), KLOG_HEADER);
+      assert.doesNotMatch(stderr.join("\n"), STACK_TRACE);
+    } finally {
+      gateway.close();
+    }
+  });
+
+  test("kubectl for bench --in-cluster and upgrade: the same line, not the first klog line", async () => {
+    const stub = writeStubKubectl(dir);
+    stub.behave({ unreachable: true });
+    const session = kubectlSession({ kubeconfigPath: deletedClusterKubeconfig("https://127.0.0.1:6443") }, stub.bin);
+    try {
+      await assert.rejects(session.run(["get", "namespaces", "-o", "json"]), {
+        name: "KubectlError",
+        message:
+          "no cluster to reach at https://127.0.0.1:6443 (context kind-lab-cluster): connection refused; is the cluster up?",
+      });
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe("kubectl's stderr as one line (kubectlStderr.ts)", () => {
+  // As kubectl v1.32.4 printed them, and one with klog's -add_dir_header and a 7-digit pid.
+  const KLOG_LINES = [
+    String.raw`E1202 14:17:32.032831    6985 memcache.go:265] "Unhandled Error" err="couldn't get current server API group list: Get \"https://127.0.0.1:1/api?timeout=32s\": dial tcp 127.0.0.1:1: connect: connection refused"`,
+    "I1202 14:17:32.085737 1234567 rest/round_trippers.go:553] GET https://127.0.0.1:1/api?timeout=32s  in 0 milliseconds",
+    "W1202 14:17:32.000001       1 loader.go:223] Config not found: /nope",
+  ];
+  const KUBECTL_LINES = [
+    'Error from server (NotFound): services "user-service" not found',
+    "error: TYPE/NAME and list of ports are required for port-forward",
+    "The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?",
+    "E1202 is not a klog line without its time",
+  ];
+
+  test("klog's header is recognised; kubectl's own lines are not", () => {
+    for (const line of KLOG_LINES) assert.match(line, KLOG_HEADER);
+    for (const line of KUBECTL_LINES) assert.doesNotMatch(line, KLOG_HEADER);
+  });
+
+  test("klog lines and blank lines dropped; the first or the last of kubectl's own lines", () => {
+    const stderr = `${KLOG_LINES.join("\n")}\nerror: one\n\n${KLOG_LINES[0]}\nerror: two\n`;
+    assert.deepEqual(kubectlFailure(stderr), { line: "error: two", unreachable: false });
+    assert.deepEqual(kubectlFailure(stderr, { pick: "first" }), { line: "error: one", unreachable: false });
+    assert.deepEqual(kubectlFailure(KLOG_LINES.join("\n")), { line: "", unreachable: false });
+  });
+
+  test("an unreachable server without a kubeconfig naming it: the address kubectl's line gives", () => {
+    const refused = `${KLOG_LINES[0]}\n${KUBECTL_LINES[2]}\n`;
+    assert.equal(
+      kubectlFailure(refused).line,
+      "no cluster to reach at 127.0.0.1:1: connection refused; is the cluster up?",
+    );
+    assert.equal(
+      kubectlFailure("Unable to connect to the server: dial tcp: lookup kind.example on 127.0.0.53:53: no such host\n")
+        .line,
+      "no cluster to reach at kind.example: no such host; is the cluster up?",
+    );
+    const content = { kubeconfig: readFileSync(deletedClusterKubeconfig("https://10.0.0.1:6443"), "utf8") };
+    assert.equal(
+      kubectlFailure("Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout\n", { cluster: content })
+        .line,
+      "no cluster to reach at https://10.0.0.1:6443 (context kind-lab-cluster): i/o timeout; is the cluster up?",
+    );
+  });
+
+  test("a server that answers but is not trusted is no unreachable one: kubectl's line as it is", () => {
+    const line =
+      "Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by unknown authority";
+    assert.deepEqual(kubectlFailure(`${line}\n`), { line, unreachable: false });
   });
 });

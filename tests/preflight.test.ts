@@ -554,7 +554,31 @@ describe("npm run preflight against stub kubectl", () => {
     kubectl.behave({ unreachable: true });
     const r = await preflight(kubectl);
     assert.equal(r.code, 2);
-    assert.match(r.err, /^preflight: `kubectl version -o json` failed: The connection to the server .* was refused/);
+    // The stack's kubeconfig (/etc/mesh/kubeconfig) is not on this machine: the server is kubectl's own word.
+    assert.equal(
+      r.err,
+      "preflight: no cluster to reach at 127.0.0.1:6443 (context prod-east): connection refused; is the cluster up?",
+    );
+  });
+
+  test("kubectl's klog lines before its own (a `get` on a server that refuses) are not the line reported", async () => {
+    const kubectl = cluster();
+    kubectl.behave({ unreachable: true });
+    await assert.rejects(
+      spawnKubectl(kubectl.bin)([
+        "--kubeconfig",
+        "/etc/mesh/kubeconfig",
+        "--context",
+        "prod-east",
+        "get",
+        "namespaces",
+        "-o",
+        "json",
+      ]),
+      {
+        message: "no cluster to reach at 127.0.0.1:6443 (context prod-east): connection refused; is the cluster up?",
+      },
+    );
   });
 
   test("a kind stack has nothing to check and calls no kubectl", async () => {

@@ -57,6 +57,10 @@
  *                   API group "" in the namespace "ns"` (apiserver pkg/endpoints/handlers/responsewriters/
  *                   errors.go forbiddenMessage, apimachinery errors.go NewForbidden; a list names no object:
  *                   `secrets is forbidden: User … cannot list …`), exit 1.
+ *                   An unreachable server: as kubectl v1.32.4 run against one, five klog lines of client-go's
+ *                   discovery cache (`E… memcache.go:265] "Unhandled Error" err="couldn't get current server
+ *                   API group list: …"`, client-go v0.32.4 discovery/cached/memory/memcache.go:265) and
+ *                   then `The connection to the server … was refused`, exit 1
  *
  * The fortio result is computed from the Job's own arguments (-qps, -c, -t, -labels), with latencies
  * per path from `behaviour.latencyMs`, so a test can assert the exact figures the bench derives.
@@ -145,6 +149,16 @@ function withoutGlobalFlags(args) {
 const readsStdin = (args) => withoutGlobalFlags(args)[0] === "apply";
 
 class Exit { constructor(code) { this.code = code; } }
+
+// klog's line header, \`Lmmdd hh:mm:ss.uuuuuu threadid file:line] \` (kubernetes/klog internal/buffer/buffer.go:117
+// FormatHeader: the pid space-padded to 7).
+function klogHeader(severity, file, line) {
+  const now = new Date();
+  const two = (n) => String(n).padStart(2, "0");
+  const micros = String(now.getMilliseconds() * 1000).padStart(6, "0");
+  return severity + two(now.getMonth() + 1) + two(now.getDate()) + " " + two(now.getHours()) + ":" + two(now.getMinutes()) +
+    ":" + two(now.getSeconds()) + "." + micros + " " + String(process.pid).padStart(7) + " " + file + ":" + line + "] ";
+}
 
 function kubectl(STATE, args, stdin) {
   let stdout = "";
@@ -346,7 +360,14 @@ else if (verb === "version") {
 }
 
 else if (verb === "get" && (rest[1] in LISTED || rest[1] === "namespaces") && flag("-o") === "json") {
-  if (behaviour.unreachable) fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
+  if (behaviour.unreachable) {
+    // kubectl v1.32.4 \`get\` on a server that refuses, as run: five klog lines of client-go's discovery
+    // cache (v0.32.4 discovery/cached/memory/memcache.go:265), then kubectl's own line.
+    for (let i = 0; i < 5; i++) {
+      process.stderr.write(klogHeader("E", "memcache.go", 265) + '"Unhandled Error" err="couldn\'t get current server API group list: Get \\"https://127.0.0.1:6443/api?timeout=32s\\": dial tcp 127.0.0.1:6443: connect: connection refused"\n');
+    }
+    fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?");
+  }
   const type = rest[1];
   const { kind, group, clusterScoped } = LISTED[type] || { group: "" };
   // The resource as the API server names it in errors: its plural, group-qualified (deployments.apps).

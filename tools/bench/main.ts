@@ -29,7 +29,7 @@ export interface MainDeps {
   readonly signal?: AbortSignal;
   /** STACK, PULUMI_CONFIG_PASSPHRASE*, KUBECONFIG (default: process.env). */
   readonly env?: NodeJS.ProcessEnv;
-  /** --in-cluster: the kubectl binary (default: kubectl on PATH), and how long to let Prometheus catch up. */
+  /** The kubectl binary for --direct and --in-cluster (default: kubectl on PATH); how long to let Prometheus catch up. */
   readonly kubectl?: string;
   readonly metricsLagMs?: number;
 }
@@ -63,7 +63,7 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
       { paths: plan.paths, shape: plan.shape, direct: plan.direct, repeat: plan.repeat },
       {
         target,
-        forwarder: deps.forwarder ?? kubectlPortForwarder(),
+        forwarder: deps.forwarder ?? kubectlPortForwarder(deps.kubectl !== undefined ? { kubectl: deps.kubectl } : {}),
         progress: progressDisplay(deps.io.progress),
         ...(deps.signal && { signal: deps.signal }),
       },

@@ -1,9 +1,10 @@
 /**
  * kubectl for the tools that drive a cluster (`bench --in-cluster`, `upgrade`): one call at a time with
- * the stack's cluster flags, stdout back, and on failure kubectl's own first error line. An aborted call
- * (Ctrl-C) stops kubectl.
+ * the stack's cluster flags, stdout back, and on failure kubectl's own first error line (its klog lines
+ * left out; an unreachable server said as such: kubectlStderr.ts). An aborted call (Ctrl-C) stops kubectl.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { kubectlFailure } from "./kubectlStderr";
 import { kubectlClusterFlags } from "./portForward";
 import type { ClusterAccess } from "./target";
 
@@ -48,8 +49,9 @@ export function kubectlSession(cluster: ClusterAccess, binary = "kubectl"): Kube
         options.signal?.removeEventListener("abort", onAbort);
         if (code === 0) resolve(stdout);
         else {
-          const first = stderr.trim().split("\n")[0] ?? "";
-          reject(new KubectlError(`kubectl ${args.slice(0, 2).join(" ")}: ${first || `exited (${code ?? signal})`}`));
+          const failure = kubectlFailure(stderr, { pick: "first", cluster });
+          const line = failure.line || `exited (${code ?? signal})`;
+          reject(new KubectlError(failure.unreachable ? line : `kubectl ${args.slice(0, 2).join(" ")}: ${line}`));
         }
       });
       // kubectl may exit before it reads its stdin (a bad kubeconfig, say); the exit code reports that,

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { kubectlFailure } from "./kubectlStderr";
 import type { ClusterAccess } from "./target";
 
 export interface ForwardRequest {
@@ -70,7 +71,7 @@ export function kubectlPortForwarder(options: KubectlOptions = {}): PortForwarde
         cleanup();
       });
     try {
-      const localPort = await waitForForwarding(child, readyTimeoutMs, `${request.namespace}/svc/${request.service}`);
+      const localPort = await waitForForwarding(child, readyTimeoutMs, request);
       return { url: `http://127.0.0.1:${localPort}`, close: stop };
     } catch (error) {
       await stop();
@@ -119,13 +120,22 @@ export function kubectlArgs(request: ForwardRequest): { args: string[]; cleanup:
   return { args, cleanup };
 }
 
-function waitForForwarding(child: ChildProcess, timeoutMs: number, what: string): Promise<number> {
+/**
+ * Resolves to the local port once kubectl prints its Forwarding line. A failure is one line: kubectl's
+ * own last line (its klog lines left out), or that no cluster answers at the server (kubectlStderr.ts).
+ */
+function waitForForwarding(child: ChildProcess, timeoutMs: number, request: ForwardRequest): Promise<number> {
+  const what = `kubectl port-forward ${request.namespace}/svc/${request.service}`;
   return new Promise((resolve, reject) => {
     let stdout = "";
     let stderr = "";
-    const fail = (why: string) => {
+    // `why` is ours; kubectl's own line, when it printed one, replaces it (`kubectlSaysWhy`) or follows it.
+    const fail = (why: string, kubectlSaysWhy = false) => {
       clearTimeout(timer);
-      reject(new PortForwardError(`kubectl port-forward ${what}: ${why}${stderr ? `\n${stderr.trim()}` : ""}`));
+      const failure = kubectlFailure(stderr, { cluster: request.cluster });
+      if (failure.unreachable) return reject(new PortForwardError(failure.line));
+      const detail = !failure.line ? why : kubectlSaysWhy ? failure.line : `${why} (kubectl: ${failure.line})`;
+      reject(new PortForwardError(`${what}: ${detail}`));
     };
     const timer = setTimeout(() => fail(`not forwarding after ${timeoutMs / 1000}s`), timeoutMs);
     child.stderr?.on("data", (chunk: Buffer) => {
@@ -142,7 +152,8 @@ function waitForForwarding(child: ChildProcess, timeoutMs: number, what: string)
     child.on("error", (error: NodeJS.ErrnoException) =>
       fail(error.code === "ENOENT" ? "kubectl is not installed (see `npm run prereqs`)" : error.message),
     );
-    child.on("exit", (code) => fail(`kubectl exited (${code}) before forwarding`));
+    // "close", not "exit": by then kubectl's stderr has been read to its end.
+    child.on("close", (code) => fail(`kubectl exited (${code}) before forwarding`, true));
   });
 }
 

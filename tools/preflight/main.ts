@@ -12,6 +12,7 @@ import { needsGatewayApiCrds } from "../../components/gatewayApi/crds";
 import { ISTIO_NAMESPACE } from "../../components/meta";
 import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
+import { clusterOfArgs, kubectlFailure } from "../lib/kubectlStderr";
 import { kubectlClusterFlags } from "../lib/portForward";
 import { type PulumiCli, resolveStack, spawnPulumi } from "../lib/target";
 import { type Finding, type ListedObject, preflightFindings, type ServerVersion, stackHoldings } from "./checks";
@@ -47,7 +48,7 @@ With istio-mesh:existingIstio (the stack uses the cluster's control plane):
 Exit status: 0 nothing stops the install (warnings and notes may be printed), 1 a check failed, 2 could not
 run (bad flag, config, Pulumi CLI, kubectl or an unreachable cluster).`;
 
-/** Runs kubectl with these arguments; resolves to its stdout, rejects with its stderr's last line. */
+/** Runs kubectl with these arguments; resolves to its stdout, rejects with its stderr's last line (kubectlStderr.ts). */
 export type Kubectl = (args: readonly string[]) => Promise<string>;
 
 export interface PreflightDeps {
@@ -79,8 +80,11 @@ export function spawnKubectl(binary = "kubectl"): Kubectl {
       );
       child.on("close", (code) => {
         if (code === 0) return resolve(Buffer.concat(out).toString("utf8"));
-        const why = Buffer.concat(err).toString("utf8").trim().split("\n").at(-1) ?? "";
-        reject(new CliError(`\`kubectl ${withoutClusterFlags(args).join(" ")}\` failed: ${why}`));
+        const failure = kubectlFailure(Buffer.concat(err).toString("utf8"), { cluster: clusterOfArgs(args) });
+        const command = `\`kubectl ${withoutClusterFlags(args).join(" ")}\``;
+        reject(
+          new CliError(failure.unreachable ? failure.line : `${command} failed: ${failure.line || `exit ${code}`}`),
+        );
       });
     });
 }
