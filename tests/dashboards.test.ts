@@ -1,25 +1,60 @@
 import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { PassThrough } from "node:stream";
+import { finished } from "node:stream/promises";
 import { after, describe, test } from "node:test";
 import * as YAML from "yaml";
-import { type DashboardDeps, main, TOOL_ORDER } from "../tools/dashboards/main";
+import type { ToolName } from "../components/observability/access";
+import { type DashboardDeps, HELP, main, systemDeps, TOOL_ORDER } from "../tools/dashboards/main";
+import { EXIT } from "../tools/lib/cli";
+import { KLOG_HEADER } from "../tools/lib/kubectlStderr";
 import { type PulumiCli, TargetError } from "../tools/lib/target";
 import { asPulumiConfig, devStackConfig } from "./support/configs";
+import {
+  deletedClusterKubeconfig,
+  writeForwardingKubectl,
+  writeUnreachableKubectl,
+} from "./support/portForwardKubectl";
 
-/** A stand-in for `kubectl port-forward`: records its arguments, exits when killed. */
+/**
+ * A stand-in for `kubectl port-forward`: records its arguments, writes what kubectl writes to its
+ * stdout and stderr pipes, exits when killed. Like a ChildProcess, "exit" then, once both pipes are
+ * read to their end, "close".
+ */
 class FakeChild extends EventEmitter {
   static nextPid = 4000;
   readonly pid = FakeChild.nextPid++;
   readonly signals: string[] = [];
+  readonly stdout = new PassThrough();
+  readonly stderr = new PassThrough();
   constructor(readonly args: readonly string[]) {
     super();
   }
+  /**
+   * kubectl's lines once it listens on the default address `localhost`, on stdout (client-go v0.32.4
+   * tools/portforward/portforward.go:303-304, `pf.out` = kubectl's os.Stdout).
+   */
+  forward(): void {
+    const [local, remote] = (this.args.at(-1) ?? "").split(":");
+    this.stdout.write(`Forwarding from 127.0.0.1:${local} -> ${remote}\nForwarding from [::1]:${local} -> ${remote}\n`);
+  }
+  /** kubectl writing to its stderr. */
+  say(text: string): void {
+    this.stderr.write(text);
+  }
+  exit(code: number | null, signal: NodeJS.Signals | number | null = null): void {
+    this.emit("exit", code, signal);
+    this.stdout.end();
+    this.stderr.end();
+    Promise.all([finished(this.stdout), finished(this.stderr)]).then(() => this.emit("close", code, signal));
+  }
   kill(signal?: NodeJS.Signals | number): boolean {
     this.signals.push(String(signal));
-    setImmediate(() => this.emit("exit", null, signal));
+    setImmediate(() => this.exit(null, signal ?? "SIGTERM"));
     return true;
   }
 }
@@ -50,6 +85,8 @@ function harness(
     kubeconfig = KUBECONFIG as unknown,
     pulumi = undefined as PulumiCli | undefined,
     envStack = undefined as string | undefined,
+    /** Each kubectl says it is forwarding as soon as it starts. */
+    forwards = true,
   } = {},
 ) {
   const cli = fakePulumi(stack, kubeconfig);
@@ -71,6 +108,7 @@ function harness(
       }
       const child = new FakeChild(args);
       children.push(child);
+      if (forwards) setImmediate(() => child.forward());
       return child as never;
     },
     onStop: (handler) => {
@@ -87,6 +125,7 @@ function harness(
       for (let i = 0; i < 300 && children.length < TOOL_ORDER.length; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
+      await ticks();
     },
     out,
     err,
@@ -95,6 +134,11 @@ function harness(
     kubeconfig: () => kubeconfigAtSpawn,
   };
 }
+
+/** Lets the fake children's pipes deliver what was written to them. */
+const ticks = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 
 const devStackFile = () => {
   const file = path.join(dir, "Pulumi.dev.yaml");
@@ -179,7 +223,8 @@ describe("npm run dashboards", () => {
     const h = harness();
     const done = main(["--stack", "dev"], h.deps);
     await h.settle();
-    h.children[2]?.emit("exit", 1, null);
+    h.children[2]?.exit(1);
+    await ticks();
     assert.match(h.err.join("\n"), /prometheus: port-forward ended \(exit 1\)/);
     h.stop();
     assert.equal(await done, 0);
@@ -190,7 +235,7 @@ describe("npm run dashboards", () => {
   });
 
   test("when every port-forward fails (kubectl missing), it ends with an error", async () => {
-    const h = harness();
+    const h = harness(devStackConfig(), { forwards: false });
     const done = main(["--stack", "dev"], h.deps);
     await h.settle();
     for (const c of h.children) c.emit("error", new Error("spawn kubectl ENOENT"));
@@ -240,5 +285,190 @@ describe("npm run dashboards", () => {
     ]);
     h.stop();
     assert.equal(await done, 0);
+  });
+});
+
+/** Waits (up to 3 s) for `done()`. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 300 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+const STACK_TRACE = /^\s+at .+[:(]\d+/m;
+const REFUSED = "The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?";
+/** client-go v0.32.4 discovery/cached/memory/memcache.go:265 through klog, as kubectl v1.32.4 prints it. */
+const MEMCACHE = String.raw`E1202 14:20:01.123456   12345 memcache.go:265] "Unhandled Error" err="couldn't get current server API group list: Get \"https://127.0.0.1:1/api?timeout=32s\": dial tcp 127.0.0.1:1: connect: connection refused"`;
+/**
+ * The pod behind a forward gone (restarted), as kubectl v1.32.4 says it: client-go's
+ * runtime.HandleError of the pod side's error (tools/portforward/portforward.go:424, through klog.ErrorS:
+ * apimachinery pkg/util/runtime/runtime.go:156,195-199), which closes the connection (:425); the forward
+ * then returns ErrLostConnectionToPod (:244), which kubectl's CheckErr prints with "error: "
+ * (kubernetes/kubectl pkg/cmd/util/helpers.go:214-215), exit 1.
+ */
+const POD_GONE = String.raw`E1202 14:25:07.654321   12345 portforward.go:424] "Unhandled Error" err="an error occurred forwarding 20001 -> 20001: error forwarding port 20001 to pod kiali-7d9f, uid : failed to find sandbox \"3f2a\" in store: not found"`;
+const POD_GONE_SAID =
+  'an error occurred forwarding 20001 -> 20001: error forwarding port 20001 to pod kiali-7d9f, uid : failed to find sandbox "3f2a" in store: not found';
+const URL_LINE: Record<ToolName, RegExp> = {
+  kiali: /^kiali +http:\/\/localhost:20001\/kiali +login: /,
+  jaeger: /^jaeger +http:\/\/localhost:16686\/jaeger +login: /,
+  prometheus: /^prometheus +http:\/\/localhost:9090 +login: /,
+  grafana: /^grafana +http:\/\/localhost:3000 +login: /,
+};
+
+describe("npm run dashboards: what kubectl says, one line per tool", () => {
+  /** The real spawn (systemDeps: stdout and stderr piped) of a stand-in kubectl; its children kept. */
+  function realKubectl(bin: string) {
+    const started: ChildProcess[] = [];
+    const { spawn } = systemDeps(dir, bin);
+    return {
+      started,
+      spawn: ((command, args) => {
+        const child = spawn(command, args) as ChildProcess;
+        started.push(child);
+        return child;
+      }) satisfies DashboardDeps["spawn"],
+    };
+  }
+
+  test("a deleted cluster (its context still in the kubeconfig): one line, exit 2, no URL, no klog line", async () => {
+    const kubeconfig = readFileSync(deletedClusterKubeconfig(dir, "https://127.0.0.1:1"), "utf8");
+    const h = harness(devStackConfig(), { kubeconfig });
+    const kubectl = realKubectl(writeUnreachableKubectl(dir));
+    const code = await main(["--stack", "dev"], { ...h.deps, spawn: kubectl.spawn });
+    assert.equal(code, EXIT.usage);
+    assert.match(HELP, /2 could not start \([^)]*no cluster to reach/);
+    assert.deepEqual(h.err, [
+      "dashboards: no cluster to reach at https://127.0.0.1:1 (context kind-lab-cluster): connection refused; is the cluster up?",
+    ]);
+    assert.deepEqual(h.out, [], "no URL is printed for a forward that never was");
+    assert.doesNotMatch(h.err.join("\n"), KLOG_HEADER);
+    assert.doesNotMatch(h.err.join("\n"), STACK_TRACE);
+    assert.equal(kubectl.started.length, 4);
+    const file = kubectl.started[0]?.spawnargs[kubectl.started[0].spawnargs.indexOf("--kubeconfig") + 1] ?? "";
+    assert.match(file, /istio-mesh-kube-/);
+    assert.equal(existsSync(file), false, "the kubeconfig copy is removed");
+  });
+
+  test("kubectl forwarding: each URL once its kubectl says so, then the Ctrl-C line; Ctrl-C stops the four, exit 0", async () => {
+    const h = harness();
+    const kubectl = realKubectl(writeForwardingKubectl(dir));
+    const done = main(["--stack", "dev"], { ...h.deps, spawn: kubectl.spawn });
+    await until(() => h.out.length === 5);
+    assert.equal(h.out.at(-1), "Ctrl-C closes all four port-forwards.");
+    for (const name of TOOL_ORDER) {
+      assert.equal(h.out.slice(0, 4).filter((line) => URL_LINE[name].test(line)).length, 1, name);
+    }
+    h.stop();
+    assert.equal(await done, EXIT.ok);
+    assert.deepEqual(h.err, []);
+    assert.deepEqual(
+      kubectl.started.map((c) => c.signalCode),
+      ["SIGTERM", "SIGTERM", "SIGTERM", "SIGTERM"],
+      "each kubectl stopped by its own handle",
+    );
+  });
+
+  test("a forward that ends later: one line naming the tool, its klog error said with kubectl's own line", async () => {
+    const h = harness();
+    const done = main(["--stack", "dev"], h.deps);
+    await h.settle();
+    assert.equal(h.out.length, 5);
+    const [kiali, jaeger, , grafana] = h.children;
+    assert.ok(kiali && jaeger && grafana);
+
+    kiali.say(`${POD_GONE}\nerror: lost connection to pod\n`);
+    kiali.exit(1);
+    await until(() => h.err.length > 0);
+    assert.deepEqual(h.err, [`kiali: port-forward ended: error: lost connection to pod (${POD_GONE_SAID})`]);
+
+    // A klog line while kubectl forwards on: passed through, its header left out.
+    grafana.say(
+      'E1202 14:26:00.000001   12345 portforward.go:404] "Unhandled Error" err="error copying from local connection to remote stream: read tcp4 127.0.0.1:3000->127.0.0.1:51234: read: connection reset by peer"\n',
+    );
+    await until(() => h.err.length > 1);
+    assert.equal(
+      h.err[1],
+      "grafana: error copying from local connection to remote stream: read tcp4 127.0.0.1:3000->127.0.0.1:51234: read: connection reset by peer",
+    );
+
+    // Only a klog line, then the exit: the exit code, with it.
+    jaeger.say(`${POD_GONE.replaceAll("20001", "16686")}\n`);
+    jaeger.exit(1);
+    await until(() => h.err.length > 2);
+    assert.deepEqual(h.err.slice(2), [
+      `jaeger: port-forward ended (exit 1): ${POD_GONE_SAID.replaceAll("20001", "16686")}`,
+    ]);
+
+    h.stop();
+    assert.equal(await done, EXIT.ok);
+    assert.equal(h.err.length, 3);
+    assert.doesNotMatch(h.err.join("\n"), KLOG_HEADER);
+    assert.deepEqual(
+      h.children.map((c) => c.signals.length),
+      [0, 0, 1, 1],
+    );
+  });
+
+  test("every forward ending on its own after it was up: a line each, exit 1", async () => {
+    const h = harness();
+    const done = main(["--stack", "dev"], h.deps);
+    await h.settle();
+    for (const c of h.children) {
+      c.say("error: lost connection to pod\n");
+      c.exit(1);
+    }
+    assert.equal(await done, EXIT.failed);
+    assert.deepEqual(
+      h.err,
+      TOOL_ORDER.map((name) => `${name}: port-forward ended: error: lost connection to pod`),
+    );
+  });
+
+  test("URLs as each forward comes up, the Ctrl-C line once all are; a forward that never comes up is named", async () => {
+    const h = harness(devStackConfig(), { forwards: false });
+    const done = main(["--stack", "dev"], h.deps);
+    await h.settle();
+    assert.deepEqual(h.out, [], "nothing printed before kubectl forwards");
+    const [kiali, jaeger, prometheus, grafana] = h.children;
+    assert.ok(kiali && jaeger && prometheus && grafana);
+    grafana.forward();
+    kiali.forward();
+    await ticks();
+    assert.equal(h.out.length, 2);
+    assert.match(h.out[0] ?? "", URL_LINE.grafana);
+    assert.match(h.out[1] ?? "", URL_LINE.kiali);
+    prometheus.say(`${MEMCACHE}\nError from server (NotFound): services "prometheus" not found\n`);
+    prometheus.exit(1);
+    await until(() => h.err.length > 0);
+    assert.deepEqual(h.err, [
+      'prometheus: port-forward ended: Error from server (NotFound): services "prometheus" not found',
+    ]);
+    jaeger.forward();
+    await ticks();
+    assert.deepEqual(h.out.slice(2), [h.out[2], "Ctrl-C closes the port-forwards still open."]);
+    assert.match(h.out[2] ?? "", URL_LINE.jaeger);
+    h.stop();
+    assert.equal(await done, EXIT.ok);
+  });
+
+  test("forwards failing before any is up, not all for want of a cluster: each named, exit 1", async () => {
+    const h = harness(devStackConfig(), { forwards: false });
+    const done = main(["--stack", "dev"], h.deps);
+    await h.settle();
+    for (const c of h.children.slice(0, 3)) {
+      c.say(`${MEMCACHE}\n${MEMCACHE}\n${REFUSED}\n`);
+      c.exit(1);
+    }
+    h.children[3]?.say("error: unable to listen on any of the requested ports: [{3000 3000}]\n");
+    h.children[3]?.exit(1);
+    assert.equal(await done, EXIT.failed);
+    const unreachable =
+      "port-forward ended: no cluster to reach at 127.0.0.1:1: connection refused; is the cluster up?";
+    assert.deepEqual(h.err, [
+      "grafana: port-forward ended: error: unable to listen on any of the requested ports: [{3000 3000}]",
+      `kiali: ${unreachable}`,
+      `jaeger: ${unreachable}`,
+      `prometheus: ${unreachable}`,
+    ]);
+    assert.deepEqual(h.out, []);
   });
 });

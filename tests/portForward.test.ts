@@ -15,10 +15,13 @@ import { after, describe, test } from "node:test";
 import { main as bench } from "../tools/bench/main";
 import { EXIT } from "../tools/lib/cli";
 import { kubectlSession } from "../tools/lib/kubectl";
-import { KLOG_HEADER, kubectlFailure } from "../tools/lib/kubectlStderr";
+import { KLOG_HEADER, klogMessage, kubectlFailure } from "../tools/lib/kubectlStderr";
 import { kubectlArgs, kubectlPortForwarder, PortForwardError } from "../tools/lib/portForward";
+import {
+  deletedClusterKubeconfig as deletedClusterKubeconfigIn,
+  writeUnreachableKubectl,
+} from "./support/portForwardKubectl";
 import { writeStubKubectl } from "./support/stubKubectl";
-import { which } from "./support/stubTools";
 
 const dir = mkdtempSync(path.join(tmpdir(), "port-forward-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -152,62 +155,11 @@ process.exit(1);`,
   });
 });
 
-/** A kind cluster's kubeconfig after `kind delete cluster`: the context is still there, nothing serves it. */
-function deletedClusterKubeconfig(server: string): string {
-  const file = path.join(dir, `kubeconfig-${new URL(server).host.replace(/\W/g, "-")}`);
-  writeFileSync(
-    file,
-    `apiVersion: v1
-kind: Config
-current-context: kind-lab-cluster
-clusters:
-- name: kind-lab-cluster
-  cluster: {server: "${server}"}
-contexts:
-- name: kind-lab-cluster
-  context: {cluster: kind-lab-cluster, user: kind-lab-cluster}
-users:
-- name: kind-lab-cluster
-  user: {token: s3cret}
-`,
-  );
-  return file;
-}
+/** A kind cluster's kubeconfig after `kind delete cluster` (tests/support/portForwardKubectl.ts). */
+const deletedClusterKubeconfig = (server: string) => deletedClusterKubeconfigIn(dir, server);
 
-/**
- * kubectl port-forward against a server nothing answers at, as kubectl v1.32.4 prints it (run against
- * https://127.0.0.1:1 and an unresolvable host): four klog lines of client-go's discovery cache
- * (client-go v0.32.4 discovery/cached/memory/memcache.go:265, "Unhandled Error"), each with klog's header
- * `Lmmdd hh:mm:ss.uuuuuu threadid file:line] ` (kubernetes/klog internal/buffer/buffer.go:117
- * FormatHeader, the pid space-padded to 7), then kubectl's own line (kubernetes/kubectl
- * pkg/cmd/util/helpers.go:272 for a refused connection, :274 `Unable to connect to the server: <error>`
- * for the rest), exit 1. The dial or TLS error follows the kubeconfig's server, in Go's own words.
- * A bash script: a node one costs ~0.06 s of CPU per call.
- */
-const unreachableKubectl = path.join(dir, "kubectl-unreachable");
-writeFileSync(
-  unreachableKubectl,
-  `#!${which("bash")}
-while [ $# -gt 0 ]; do [ "$1" = --kubeconfig ] && kubeconfig=$2; shift; done
-server=$(sed -n 's/^ *cluster: {server: "\\([^"]*\\)".*/\\1/p' "$kubeconfig")
-case "$server" in
-  https://127.0.0.1:1) dial="dial tcp 127.0.0.1:1: connect: connection refused" ;;
-  https://no-such-host.invalid:6443) dial="dial tcp: lookup no-such-host.invalid on 127.0.0.53:53: no such host" ;;
-  https://10.0.0.1:6443) dial="dial tcp 10.0.0.1:6443: i/o timeout" ;;
-  https://10.0.0.2:6443) dial="net/http: TLS handshake timeout" ;;
-esac
-header="E$(date +'%m%d %H:%M:%S').$(printf '%06d %7d' $((RANDOM * 30)) $$) memcache.go:265] "
-for i in 1 2 3 4; do
-  printf '%s"Unhandled Error" err="couldn'\\''t get current server API group list: Get \\\\"%s/api?timeout=32s\\\\": %s"\\n' "$header" "$server" "$dial" >&2
-done
-case "$dial" in
-  *"connection refused") echo "The connection to the server \${server#https://} was refused - did you specify the right host or port?" >&2 ;;
-  *) echo "Unable to connect to the server: $dial" >&2 ;;
-esac
-exit 1
-`,
-  { mode: 0o755 },
-);
+/** kubectl port-forward against a server nothing answers at, as kubectl v1.32.4 prints it (see the stub). */
+const unreachableKubectl = writeUnreachableKubectl(dir);
 
 const STACK_TRACE = /^\s+at .+[:(]\d+/m;
 
@@ -323,6 +275,22 @@ describe("kubectl's stderr as one line (kubectlStderr.ts)", () => {
         .line,
       "no cluster to reach at https://10.0.0.1:6443 (context kind-lab-cluster): i/o timeout; is the cluster up?",
     );
+  });
+
+  test("a klog line's message: its header left out; klog's structured error said as the error", () => {
+    assert.equal(
+      klogMessage(KLOG_LINES[0] ?? ""),
+      'couldn\'t get current server API group list: Get "https://127.0.0.1:1/api?timeout=32s": dial tcp 127.0.0.1:1: connect: connection refused',
+    );
+    assert.equal(klogMessage(KLOG_LINES[2] ?? ""), "Config not found: /nope");
+    // client-go after v0.32 logs with a message of its own and key/value pairs (portforward.go HandleErrorWithLogger).
+    assert.equal(
+      klogMessage(
+        'E1202 14:20:01.123456   12345 portforward.go:549] "An error occurred forwarding" err="pod gone" localPort=20001 remotePort=20001',
+      ),
+      "An error occurred forwarding: pod gone localPort=20001 remotePort=20001",
+    );
+    for (const line of KUBECTL_LINES) assert.equal(klogMessage(line), undefined);
   });
 
   test("a server that answers but is not trusted is no unreachable one: kubectl's line as it is", () => {

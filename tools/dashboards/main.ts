@@ -9,13 +9,27 @@
  * goes to a 0600 file in a private temp dir (tools/lib/portForward.ts), removed on exit. Which
  * tools and ports come from the stack's config through the program's own builders
  * (components/observability/access.ts).
+ *
+ * Each kubectl's stdout and stderr are read (tools/lib/portForward.ts watchPortForward): a tool's URL
+ * is printed once its kubectl says it is forwarding, and whatever kubectl says on stderr becomes one
+ * line naming the tool (tools/lib/kubectlStderr.ts), never kubectl's klog lines as they are. A
+ * cluster that is not there (a kind cluster deleted, its context still in ~/.kube/config) is one line,
+ * `dashboards: no cluster to reach at SERVER (context CTX): connection refused; is the cluster up?`,
+ * and exit 2, not four kubectl's worth of log lines.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { dashboards, type ToolAccess, type ToolName } from "../../components/observability/access";
 import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
-import { kubectlClusterFlags } from "../lib/portForward";
+import { klogMessage, kubectlFailure } from "../lib/kubectlStderr";
+import { kubectlClusterFlags, watchPortForward } from "../lib/portForward";
 import { type PulumiCli, resolveStack } from "../lib/target";
+
+/** A `kubectl port-forward` child: its stdout and stderr piped (read to their end), stopped by its own handle. */
+export type PortForwardChild = Pick<ChildProcess, "pid" | "kill" | "once" | "stdout" | "stderr">;
+
+/** How long a klog line kubectl printed while forwarding waits for kubectl to exit, to be said with it. */
+const SAME_EVENT_MS = 250;
 
 /** What the script needs from the outside world; tests pass stand-ins. */
 export interface DashboardDeps {
@@ -24,8 +38,8 @@ export interface DashboardDeps {
   readonly pulumi?: PulumiCli;
   /** STACK and PULUMI_CONFIG_PASSPHRASE* (default: process.env). */
   readonly env?: NodeJS.ProcessEnv;
-  /** Starts a long-running child (kubectl port-forward). */
-  spawn(command: string, args: readonly string[]): Pick<ChildProcess, "pid" | "kill" | "once">;
+  /** Starts a long-running child (kubectl port-forward), its stdout and stderr piped to this process. */
+  spawn(command: string, args: readonly string[]): PortForwardChild;
   /** Registers the handler for Ctrl-C / SIGTERM. */
   onStop(handler: () => void): void;
   stdout(line: string): void;
@@ -36,8 +50,9 @@ export const TOOL_ORDER: readonly ToolName[] = ["kiali", "jaeger", "prometheus",
 
 export const HELP = `usage: npm run dashboards -- [--stack NAME | --config Pulumi.<stack>.yaml] [--kubeconfig PATH]
 
-Opens Kiali, Jaeger, Prometheus and Grafana through kubectl port-forward, prints their URLs and how
-to sign in; Ctrl-C closes them all.
+Opens Kiali, Jaeger, Prometheus and Grafana through kubectl port-forward, prints each URL and how to
+sign in once its port-forward is up; Ctrl-C closes them all. What kubectl reports is one line per
+tool on stderr ("<tool>: …").
 
   --stack NAME               a stack other than the selected one (Pulumi CLI: its config and
                              kubeconfig output; PULUMI_CONFIG_PASSPHRASE for a passphrase-protected
@@ -47,7 +62,8 @@ to sign in; Ctrl-C closes them all.
                              context kind-<name>; existing: the config's kubeconfig and kubeContext)
 
 Exit status: 0 closed with Ctrl-C, 1 a port-forward ended on its own, 2 could not start (bad flag,
-config, Pulumi CLI or passphrase, observability off).`;
+config, Pulumi CLI or passphrase, observability off, no cluster to reach: every port-forward failed
+so before any was up).`;
 
 export const portForwardArgs = (target: readonly string[], t: ToolAccess) => [
   ...target,
@@ -105,25 +121,116 @@ async function openAll(
   const tools = dashboards(target.config.cluster);
   const flags = kubectlClusterFlags(target.cluster);
   setCleanup(flags.cleanup);
+  const kubectlEnv = deps.env ?? process.env;
 
-  return await new Promise<number>((resolve) => {
-    const running = new Map<ToolName, Pick<ChildProcess, "pid" | "kill" | "once">>();
+  return await new Promise<number>((resolve, reject) => {
+    const running = new Map<ToolName, PortForwardChild>();
+    /** The forwards whose kubectl has said it is forwarding (and has not ended since). */
+    const forwarding = new Set<ToolName>();
+    let anyForwarded = false;
+    /**
+     * Forwards that ended with "no cluster to reach" before any forwarded. One cluster behind all four:
+     * if every one ends so, the line is said once and it could not start; else each is said as it is.
+     */
+    const unreachable = new Map<ToolName, string>();
     let stopping = false;
+    let hinted = false;
+
+    const sayUnreachable = () => {
+      for (const [name, line] of unreachable) deps.stderr(`${name}: port-forward ended: ${line}`);
+      unreachable.clear();
+    };
+    const hint = () => {
+      if (hinted || stopping || running.size === 0 || [...running.keys()].some((n) => !forwarding.has(n))) return;
+      hinted = true;
+      deps.stdout(
+        running.size === TOOL_ORDER.length
+          ? "Ctrl-C closes all four port-forwards."
+          : "Ctrl-C closes the port-forwards still open.",
+      );
+    };
+    const finish = () => {
+      if (stopping) return resolve(EXIT.ok);
+      if (unreachable.size === TOOL_ORDER.length) {
+        // runCli says it as `dashboards: no cluster to reach at … ; is the cluster up?`, exit 2.
+        return reject(new CliError([...new Set(unreachable.values())].join("; "), EXIT.usage));
+      }
+      sayUnreachable();
+      resolve(EXIT.failed);
+    };
+
     for (const name of TOOL_ORDER) {
       const tool = tools[name];
       const child = deps.spawn("kubectl", portForwardArgs(flags.args, tool));
       running.set(name, child);
-      const ended = (why: string) => {
-        if (!running.delete(name)) return;
-        if (!stopping) deps.stderr(`${name}: port-forward ended (${why})`);
-        if (running.size === 0) resolve(stopping ? EXIT.ok : EXIT.failed);
+      /** A klog message kubectl printed while forwarding, held a moment in case kubectl exits after it. */
+      let pending: string | undefined;
+      let pendingTimer: NodeJS.Timeout | undefined;
+      const sayPending = () => {
+        clearTimeout(pendingTimer);
+        if (pending !== undefined && !stopping) deps.stderr(`${name}: ${pending}`);
+        pending = undefined;
       };
-      child.once("exit", (code: number | null) => ended(`exit ${code ?? "by signal"}`));
-      // kubectl missing: spawn reports an error and may never report an exit.
-      child.once("error", (error: Error) => ended(error.message));
-      deps.stdout(`${name.padEnd(10)} ${tool.url}   login: ${tool.login}`);
+      const output = watchPortForward(child, {
+        forwarding: () => {
+          if (!running.has(name) || stopping) return;
+          forwarding.add(name);
+          anyForwarded = true;
+          sayUnreachable(); // a cluster answered after all: those were about their own forwards
+          deps.stdout(`${name.padEnd(10)} ${tool.url}   login: ${tool.login}`);
+          hint();
+        },
+        // Before kubectl forwards, its stderr is the failure to come: klog's lines there are client-go's
+        // discovery retries (memcache.go) that kubectl's own last line says better, so they are left to
+        // kubectlFailure, which drops them. Once it forwards, a klog line is passed through, its header
+        // left out: client-go logs every failed connection through runtime.HandleError and goes on
+        // (v0.32.4 tools/portforward/portforward.go:322 accepting, :357/:380 creating the streams,
+        // :391/:404 copying, :371/:424 "an error occurred forwarding L -> R: …" from the pod's side,
+        // e.g. a restarted pod), so it is the only sign why a browser tab of that tool shows an error
+        // while the port-forward runs on. Hidden, the tab just fails with no reason anywhere. kubectl's
+        // own lines (not klog) come as it exits (cmdutil.CheckErr), and are said once, in the
+        // "port-forward ended" line.
+        stderrLine: (line) => {
+          if (!forwarding.has(name) || stopping) return;
+          const message = klogMessage(line);
+          if (message === undefined || message === "") return;
+          sayPending();
+          pending = message;
+          // When the error ends the forward (:424-425 close the connection, the forward returns "lost
+          // connection to pod", :244-245, and kubectl exits), the two are one event: one line, the exit's.
+          pendingTimer = setTimeout(sayPending, SAME_EVENT_MS);
+        },
+      });
+      const ended = (exit: string, spawnError?: string) => {
+        if (!running.delete(name)) return;
+        clearTimeout(pendingTimer);
+        const cause = pending;
+        pending = undefined;
+        forwarding.delete(name);
+        if (!stopping) {
+          const failure = kubectlFailure(output.stderr(), { cluster: target.cluster, env: kubectlEnv });
+          const said = spawnError ?? failure.line;
+          if (failure.unreachable && !anyForwarded) {
+            unreachable.set(name, failure.line);
+          } else {
+            const line = said !== "" ? `port-forward ended: ${said}` : `port-forward ended (${exit})`;
+            deps.stderr(`${name}: ${line}${cause === undefined ? "" : said !== "" ? ` (${cause})` : `: ${cause}`}`);
+          }
+        }
+        if (running.size === 0) finish();
+      };
+      // "close", not "exit": by then kubectl's stdout and stderr have been read to their end.
+      child.once("close", (code: number | null, signal: NodeJS.Signals | null) =>
+        ended(code !== null ? `exit ${code}` : `killed by ${signal ?? "a signal"}`),
+      );
+      // kubectl missing: spawn reports an error (then a "close", ignored as the same end).
+      child.once("error", (error: NodeJS.ErrnoException) =>
+        ended(
+          "not started",
+          error.code === "ENOENT" ? "kubectl is not installed (see `npm run prereqs`)" : error.message,
+        ),
+      );
     }
-    deps.stdout("Ctrl-C closes all four port-forwards.");
     deps.onStop(() => {
       if (stopping) return;
       stopping = true;
@@ -133,10 +240,13 @@ async function openAll(
   });
 }
 
-export function systemDeps(projectRoot: string): DashboardDeps {
+/** The real world; `kubectl`: the binary run for "kubectl" (default: kubectl on PATH; tests pass a stand-in). */
+export function systemDeps(projectRoot: string, kubectl = "kubectl"): DashboardDeps {
   return {
     projectRoot,
-    spawn: (command, args) => spawn(command, [...args], { stdio: ["ignore", "ignore", "inherit"] }),
+    // Piped, not inherited: kubectl's klog lines never reach the terminal as they are.
+    spawn: (command, args) =>
+      spawn(command === "kubectl" ? kubectl : command, [...args], { stdio: ["ignore", "pipe", "pipe"] }),
     onStop: (handler) => {
       process.once("SIGINT", handler);
       process.once("SIGTERM", handler);

@@ -29,6 +29,38 @@ const UNREACHABLE =
 const REFUSED = /^The connection to the server (\S+) was refused - did you specify the right host or port\?$/;
 const UNABLE = /^Unable to connect to the server: (.*)$/;
 
+/** A Go-quoted string (strconv.Quote), as klog writes a message and a value; JSON reads its common escapes. */
+const GO_QUOTED = String.raw`"(?:[^"\\]|\\.)*"`;
+const KLOG_STRUCTURED = new RegExp(`^(${GO_QUOTED})(?: err=(${GO_QUOTED}))?(.*)$`);
+
+const unquote = (quoted: string): string => {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    // \a, \x.. and the like: Go's, not JSON's; the text as klog wrote it.
+    return quoted.slice(1, -1);
+  }
+};
+
+/**
+ * A klog line's message, its header left out; undefined for a line that is no klog line. klog's
+ * structured lines (klog.ErrorS, which apimachinery's runtime.HandleError calls with "Unhandled Error":
+ * v0.32.4 pkg/util/runtime/runtime.go:150-156,195-199) are `"MESSAGE" err="ERROR" key=value…`, both
+ * strings Go-quoted (kubernetes/klog v2.130.1 klog.go:817-819, internal/serialize/keyvalues.go:250-256);
+ * they read as `ERROR` for "Unhandled Error", else `MESSAGE: ERROR`, any key=value pairs after.
+ */
+export function klogMessage(line: string): string | undefined {
+  const header = KLOG_HEADER.exec(line);
+  if (!header) return undefined;
+  const rest = line.slice(header[0].length).trim();
+  const structured = KLOG_STRUCTURED.exec(rest);
+  if (!structured) return rest;
+  const [, message = '""', error, more = ""] = structured;
+  const said = unquote(message);
+  const text = error === undefined ? said : said === "Unhandled Error" ? unquote(error) : `${said}: ${unquote(error)}`;
+  return `${text}${more}`.trim();
+}
+
 /** kubectl's own lines on stderr: klog's log lines and blank lines left out. */
 export function kubectlLines(stderr: string): string[] {
   return stderr

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { kubectlFailure } from "./kubectlStderr";
 import type { ClusterAccess } from "./target";
 
@@ -35,7 +36,66 @@ export class PortForwardError extends Error {
   override name = "PortForwardError";
 }
 
-const FORWARDING = /Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/;
+/**
+ * kubectl's line once it listens: `Forwarding from ADDRESS:LOCAL -> REMOTE`, one per address, on its
+ * stdout (client-go v0.32.4 tools/portforward/portforward.go:303-304 writes it to `pf.out`, which is
+ * kubectl's `f.Out` (kubernetes/kubectl v0.32.4 pkg/cmd/portforward/portforward.go:163), os.Stdout
+ * (pkg/cmd/cmd.go:101)). `--address 127.0.0.1` gives the IPv4 line only; the default `localhost`
+ * gives 127.0.0.1 and [::1], either of which means a browser's `localhost:LOCAL` is served.
+ */
+const FORWARDING = /^Forwarding from (?:127\.0\.0\.1|\[::1\]):(\d+) -> \d+$/;
+/** How much of kubectl's stderr is kept for its failure line (its last lines are the ones read). */
+const STDERR_KEPT = 16 * 1024;
+
+/** A running `kubectl port-forward`, as watchPortForward reads it. */
+export type PortForwardOutput = Pick<ChildProcess, "stdout" | "stderr">;
+
+/**
+ * Reads a `kubectl port-forward`'s stdout and stderr line by line, for as long as it runs: `forwarding`
+ * once, with the local port, at its first Forwarding line; `stderrLine` with each line of its stderr.
+ * Both pipes are read to their end, not only until kubectl forwards: kubectl goes on writing
+ * `Handling connection for LOCAL` to stdout for every connection (client-go v0.32.4
+ * tools/portforward/portforward.go:344-345, `pf.out`), and a pipe nobody reads fills and blocks it.
+ * `stderr()`: what kubectl printed there so far (its last 16 KiB), for kubectlFailure.
+ */
+export function watchPortForward(
+  child: PortForwardOutput,
+  on: { forwarding(localPort: number): void; stderrLine?(line: string): void },
+): { stderr(): string } {
+  let stderr = "";
+  let forwarding = false;
+  eachLine(child.stdout, (line) => {
+    const match = forwarding ? null : FORWARDING.exec(line);
+    if (!match) return;
+    forwarding = true;
+    on.forwarding(Number(match[1]));
+  });
+  eachLine(child.stderr, (line) => {
+    stderr = `${stderr}${line}\n`.slice(-STDERR_KEPT);
+    on.stderrLine?.(line);
+  });
+  return { stderr: () => stderr };
+}
+
+/**
+ * Calls `online` with each line of `stream` (without its line break), the last one at its end, which
+ * comes before the child's "close".
+ */
+function eachLine(stream: NodeJS.ReadableStream | null | undefined, online: (line: string) => void): void {
+  if (!stream) return;
+  const utf8 = new StringDecoder("utf8");
+  let partial = "";
+  stream.on("data", (chunk: Buffer) => {
+    const lines = (partial + utf8.write(chunk)).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) online(line.replace(/\r$/, ""));
+  });
+  stream.on("end", () => {
+    partial += utf8.end();
+    if (partial !== "") online(partial);
+    partial = "";
+  });
+}
 
 export interface KubectlOptions {
   /** The kubectl binary (default: `kubectl` on PATH). */
@@ -127,27 +187,20 @@ export function kubectlArgs(request: ForwardRequest): { args: string[]; cleanup:
 function waitForForwarding(child: ChildProcess, timeoutMs: number, request: ForwardRequest): Promise<number> {
   const what = `kubectl port-forward ${request.namespace}/svc/${request.service}`;
   return new Promise((resolve, reject) => {
-    let stdout = "";
-    let stderr = "";
     // `why` is ours; kubectl's own line, when it printed one, replaces it (`kubectlSaysWhy`) or follows it.
     const fail = (why: string, kubectlSaysWhy = false) => {
       clearTimeout(timer);
-      const failure = kubectlFailure(stderr, { cluster: request.cluster });
+      const failure = kubectlFailure(output.stderr(), { cluster: request.cluster });
       if (failure.unreachable) return reject(new PortForwardError(failure.line));
       const detail = !failure.line ? why : kubectlSaysWhy ? failure.line : `${why} (kubectl: ${failure.line})`;
       reject(new PortForwardError(`${what}: ${detail}`));
     };
     const timer = setTimeout(() => fail(`not forwarding after ${timeoutMs / 1000}s`), timeoutMs);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-      const match = FORWARDING.exec(stdout);
-      if (match) {
+    const output = watchPortForward(child, {
+      forwarding: (localPort) => {
         clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
+        resolve(localPort);
+      },
     });
     child.on("error", (error: NodeJS.ErrnoException) =>
       fail(error.code === "ENOENT" ? "kubectl is not installed (see `npm run prereqs`)" : error.message),

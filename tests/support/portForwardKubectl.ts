@@ -1,0 +1,96 @@
+/**
+ * Bash stand-ins for `kubectl port-forward`, for every tool that runs one (bench --direct through
+ * tools/lib/portForward.ts, dashboards): one whose cluster is not there, and one that forwards and
+ * stays up. Bash, not Node: a node stub costs ~0.06 s of CPU per call, and dashboards runs four.
+ */
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { which } from "./stubTools";
+
+const bash = () => {
+  const found = which("bash");
+  if (!found) throw new Error("bash must be installed to run these tests");
+  return found;
+};
+
+/** A kind cluster's kubeconfig after `kind delete cluster`: the context is still there, nothing serves it. */
+export function deletedClusterKubeconfig(dir: string, server: string): string {
+  const file = path.join(dir, `kubeconfig-${new URL(server).host.replace(/\W/g, "-")}`);
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+current-context: kind-lab-cluster
+clusters:
+- name: kind-lab-cluster
+  cluster: {server: "${server}"}
+contexts:
+- name: kind-lab-cluster
+  context: {cluster: kind-lab-cluster, user: kind-lab-cluster}
+users:
+- name: kind-lab-cluster
+  user: {token: s3cret}
+`,
+  );
+  return file;
+}
+
+/**
+ * kubectl port-forward against a server nothing answers at (the --kubeconfig's, written by
+ * deletedClusterKubeconfig), as kubectl v1.32.4 prints it (run against https://127.0.0.1:1 and an
+ * unresolvable host): four klog lines of client-go's discovery cache (client-go v0.32.4
+ * discovery/cached/memory/memcache.go:265, "Unhandled Error"), each with klog's header
+ * `Lmmdd hh:mm:ss.uuuuuu threadid file:line] ` (kubernetes/klog internal/buffer/buffer.go:117
+ * FormatHeader, the pid space-padded to 7), then kubectl's own line (kubernetes/kubectl
+ * pkg/cmd/util/helpers.go:272 for a refused connection, :274 `Unable to connect to the server: <error>`
+ * for the rest), exit 1. The dial or TLS error follows the kubeconfig's server, in Go's own words.
+ */
+export function writeUnreachableKubectl(dir: string): string {
+  const bin = path.join(dir, "kubectl-unreachable");
+  writeFileSync(
+    bin,
+    `#!${bash()}
+while [ $# -gt 0 ]; do [ "$1" = --kubeconfig ] && kubeconfig=$2; shift; done
+server=$(sed -n 's/^ *cluster: {server: "\\([^"]*\\)".*/\\1/p' "$kubeconfig")
+case "$server" in
+  https://127.0.0.1:1) dial="dial tcp 127.0.0.1:1: connect: connection refused" ;;
+  https://no-such-host.invalid:6443) dial="dial tcp: lookup no-such-host.invalid on 127.0.0.53:53: no such host" ;;
+  https://10.0.0.1:6443) dial="dial tcp 10.0.0.1:6443: i/o timeout" ;;
+  https://10.0.0.2:6443) dial="net/http: TLS handshake timeout" ;;
+esac
+header="E$(date +'%m%d %H:%M:%S').$(printf '%06d %7d' $((RANDOM * 30)) $$) memcache.go:265] "
+for i in 1 2 3 4; do
+  printf '%s"Unhandled Error" err="couldn'\\''t get current server API group list: Get \\\\"%s/api?timeout=32s\\\\": %s"\\n' "$header" "$server" "$dial" >&2
+done
+case "$dial" in
+  *"connection refused") echo "The connection to the server \${server#https://} was refused - did you specify the right host or port?" >&2 ;;
+  *) echo "Unable to connect to the server: $dial" >&2 ;;
+esac
+exit 1
+`,
+    { mode: 0o755 },
+  );
+  return bin;
+}
+
+/**
+ * kubectl port-forward that forwards and stays up: for its last argument `LOCAL:REMOTE` it prints
+ * kubectl's two lines for the default address `localhost` on stdout (client-go v0.32.4
+ * tools/portforward/portforward.go:303-304, `pf.out`, kubectl's os.Stdout), then becomes a `sleep`
+ * (exec: SIGTERM ends it, no orphan), as kubectl runs until a signal (kubernetes/kubectl v0.32.4
+ * pkg/cmd/portforward/portforward.go:432-445). Listens on nothing: the tests read what is printed.
+ */
+export function writeForwardingKubectl(dir: string): string {
+  const bin = path.join(dir, "kubectl-forwarding");
+  writeFileSync(
+    bin,
+    `#!${bash()}
+ports=\${!#}
+echo "Forwarding from 127.0.0.1:\${ports%%:*} -> \${ports#*:}"
+echo "Forwarding from [::1]:\${ports%%:*} -> \${ports#*:}"
+exec sleep 60
+`,
+    { mode: 0o755 },
+  );
+  return bin;
+}
