@@ -234,13 +234,13 @@ describe("npm run dashboards", () => {
     );
   });
 
-  test("when every port-forward fails (kubectl missing), it ends with an error", async () => {
+  test("when every port-forward fails to start (kubectl missing), it says so once and could not start", async () => {
     const h = harness(devStackConfig(), { forwards: false });
     const done = main(["--stack", "dev"], h.deps);
     await h.settle();
-    for (const c of h.children) c.emit("error", new Error("spawn kubectl ENOENT"));
-    assert.equal(await done, 1);
-    assert.equal(h.err.length, 4);
+    for (const c of h.children) c.emit("error", Object.assign(new Error("spawn kubectl ENOENT"), { code: "ENOENT" }));
+    assert.equal(await done, 2);
+    assert.deepEqual(h.err, ["dashboards: kubectl is not installed (see `npm run prereqs`)"]);
   });
 
   test("a stack with observability off, an unreadable stack output and bad arguments end with a message", async () => {

@@ -62,8 +62,8 @@ tool on stderr ("<tool>: …").
                              context kind-<name>; existing: the config's kubeconfig and kubeContext)
 
 Exit status: 0 closed with Ctrl-C, 1 a port-forward ended on its own, 2 could not start (bad flag,
-config, Pulumi CLI or passphrase, observability off, no cluster to reach: every port-forward failed
-so before any was up).`;
+config, Pulumi CLI or passphrase, observability off, no kubectl or no cluster to reach: every
+port-forward failed so before any was up).`;
 
 export const portForwardArgs = (target: readonly string[], t: ToolAccess) => [
   ...target,
@@ -129,16 +129,17 @@ async function openAll(
     const forwarding = new Set<ToolName>();
     let anyForwarded = false;
     /**
-     * Forwards that ended with "no cluster to reach" before any forwarded. One cluster behind all four:
-     * if every one ends so, the line is said once and it could not start; else each is said as it is.
+     * Forwards that could not start before any forwarded: no cluster to reach, or no kubectl. One cluster
+     * and one kubectl behind all four: if every one ends so, the line is said once and it could not
+     * start; else each is said as it is.
      */
-    const unreachable = new Map<ToolName, string>();
+    const notStarted = new Map<ToolName, string>();
     let stopping = false;
     let hinted = false;
 
     const sayUnreachable = () => {
-      for (const [name, line] of unreachable) deps.stderr(`${name}: port-forward ended: ${line}`);
-      unreachable.clear();
+      for (const [name, line] of notStarted) deps.stderr(`${name}: port-forward ended: ${line}`);
+      notStarted.clear();
     };
     const hint = () => {
       if (hinted || stopping || running.size === 0 || [...running.keys()].some((n) => !forwarding.has(n))) return;
@@ -151,9 +152,10 @@ async function openAll(
     };
     const finish = () => {
       if (stopping) return resolve(EXIT.ok);
-      if (unreachable.size === TOOL_ORDER.length) {
-        // runCli says it as `dashboards: no cluster to reach at … ; is the cluster up?`, exit 2.
-        return reject(new CliError([...new Set(unreachable.values())].join("; "), EXIT.usage));
+      if (notStarted.size === TOOL_ORDER.length) {
+        // runCli says it as `dashboards: no cluster to reach at … ; is the cluster up?` (or kubectl is not
+        // installed), exit 2.
+        return reject(new CliError([...new Set(notStarted.values())].join("; "), EXIT.usage));
       }
       sayUnreachable();
       resolve(EXIT.failed);
@@ -210,8 +212,8 @@ async function openAll(
         if (!stopping) {
           const failure = kubectlFailure(output.stderr(), { cluster: target.cluster, env: kubectlEnv });
           const said = spawnError ?? failure.line;
-          if (failure.unreachable && !anyForwarded) {
-            unreachable.set(name, failure.line);
+          if (!anyForwarded && (spawnError !== undefined || failure.unreachable)) {
+            notStarted.set(name, said);
           } else {
             const line = said !== "" ? `port-forward ended: ${said}` : `port-forward ended (${exit})`;
             deps.stderr(`${name}: ${line}${cause === undefined ? "" : said !== "" ? ` (${cause})` : `: ${cause}`}`);
