@@ -209,7 +209,7 @@ describe("workflow contents", () => {
     assert.equal(run(/npm run -s verify -- "\$\{args\[@\]\}"/).id, "verify");
     assert.equal(
       step(e2e, (s) => s.with?.name === `verify-json-\${{ env.CELL }}`, "verify artifact").if,
-      "always() && steps.up.outcome == 'success'",
+      "${{ !cancelled() && steps.up.outcome == 'success' }}",
     );
     const destroy = run(/npm run destroy/);
     assert.equal(destroy.if, "always()");
@@ -571,6 +571,10 @@ describe("workflow contents", () => {
         (collect["timeout-minutes"] + upload["timeout-minutes"]) * 60 <= window(j),
         `${name}: collect + upload > ${window(j)} s`,
       );
+      // The window is theirs: no step before them runs on a cancel (always(), cancelled()) to spend it.
+      for (const earlier of j.steps.slice(0, j.steps.indexOf(collect))) {
+        assert.doesNotMatch(String(earlier.if ?? ""), /\balways\(\)|(?<!!)\bcancelled\(\)/, `${name}: ${earlier.name}`);
+      }
     }
   });
 
