@@ -15,7 +15,7 @@ import { after, describe, test } from "node:test";
 import { main as bench } from "../tools/bench/main";
 import { EXIT } from "../tools/lib/cli";
 import { kubectlSession } from "../tools/lib/kubectl";
-import { KLOG_HEADER, kubectlFailure } from "../tools/lib/kubectlStderr";
+import { KLOG_HEADER, kubectlFailure, kubectlLines } from "../tools/lib/kubectlStderr";
 import { kubectlArgs, kubectlPortForwarder, PortForwardError } from "../tools/lib/portForward";
 import { writeStubKubectl } from "./support/stubKubectl";
 import { which } from "./support/stubTools";
@@ -180,8 +180,14 @@ users:
  * (client-go v0.32.4 discovery/cached/memory/memcache.go:265, "Unhandled Error"), each with klog's header
  * `Lmmdd hh:mm:ss.uuuuuu threadid file:line] ` (kubernetes/klog internal/buffer/buffer.go:117
  * FormatHeader, the pid space-padded to 7), then kubectl's own line (kubernetes/kubectl
- * pkg/cmd/util/helpers.go:272 for a refused connection, :274 `Unable to connect to the server: <error>`
+ * pkg/cmd/util/helpers.go:271 for a refused connection, :273 `Unable to connect to the server: <error>`
  * for the rest), exit 1. The dial or TLS error follows the kubeconfig's server, in Go's own words.
+ * A refused connection and a failed DNS lookup fail at once. The other two take client-go's timeouts
+ * (client-go v0.35.0 transport/cache.go:112 `Timeout: 30 * time.Second` for the dial, :136
+ * `TLSHandshakeTimeout: 10 * time.Second`) for each attempt, so each klog line comes that long after
+ * the one before, and kubectl's own line only after the last; here one second of those is 40 ms (the
+ * dial 1.2 s, the handshake 0.4 s), against a ready timeout of 0.8 s for our 20 s. Killed meanwhile
+ * (SIGTERM, as portForward stops it), it stops at once.
  * A bash script: a node one costs ~0.06 s of CPU per call.
  */
 const unreachableKubectl = path.join(dir, "kubectl-unreachable");
@@ -190,14 +196,17 @@ writeFileSync(
   `#!${which("bash")}
 while [ $# -gt 0 ]; do [ "$1" = --kubeconfig ] && kubeconfig=$2; shift; done
 server=$(sed -n 's/^ *cluster: {server: "\\([^"]*\\)".*/\\1/p' "$kubeconfig")
+attempt=0
 case "$server" in
   https://127.0.0.1:1) dial="dial tcp 127.0.0.1:1: connect: connection refused" ;;
   https://no-such-host.invalid:6443) dial="dial tcp: lookup no-such-host.invalid on 127.0.0.53:53: no such host" ;;
-  https://10.0.0.1:6443) dial="dial tcp 10.0.0.1:6443: i/o timeout" ;;
-  https://10.0.0.2:6443) dial="net/http: TLS handshake timeout" ;;
+  https://10.0.0.1:6443) dial="dial tcp 10.0.0.1:6443: i/o timeout"; attempt=1.2 ;;
+  https://10.0.0.2:6443) dial="net/http: TLS handshake timeout"; attempt=0.4 ;;
 esac
-header="E$(date +'%m%d %H:%M:%S').$(printf '%06d %7d' $((RANDOM * 30)) $$) memcache.go:265] "
+trap 'kill $! 2>/dev/null; exit 143' TERM
 for i in 1 2 3 4; do
+  [ "$attempt" = 0 ] || { sleep "$attempt" & wait $!; }
+  header="E$(date +'%m%d %H:%M:%S').$(printf '%06d %7d' $((RANDOM * 30)) $$) memcache.go:265] "
   printf '%s"Unhandled Error" err="couldn'\\''t get current server API group list: Get \\\\"%s/api?timeout=32s\\\\": %s"\\n' "$header" "$server" "$dial" >&2
 done
 case "$dial" in
@@ -212,21 +221,41 @@ exit 1
 const STACK_TRACE = /^\s+at .+[:(]\d+/m;
 
 describe("no cluster at the kubeconfig's server: one line", () => {
-  const cases: [string, string][] = [
-    ["https://127.0.0.1:1", "connection refused"],
-    ["https://no-such-host.invalid:6443", "no such host"],
-    ["https://10.0.0.1:6443", "i/o timeout"],
-    ["https://10.0.0.2:6443", "TLS handshake timeout"],
+  // Our ready timeout, 20 s, is 0.8 s at the stub's pace (see unreachableKubectl).
+  const READY = 800;
+  // [server, why, ready timeout]: a refused connection or a failed lookup kubectl reports itself; a TLS
+  // handshake timeout (10 s) is in a klog line before our timer fires; a dial timeout (30 s) only when
+  // we wait longer than it (1.6 s standing for 40 s); for our 20 s see the next test.
+  const cases: [string, string, number | undefined][] = [
+    ["https://127.0.0.1:1", "connection refused", undefined],
+    ["https://no-such-host.invalid:6443", "no such host", undefined],
+    ["https://10.0.0.1:6443", "i/o timeout", 2 * READY],
+    ["https://10.0.0.2:6443", "TLS handshake timeout", READY],
   ];
-  for (const [server, why] of cases) {
+  for (const [server, why, readyTimeoutMs] of cases) {
     test(`${why}: the server and the context, no klog line`, async () => {
       const cluster = { kubeconfigPath: deletedClusterKubeconfig(server) };
-      await assert.rejects(kubectlPortForwarder({ kubectl: unreachableKubectl })({ ...request, cluster }), {
+      const forwarder = kubectlPortForwarder({
+        kubectl: unreachableKubectl,
+        ...(readyTimeoutMs !== undefined && { readyTimeoutMs }),
+      });
+      await assert.rejects(forwarder({ ...request, cluster }), {
         name: "PortForwardError",
         message: `no cluster to reach at ${server} (context kind-lab-cluster): ${why}; is the cluster up?`,
       });
     });
   }
+
+  test("no dial answered by our timeout: the server named, and the other thing kubectl may wait on", async () => {
+    const cluster = { kubeconfigPath: deletedClusterKubeconfig("https://10.0.0.1:6443") };
+    const forwarder = kubectlPortForwarder({ kubectl: unreachableKubectl, readyTimeoutMs: READY });
+    await assert.rejects(forwarder({ ...request, cluster }), {
+      name: "PortForwardError",
+      message:
+        "kubectl port-forward backend/svc/user-service: not forwarding after 0.8s: no answer from the server " +
+        "https://10.0.0.1:6443 (context kind-lab-cluster), or no pod of service user-service running yet; is the cluster up?",
+    });
+  });
 
   test("bench --direct: exit 2 (could not measure), one line on stderr, no klog line, no stack trace", async () => {
     const gateway = createServer((_req, res) => res.end("through the gateway"));
@@ -323,6 +352,79 @@ describe("kubectl's stderr as one line (kubectlStderr.ts)", () => {
         .line,
       "no cluster to reach at https://10.0.0.1:6443 (context kind-lab-cluster): i/o timeout; is the cluster up?",
     );
+  });
+
+  /**
+   * A kubeconfig whose exec credential plugin is not installed (`aws` for EKS). client-go's error is
+   * `exec: executable aws not found` and, the first ten times an hour, a help text of several lines
+   * ending in a URL (client-go v0.35.0 plugin/pkg/client/auth/exec/exec.go:57-62 installHintVerboseHelp,
+   * :548-558, sometimes threshold 10 at :206-210); the round tripper prefixes `getting credentials: `
+   * (:368) and net/http makes it a *url.Error, so kubectl's CheckErr says `Unable to connect to the
+   * server: <it>` (kubectl v0.35.0 pkg/cmd/util/helpers.go:273): the reason on the first line, the
+   * help after it. Each discovery attempt logs the same error as a klog multi-line value: `err=<`,
+   * the lines after a tab, ` >` (klog v2.130.1 internal/serialize/keyvalues.go:275-291).
+   */
+  const HELP = [
+    "",
+    "It looks like you are trying to use a client-go credential plugin that is not installed.",
+    "",
+    "To learn more about this feature, consult the documentation available at:",
+    "      https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins",
+  ];
+  const EKS = "https://0123ABCD.gr7.eu-west-1.eks.amazonaws.com";
+  const NOT_FOUND = "getting credentials: exec: executable aws not found";
+  const klogRecord = (error: string[]) =>
+    [
+      'E1202 14:17:32.032831    6985 memcache.go:265] "Unhandled Error" err=<',
+      ...error.map((line) => `\t${line}`),
+      " >",
+    ].join("\n");
+  const EXEC_STDERR = `${[1, 2, 3, 4]
+    .map(() =>
+      klogRecord([`couldn't get current server API group list: Get "${EKS}/api?timeout=32s": ${NOT_FOUND}`, ...HELP]),
+    )
+    .join("\n")}\nUnable to connect to the server: ${NOT_FOUND}\n${HELP.join("\n")}\n`;
+
+  test("klog's multi-line values are klog's too: `err=<`, tab-indented lines, ` >`", () => {
+    const own = `Unable to connect to the server: ${NOT_FOUND}`;
+    assert.deepEqual(kubectlLines(EXEC_STDERR), [own, ...HELP.filter((line) => line !== "")]);
+    // Two multi-line values in one record: ` > key=<` closes one and opens the next.
+    const two = `${KLOG_LINES[0]} a=<\n\tone\n\ttwo\n > b=<\n\tthree\n >\nerror: mine\n\tnot klog's\n`;
+    assert.deepEqual(kubectlLines(two), ["error: mine", "\tnot klog's"]);
+  });
+
+  test("a credential plugin that is not installed: its reason, not its help's URL, and no unreachable server", () => {
+    const line = `Unable to connect to the server: ${NOT_FOUND}`;
+    const cluster = { kubeconfig: readFileSync(deletedClusterKubeconfig(EKS), "utf8") };
+    assert.deepEqual(kubectlFailure(EXEC_STDERR, { cluster }), { line, unreachable: false });
+    assert.deepEqual(kubectlFailure(EXEC_STDERR, { pick: "first", cluster, klog: true }), { line, unreachable: false });
+    // Still running, only klog's records so far: no reason to give, and none taken from the help text.
+    const running = EXEC_STDERR.slice(0, EXEC_STDERR.indexOf("Unable to connect"));
+    assert.deepEqual(kubectlFailure(running, { cluster, klog: true }), { line: "", unreachable: false });
+  });
+
+  test("CheckErr's line rather than a usage error's closing hint (kubectl helpers.go:339-341)", () => {
+    const stderr =
+      "error: TYPE/NAME and list of ports are required for port-forward\nSee 'kubectl port-forward -h' for help and examples\n";
+    assert.equal(kubectlFailure(stderr).line, "error: TYPE/NAME and list of ports are required for port-forward");
+    // Lines none of which is CheckErr's: the last (or first), as before.
+    assert.equal(kubectlFailure("one\ntwo\n").line, "two");
+    assert.equal(kubectlFailure("one\ntwo\n", { pick: "first" }).line, "one");
+  });
+
+  test("klog: an unreachable server in klog's err= counts only when asked, and only without a line of kubectl's own", () => {
+    const tls = String.raw`E1202 14:17:42.032831    6985 memcache.go:265] "Unhandled Error" err="couldn't get current server API group list: Get \"https://10.0.0.2:6443/api?timeout=32s\": net/http: TLS handshake timeout"`;
+    assert.deepEqual(kubectlFailure(`${tls}\n`), { line: "", unreachable: false });
+    assert.deepEqual(kubectlFailure(`${tls}\n`, { klog: true }), {
+      line: "no cluster to reach at https://10.0.0.2:6443: TLS handshake timeout; is the cluster up?",
+      unreachable: true,
+    });
+    assert.equal(
+      kubectlFailure(`${KLOG_LINES[0]}\n`, { klog: true }).line,
+      "no cluster to reach at 127.0.0.1:1: connection refused; is the cluster up?",
+    );
+    const own = 'Error from server (NotFound): services "user-service" not found';
+    assert.deepEqual(kubectlFailure(`${tls}\n${own}\n`, { klog: true }), { line: own, unreachable: false });
   });
 
   test("a server that answers but is not trusted is no unreachable one: kubectl's line as it is", () => {
