@@ -15,7 +15,7 @@ import { after, describe, test } from "node:test";
 import { main as bench } from "../tools/bench/main";
 import { EXIT } from "../tools/lib/cli";
 import { kubectlSession } from "../tools/lib/kubectl";
-import { KLOG_HEADER, klogMessage, kubectlFailure } from "../tools/lib/kubectlStderr";
+import { KLOG_HEADER, klogMessage, kubectlFailure, kubectlLines } from "../tools/lib/kubectlStderr";
 import { kubectlArgs, kubectlPortForwarder, PortForwardError } from "../tools/lib/portForward";
 import {
   deletedClusterKubeconfig as deletedClusterKubeconfigIn,
@@ -164,21 +164,41 @@ const unreachableKubectl = writeUnreachableKubectl(dir);
 const STACK_TRACE = /^\s+at .+[:(]\d+/m;
 
 describe("no cluster at the kubeconfig's server: one line", () => {
-  const cases: [string, string][] = [
-    ["https://127.0.0.1:1", "connection refused"],
-    ["https://no-such-host.invalid:6443", "no such host"],
-    ["https://10.0.0.1:6443", "i/o timeout"],
-    ["https://10.0.0.2:6443", "TLS handshake timeout"],
+  // Our ready timeout, 20 s, is 0.8 s at the stub's pace (see unreachableKubectl).
+  const READY = 800;
+  // [server, why, ready timeout]: a refused connection or a failed lookup kubectl reports itself; a TLS
+  // handshake timeout (10 s) is in a klog line before our timer fires; a dial timeout (30 s) only when
+  // we wait longer than it (1.6 s standing for 40 s); for our 20 s see the next test.
+  const cases: [string, string, number | undefined][] = [
+    ["https://127.0.0.1:1", "connection refused", undefined],
+    ["https://no-such-host.invalid:6443", "no such host", undefined],
+    ["https://10.0.0.1:6443", "i/o timeout", 2 * READY],
+    ["https://10.0.0.2:6443", "TLS handshake timeout", READY],
   ];
-  for (const [server, why] of cases) {
+  for (const [server, why, readyTimeoutMs] of cases) {
     test(`${why}: the server and the context, no klog line`, async () => {
       const cluster = { kubeconfigPath: deletedClusterKubeconfig(server) };
-      await assert.rejects(kubectlPortForwarder({ kubectl: unreachableKubectl })({ ...request, cluster }), {
+      const forwarder = kubectlPortForwarder({
+        kubectl: unreachableKubectl,
+        ...(readyTimeoutMs !== undefined && { readyTimeoutMs }),
+      });
+      await assert.rejects(forwarder({ ...request, cluster }), {
         name: "PortForwardError",
         message: `no cluster to reach at ${server} (context kind-lab-cluster): ${why}; is the cluster up?`,
       });
     });
   }
+
+  test("no dial answered by our timeout: the server named, and the other thing kubectl may wait on", async () => {
+    const cluster = { kubeconfigPath: deletedClusterKubeconfig("https://10.0.0.1:6443") };
+    const forwarder = kubectlPortForwarder({ kubectl: unreachableKubectl, readyTimeoutMs: READY });
+    await assert.rejects(forwarder({ ...request, cluster }), {
+      name: "PortForwardError",
+      message:
+        "kubectl port-forward backend/svc/user-service: not forwarding after 0.8s: no answer from the server " +
+        "https://10.0.0.1:6443 (context kind-lab-cluster), or no pod of service user-service running yet; is the cluster up?",
+    });
+  });
 
   test("bench --direct: exit 2 (could not measure), one line on stderr, no klog line, no stack trace", async () => {
     const gateway = createServer((_req, res) => res.end("through the gateway"));
@@ -291,6 +311,79 @@ describe("kubectl's stderr as one line (kubectlStderr.ts)", () => {
       "An error occurred forwarding: pod gone localPort=20001 remotePort=20001",
     );
     for (const line of KUBECTL_LINES) assert.equal(klogMessage(line), undefined);
+  });
+
+  /**
+   * A kubeconfig whose exec credential plugin is not installed (`aws` for EKS). client-go's error is
+   * `exec: executable aws not found` and, the first ten times an hour, a help text of several lines
+   * ending in a URL (client-go v0.35.0 plugin/pkg/client/auth/exec/exec.go:57-62 installHintVerboseHelp,
+   * :548-558, sometimes threshold 10 at :206-210); the round tripper prefixes `getting credentials: `
+   * (:368) and net/http makes it a *url.Error, so kubectl's CheckErr says `Unable to connect to the
+   * server: <it>` (kubectl v0.35.0 pkg/cmd/util/helpers.go:273): the reason on the first line, the
+   * help after it. Each discovery attempt logs the same error as a klog multi-line value: `err=<`,
+   * the lines after a tab, ` >` (klog v2.130.1 internal/serialize/keyvalues.go:275-291).
+   */
+  const HELP = [
+    "",
+    "It looks like you are trying to use a client-go credential plugin that is not installed.",
+    "",
+    "To learn more about this feature, consult the documentation available at:",
+    "      https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins",
+  ];
+  const EKS = "https://0123ABCD.gr7.eu-west-1.eks.amazonaws.com";
+  const NOT_FOUND = "getting credentials: exec: executable aws not found";
+  const klogRecord = (error: string[]) =>
+    [
+      'E1202 14:17:32.032831    6985 memcache.go:265] "Unhandled Error" err=<',
+      ...error.map((line) => `\t${line}`),
+      " >",
+    ].join("\n");
+  const EXEC_STDERR = `${[1, 2, 3, 4]
+    .map(() =>
+      klogRecord([`couldn't get current server API group list: Get "${EKS}/api?timeout=32s": ${NOT_FOUND}`, ...HELP]),
+    )
+    .join("\n")}\nUnable to connect to the server: ${NOT_FOUND}\n${HELP.join("\n")}\n`;
+
+  test("klog's multi-line values are klog's too: `err=<`, tab-indented lines, ` >`", () => {
+    const own = `Unable to connect to the server: ${NOT_FOUND}`;
+    assert.deepEqual(kubectlLines(EXEC_STDERR), [own, ...HELP.filter((line) => line !== "")]);
+    // Two multi-line values in one record: ` > key=<` closes one and opens the next.
+    const two = `${KLOG_LINES[0]} a=<\n\tone\n\ttwo\n > b=<\n\tthree\n >\nerror: mine\n\tnot klog's\n`;
+    assert.deepEqual(kubectlLines(two), ["error: mine", "\tnot klog's"]);
+  });
+
+  test("a credential plugin that is not installed: its reason, not its help's URL, and no unreachable server", () => {
+    const line = `Unable to connect to the server: ${NOT_FOUND}`;
+    const cluster = { kubeconfig: readFileSync(deletedClusterKubeconfig(EKS), "utf8") };
+    assert.deepEqual(kubectlFailure(EXEC_STDERR, { cluster }), { line, unreachable: false });
+    assert.deepEqual(kubectlFailure(EXEC_STDERR, { pick: "first", cluster, klog: true }), { line, unreachable: false });
+    // Still running, only klog's records so far: no reason to give, and none taken from the help text.
+    const running = EXEC_STDERR.slice(0, EXEC_STDERR.indexOf("Unable to connect"));
+    assert.deepEqual(kubectlFailure(running, { cluster, klog: true }), { line: "", unreachable: false });
+  });
+
+  test("CheckErr's line rather than a usage error's closing hint (kubectl helpers.go:339-341)", () => {
+    const stderr =
+      "error: TYPE/NAME and list of ports are required for port-forward\nSee 'kubectl port-forward -h' for help and examples\n";
+    assert.equal(kubectlFailure(stderr).line, "error: TYPE/NAME and list of ports are required for port-forward");
+    // Lines none of which is CheckErr's: the last (or first), as before.
+    assert.equal(kubectlFailure("one\ntwo\n").line, "two");
+    assert.equal(kubectlFailure("one\ntwo\n", { pick: "first" }).line, "one");
+  });
+
+  test("klog: an unreachable server in klog's err= counts only when asked, and only without a line of kubectl's own", () => {
+    const tls = String.raw`E1202 14:17:42.032831    6985 memcache.go:265] "Unhandled Error" err="couldn't get current server API group list: Get \"https://10.0.0.2:6443/api?timeout=32s\": net/http: TLS handshake timeout"`;
+    assert.deepEqual(kubectlFailure(`${tls}\n`), { line: "", unreachable: false });
+    assert.deepEqual(kubectlFailure(`${tls}\n`, { klog: true }), {
+      line: "no cluster to reach at https://10.0.0.2:6443: TLS handshake timeout; is the cluster up?",
+      unreachable: true,
+    });
+    assert.equal(
+      kubectlFailure(`${KLOG_LINES[0]}\n`, { klog: true }).line,
+      "no cluster to reach at 127.0.0.1:1: connection refused; is the cluster up?",
+    );
+    const own = 'Error from server (NotFound): services "user-service" not found';
+    assert.deepEqual(kubectlFailure(`${tls}\n${own}\n`, { klog: true }), { line: own, unreachable: false });
   });
 
   test("a server that answers but is not trusted is no unreachable one: kubectl's line as it is", () => {

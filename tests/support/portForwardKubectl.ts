@@ -42,8 +42,14 @@ users:
  * discovery/cached/memory/memcache.go:265, "Unhandled Error"), each with klog's header
  * `Lmmdd hh:mm:ss.uuuuuu threadid file:line] ` (kubernetes/klog internal/buffer/buffer.go:117
  * FormatHeader, the pid space-padded to 7), then kubectl's own line (kubernetes/kubectl
- * pkg/cmd/util/helpers.go:272 for a refused connection, :274 `Unable to connect to the server: <error>`
+ * pkg/cmd/util/helpers.go:271 for a refused connection, :273 `Unable to connect to the server: <error>`
  * for the rest), exit 1. The dial or TLS error follows the kubeconfig's server, in Go's own words.
+ * A refused connection and a failed DNS lookup fail at once. The other two take client-go's timeouts
+ * (client-go v0.35.0 transport/cache.go:112 `Timeout: 30 * time.Second` for the dial, :136
+ * `TLSHandshakeTimeout: 10 * time.Second`) for each attempt, so each klog line comes that long after
+ * the one before, and kubectl's own line only after the last; here one second of those is 40 ms (the
+ * dial 1.2 s, the handshake 0.4 s), against a ready timeout of 0.8 s for our 20 s. Killed meanwhile
+ * (SIGTERM, as portForward and dashboards stop it), it stops at once.
  */
 export function writeUnreachableKubectl(dir: string): string {
   const bin = path.join(dir, "kubectl-unreachable");
@@ -52,14 +58,17 @@ export function writeUnreachableKubectl(dir: string): string {
     `#!${bash()}
 while [ $# -gt 0 ]; do [ "$1" = --kubeconfig ] && kubeconfig=$2; shift; done
 server=$(sed -n 's/^ *cluster: {server: "\\([^"]*\\)".*/\\1/p' "$kubeconfig")
+attempt=0
 case "$server" in
   https://127.0.0.1:1) dial="dial tcp 127.0.0.1:1: connect: connection refused" ;;
   https://no-such-host.invalid:6443) dial="dial tcp: lookup no-such-host.invalid on 127.0.0.53:53: no such host" ;;
-  https://10.0.0.1:6443) dial="dial tcp 10.0.0.1:6443: i/o timeout" ;;
-  https://10.0.0.2:6443) dial="net/http: TLS handshake timeout" ;;
+  https://10.0.0.1:6443) dial="dial tcp 10.0.0.1:6443: i/o timeout"; attempt=1.2 ;;
+  https://10.0.0.2:6443) dial="net/http: TLS handshake timeout"; attempt=0.4 ;;
 esac
-header="E$(date +'%m%d %H:%M:%S').$(printf '%06d %7d' $((RANDOM * 30)) $$) memcache.go:265] "
+trap 'kill $! 2>/dev/null; exit 143' TERM
 for i in 1 2 3 4; do
+  [ "$attempt" = 0 ] || { sleep "$attempt" & wait $!; }
+  header="E$(date +'%m%d %H:%M:%S').$(printf '%06d %7d' $((RANDOM * 30)) $$) memcache.go:265] "
   printf '%s"Unhandled Error" err="couldn'\\''t get current server API group list: Get \\\\"%s/api?timeout=32s\\\\": %s"\\n' "$header" "$server" "$dial" >&2
 done
 case "$dial" in

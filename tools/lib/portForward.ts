@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { StringDecoder } from "node:string_decoder";
+import { kubectlTarget } from "./kubeconfig";
 import { kubectlFailure } from "./kubectlStderr";
 import type { ClusterAccess } from "./target";
 
@@ -100,8 +101,19 @@ function eachLine(stream: NodeJS.ReadableStream | null | undefined, online: (lin
 export interface KubectlOptions {
   /** The kubectl binary (default: `kubectl` on PATH). */
   readonly kubectl?: string;
+  /** How long to wait for kubectl's Forwarding line (default READY_TIMEOUT_MS). */
   readonly readyTimeoutMs?: number;
 }
+
+/**
+ * 20 s, under client-go's 30 s dial timeout (client-go v0.35.0 transport/cache.go:112) and over its 10 s
+ * TLS handshake timeout (:136). A reachable API server accepts a connection within a network round
+ * trip, so a dial still open after 20 s is one nothing answers: waiting past 30 s would only swap our
+ * "no answer from the server" for Go's "i/o timeout", ten and more seconds later, on every failed run,
+ * and the silence may as well be kubectl waiting (up to 60 s) for a pod of the Service. A TLS handshake
+ * that timed out has been logged (klog) by 20 s, and that reason is reported.
+ */
+export const READY_TIMEOUT_MS = 20_000;
 
 /** Kubeconfig copies and kubectl processes still open; removed and stopped even on process.exit. */
 const openDirs = new Set<string>();
@@ -119,7 +131,7 @@ function onExitCleanUp(): void {
 
 export function kubectlPortForwarder(options: KubectlOptions = {}): PortForwarder {
   const kubectl = options.kubectl ?? "kubectl";
-  const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
+  const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   return async (request) => {
     const { args, cleanup } = kubectlArgs(request);
     const child = spawn(kubectl, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -182,20 +194,30 @@ export function kubectlArgs(request: ForwardRequest): { args: string[]; cleanup:
 
 /**
  * Resolves to the local port once kubectl prints its Forwarding line. A failure is one line: kubectl's
- * own last line (its klog lines left out), or that no cluster answers at the server (kubectlStderr.ts).
+ * own (its klog lines left out), or that no cluster answers at the server (kubectlStderr.ts). When our
+ * timer fires kubectl has usually not said why yet (it says so only when it gives up: for a server that
+ * does not answer, a 30 s dial timeout and retries), so an unreachable server in its klog lines so far
+ * counts (`klog: true`), and with no reason at all we name what it may be waiting on (`waitingOn`).
  */
 function waitForForwarding(child: ChildProcess, timeoutMs: number, request: ForwardRequest): Promise<number> {
   const what = `kubectl port-forward ${request.namespace}/svc/${request.service}`;
   return new Promise((resolve, reject) => {
     // `why` is ours; kubectl's own line, when it printed one, replaces it (`kubectlSaysWhy`) or follows it.
-    const fail = (why: string, kubectlSaysWhy = false) => {
+    // `timedOut`: kubectl still running, and with no reason said, what it may be waiting on is named.
+    const fail = (why: string, kubectlSaysWhy = false, timedOut = false) => {
       clearTimeout(timer);
-      const failure = kubectlFailure(output.stderr(), { cluster: request.cluster });
+      const failure = kubectlFailure(output.stderr(), { cluster: request.cluster, klog: true });
       if (failure.unreachable) return reject(new PortForwardError(failure.line));
-      const detail = !failure.line ? why : kubectlSaysWhy ? failure.line : `${why} (kubectl: ${failure.line})`;
+      const detail = failure.line
+        ? kubectlSaysWhy
+          ? failure.line
+          : `${why} (kubectl: ${failure.line})`
+        : timedOut
+          ? `${why}: ${waitingOn(request)}`
+          : why;
       reject(new PortForwardError(`${what}: ${detail}`));
     };
-    const timer = setTimeout(() => fail(`not forwarding after ${timeoutMs / 1000}s`), timeoutMs);
+    const timer = setTimeout(() => fail(`not forwarding after ${timeoutMs / 1000}s`, false, true), timeoutMs);
     const output = watchPortForward(child, {
       forwarding: (localPort) => {
         clearTimeout(timer);
@@ -208,6 +230,21 @@ function waitForForwarding(child: ChildProcess, timeoutMs: number, request: Forw
     // "close", not "exit": by then kubectl's stderr has been read to its end.
     child.on("close", (code) => fail(`kubectl exited (${code}) before forwarding`, true));
   });
+}
+
+/**
+ * What a kubectl port-forward that has given no reason is waiting on: the API server (a dial client-go
+ * gives up only after 30 s, see READY_TIMEOUT_MS), or a pod behind the Service, which kubectl watches
+ * for up to --pod-running-timeout, 60 s (kubectl v0.35.0 pkg/cmd/portforward/portforward.go:99, :347;
+ * pkg/polymorphichelpers/helpers.go:61-63 "Watch until we observe a pod").
+ */
+function waitingOn(request: ForwardRequest): string {
+  const { context, server } = kubectlTarget(request.cluster);
+  const named = context !== undefined ? ` (context ${context})` : "";
+  return (
+    `no answer from the ${server !== undefined ? `server ${server}` : "API server"}${named}, ` +
+    `or no pod of service ${request.service} running yet; is the cluster up?`
+  );
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
