@@ -450,6 +450,28 @@ describe("npm run dashboards: what kubectl says, one line per tool", () => {
     assert.equal(await done, EXIT.ok);
   });
 
+  test("every local port taken (a second npm run dashboards): could not start, one line, exit 2", async () => {
+    const h = harness(devStackConfig(), { forwards: false });
+    const done = main(["--stack", "dev"], h.deps);
+    await h.settle();
+    for (const c of h.children) {
+      // client-go v0.35.0 tools/portforward/portforward.go:347 and :386, then kubectl's CheckErr (:353).
+      const [local, remote] = (c.args.at(-1) ?? "").split(":");
+      c.say(
+        `Unable to listen on port ${local}: Listeners failed to create with the following errors: [unable to create listener: Error listen tcp4 127.0.0.1:${local}: bind: address already in use unable to create listener: Error listen tcp6 [::1]:${local}: bind: address already in use]\n` +
+          `error: unable to listen on any of the requested ports: [{${local} ${remote}}]\n`,
+      );
+      c.exit(1);
+    }
+    assert.equal(await done, EXIT.usage);
+    assert.equal(h.err.length, 1);
+    assert.match(
+      h.err[0] ?? "",
+      /^dashboards: local port \d+ is in use \(bind: address already in use\): is another port-forward running\?(; local port \d+ is in use .*){3}$/,
+    );
+    assert.deepEqual(h.out, []);
+  });
+
   test("forwards failing before any is up, not all for want of a cluster: each named, exit 1", async () => {
     const h = harness(devStackConfig(), { forwards: false });
     const done = main(["--stack", "dev"], h.deps);

@@ -362,6 +362,24 @@ describe("kubectl's stderr as one line (kubectlStderr.ts)", () => {
     assert.deepEqual(kubectlFailure(running, { cluster, klog: true }), { line: "", unreachable: false });
   });
 
+  test("a port-forward's local port taken: client-go's reason, not CheckErr's bare line", () => {
+    // client-go v0.35.0 tools/portforward/portforward.go:347 and :386, then kubectl's CheckErr (:353).
+    const stderr =
+      "Unable to listen on port 20001: Listeners failed to create with the following errors: [unable to create listener: Error listen tcp4 127.0.0.1:20001: bind: address already in use unable to create listener: Error listen tcp6 [::1]:20001: bind: address already in use]\n" +
+      "error: unable to listen on any of the requested ports: [{20001 20001}]\n";
+    assert.deepEqual(kubectlFailure(stderr), {
+      line: "local port 20001 is in use (bind: address already in use): is another port-forward running?",
+      unreachable: false,
+      localPortInUse: true,
+    });
+    // Another reason (a port below 1024 without the right): kubectl's line as it is.
+    const denied = stderr.replaceAll("bind: address already in use", "bind: permission denied");
+    assert.deepEqual(kubectlFailure(denied), {
+      line: "error: unable to listen on any of the requested ports: [{20001 20001}]",
+      unreachable: false,
+    });
+  });
+
   test("CheckErr's line rather than a usage error's closing hint (kubectl helpers.go:339-341)", () => {
     const stderr =
       "error: TYPE/NAME and list of ports are required for port-forward\nSee 'kubectl port-forward -h' for help and examples\n";

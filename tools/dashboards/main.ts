@@ -62,8 +62,8 @@ tool on stderr ("<tool>: …").
                              context kind-<name>; existing: the config's kubeconfig and kubeContext)
 
 Exit status: 0 closed with Ctrl-C, 1 a port-forward ended on its own, 2 could not start (bad flag,
-config, Pulumi CLI or passphrase, observability off, no kubectl or no cluster to reach: every
-port-forward failed so before any was up).`;
+config, Pulumi CLI or passphrase, observability off, no kubectl, no cluster to reach or the local
+ports taken: every port-forward failed so before any was up).`;
 
 export const portForwardArgs = (target: readonly string[], t: ToolAccess) => [
   ...target,
@@ -129,9 +129,9 @@ async function openAll(
     const forwarding = new Set<ToolName>();
     let anyForwarded = false;
     /**
-     * Forwards that could not start before any forwarded: no cluster to reach, or no kubectl. One cluster
-     * and one kubectl behind all four: if every one ends so, the line is said once and it could not
-     * start; else each is said as it is.
+     * Forwards that could not start before any forwarded: no cluster to reach, no kubectl, or a local
+     * port taken (another dashboards running). If every one ends so, their lines are said once, as one,
+     * and it could not start; else each is said as it is.
      */
     const notStarted = new Map<ToolName, string>();
     let stopping = false;
@@ -212,7 +212,7 @@ async function openAll(
         if (!stopping) {
           const failure = kubectlFailure(output.stderr(), { cluster: target.cluster, env: kubectlEnv });
           const said = spawnError ?? failure.line;
-          if (!anyForwarded && (spawnError !== undefined || failure.unreachable)) {
+          if (!anyForwarded && (spawnError !== undefined || failure.unreachable || failure.localPortInUse)) {
             notStarted.set(name, said);
           } else {
             const line = said !== "" ? `port-forward ended: ${said}` : `port-forward ended (${exit})`;

@@ -50,6 +50,15 @@ const UNABLE = /^Unable to connect to the server: (.*)$/;
  * `getting credentials: %v`): a client-side failure, whatever words follow, never an unreachable server.
  */
 const CREDENTIALS = /^getting credentials: /;
+/**
+ * kubectl port-forward whose local port is taken (a second `npm run dashboards`, a port-forward left
+ * running): client-go prints `Unable to listen on port N: Listeners failed to create with the following
+ * errors: [… bind: address already in use …]` (client-go v0.35.0 tools/portforward/portforward.go:347,
+ * :386, :411), then kubectl's CheckErr `error: unable to listen on any of the requested ports: [{N M}]`
+ * (:353; kubectl pkg/cmd/util/helpers.go:211-216 adds `error: `). The reason is in the first.
+ */
+const LISTEN_FAILED = /^error: unable to listen on any of the requested ports/;
+const PORT_TAKEN = /^Unable to listen on port (\d+): .*\bbind: address already in use/;
 
 /** A Go-quoted string (strconv.Quote), as klog writes a message and a value; JSON reads its common escapes. */
 const GO_QUOTED = String.raw`"(?:[^"\\]|\\.)*"`;
@@ -114,6 +123,8 @@ export interface KubectlFailure {
   readonly line: string;
   /** The line says there is no cluster to reach: name no command before it, the command is not the matter. */
   readonly unreachable: boolean;
+  /** Set when a port-forward's local port is taken (the line says which): it could not start. */
+  readonly localPortInUse?: true;
 }
 
 /**
@@ -132,6 +143,14 @@ export function kubectlFailure(
   const checkErr = own.filter((line) => CHECKERR.test(line));
   const lines = checkErr.length > 0 ? checkErr : own;
   const line = (options.pick === "first" ? lines[0] : lines.at(-1)) ?? "";
+  const taken = LISTEN_FAILED.test(line) ? own.map((l) => PORT_TAKEN.exec(l)).find((m) => m !== null) : undefined;
+  if (taken) {
+    return {
+      line: `local port ${taken[1]} is in use (bind: address already in use): is another port-forward running?`,
+      unreachable: false,
+      localPortInUse: true,
+    };
+  }
   const refused = REFUSED.exec(line);
   const error = UNABLE.exec(line)?.[1] ?? (line === "" && options.klog ? klogUnreachable(klog) : undefined);
   const why = refused

@@ -49,7 +49,14 @@ const FORWARDING = /^Forwarding from (?:127\.0\.0\.1|\[::1\]):(\d+) -> \d+$/;
 const STDERR_KEPT = 16 * 1024;
 
 /** A running `kubectl port-forward`, as watchPortForward reads it. */
-export type PortForwardOutput = Pick<ChildProcess, "stdout" | "stderr">;
+export type PortForwardOutput = Pick<ChildProcess, "stdout" | "stderr" | "once">;
+/**
+ * How long after kubectl's exit its pipes are closed from our side. A process kubectl started (an exec
+ * credential plugin, which gets kubectl's own stderr: client-go v0.35.0 plugin/pkg/client/auth/exec/
+ * exec.go:214, :460) and left running would hold them open, and "close", which waits for every pipe
+ * (node lib/internal/child_process.js maybeClose), would never come.
+ */
+const PIPES_AFTER_EXIT_MS = 1000;
 
 /**
  * Reads a `kubectl port-forward`'s stdout and stderr line by line, for as long as it runs: `forwarding`
@@ -74,6 +81,12 @@ export function watchPortForward(
   eachLine(child.stderr, (line) => {
     stderr = `${stderr}${line}\n`.slice(-STDERR_KEPT);
     on.stderrLine?.(line);
+  });
+  child.once("exit", () => {
+    setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, PIPES_AFTER_EXIT_MS).unref();
   });
   return { stderr: () => stderr };
 }
