@@ -310,6 +310,13 @@ describe("kubectl's stderr as one line (kubectlStderr.ts)", () => {
       ),
       "An error occurred forwarding: pod gone localPort=20001 remotePort=20001",
     );
+    // A multi-line value opens on this line and goes on below it: its opening is not part of the message.
+    assert.equal(
+      klogMessage(
+        'E1202 14:20:01.123456   12345 portforward.go:549] "An error occurred forwarding" localPort=20001 err=<',
+      ),
+      "An error occurred forwarding localPort=20001",
+    );
     for (const line of KUBECTL_LINES) assert.equal(klogMessage(line), undefined);
   });
 

@@ -89,7 +89,9 @@ export function klogMessage(line: string): string | undefined {
   const [, message = '""', error, more = ""] = structured;
   const said = unquote(message);
   const text = error === undefined ? said : said === "Unhandled Error" ? unquote(error) : `${said}: ${unquote(error)}`;
-  return `${text}${more}`.trim();
+  // A value of several lines (`key=<`, its lines after a tab, ` >`: klog internal/serialize/keyvalues.go
+  // :275-291) is on the lines after this one, which are no klog lines: its opening is left out here.
+  return `${text}${more.replace(/ [\w.-]+=<$/, "")}`.trim();
 }
 
 /** kubectl's stderr split: klog's records (a header line and its value's continuation lines) and kubectl's own lines. */
