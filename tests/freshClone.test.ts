@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { PROJECT_ROOT } from "./support/configs";
+import { quietPorts } from "./support/quietPorts";
 import { freshClone, PulumiStub } from "./support/stubPulumi";
 
 let root = "";
@@ -393,11 +393,8 @@ describe("the stub's process", () => {
 
   test("a stub whose test process has ended fails with one line and exit 2", async () => {
     const s = setup();
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    // The stub as its own test process left it: its server's port, now nobody's.
+    // The stub as its own test process left it: its server's port, now nobody's (and nobody's to take).
+    const [port = 0] = await quietPorts(1);
     const bin = path.join(s.pulumi.bin, "pulumi");
     fs.writeFileSync(bin, fs.readFileSync(bin, "utf8").replace(/127\.0\.0\.1([/:])\d+/g, `127.0.0.1$1${port}`));
     const r = pulumi(s, ["version"]);

@@ -15,6 +15,7 @@ import { after, before, describe, test } from "node:test";
 import { Document, parseDocument } from "yaml";
 import { kindClusterSpec, kindCommands, stackLabelValue } from "../components/cluster/kindConfig";
 import { devConfig } from "./support/configs";
+import { quietPorts } from "./support/quietPorts";
 import { freshClone, PulumiStub, type StubResource } from "./support/stubPulumi";
 import { KindWorld, systemDir } from "./support/stubTools";
 
@@ -26,7 +27,7 @@ const PASSPHRASE = "test-passphrase";
 let root = "";
 let sys = { dir: "", bash: "", sh: "" };
 let worldCount = 0;
-/** Two ports nothing listens on, for the clones' gateway (8080/8443 may be taken on a shared machine). */
+/** Two ports nothing listens on, for the clones' gateway (8080/8443 may be taken on a shared machine), nor will. */
 let freePorts: readonly [number, number] = [0, 0];
 /** A port something listens on for the whole file. */
 let busy: net.Server | undefined;
@@ -198,9 +199,8 @@ const WRAPPER = "pulumi.sh";
 before(async () => {
   root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "prereqs-test-")));
   sys = systemDir(root);
-  const [a, b] = [await listening(), await listening()];
-  freePorts = [portOf(a), portOf(b)];
-  await Promise.all([a, b].map((s) => new Promise((resolve) => s.close(resolve))));
+  const [http = 0, https = 0] = await quietPorts(2);
+  freePorts = [http, https];
   busy = await listening();
   busyPort = portOf(busy);
 });

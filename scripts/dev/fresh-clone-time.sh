@@ -7,7 +7,7 @@
 #
 #   bash scripts/dev/fresh-clone-time.sh [--runs N] [<commit>]     default: 1 run of HEAD
 #
-# Exit: 0 every run passed; 1 a run failed (its log's last lines are printed), or the clone or `npm ci`
+# Exit: 0 every run passed; 1 a run failed (its failed tests are printed, its log kept), or the clone or `npm ci`
 # did; 2 bad arguments.
 set -uo pipefail
 
@@ -67,7 +67,11 @@ for ((run = 1; run <= runs; run++)); do
     "$tests" "$before" "$after"
   if ((code != 0)); then
     status=1
-    tail -20 "$work/test.log"
+    # The failed tests by name, and the whole log kept for their errors.
+    kept="$(mktemp "${TMPDIR:-/tmp}/fresh-clone-time-run$run.XXXXXX.log")"
+    cp "$work/test.log" "$kept"
+    grep -E '^ *not ok ' "$work/test.log"
+    echo "fresh-clone-time: run $run failed; its log: $kept" >&2
   fi
   rm -rf "$work"
   trap - EXIT
