@@ -188,14 +188,20 @@ describe("npm run dashboards", () => {
   test("--config reads the stack file (no Pulumi CLI): kind's context, as every tool uses it; --kubeconfig FILE replaces the default file", async () => {
     const h = harness();
     const file = devStackFile();
-    const plain = main(["--config", file], { ...h.deps, pulumi: async () => assert.fail("no CLI with --config") });
+    // kind's context, in the kubeconfig kubectl reads ($KUBECONFIG here), as `kind create cluster` left it.
+    const kindKubeconfig = deletedClusterKubeconfig(dir, "https://127.0.0.1:36117");
+    const plain = main(["--config", file], {
+      ...h.deps,
+      env: { KUBECONFIG: kindKubeconfig },
+      pulumi: async () => assert.fail("no CLI with --config"),
+    });
     await h.settle();
     assert.deepEqual(h.children[0]?.args.slice(0, 2), ["--context", "kind-lab-cluster"]);
     h.stop();
     assert.equal(await plain, 0);
 
     const own = path.join(dir, "kind.yaml");
-    writeFileSync(own, KUBECONFIG);
+    writeFileSync(own, readFileSync(kindKubeconfig, "utf8"));
     const g = harness();
     const done = main(["--config", file, "--kubeconfig", own], g.deps);
     await g.settle();
@@ -208,6 +214,18 @@ describe("npm run dashboards", () => {
     assert.equal(await done, 0);
     for (const c of g.children) assert.equal(c.signals.length, 1, "a second Ctrl-C does not signal again");
     assert.ok(existsSync(own), "the user's own kubeconfig is left alone");
+
+    // After `kind delete cluster`, which takes its context out of the kubeconfig (kind
+    // pkg/cluster/internal/delete/delete.go:37): one line before any kubectl starts, exit 2.
+    const gone = harness();
+    const empty = path.join(dir, "kubeconfig-after-delete");
+    writeFileSync(empty, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+    const code = await main(["--config", file], { ...gone.deps, env: { KUBECONFIG: empty } });
+    assert.equal(code, EXIT.usage);
+    assert.deepEqual(gone.err, [
+      `dashboards: no cluster to reach: context kind-lab-cluster is not in ${empty}; is the cluster up?`,
+    ]);
+    assert.equal(gone.children.length, 0, "no kubectl started");
   });
 
   test("$STACK picks the stack when --stack is absent, as for npm run up", async () => {
@@ -266,23 +284,26 @@ describe("npm run dashboards", () => {
     assert.deepEqual(bad.err, ["dashboards: Unknown option '--port' (see npm run dashboards -- --help)"]);
   });
 
+  /** The platform team's kubeconfig, with the context the stack names. */
+  const PLATFORM_KUBECONFIG = path.join(dir, "platform-kubeconfig");
+  writeFileSync(
+    PLATFORM_KUBECONFIG,
+    "apiVersion: v1\nkind: Config\nclusters: [{name: east, cluster: {server: https://10.1.0.1:6443}}]\n" +
+      "contexts: [{name: prod-east, context: {cluster: east, user: me}}]\nusers: [{name: me, user: {token: t}}]\n",
+  );
+
   test("an existing cluster: no kubeconfig output; its configured file and context", async () => {
     const h = harness(
       {
         "istio-mesh:clusterMode": "existing",
-        "istio-mesh:kubeconfig": "/etc/mesh/kubeconfig",
+        "istio-mesh:kubeconfig": PLATFORM_KUBECONFIG,
         "istio-mesh:kubeContext": "prod-east",
       },
       { kubeconfig: null },
     );
     const done = main([], h.deps);
     await h.settle();
-    assert.deepEqual(h.children[0]?.args.slice(0, 4), [
-      "--kubeconfig",
-      "/etc/mesh/kubeconfig",
-      "--context",
-      "prod-east",
-    ]);
+    assert.deepEqual(h.children[0]?.args.slice(0, 4), ["--kubeconfig", PLATFORM_KUBECONFIG, "--context", "prod-east"]);
     h.stop();
     assert.equal(await done, 0);
   });
@@ -329,7 +350,7 @@ describe("npm run dashboards: what kubectl says, one line per tool", () => {
     };
   }
 
-  test("a deleted cluster (its context still in the kubeconfig): one line, exit 2, no URL, no klog line", async () => {
+  test("a cluster deleted by hand (the stack's kubeconfig output still names it): one line, exit 2, no URL, no klog line", async () => {
     const kubeconfig = readFileSync(deletedClusterKubeconfig(dir, "https://127.0.0.1:1"), "utf8");
     const h = harness(devStackConfig(), { kubeconfig });
     const kubectl = realKubectl(writeUnreachableKubectl(dir));

@@ -155,7 +155,7 @@ process.exit(1);`,
   });
 });
 
-/** A kind cluster's kubeconfig after `kind delete cluster` (tests/support/portForwardKubectl.ts). */
+/** A kind cluster's kubeconfig once the cluster is gone (tests/support/portForwardKubectl.ts). */
 const deletedClusterKubeconfig = (server: string) => deletedClusterKubeconfigIn(dir, server);
 
 /** kubectl port-forward against a server nothing answers at, as kubectl v1.32.4 prints it (see the stub). */

@@ -209,7 +209,7 @@ describe("workflow contents", () => {
     assert.equal(run(/npm run -s verify -- "\$\{args\[@\]\}"/).id, "verify");
     assert.equal(
       step(e2e, (s) => s.with?.name === `verify-json-\${{ env.CELL }}`, "verify artifact").if,
-      "${{ !cancelled() && steps.up.outcome == 'success' }}",
+      `\${{ !cancelled() && steps.up.outcome == 'success' }}`,
     );
     const destroy = run(/npm run destroy/);
     assert.equal(destroy.if, "always()");

@@ -13,7 +13,11 @@ const bash = () => {
   return found;
 };
 
-/** A kind cluster's kubeconfig after `kind delete cluster`: the context is still there, nothing serves it. */
+/**
+ * A kind cluster's kubeconfig once the cluster is gone: a stack's kubeconfig output after the cluster was
+ * deleted by hand (`kind delete cluster` takes the context out of ~/.kube/config itself: kind
+ * pkg/cluster/internal/delete/delete.go:37, but not out of a copy), or any stale copy. Nothing serves it.
+ */
 export function deletedClusterKubeconfig(dir: string, server: string): string {
   const file = path.join(dir, `kubeconfig-${new URL(server).host.replace(/\W/g, "-")}`);
   writeFileSync(

@@ -13,14 +13,17 @@
  * Each kubectl's stdout and stderr are read (tools/lib/portForward.ts watchPortForward): a tool's URL
  * is printed once its kubectl says it is forwarding, and whatever kubectl says on stderr becomes one
  * line naming the tool (tools/lib/kubectlStderr.ts), never kubectl's klog lines as they are. A
- * cluster that is not there (a kind cluster deleted, its context still in ~/.kube/config) is one line,
- * `dashboards: no cluster to reach at SERVER (context CTX): connection refused; is the cluster up?`,
- * and exit 2, not four kubectl's worth of log lines.
+ * cluster that is not there (a kind cluster deleted by hand: the stack's kubeconfig output still names
+ * its server) is one line, `dashboards: no cluster to reach at SERVER (context CTX): connection refused;
+ * is the cluster up?`, and exit 2, not four kubectl's worth of log lines. A context the kubeconfig does
+ * not have (`--config` after `kind delete cluster`, which removes it: kind pkg/cluster/internal/delete/
+ * delete.go:37) is said before any kubectl starts, as bench --direct says it (checkKubectlTarget).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { dashboards, type ToolAccess, type ToolName } from "../../components/observability/access";
 import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
+import { checkKubectlTarget } from "../lib/kubeconfig";
 import { klogMessage, kubectlFailure } from "../lib/kubectlStderr";
 import { kubectlClusterFlags, watchPortForward } from "../lib/portForward";
 import { type PulumiCli, resolveStack } from "../lib/target";
@@ -119,9 +122,10 @@ async function openAll(
     throw new CliError(`${target.source} has istio-mesh:observability.enabled = false; there is nothing to open`);
   }
   const tools = dashboards(target.config.cluster);
+  const kubectlEnv = deps.env ?? process.env;
+  checkKubectlTarget(target.cluster, kubectlEnv);
   const flags = kubectlClusterFlags(target.cluster);
   setCleanup(flags.cleanup);
-  const kubectlEnv = deps.env ?? process.env;
 
   return await new Promise<number>((resolve, reject) => {
     const running = new Map<ToolName, PortForwardChild>();
