@@ -39,8 +39,11 @@ export function observabilityFootprint(spec: ObservabilitySpec): { kind: string;
   const own = [...observabilityObjects(spec), spec.secrets.grafanaAdmin, spec.secrets.kialiSigningKey]
     .filter((o) => o.metadata.namespace === OBSERVABILITY_NAMESPACE)
     .map((o) => ({ kind: o.kind, name: o.metadata.name }));
-  const dashboards = DASHBOARD_PROVIDERS.map((p) => ({ kind: "ConfigMap", name: DASHBOARD_GROUPS[p].configMap }));
-  return [...charts, ...own, ...dashboards];
+  const dashboardConfigMaps = DASHBOARD_PROVIDERS.map((p) => ({
+    kind: "ConfigMap",
+    name: DASHBOARD_GROUPS[p].configMap,
+  }));
+  return [...charts, ...own, ...dashboardConfigMaps];
 }
 
 /** The objects this program applies itself (secrets aside: their values exist only at `up`). */

@@ -24,7 +24,7 @@ import * as path from "node:path";
 import { dashboards, type ToolAccess, type ToolName } from "../../components/observability/access";
 import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
 import { checkKubectlTarget } from "../lib/kubeconfig";
-import { klogMessage, kubectlFailure } from "../lib/kubectlStderr";
+import { klogMessage, kubectlFailure, kubectlSpawnFailure } from "../lib/kubectlStderr";
 import { kubectlClusterFlags, watchPortForward } from "../lib/portForward";
 import { type PulumiCli, resolveStack } from "../lib/target";
 
@@ -141,7 +141,7 @@ async function openAll(
     let stopping = false;
     let hinted = false;
 
-    const sayUnreachable = () => {
+    const sayNotStarted = () => {
       for (const [name, line] of notStarted) deps.stderr(`${name}: port-forward ended: ${line}`);
       notStarted.clear();
     };
@@ -161,7 +161,7 @@ async function openAll(
         // installed), exit 2.
         return reject(new CliError([...new Set(notStarted.values())].join("; "), EXIT.usage));
       }
-      sayUnreachable();
+      sayNotStarted();
       resolve(EXIT.failed);
     };
 
@@ -182,7 +182,7 @@ async function openAll(
           if (!running.has(name) || stopping) return;
           forwarding.add(name);
           anyForwarded = true;
-          sayUnreachable(); // a cluster answered after all: those were about their own forwards
+          sayNotStarted(); // a cluster answered after all: those were about their own forwards
           deps.stdout(`${name.padEnd(10)} ${tool.url}   login: ${tool.login}`);
           hint();
         },
@@ -219,8 +219,10 @@ async function openAll(
           if (!anyForwarded && (spawnError !== undefined || failure.unreachable || failure.localPortInUse)) {
             notStarted.set(name, said);
           } else {
-            const line = said !== "" ? `port-forward ended: ${said}` : `port-forward ended (${exit})`;
-            deps.stderr(`${name}: ${line}${cause === undefined ? "" : said !== "" ? ` (${cause})` : `: ${cause}`}`);
+            let line = said !== "" ? `port-forward ended: ${said}` : `port-forward ended (${exit})`;
+            // The klog error it ended on: beside kubectl's own line, or in its place.
+            if (cause !== undefined) line += said !== "" ? ` (${cause})` : `: ${cause}`;
+            deps.stderr(`${name}: ${line}`);
           }
         }
         if (running.size === 0) finish();
@@ -230,12 +232,7 @@ async function openAll(
         ended(code !== null ? `exit ${code}` : `killed by ${signal ?? "a signal"}`),
       );
       // kubectl missing: spawn reports an error (then a "close", ignored as the same end).
-      child.once("error", (error: NodeJS.ErrnoException) =>
-        ended(
-          "not started",
-          error.code === "ENOENT" ? "kubectl is not installed (see `npm run prereqs`)" : error.message,
-        ),
-      );
+      child.once("error", (error: NodeJS.ErrnoException) => ended("not started", kubectlSpawnFailure(error)));
     }
     deps.onStop(() => {
       if (stopping) return;

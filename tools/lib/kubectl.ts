@@ -4,7 +4,7 @@
  * left out; an unreachable server said as such: kubectlStderr.ts). An aborted call (Ctrl-C) stops kubectl.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { kubectlFailure } from "./kubectlStderr";
+import { kubectlFailure, kubectlSpawnFailure } from "./kubectlStderr";
 import { kubectlClusterFlags } from "./portForward";
 import type { ClusterAccess } from "./target";
 
@@ -39,11 +39,7 @@ export function kubectlSession(cluster: ClusterAccess, binary = "kubectl"): Kube
       });
       child.on("error", (error: NodeJS.ErrnoException) => {
         options.signal?.removeEventListener("abort", onAbort);
-        reject(
-          new KubectlError(
-            error.code === "ENOENT" ? "kubectl is not installed (see `npm run prereqs`)" : error.message,
-          ),
-        );
+        reject(new KubectlError(kubectlSpawnFailure(error)));
       });
       child.on("close", (code, signal) => {
         options.signal?.removeEventListener("abort", onAbort);

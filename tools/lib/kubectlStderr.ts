@@ -47,9 +47,10 @@ const REFUSED = /^The connection to the server (\S+) was refused - did you speci
 const UNABLE = /^Unable to connect to the server: (.*)$/;
 /**
  * client-go's exec credential plugin failing (client-go v0.35.0 plugin/pkg/client/auth/exec/exec.go:368
- * `getting credentials: %v`): a client-side failure, whatever words follow, never an unreachable server.
+ * `getting credentials: %v`, in kubectl's line or inside a klog `err=`): a client-side failure, whatever
+ * words follow, never an unreachable server.
  */
-const CREDENTIALS = /^getting credentials: /;
+const CREDENTIALS = /getting credentials: /;
 /**
  * kubectl port-forward whose local port is taken (a second `npm run dashboards`, a port-forward left
  * running): client-go prints `Unable to listen on port N: Listeners failed to create with the following
@@ -177,10 +178,14 @@ export function kubectlFailure(
 function klogUnreachable(records: readonly string[]): string | undefined {
   for (const record of [...records].reverse()) {
     const error = / err=(.*)$/s.exec(record)?.[1];
-    if (error !== undefined && !/getting credentials: /.test(error) && UNREACHABLE.test(error)) return error;
+    if (error !== undefined && !CREDENTIALS.test(error) && UNREACHABLE.test(error)) return error;
   }
   return undefined;
 }
+
+/** Why kubectl could not be started at all (spawn's error): a missing binary said as such. */
+export const kubectlSpawnFailure = (error: NodeJS.ErrnoException): string =>
+  error.code === "ENOENT" ? "kubectl is not installed (see `npm run prereqs`)" : error.message;
 
 /** The ClusterAccess that kubectl arguments carry in `--kubeconfig FILE` and `--context NAME`. */
 export function clusterOfArgs(args: readonly string[]): ClusterAccess {

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { kubectlTarget } from "./kubeconfig";
-import { kubectlFailure } from "./kubectlStderr";
+import { kubectlFailure, kubectlSpawnFailure } from "./kubectlStderr";
 import type { ClusterAccess } from "./target";
 
 export interface ForwardRequest {
@@ -215,33 +215,27 @@ export function kubectlArgs(request: ForwardRequest): { args: string[]; cleanup:
 function waitForForwarding(child: ChildProcess, timeoutMs: number, request: ForwardRequest): Promise<number> {
   const what = `kubectl port-forward ${request.namespace}/svc/${request.service}`;
   return new Promise((resolve, reject) => {
-    // `why` is ours; kubectl's own line, when it printed one, replaces it (`kubectlSaysWhy`) or follows it.
-    // `timedOut`: kubectl still running, and with no reason said, what it may be waiting on is named.
-    const fail = (why: string, kubectlSaysWhy = false, timedOut = false) => {
+    // `why` is ours. kubectl's own line, when it printed one, replaces it once kubectl has exited, else
+    // follows it; with none, a timed-out kubectl (still running) gets what it may be waiting on named.
+    const fail = (why: string, end: "exited" | "timed out" | "spawn error") => {
       clearTimeout(timer);
       const failure = kubectlFailure(output.stderr(), { cluster: request.cluster, klog: true });
       if (failure.unreachable) return reject(new PortForwardError(failure.line));
-      const detail = failure.line
-        ? kubectlSaysWhy
-          ? failure.line
-          : `${why} (kubectl: ${failure.line})`
-        : timedOut
-          ? `${why}: ${waitingOn(request)}`
-          : why;
+      let detail = why;
+      if (failure.line) detail = end === "exited" ? failure.line : `${why} (kubectl: ${failure.line})`;
+      else if (end === "timed out") detail = `${why}: ${waitingOn(request)}`;
       reject(new PortForwardError(`${what}: ${detail}`));
     };
-    const timer = setTimeout(() => fail(`not forwarding after ${timeoutMs / 1000}s`, false, true), timeoutMs);
+    const timer = setTimeout(() => fail(`not forwarding after ${timeoutMs / 1000}s`, "timed out"), timeoutMs);
     const output = watchPortForward(child, {
       forwarding: (localPort) => {
         clearTimeout(timer);
         resolve(localPort);
       },
     });
-    child.on("error", (error: NodeJS.ErrnoException) =>
-      fail(error.code === "ENOENT" ? "kubectl is not installed (see `npm run prereqs`)" : error.message),
-    );
+    child.on("error", (error: NodeJS.ErrnoException) => fail(kubectlSpawnFailure(error), "spawn error"));
     // "close", not "exit": by then kubectl's stderr has been read to its end.
-    child.on("close", (code) => fail(`kubectl exited (${code}) before forwarding`, true));
+    child.on("close", (code) => fail(`kubectl exited (${code}) before forwarding`, "exited"));
   });
 }
 

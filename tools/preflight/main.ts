@@ -12,7 +12,7 @@ import { needsGatewayApiCrds } from "../../components/gatewayApi/crds";
 import { ISTIO_NAMESPACE } from "../../components/meta";
 import type { MeshConfig } from "../../config/types";
 import { CliError, EXIT, parseCli, runCli } from "../lib/cli";
-import { clusterOfArgs, kubectlFailure } from "../lib/kubectlStderr";
+import { clusterOfArgs, kubectlFailure, kubectlSpawnFailure } from "../lib/kubectlStderr";
 import { kubectlClusterFlags } from "../lib/portForward";
 import { type PulumiCli, resolveStack, spawnPulumi } from "../lib/target";
 import { type Finding, type ListedObject, preflightFindings, type ServerVersion, stackHoldings } from "./checks";
@@ -75,9 +75,7 @@ export function spawnKubectl(binary = "kubectl"): Kubectl {
       const err: Buffer[] = [];
       child.stdout.on("data", (c: Buffer) => out.push(c));
       child.stderr.on("data", (c: Buffer) => err.push(c));
-      child.on("error", (e: NodeJS.ErrnoException) =>
-        reject(new CliError(e.code === "ENOENT" ? "kubectl is not installed (see npm run prereqs)" : e.message)),
-      );
+      child.on("error", (e: NodeJS.ErrnoException) => reject(new CliError(kubectlSpawnFailure(e))));
       child.on("close", (code) => {
         if (code === 0) return resolve(Buffer.concat(out).toString("utf8"));
         const failure = kubectlFailure(Buffer.concat(err).toString("utf8"), { cluster: clusterOfArgs(args) });
