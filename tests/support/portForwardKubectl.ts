@@ -7,11 +7,14 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { which } from "./stubTools";
 
-const bash = () => {
-  const found = which("bash");
-  if (!found) throw new Error("bash must be installed to run these tests");
-  return found;
-};
+/** Writes `dir/name`, an executable bash script of `body`, and returns its path. */
+function writeBashStub(dir: string, name: string, body: string): string {
+  const bash = which("bash");
+  if (!bash) throw new Error("bash must be installed to run these tests");
+  const bin = path.join(dir, name);
+  writeFileSync(bin, `#!${bash}\n${body}`, { mode: 0o755 });
+  return bin;
+}
 
 /**
  * A kind cluster's kubeconfig once the cluster is gone: a stack's kubeconfig output after the cluster was
@@ -56,11 +59,10 @@ users:
  * (SIGTERM, as portForward and dashboards stop it), it stops at once.
  */
 export function writeUnreachableKubectl(dir: string): string {
-  const bin = path.join(dir, "kubectl-unreachable");
-  writeFileSync(
-    bin,
-    `#!${bash()}
-while [ $# -gt 0 ]; do [ "$1" = --kubeconfig ] && kubeconfig=$2; shift; done
+  return writeBashStub(
+    dir,
+    "kubectl-unreachable",
+    `while [ $# -gt 0 ]; do [ "$1" = --kubeconfig ] && kubeconfig=$2; shift; done
 server=$(sed -n 's/^ *cluster: {server: "\\([^"]*\\)".*/\\1/p' "$kubeconfig")
 attempt=0
 case "$server" in
@@ -81,9 +83,7 @@ case "$dial" in
 esac
 exit 1
 `,
-    { mode: 0o755 },
   );
-  return bin;
 }
 
 /**
@@ -94,16 +94,13 @@ exit 1
  * pkg/cmd/portforward/portforward.go:432-445). Listens on nothing: the tests read what is printed.
  */
 export function writeForwardingKubectl(dir: string): string {
-  const bin = path.join(dir, "kubectl-forwarding");
-  writeFileSync(
-    bin,
-    `#!${bash()}
-ports=\${!#}
+  return writeBashStub(
+    dir,
+    "kubectl-forwarding",
+    `ports=\${!#}
 echo "Forwarding from 127.0.0.1:\${ports%%:*} -> \${ports#*:}"
 echo "Forwarding from [::1]:\${ports%%:*} -> \${ports#*:}"
 exec sleep 60
 `,
-    { mode: 0o755 },
   );
-  return bin;
 }
