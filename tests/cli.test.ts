@@ -23,6 +23,7 @@ import { main as render } from "../tools/render/main";
 import { main as token } from "../tools/token/main";
 import { main as verify } from "../tools/verify/main";
 import { PROJECT_ROOT } from "./support/configs";
+import { STACK_TRACE } from "./support/stackTrace";
 
 const dir = mkdtempSync(join(tmpdir(), "cli-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -128,7 +129,6 @@ const notInstalled = (instead: string) => `the Pulumi CLI is not installed: pass
 
 /** [tool, what, argv, exit code, the one stderr line (after "<tool>: ")]. */
 const FAILURES: [string, string, string[], number, string | RegExp][] = [
-  ["render", "a missing stack file", ["--stack", "nope"], 2, /^stack file not found: .*Pulumi\.nope\.yaml$/],
   ["diff", "no --base", [], 2, "--base is required (see npm run diff -- --help)"],
   ["diff", "a base that is no commit", ["--base", "no-such-ref-1234"], 2, /^--base no-such-ref-1234 is not a commit/],
   ["token", "no Pulumi CLI", ["--sub", "a"], 2, notInstalled("--config Pulumi.<stack>.yaml")],
@@ -180,10 +180,7 @@ const FAILURES: [string, string, string[], number, string | RegExp][] = [
     2,
     `stack file not found: ${missing}`,
   ],
-  ["policy", "a missing stack file", ["--stack", "nope"], 2, /^stack file not found: .*Pulumi\.nope\.yaml$/],
 ];
-
-const STACK_TRACE = /^\s+at .+[:(]\d+/m;
 
 /** The run failed with `code` and one stderr line, `<tool>: <line>`, with no stack trace. */
 function assertOneLine(tool: string, r: Run, code: number, line: string | RegExp): void {

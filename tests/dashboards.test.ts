@@ -19,6 +19,7 @@ import {
   writeForwardingKubectl,
   writeUnreachableKubectl,
 } from "./support/portForwardKubectl";
+import { STACK_TRACE } from "./support/stackTrace";
 
 /**
  * A stand-in for `kubectl port-forward`: records its arguments, writes what kubectl writes to its
@@ -122,9 +123,7 @@ function harness(
     children,
     /** Lets the script reach the point where all four children run (a stack file loads the program's modules first). */
     async settle() {
-      for (let i = 0; i < 300 && children.length < TOOL_ORDER.length; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => children.length >= TOOL_ORDER.length);
       await ticks();
     },
     out,
@@ -309,12 +308,12 @@ describe("npm run dashboards", () => {
   });
 });
 
-/** Waits (up to 3 s) for `done()`. */
+/** Waits (up to 3 s) for `done()`; fails the test if it never is. */
 async function until(done: () => boolean): Promise<void> {
   for (let i = 0; i < 300 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(done(), "waited 3 s for a condition that never held");
 }
 
-const STACK_TRACE = /^\s+at .+[:(]\d+/m;
 const REFUSED = "The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?";
 /** client-go v0.32.4 discovery/cached/memory/memcache.go:265 through klog, as kubectl v1.32.4 prints it. */
 const MEMCACHE = String.raw`E1202 14:20:01.123456   12345 memcache.go:265] "Unhandled Error" err="couldn't get current server API group list: Get \"https://127.0.0.1:1/api?timeout=32s\": dial tcp 127.0.0.1:1: connect: connection refused"`;
@@ -465,7 +464,8 @@ describe("npm run dashboards: what kubectl says, one line per tool", () => {
     ]);
     jaeger.forward();
     await ticks();
-    assert.deepEqual(h.out.slice(2), [h.out[2], "Ctrl-C closes the port-forwards still open."]);
+    assert.equal(h.out.length, 4);
+    assert.equal(h.out[3], "Ctrl-C closes the port-forwards still open.");
     assert.match(h.out[2] ?? "", URL_LINE.jaeger);
     h.stop();
     assert.equal(await done, EXIT.ok);
@@ -488,7 +488,7 @@ describe("npm run dashboards: what kubectl says, one line per tool", () => {
     assert.equal(h.err.length, 1);
     assert.match(
       h.err[0] ?? "",
-      /^dashboards: local port \d+ is in use \(bind: address already in use\): is another port-forward running\?(; local port \d+ is in use .*){3}$/,
+      /^dashboards: local port \d+ is in use \(bind: address already in use\): is another port-forward running\?(; local port \d+ is in use \(bind: address already in use\): is another port-forward running\?){3}$/,
     );
     assert.deepEqual(h.out, []);
   });

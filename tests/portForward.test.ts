@@ -21,6 +21,7 @@ import {
   deletedClusterKubeconfig as deletedClusterKubeconfigIn,
   writeUnreachableKubectl,
 } from "./support/portForwardKubectl";
+import { STACK_TRACE } from "./support/stackTrace";
 import { writeStubKubectl } from "./support/stubKubectl";
 
 const dir = mkdtempSync(path.join(tmpdir(), "port-forward-test-"));
@@ -160,8 +161,6 @@ const deletedClusterKubeconfig = (server: string) => deletedClusterKubeconfigIn(
 
 /** kubectl port-forward against a server nothing answers at, as kubectl v1.32.4 prints it (see the stub). */
 const unreachableKubectl = writeUnreachableKubectl(dir);
-
-const STACK_TRACE = /^\s+at .+[:(]\d+/m;
 
 describe("no cluster at the kubeconfig's server: one line", () => {
   // Our ready timeout, 20 s, is 0.8 s at the stub's pace (see unreachableKubectl).

@@ -295,6 +295,8 @@ describe("npm run preflight against stub kubectl", () => {
       USING("default", { "istio-mesh:observability": JSON.stringify({ enabled: false }) }),
     );
     assert.equal(quiet.code, 0, quiet.out);
+    // The five calls before the by-name gets (version, istiods, namespaces, tags, mesh configs), nothing after.
+    assert.equal(off.calls().length, 5, JSON.stringify(off.calls()));
     assert.ok(!off.calls().some((c) => c.includes("--ignore-not-found")));
   });
 

@@ -18,7 +18,9 @@ import { parseStackConfig } from "../config/parse";
 import { DATAPLANES, TRAFFIC_APIS } from "../config/reference";
 import type { Finding } from "../scripts/lintWorkflows";
 import { PROJECT_ROOT } from "./support/configs";
+import { scratchDir } from "./support/scratchDir";
 import { freshClone, PulumiStub } from "./support/stubPulumi";
+import { systemDir, which } from "./support/stubTools";
 
 const DIR = ".github/workflows";
 const files = readdirSync(join(PROJECT_ROOT, DIR)).filter((f) => /\.ya?ml$/.test(f));
@@ -403,119 +405,124 @@ describe("workflow contents", () => {
     assert.match(text, new RegExp(`^ISTIO_NS=${ISTIO_NAMESPACE}$`, "m"));
     assert.match(text, new RegExp(`^INGRESS_NS=${INGRESS_NAMESPACE}$`, "m"));
     assert.match(text, new RegExp(`^EGRESS_NS=${EGRESS_NAMESPACE}$`, "m"));
-    const root = mkdtempSync(join(tmpdir(), "e2e-diagnostics-"));
-    try {
-      // Only the utilities the script needs, and the stand-in tools: no real kubectl, istioctl or kind.
-      const sys = join(root, "sys");
-      mkdirSync(sys);
-      for (const tool of ["bash", "timeout", "mkdir", "cat", "tee"]) {
-        const found = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
-        assert.ok(found, tool);
-        symlinkSync(found, join(sys, tool));
-      }
-      /** Runs the script with stand-ins that log their arguments and exit with `status`. */
-      const collect = (dir: string, opts: { status: number; istioctl: boolean }) => {
-        const bin = join(dir, "bin");
-        mkdirSync(bin, { recursive: true });
-        const calls = join(dir, "calls.txt");
-        for (const tool of ["kubectl", "kind", "pulumi", ...(opts.istioctl ? ["istioctl"] : [])]) {
-          const body = [
-            "#!/bin/bash",
-            `echo "${tool} $*" >> "${calls}"`,
-            `echo "${tool} output"`,
-            `exit ${opts.status}`,
-          ];
-          writeFileSync(join(bin, tool), `${body.join("\n")}\n`, { mode: 0o755 });
-        }
-        const out = join(dir, "diagnostics");
-        const run = spawnSync(join(sys, "bash"), [script, out, "lab-cluster"], {
-          env: { PATH: `${bin}:${sys}`, STACK: "dev" },
-          encoding: "utf8",
-          timeout: 60_000,
-        });
-        assert.equal(run.status, 0, run.stderr);
-        return { out, calls: readFileSync(calls, "utf8"), files: readdirSync(out).sort(), log: run.stdout };
-      };
-
-      // Every tool answers: the whole list, in its order.
-      const upgrade = collect(join(root, "upgrade"), { status: 0, istioctl: true });
-      const istioKinds = [
-        "gateways.networking.istio.io",
-        "virtualservices.networking.istio.io",
-        "destinationrules.networking.istio.io",
-        "serviceentries.networking.istio.io",
-        "authorizationpolicies.security.istio.io",
-        "peerauthentications.security.istio.io",
-      ];
-      for (const call of [
-        "kubectl get pods --all-namespaces -o wide",
-        "kubectl get events --all-namespaces --sort-by=.lastTimestamp",
-        "kubectl describe pods --all-namespaces",
-        // Every istiod pod's, one failing (still creating, crash-looping) not hiding the others'.
-        `kubectl -n ${ISTIO_NAMESPACE} logs -l app=istiod --all-containers --tail=2000 --prefix --ignore-errors`,
-        `kubectl -n ${INGRESS_NAMESPACE} logs deploy/istio-ingressgateway --all-containers --tail=2000`,
-        // The egress gateway: the sidecar cells' Deployment, the ambient cells' waypoint.
-        `kubectl -n ${EGRESS_NAMESPACE} logs deploy/${EGRESS_GATEWAY_RELEASE} --all-containers --tail=2000`,
-        `kubectl -n ${EGRESS_NAMESPACE} logs deploy/${WAYPOINT_NAME} --all-containers --tail=2000`,
-        // Istio's kinds by full name (`gateway` alone may mean the Gateway API's).
-        `kubectl get ${istioKinds.join(",")} --all-namespaces -o yaml`,
-        "kubectl get gateways.gateway.networking.k8s.io,httproutes.gateway.networking.k8s.io --all-namespaces -o yaml",
-        `kubectl -n ${ISTIO_NAMESPACE} logs ds/ztunnel --all-containers --tail=2000`,
-        `kubectl -n ${ISTIO_NAMESPACE} logs ds/istio-cni-node --all-containers --tail=2000`,
-        // One plain call asks every pod labelled app=istiod, whatever its revision (the script says why).
-        "istioctl proxy-status",
-        "istioctl analyze --all-namespaces",
-        "pulumi config --stack dev",
-        `kind export logs ${upgrade.out}/kind-logs --name lab-cluster`,
-      ]) {
-        assert.ok(upgrade.calls.split("\n").includes(call), `not run: ${call}\n${upgrade.calls}`);
-      }
-      for (const file of [
-        "pods.txt",
-        "istiod.log",
-        "istio-egressgateway.log",
-        "istio-egress-waypoint.log",
-        "istio-config.yaml",
-        "istioctl-proxy-status.txt",
-        "istioctl-analyze.txt",
-        "kind-export-logs.txt",
-      ]) {
-        assert.ok(upgrade.files.includes(file), `no ${file}: ${upgrade.files.join(" ")}`);
-      }
-      assert.equal(readFileSync(join(upgrade.out, "istio-config.yaml"), "utf8"), "kubectl output\n");
-      assert.match(upgrade.log, /=== istioctl-proxy-status\.txt\nistioctl output/);
-      // No per-revision calls, whatever the cluster runs: proxy-status is called once, plain.
-      assert.deepEqual(
-        upgrade.calls.split("\n").filter((c) => c.startsWith("istioctl proxy-status")),
-        ["istioctl proxy-status"],
-      );
-      // The most robust, most valuable first (kind export logs works without the API server), then
-      // pods and events, istiod's and the gateways' logs, the mesh's config, proxy-status, analyze.
-      const order = [
-        /^kind export logs /,
-        /^kubectl get pods /,
-        /^kubectl get events /,
-        /logs -l app=istiod /,
-        /logs deploy\/istio-ingressgateway /,
-        /^kubectl get gateways\.networking\.istio\.io,/,
-        /^istioctl proxy-status$/,
-        /^istioctl analyze /,
-      ].map((pattern) => upgrade.calls.split("\n").findIndex((c) => pattern.test(c)));
-      assert.ok(!order.includes(-1), upgrade.calls);
-      assert.deepEqual(
-        order,
-        [...order].sort((a, b) => a - b),
-        upgrade.calls,
-      );
-
-      // The cluster gone and no istioctl: every file says why, and the script still exits 0.
-      const gone = collect(join(root, "gone"), { status: 1, istioctl: false });
-      assert.equal(readFileSync(join(gone.out, "pods.txt"), "utf8"), "kubectl output\n(exit 1)\n");
-      assert.match(readFileSync(join(gone.out, "istioctl-proxy-status.txt"), "utf8"), /istioctl is not installed/);
-      assert.match(readFileSync(join(gone.out, "kind-export-logs.txt"), "utf8"), /\(exit 1\)/);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
+    const root = scratchDir("e2e-diagnostics-");
+    // Only the utilities the script needs (bash, mkdir, timeout, cat, tee), and the stand-in tools: no
+    // real kubectl, istioctl or kind.
+    const { dir: sys } = systemDir(root);
+    for (const tool of ["cat", "tee"]) {
+      const found = which(tool);
+      assert.ok(found, tool);
+      symlinkSync(found, join(sys, tool));
     }
+    /** The same utilities, but a `timeout` whose every command ran out of time (GNU timeout's 124). */
+    const hungSys = join(root, "hung-sys");
+    mkdirSync(hungSys);
+    for (const tool of ["bash", "mkdir", "cat", "tee"]) symlinkSync(join(sys, tool), join(hungSys, tool));
+    writeFileSync(join(hungSys, "timeout"), "#!/bin/bash\nexit 124\n", { mode: 0o755 });
+    /** Runs the script with stand-ins that log their arguments and exit with `status`. */
+    const collect = (dir: string, opts: { status: number; istioctl: boolean; sys?: string }) => {
+      const bin = join(dir, "bin");
+      mkdirSync(bin, { recursive: true });
+      const calls = join(dir, "calls.txt");
+      for (const tool of ["kubectl", "kind", "pulumi", ...(opts.istioctl ? ["istioctl"] : [])]) {
+        const body = ["#!/bin/bash", `echo "${tool} $*" >> "${calls}"`, `echo "${tool} output"`, `exit ${opts.status}`];
+        writeFileSync(join(bin, tool), `${body.join("\n")}\n`, { mode: 0o755 });
+      }
+      const out = join(dir, "diagnostics");
+      const utilities = opts.sys ?? sys;
+      const run = spawnSync(join(utilities, "bash"), [script, out, "lab-cluster"], {
+        env: { PATH: `${bin}:${utilities}`, STACK: "dev" },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      assert.equal(run.status, 0, run.stderr);
+      const called = opts.sys === hungSys ? "" : readFileSync(calls, "utf8");
+      return { out, calls: called, files: readdirSync(out).sort(), log: run.stdout };
+    };
+
+    // Every tool answers: the whole list, in its order.
+    const upgrade = collect(join(root, "upgrade"), { status: 0, istioctl: true });
+    const istioKinds = [
+      "gateways.networking.istio.io",
+      "virtualservices.networking.istio.io",
+      "destinationrules.networking.istio.io",
+      "serviceentries.networking.istio.io",
+      "authorizationpolicies.security.istio.io",
+      "peerauthentications.security.istio.io",
+    ];
+    for (const call of [
+      "kubectl get pods --all-namespaces -o wide",
+      "kubectl get events --all-namespaces --sort-by=.lastTimestamp",
+      "kubectl describe pods --all-namespaces",
+      // Every istiod pod's, one failing (still creating, crash-looping) not hiding the others'.
+      `kubectl -n ${ISTIO_NAMESPACE} logs -l app=istiod --all-containers --tail=2000 --prefix --ignore-errors`,
+      `kubectl -n ${INGRESS_NAMESPACE} logs deploy/istio-ingressgateway --all-containers --tail=2000`,
+      // The egress gateway: the sidecar cells' Deployment, the ambient cells' waypoint.
+      `kubectl -n ${EGRESS_NAMESPACE} logs deploy/${EGRESS_GATEWAY_RELEASE} --all-containers --tail=2000`,
+      `kubectl -n ${EGRESS_NAMESPACE} logs deploy/${WAYPOINT_NAME} --all-containers --tail=2000`,
+      // Istio's kinds by full name (`gateway` alone may mean the Gateway API's).
+      `kubectl get ${istioKinds.join(",")} --all-namespaces -o yaml`,
+      "kubectl get gateways.gateway.networking.k8s.io,httproutes.gateway.networking.k8s.io --all-namespaces -o yaml",
+      `kubectl -n ${ISTIO_NAMESPACE} logs ds/ztunnel --all-containers --tail=2000`,
+      `kubectl -n ${ISTIO_NAMESPACE} logs ds/istio-cni-node --all-containers --tail=2000`,
+      // One plain call asks every pod labelled app=istiod, whatever its revision (the script says why).
+      "istioctl proxy-status",
+      "istioctl analyze --all-namespaces",
+      "pulumi config --stack dev",
+      `kind export logs ${upgrade.out}/kind-logs --name lab-cluster`,
+    ]) {
+      assert.ok(upgrade.calls.split("\n").includes(call), `not run: ${call}\n${upgrade.calls}`);
+    }
+    for (const file of [
+      "pods.txt",
+      "istiod.log",
+      "istio-egressgateway.log",
+      "istio-egress-waypoint.log",
+      "istio-config.yaml",
+      "istioctl-proxy-status.txt",
+      "istioctl-analyze.txt",
+      "kind-export-logs.txt",
+    ]) {
+      assert.ok(upgrade.files.includes(file), `no ${file}: ${upgrade.files.join(" ")}`);
+    }
+    assert.equal(readFileSync(join(upgrade.out, "istio-config.yaml"), "utf8"), "kubectl output\n");
+    assert.match(upgrade.log, /=== istioctl-proxy-status\.txt\nistioctl output/);
+    // No per-revision calls, whatever the cluster runs: proxy-status is called once, plain.
+    assert.deepEqual(
+      upgrade.calls.split("\n").filter((c) => c.startsWith("istioctl proxy-status")),
+      ["istioctl proxy-status"],
+    );
+    // The most robust, most valuable first (kind export logs works without the API server), then
+    // pods and events, istiod's and the gateways' logs, the mesh's config, proxy-status, analyze.
+    const order = [
+      /^kind export logs /,
+      /^kubectl get pods /,
+      /^kubectl get events /,
+      /logs -l app=istiod /,
+      /logs deploy\/istio-ingressgateway /,
+      /^kubectl get gateways\.networking\.istio\.io,/,
+      /^istioctl proxy-status$/,
+      /^istioctl analyze /,
+    ].map((pattern) => upgrade.calls.split("\n").findIndex((c) => pattern.test(c)));
+    assert.ok(!order.includes(-1), upgrade.calls);
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      upgrade.calls,
+    );
+
+    // The cluster gone and no istioctl: every file says why, and the script still exits 0.
+    const gone = collect(join(root, "gone"), { status: 1, istioctl: false });
+    assert.equal(readFileSync(join(gone.out, "pods.txt"), "utf8"), "kubectl output\n(exit 1)\n");
+    assert.match(readFileSync(join(gone.out, "istioctl-proxy-status.txt"), "utf8"), /istioctl is not installed/);
+    assert.match(readFileSync(join(gone.out, "kind-export-logs.txt"), "utf8"), /\(exit 1\)/);
+
+    // Every command out of time (an API server that hangs): each file says so, with its own limit.
+    const hung = collect(join(root, "hung"), { status: 0, istioctl: true, sys: hungSys });
+    const podsLimit = /\bkeep (\d+) pods\.txt /.exec(text)?.[1];
+    assert.ok(podsLimit, "no keep call for pods.txt");
+    assert.equal(readFileSync(join(hung.out, "pods.txt"), "utf8"), `(timed out after ${podsLimit}s)\n`);
+    assert.match(readFileSync(join(hung.out, "kind-export-logs.txt"), "utf8"), /^\(timed out after \d+s\)\n$/);
   });
 
   test("end to end: in every job, every step (checkout and setup-node too) has its own timeout, within the job's", () => {
@@ -548,20 +555,27 @@ describe("workflow contents", () => {
       .join("\n");
     const limits = [...code.matchAll(/(?:^|;|\bthen)\s*keep (\d+) /gm)].map((m) => Number(m[1]));
     assert.ok(limits.length >= 15, `only ${limits.length} keep calls found`);
+    // Every keep call is in the sum, wherever it stands (after `&&`, in a loop): none escapes the pattern.
+    assert.equal(limits.length, code.match(/\bkeep \d+ /g)?.length, "a keep call the sum does not count");
     // Every tool call goes through keep (no limit outside the sum): one `timeout`, keep's own.
     assert.equal(code.match(/\btimeout\b/g)?.length, 1, "timeout outside keep()");
     assert.doesNotMatch(code, /^\s*(kubectl|istioctl|kind|pulumi)\b/m, "a tool called outside keep()");
     const sum = limits.reduce((a, b) => a + b, 0);
-    for (const [name, j] of Object.entries(workflow("e2e.yml").jobs)) {
-      const collect = j.steps.find((s) => s.name === "Collect diagnostics") as
-        | (Step & { "timeout-minutes": number })
-        | undefined;
-      if (!collect) continue;
-      const upload = j.steps.find(
+    // Every job that runs a cluster (the test above requires the steps of each).
+    const clusterJobs = Object.entries(workflow("e2e.yml").jobs).filter(([, j]) =>
+      j.steps.some((s) => /npm run up\b|kind create cluster/.test(s.run ?? "")),
+    );
+    assert.ok(clusterJobs.length > 0);
+    for (const [name, j] of clusterJobs) {
+      type Limited = Step & { "timeout-minutes": number };
+      const collect = step(j, (s) => s.name === "Collect diagnostics", `${name}: diagnostics`) as Limited;
+      const upload = step(
+        j,
         (s) =>
           (s.uses?.startsWith("actions/upload-artifact") ?? false) &&
           s.with?.path === `\${{ runner.temp }}/diagnostics`,
-      ) as Step & { "timeout-minutes": number };
+        `${name}: diagnostics artifact`,
+      ) as Limited;
       // 10 s for the rest of the script (bash, mkdir, the log's cat) and the step's start.
       assert.ok(
         sum + 10 <= collect["timeout-minutes"] * 60,

@@ -70,6 +70,7 @@ case "$server" in
   https://no-such-host.invalid:6443) dial="dial tcp: lookup no-such-host.invalid on 127.0.0.53:53: no such host" ;;
   https://10.0.0.1:6443) dial="dial tcp 10.0.0.1:6443: i/o timeout"; attempt=1.2 ;;
   https://10.0.0.2:6443) dial="net/http: TLS handshake timeout"; attempt=0.4 ;;
+  *) echo "stub kubectl: no case for server '$server' (kubeconfig \${kubeconfig:-none})" >&2; exit 99 ;;
 esac
 trap 'kill $! 2>/dev/null; exit 143' TERM
 for i in 1 2 3 4; do

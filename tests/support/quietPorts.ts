@@ -9,7 +9,10 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 
-/** The first port of the ephemeral range (Linux; elsewhere the IANA range's start, 49152, is safe too). */
+/**
+ * The first port of the ephemeral range (Linux's setting; 32768, its default, where it cannot be read
+ * or is implausibly low: there would be no room below it for these ports).
+ */
 function ephemeralStart(): number {
   try {
     const low = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);

@@ -56,7 +56,10 @@
  *                   (Forbidden): secrets "x" is forbidden: User "mesh-tenant" cannot get resource "secrets" in
  *                   API group "" in the namespace "ns"` (apiserver pkg/endpoints/handlers/responsewriters/
  *                   errors.go forbiddenMessage, apimachinery errors.go NewForbidden; a list names no object:
- *                   `secrets is forbidden: User … cannot list …`), exit 1.
+ *                   `secrets is forbidden: User … cannot list …`, and is refused for a one-object entry too:
+ *                   RBAC's resourceNames never authorize a list, whose name is empty (kubernetes
+ *                   pkg/apis/rbac/v1/evaluation_helpers.go ResourceNameMatches, from plugin/pkg/auth/
+ *                   authorizer/rbac/rbac.go RuleAllows)), exit 1.
  *                   An unreachable server: as kubectl v1.32.4 run against one, five klog lines of client-go's
  *                   discovery cache (`E… memcache.go:265] "Unhandled Error" err="couldn't get current server
  *                   API group list: …"`, client-go v0.32.4 discovery/cached/memory/memcache.go:265) and
@@ -401,7 +404,8 @@ else if (verb === "get" && (rest[1] in LISTED || rest[1] === "namespaces") && fl
     if (errors.length > 0) fail(errors.join("\n"));
     process.exit(0);
   }
-  if ((behaviour.forbidden || []).includes(type)) fail(forbiddenLine("list"));
+  // A grant limited to some names (RBAC resourceNames) never covers a list: the list is refused too.
+  if ((behaviour.forbidden || []).some((f) => f === type || f.startsWith(type + "/"))) fail(forbiddenLine("list"));
   const selector = (flag("-l") || "").split(",").filter(Boolean).map((p) => {
     if (!/^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?$/.test(p)) fail("stub kubectl: selector term '" + p + "' is not supported");
     return p.split("=");
